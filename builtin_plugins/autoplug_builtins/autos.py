@@ -1,0 +1,1 @@
+"""Builtin plugin ``autoplug_autos`` (filled in by its issue)."""

@@ -1,0 +1,88 @@
+"""Builtin plugin ``autoplug_files``: read, write and list files inside the run's workspace.
+
+Every path is resolved against ``CallContext.workspace`` (the current directory
+outside a run, or ``autoplug run --workspace DIR``); a path that leaves it
+(``..``, an absolute path elsewhere, a symlink pointing out) is refused.
+Writing is a side effect and needs approval.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autoplug import CallContext, hookimpl, tool
+
+MAX_READ_CHARS = 100_000
+
+
+def confined(workspace: Path, path: str) -> Path:
+    """``path`` resolved inside ``workspace``; ValueError when it would leave it."""
+    root = Path(workspace).resolve()
+    target = (root / path).resolve()
+    if target != root and root not in target.parents:
+        raise ValueError(f"path {path!r} is outside the workspace {str(root)!r}")
+    return target
+
+
+@tool
+def read_file(path: str, max_chars: int = MAX_READ_CHARS, *, context: CallContext) -> str:
+    """Read a UTF-8 text file from the workspace.
+
+    path: the file's path, relative to the workspace
+    max_chars: return at most this many characters
+    """
+    target = confined(context.workspace, path)
+    if not target.is_file():
+        raise FileNotFoundError(f"no file {path!r} in the workspace")
+    with target.open(encoding="utf-8", errors="replace") as handle:
+        return handle.read(max(0, max_chars))
+
+
+@tool(side_effects=True)
+def write_file(path: str, content: str, append: bool = False, *, context: CallContext) -> dict:
+    """Write a UTF-8 text file in the workspace, creating folders as needed.
+
+    path: the file's path, relative to the workspace
+    content: the text to write
+    append: add to the end of the file instead of replacing it
+    """
+    target = confined(context.workspace, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("a" if append else "w", encoding="utf-8") as handle:
+        handle.write(content)
+    return {"path": path, "bytes": len(content.encode("utf-8"))}
+
+
+@tool
+def list_files(path: str = ".", pattern: str = "*", *, context: CallContext) -> list[dict]:
+    """List the files and folders under a folder of the workspace.
+
+    path: the folder, relative to the workspace
+    pattern: a glob pattern such as '*.md' or '**/*.py'
+    """
+    root = Path(context.workspace).resolve()
+    folder = confined(root, path)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"no folder {path!r} in the workspace")
+    entries = []
+    for item in sorted(folder.glob(pattern)):
+        try:
+            confined(root, str(item))
+        except ValueError:
+            continue
+        entries.append(
+            {
+                "path": item.relative_to(root).as_posix(),
+                "type": "dir" if item.is_dir() else "file",
+                "size": item.stat().st_size if item.is_file() else None,
+            }
+        )
+    return entries
+
+
+@hookimpl
+def register_tools(register):
+    """Register read_file, write_file and list_files."""
+    register(read_file)
+    register(write_file)
+    register(list_files)

@@ -1,0 +1,1 @@
+"""Builtin plugin ``autoplug_memory`` (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Builtin plugin ``autoplug_models`` (filled in by its issue)."""

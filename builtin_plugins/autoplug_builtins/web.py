@@ -1,0 +1,1 @@
+"""Builtin plugin ``autoplug_web`` (filled in by its issue)."""

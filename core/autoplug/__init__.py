@@ -1,0 +1,79 @@
+"""autoplug: a plugin-first framework for autonomous LLM agents.
+
+The public namespace. Light names are imported eagerly; the agent machinery is
+imported on first use so that ``autoplug --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import (
+    AutoplugError,
+    BlockingCallInLoop,
+    ConfigError,
+    ModelError,
+    NoModelConfigured,
+    PluginError,
+    ReplayMismatch,
+    RunError,
+    ToolDefinitionError,
+    ToolRefused,
+    UnknownModelError,
+    UsageError,
+)
+from .hookspecs import hookimpl
+from .kernel import Kernel
+from .llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, Model, Usage
+from .tools import CallContext, Tool, ToolCall, ToolRegistry, ToolResult, tool
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Auto": "autoplug.autos",
+    "RunResult": "autoplug.autos",
+    "ScriptedModel": "autoplug.testing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autoplug' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "Auto",
+    "AutoplugError",
+    "BlockingCallInLoop",
+    "CallContext",
+    "ChatRequest",
+    "ChatResponse",
+    "ConfigError",
+    "FunctionCall",
+    "FunctionSpec",
+    "Kernel",
+    "Message",
+    "Model",
+    "ModelError",
+    "NoModelConfigured",
+    "PluginError",
+    "ReplayMismatch",
+    "RunError",
+    "RunResult",
+    "ScriptedModel",
+    "Tool",
+    "ToolCall",
+    "ToolDefinitionError",
+    "ToolRefused",
+    "ToolRegistry",
+    "ToolResult",
+    "UnknownModelError",
+    "Usage",
+    "UsageError",
+    "hookimpl",
+    "tool",
+]

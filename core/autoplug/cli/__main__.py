@@ -1,0 +1,5 @@
+"""``python -m autoplug.cli``."""
+
+from . import main
+
+main()

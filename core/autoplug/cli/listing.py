@@ -1,0 +1,165 @@
+"""``autoplug plugins``, ``tools``, ``tools call``, ``models`` and ``autos``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ..tools import CallContext
+from . import echo_json, echo_table, fail, get_kernel
+
+
+def add_commands(cli: click.Group) -> None:
+    """Add this module's commands to ``cli``."""
+    cli.add_command(plugins_command)
+    cli.add_command(tools_group)
+    cli.add_command(models_command)
+    cli.add_command(autos_command)
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def plugins_command(as_json: bool) -> None:
+    """List every plugin: loaded, failed (with its error) or disabled."""
+    kernel = get_kernel()
+    infos = [kernel.plugins[name].to_dict() for name in sorted(kernel.plugins)]
+    if as_json:
+        echo_json(infos)
+        return
+    rows = [
+        [
+            p["name"],
+            p["status"],
+            p["distribution"] or "-",
+            p["version"] or "-",
+            ",".join(p["hooks"]) or "-",
+        ]
+        for p in infos
+    ]
+    echo_table(rows, ["NAME", "STATUS", "DISTRIBUTION", "VERSION", "HOOKS"])
+    for p in infos:
+        if p["error"]:
+            click.echo(f"{p['name']}: {p['error']}", err=True)
+
+
+def _tool_dict(kernel: Any, tool: Any) -> dict[str, Any]:
+    return {
+        "name": kernel.tools.call_name(tool),
+        "qualified_name": tool.qualified_name,
+        "plugin": tool.plugin,
+        "description": tool.description,
+        "parameters": tool.parameters,
+        "side_effects": tool.side_effects,
+    }
+
+
+@click.group("tools", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def tools_group(ctx: click.Context, as_json: bool) -> None:
+    """List every tool; `tools call NAME` calls one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    kernel = get_kernel()
+    tools = [_tool_dict(kernel, t) for t in kernel.tools.all()]
+    if as_json:
+        echo_json(tools)
+        return
+    rows = []
+    for t in tools:
+        params = ", ".join(t["parameters"].get("properties", {}))
+        summary = (t["description"] or "").splitlines()[0] if t["description"] else ""
+        flag = " [side effects]" if t["side_effects"] else ""
+        rows.append([t["name"], t["plugin"], f"({params})", summary[:60] + flag])
+    echo_table(rows, ["NAME", "PLUGIN", "ARGS", "DESCRIPTION"])
+
+
+def _approve_interactively(tool_name: str, args: dict[str, Any]) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return click.confirm(
+        f"tool {tool_name!r} has side effects; run it with {json.dumps(args)}?",
+        default=False,
+        err=True,
+    )
+
+
+@tools_group.command("call")
+@click.argument("name")
+@click.argument("args_json", required=False, default="{}")
+@click.option("--yes", is_flag=True, help="Approve a tool with side effects.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole ToolResult as JSON.")
+def tools_call(name: str, args_json: str, yes: bool, as_json: bool) -> None:
+    """Call one tool through the validating door; prints its value as JSON.
+
+    Exit 2 for an unknown tool or invalid arguments, 1 for any other failure.
+    """
+    kernel = get_kernel()
+    try:
+        args = json.loads(args_json)
+    except json.JSONDecodeError as exc:
+        fail(f"ARGS_JSON is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", 2)
+    if not isinstance(args, dict):
+        fail(f"ARGS_JSON must be a JSON object, not {type(args).__name__}", 2)
+    found = kernel.tools.get(name)
+    approved = yes
+    if found is not None and found.side_effects and not yes and not found.violations(args):
+        approved = _approve_interactively(found.name, args)
+    result = kernel.tools.call(name, args, context=CallContext(approved=approved))
+    if as_json:
+        echo_json(result.to_dict())
+    elif result.ok:
+        click.echo(json.dumps(result.value, ensure_ascii=False, default=str))
+    if not result.ok:
+        if not as_json:
+            click.echo(f"error: {result.error}", err=True)
+        raise SystemExit(2 if result.kind in ("unknown_tool", "invalid_args") else 1)
+
+
+@click.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def models_command(as_json: bool) -> None:
+    """List model providers (use a model as PROVIDER:MODEL) and the default model."""
+    kernel = get_kernel()
+    providers = [
+        {
+            "name": name,
+            "plugin": kernel.models.owners[name],
+            "description": getattr(provider, "description", ""),
+        }
+        for name, provider in sorted(kernel.models.providers.items())
+    ]
+    default = kernel.config.default_model()
+    if as_json:
+        echo_json({"default": default, "providers": providers})
+        return
+    echo_table(
+        [[p["name"], p["plugin"], p["description"]] for p in providers],
+        ["PROVIDER", "PLUGIN", "DESCRIPTION"],
+    )
+    click.echo(f"default model: {default or '(none: use --model or set AUTOPLUG_MODEL)'}")
+
+
+@click.command("autos")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def autos_command(as_json: bool) -> None:
+    """List the Auto types (runner, assistant, and any a plugin adds)."""
+    kernel = get_kernel()
+    autos = [
+        {
+            "name": name,
+            "plugin": plugin,
+            "description": (auto.__doc__ or "").strip().splitlines()[0] if auto.__doc__ else "",
+        }
+        for name, auto, plugin in kernel.autos.items()
+    ]
+    if as_json:
+        echo_json(autos)
+        return
+    echo_table(
+        [[a["name"], a["plugin"], a["description"]] for a in autos],
+        ["AUTO", "PLUGIN", "DESCRIPTION"],
+    )

@@ -1,0 +1,9 @@
+"""Commands of the run part (filled in by its issue)."""
+
+from __future__ import annotations
+
+import click
+
+
+def add_commands(cli: click.Group) -> None:
+    """Add this module's commands to ``cli``."""

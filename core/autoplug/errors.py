@@ -1,0 +1,78 @@
+"""The one exception hierarchy of autoplug.
+
+Every error a user can cause derives from :class:`AutoplugError`; its message
+names the plugin, tool, field or file at fault. The CLI prints the message on
+stderr (never a traceback) and exits with the error's ``exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class AutoplugError(Exception):
+    """Base of every error autoplug raises on purpose.
+
+    ``exit_code`` is the CLI exit status for it: 1 for a failure at run time,
+    2 for bad usage.
+    """
+
+    exit_code = 1
+
+
+class UsageError(AutoplugError):
+    """Raised for bad usage: a malformed argument, an unknown name, a missing setting."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """Raised when the config file cannot be read or holds an invalid value; names the file."""
+
+
+class PluginError(AutoplugError):
+    """Raised when a plugin fails to import or register and strict loading is on."""
+
+
+class ToolDefinitionError(AutoplugError):
+    """Raised when a tool is declared wrongly: a bad name, a schema that is not valid."""
+
+
+class ToolRefused(AutoplugError):
+    """Raised by a ``before_tool_call`` hook implementation to refuse a call.
+
+    The reason becomes the error of the ``ToolResult`` (kind ``"refused"``).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnknownModelError(UsageError):
+    """Raised for a model id whose provider is not registered, or that is malformed."""
+
+
+class NoModelConfigured(UsageError):
+    """Raised when a run needs a model and none is given by flag, environment or config."""
+
+
+class ModelError(AutoplugError):
+    """Raised by a model provider: bad key, unreachable URL, malformed response.
+
+    ``retryable`` says whether sending the same request again may succeed.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ReplayMismatch(ModelError):
+    """Raised by the replay model when a request has no recorded answer."""
+
+
+class RunError(AutoplugError):
+    """Raised for a run that cannot be found, read or resumed; names the run and file."""
+
+
+class BlockingCallInLoop(AutoplugError):
+    """Raised when a blocking call (``call``, ``run``) is made inside a running event loop."""

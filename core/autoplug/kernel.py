@@ -1,0 +1,294 @@
+"""The kernel object: the plugins it loaded and the registries they filled.
+
+``Kernel.load()`` sees every installed plugin as the CLI does;
+``Kernel(plugins=[...])`` builds an isolated kernel for tests and scripts.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import NoModelConfigured, PluginError, UsageError
+from .llm import Model, ModelRegistry
+from .plugins import (
+    BUILTIN_DISTRIBUTION,
+    BUILTIN_NAMES,
+    PluginInfo,
+    describe_error,
+    entry_points,
+    get_plugin_manager,
+    hook_names,
+    plugin_name,
+    register_sorted,
+    strict_plugins,
+    wanted_names,
+)
+from .tools import ToolRegistry
+
+NO_MODEL_HELP = """\
+no model configured. Choose one of:
+  autoplug run TASK --model openai:gpt-4o-mini      (with OPENAI_API_KEY set)
+  autoplug run TASK --model ollama:llama3.1          (a local Ollama at http://localhost:11434)
+  export AUTOPLUG_MODEL=openai:gpt-4o-mini           (or model = "..." in {config})
+  [providers.NAME] base_url = "http://host:port/v1"  in {config}, then --model NAME:MODEL
+To watch a complete recorded run with no key and no network:
+  autoplug run "Which is the largest planet? Check the notes file." --model replay:examples/planets.jsonl --workspace examples/workspace"""
+
+
+class NamedRegistry:
+    """Things registered by name (autos, embedders, memory backends).
+
+    A non-builtin plugin's entry wins over a builtin's; then the plugin whose
+    name sorts first.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._entries: list[tuple[str, Any, str, bool]] = []
+
+    def add(self, obj: Any, plugin: str, builtin: bool) -> None:
+        """Register ``obj`` (it must have a ``name`` attribute)."""
+        name = getattr(obj, "name", None)
+        if not isinstance(name, str) or not name:
+            raise UsageError(
+                f"plugin {plugin!r} registered a {self.what} without a 'name' attribute"
+            )
+        self._entries.append((name, obj, plugin, builtin))
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget what ``plugin`` registered."""
+        self._entries = [e for e in self._entries if e[2] != plugin]
+
+    def _winners(self) -> dict[str, tuple[str, Any, str, bool]]:
+        best: dict[str, tuple[str, Any, str, bool]] = {}
+        for entry in sorted(self._entries, key=lambda e: (e[3], e[2])):
+            best.setdefault(entry[0], entry)
+        return best
+
+    def get(self, name: str) -> Any:
+        """The object registered as ``name``; raise UsageError naming the known ones."""
+        winners = self._winners()
+        if name not in winners:
+            known = ", ".join(sorted(winners)) or "none"
+            raise UsageError(f"unknown {self.what} {name!r}; known: {known}")
+        return winners[name][1]
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        return sorted(self._winners())
+
+    def items(self) -> list[tuple[str, Any, str]]:
+        """``(name, object, plugin)`` of each winner, sorted by name."""
+        return [(n, e[1], e[2]) for n, e in sorted(self._winners().items())]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._winners()
+
+
+class Kernel:
+    """Plugins, registries and the entry points to run tasks.
+
+    :param plugins: modules or objects with hookimpls to register (isolated kernel).
+    :param builtins: True for every builtin plugin, or a list of builtin names.
+    :param home: the ``AUTOPLUG_HOME`` to use (config, runs, memory).
+    """
+
+    def __init__(
+        self,
+        plugins: list[Any] | None = None,
+        builtins: bool | list[str] = False,
+        home: Path | str | None = None,
+        *,
+        config: Config | None = None,
+        create_config: bool = True,
+        _discover: bool = False,
+    ) -> None:
+        self.config = config or Config.load(Path(home) if home else None, create=create_config)
+        self.home = self.config.home
+        self.pm = get_plugin_manager()
+        self.plugins: dict[str, PluginInfo] = {}
+        self.tools = ToolRegistry(
+            self.pm.hook, default_timeout=self.config.limits["tool_timeout_s"]
+        )
+        self.models = ModelRegistry(self.config)
+        self.autos = NamedRegistry("auto")
+        self.embedders = NamedRegistry("embedder")
+        self.memory_backends = NamedRegistry("memory backend")
+        self.unknown_plugins: list[str] = []
+        self._event_impls: list[Any] | None = None
+
+        objects: list[tuple[str, Any]] = []
+        for obj in plugins or []:
+            name = plugin_name(obj)
+            self.plugins[name] = PluginInfo(name=name, module=obj)
+            objects.append((name, obj))
+        if _discover:
+            objects += self._import_entry_points(None)
+        elif builtins:
+            only = list(BUILTIN_NAMES) if builtins is True else list(builtins)
+            objects += self._import_entry_points(only)
+        self._register(objects)
+
+    @classmethod
+    def load(cls, home: Path | str | None = None, *, create_config: bool = True) -> Kernel:
+        """A kernel with every installed plugin, as the CLI sees them.
+
+        Honours ``AUTOPLUG_LOAD_PLUGINS``, ``[plugins] disabled`` and, with
+        ``AUTOPLUG_STRICT_PLUGINS=1``, raises :class:`PluginError` on any failure.
+        """
+        kernel = cls(home=home, create_config=create_config, _discover=True)
+        if strict_plugins():
+            problems = [
+                f"plugin {p.name!r} failed: {p.error}"
+                for p in kernel.plugins.values()
+                if p.status == "failed"
+            ]
+            problems += [
+                f"unknown plugin {n!r} in AUTOPLUG_LOAD_PLUGINS" for n in kernel.unknown_plugins
+            ]
+            if problems:
+                raise PluginError("; ".join(problems))
+        return kernel
+
+    # -- loading ------------------------------------------------------------
+
+    def _import_entry_points(self, only: list[str] | None) -> list[tuple[str, Any]]:
+        eps = entry_points()
+        if only is not None:
+            eps = [ep for ep in eps if ep.name in set(only)]
+            wanted = {ep.name for ep in eps}
+        else:
+            wanted, self.unknown_plugins = wanted_names(
+                [ep.name for ep in eps], self.config.disabled_plugins
+            )
+            for name in self.unknown_plugins:
+                if not strict_plugins():
+                    print(
+                        f"autoplug: warning: unknown plugin {name!r} in AUTOPLUG_LOAD_PLUGINS",
+                        file=sys.stderr,
+                    )
+        loaded: list[tuple[str, Any]] = []
+        for ep in eps:
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(
+                name=ep.name,
+                distribution=dist.name if dist else None,
+                version=dist.version if dist else None,
+                builtin=bool(
+                    dist and dist.name == BUILTIN_DISTRIBUTION and ep.name in BUILTIN_NAMES
+                ),
+            )
+            self.plugins[ep.name] = info
+            if ep.name not in wanted:
+                info.status = "disabled"
+                continue
+            try:
+                info.module = ep.load()
+            except BaseException as exc:  # a plugin's import may raise anything, even SystemExit
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                info.status, info.error = "failed", describe_error(exc)
+                continue
+            loaded.append((ep.name, info.module))
+        return loaded
+
+    def _register(self, objects: list[tuple[str, Any]]) -> None:
+        for name, error in register_sorted(self.pm, objects).items():
+            self.plugins[name].status, self.plugins[name].error = "failed", error
+        for name, _ in sorted(objects):
+            info = self.plugins[name]
+            if info.status != "loaded":
+                continue
+            info.hooks = hook_names(self.pm, self.pm.get_plugin(name))
+            try:
+                self._collect(name, info.builtin)
+            except Exception as exc:
+                info.status, info.error = "failed", describe_error(exc)
+                self._forget(name)
+
+    def _collect(self, name: str, builtin: bool) -> None:
+        adders = {
+            "register_tools": lambda obj: self.tools.add(obj, name, builtin),
+            "register_models": lambda obj: self.models.add(obj, name),
+            "register_autos": lambda obj: self.autos.add(obj, name, builtin),
+            "register_embedders": lambda obj: self.embedders.add(obj, name, builtin),
+            "register_memory_backends": lambda obj: self.memory_backends.add(obj, name, builtin),
+        }
+        for hook, adder in adders.items():
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                if impl.plugin_name == name:
+                    impl.function(*([adder] if impl.argnames else []))
+
+    def _forget(self, name: str) -> None:
+        for registry in (self.tools, self.models, self.autos, self.embedders, self.memory_backends):
+            registry.remove_plugin(name)
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+
+    def call_each(self, hook: str, **kwargs: Any) -> None:
+        """Call every implementation of ``hook`` in ascending plugin-name order."""
+        impls = sorted(getattr(self.pm.hook, hook).get_hookimpls(), key=lambda i: i.plugin_name)
+        for impl in impls:
+            impl.function(*[kwargs[a] for a in impl.argnames])
+
+    # -- events -------------------------------------------------------------
+
+    def emit(self, event: Any) -> None:
+        """Give ``event`` to every ``on_event`` implementation; report and ignore their errors."""
+        if self._event_impls is None:
+            self._event_impls = sorted(
+                self.pm.hook.on_event.get_hookimpls(), key=lambda i: i.plugin_name
+            )
+        for impl in self._event_impls:
+            try:
+                impl.function(*([event] if impl.argnames else []))
+            except Exception as exc:
+                print(
+                    f"autoplug: plugin {impl.plugin_name!r} on_event failed: {describe_error(exc)}",
+                    file=sys.stderr,
+                )
+
+    # -- models -------------------------------------------------------------
+
+    def model(self, spec: Any = None) -> Model:
+        """A Model for ``spec`` (an id or a Model), else the default model.
+
+        Raises :class:`NoModelConfigured` (with the ways to set one) when there is none.
+        """
+        if spec is None:
+            spec = self.config.default_model()
+        if spec is None:
+            raise NoModelConfigured(NO_MODEL_HELP.format(config=self.config.path))
+        return self.models.resolve(spec)
+
+    # -- running tasks (implemented by autoplug.autos) ----------------------
+
+    def run(self, task: str, **options: Any) -> Any:
+        """Run ``task`` with an Auto (a Runner by default) to completion; returns a RunResult.
+
+        Blocking; raises :class:`autoplug.errors.BlockingCallInLoop` inside a running loop.
+        Options are those of :meth:`arun`.
+        """
+        from .autos import run_blocking
+
+        return run_blocking(self, task, **options)
+
+    async def arun(self, task: str, **options: Any) -> Any:
+        """Async twin of :meth:`run`.
+
+        Options: ``model`` (id or Model), ``auto`` (name, default ``runner``),
+        ``approve`` (True, False or a callable), ``record`` (cassette path),
+        ``workspace`` (a folder), ``on_text`` (streamed text callback).
+        """
+        from .autos import arun_task
+
+        return await arun_task(self, task, **options)
+
+    def stream(self, task: str, **options: Any) -> Any:
+        """An async iterator of the typed events of a run of ``task`` as they happen."""
+        from .autos import stream_task
+
+        return stream_task(self, task, **options)

@@ -1,0 +1,314 @@
+"""The model-provider protocol: requests, responses, model ids, usage and cost.
+
+The kernel knows only these shapes; providers (OpenAI-compatible servers, the
+scripted model, record and replay) arrive through the ``register_models`` hook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from .errors import UnknownModelError
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function offered to the model: a name, a description, a JSON Schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"name": self.name, "description": self.description, "parameters": self.parameters}
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    """A function call in a model's reply; ``arguments`` parsed from JSON.
+
+    ``error`` is set (and ``arguments`` empty) when the model's argument text was
+    not a JSON object; ``raw_arguments`` keeps that text.
+    """
+
+    name: str
+    arguments: dict[str, Any]
+    id: str | None = None
+    raw_arguments: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "arguments": self.arguments,
+            "id": self.id,
+            "raw_arguments": self.raw_arguments,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FunctionCall:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            name=data["name"],
+            arguments=dict(data.get("arguments") or {}),
+            id=data.get("id"),
+            raw_arguments=data.get("raw_arguments"),
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message.
+
+    ``role`` is ``system``, ``user``, ``assistant`` or ``tool``. An assistant
+    message may carry ``function_calls``; a ``tool`` message answers one of them
+    (``call_id``) with its ``content``.
+    """
+
+    role: str
+    content: str | None = None
+    function_calls: tuple[FunctionCall, ...] = ()
+    call_id: str | None = None
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (used for hashing and cassettes)."""
+        data: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.function_calls:
+            data["function_calls"] = [c.to_dict() for c in self.function_calls]
+        if self.call_id is not None:
+            data["call_id"] = self.call_id
+        if self.name is not None:
+            data["name"] = self.name
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            role=data["role"],
+            content=data.get("content"),
+            function_calls=tuple(FunctionCall.from_dict(c) for c in data.get("function_calls", ())),
+            call_id=data.get("call_id"),
+            name=data.get("name"),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call or a sum of calls."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """What an agent asks a model.
+
+    ``functions`` are offered for native function calling; ``stream`` asks for
+    text deltas through the ``on_text`` callback of :meth:`Model.complete`.
+    """
+
+    messages: tuple[Message, ...]
+    functions: tuple[FunctionSpec, ...] = ()
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stream: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "messages": [m.to_dict() for m in self.messages],
+            "functions": [f.to_dict() for f in self.functions],
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "stream": self.stream,
+        }
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """A model's reply: text, function calls, why it stopped, and token usage."""
+
+    text: str | None = None
+    function_calls: tuple[FunctionCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (used by cassettes)."""
+        return {
+            "text": self.text,
+            "function_calls": [c.to_dict() for c in self.function_calls],
+            "finish_reason": self.finish_reason,
+            "usage": {
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+            },
+            "model": self.model,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChatResponse:
+        """Inverse of :meth:`to_dict`."""
+        usage = data.get("usage") or {}
+        return cls(
+            text=data.get("text"),
+            function_calls=tuple(FunctionCall.from_dict(c) for c in data.get("function_calls", ())),
+            finish_reason=data.get("finish_reason"),
+            usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
+            model=data.get("model"),
+        )
+
+
+TextCallback = Callable[[str], None]
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A model the agents can talk to.
+
+    ``model_id`` is its ``provider:model`` id (used for prices and hashing).
+    ``complete`` raises :class:`autoplug.ModelError` for provider failures.
+    """
+
+    model_id: str
+
+    async def complete(
+        self, request: ChatRequest, *, on_text: TextCallback | None = None
+    ) -> ChatResponse:
+        """Answer one request; call ``on_text`` with text deltas when streaming."""
+        ...
+
+
+class Provider(Protocol):
+    """A source of models: ``name`` is the model-id prefix."""
+
+    name: str
+
+    def model(self, model_name: str, config: Any) -> Model:
+        """Build the model ``name:model_name`` with the kernel's config."""
+        ...
+
+
+def parse_model_id(model_id: str) -> tuple[str, str]:
+    """Split ``provider:model``; raise UnknownModelError when it has no provider part."""
+    provider, sep, name = model_id.partition(":")
+    if not sep or not provider or not name:
+        raise UnknownModelError(
+            f"model id {model_id!r} must be written provider:model (for example openai:gpt-4o-mini)"
+        )
+    return provider, name
+
+
+def canonical_json(data: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_hash(model_id: str, request: ChatRequest) -> str:
+    """The canonical hash of (model, messages, offered functions) used by record and replay."""
+    payload = {
+        "model": model_id,
+        "messages": [m.to_dict() for m in request.messages],
+        "functions": [f.to_dict() for f in request.functions],
+    }
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def cost_usd(model_id: str, usage: Usage, config: Any) -> float | None:
+    """The cost of ``usage`` from ``[prices."ID"]`` in the config, or None when unpriced."""
+    price = config.price(model_id) if config is not None else None
+    if not price:
+        return None
+    per_in = float(price.get("input_per_mtok", 0))
+    per_out = float(price.get("output_per_mtok", 0))
+    return (usage.input_tokens * per_in + usage.output_tokens * per_out) / 1_000_000
+
+
+@dataclass
+class UsageTracker:
+    """Per-run accounting: model calls, tokens, and USD where priced."""
+
+    calls: int = 0
+    usage: Usage = field(default_factory=Usage)
+    usd: float = 0.0
+    priced: bool = False
+
+    def add(self, model_id: str, usage: Usage, config: Any) -> None:
+        """Count one call."""
+        self.calls += 1
+        self.usage = self.usage + usage
+        cost = cost_usd(model_id, usage, config)
+        if cost is not None:
+            self.usd += cost
+            self.priced = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``llm_calls``, ``input_tokens``, ``output_tokens``, ``total_tokens``, ``usd``."""
+        return {
+            "llm_calls": self.calls,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "total_tokens": self.usage.total_tokens,
+            "usd": round(self.usd, 6) if self.priced else None,
+        }
+
+
+class ModelRegistry:
+    """Registered providers by name; resolves model ids and Model objects."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.providers: dict[str, Any] = {}
+        self.owners: dict[str, str] = {}
+
+    def add(self, provider: Any, plugin: str) -> None:
+        """Register a provider for ``plugin``; the first plugin by name keeps a name."""
+        name = getattr(provider, "name", None)
+        if not isinstance(name, str) or not name or ":" in name:
+            raise UnknownModelError(f"plugin {plugin!r} registered a provider without a valid name")
+        if name not in self.providers:
+            self.providers[name] = provider
+            self.owners[name] = plugin
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget the providers of ``plugin``."""
+        for name in [n for n, p in self.owners.items() if p == plugin]:
+            del self.providers[name]
+            del self.owners[name]
+
+    def resolve(self, spec: Any) -> Model:
+        """A Model for a ``provider:model`` id, or ``spec`` itself when it is a Model."""
+        if not isinstance(spec, str):
+            if hasattr(spec, "complete"):
+                return spec
+            raise UnknownModelError(f"{spec!r} is neither a model id nor a Model")
+        provider_name, model_name = parse_model_id(spec)
+        provider = self.providers.get(provider_name)
+        if provider is None:
+            known = ", ".join(sorted(self.providers)) or "none"
+            raise UnknownModelError(
+                f"unknown model provider {provider_name!r} in {spec!r}; known providers: {known}"
+            )
+        return provider.model(model_name, self.config)

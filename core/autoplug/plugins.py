@@ -1,0 +1,136 @@
+"""Plugin discovery and loading: the pluggy PluginManager and the ``autoplug`` entry points.
+
+Entry points are loaded one at a time. A plugin that fails to import or to
+register is recorded with its error and skipped; a disabled plugin is never
+imported. Hook implementations are called in ascending plugin-name order.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+
+GROUP = "autoplug"
+BUILTIN_DISTRIBUTION = "autoplug"
+BUILTIN_NAMES = (
+    "autoplug_autos",
+    "autoplug_files",
+    "autoplug_memory",
+    "autoplug_models",
+    "autoplug_web",
+)
+
+
+@dataclass
+class PluginInfo:
+    """What ``autoplug plugins`` reports of one plugin."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    builtin: bool = False
+    status: str = "loaded"  # loaded | failed | disabled
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+    module: Any = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of ``autoplug plugins --json``."""
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "builtin": self.builtin,
+            "status": self.status,
+            "hooks": list(self.hooks),
+            "error": self.error,
+        }
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """A new PluginManager with the autoplug hook catalog (no plugins)."""
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def entry_points() -> list[Any]:
+    """The ``autoplug`` entry points of every installed distribution, first of each name kept."""
+    from importlib.metadata import entry_points as _entry_points
+
+    seen: dict[str, Any] = {}
+    for ep in _entry_points(group=GROUP):
+        seen.setdefault(ep.name, ep)
+    return [seen[name] for name in sorted(seen)]
+
+
+def wanted_names(available: list[str], disabled: list[str]) -> tuple[set[str], list[str]]:
+    """Which plugin names to load, and the unknown names asked for.
+
+    ``AUTOPLUG_LOAD_PLUGINS`` (comma-separated) replaces the config's disabled
+    list when set; the empty string loads none.
+    """
+    env = os.environ.get("AUTOPLUG_LOAD_PLUGINS")
+    if env is None:
+        return {n for n in available if n not in set(disabled)}, []
+    asked = [n.strip() for n in env.split(",") if n.strip()]
+    unknown = [n for n in asked if n not in available]
+    return {n for n in asked if n in available}, unknown
+
+
+def strict_plugins() -> bool:
+    """Whether ``AUTOPLUG_STRICT_PLUGINS`` asks for plugin failures to be errors."""
+    return os.environ.get("AUTOPLUG_STRICT_PLUGINS", "").strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
+
+
+def plugin_name(obj: Any) -> str:
+    """The name of a plugin object passed to ``Kernel(plugins=[...])``.
+
+    A module's ``__name__``; otherwise its ``name`` attribute, else its class name.
+    """
+    if isinstance(obj, type(sys)):
+        return obj.__name__
+    name = getattr(obj, "name", None)
+    return name if isinstance(name, str) and name else type(obj).__name__
+
+
+def hook_names(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    """The hooks ``plugin`` implements, sorted."""
+    callers = pm.get_hookcallers(plugin) or []
+    return sorted(c.name for c in callers)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description of a plugin failure."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def register_sorted(pm: pluggy.PluginManager, plugins: list[tuple[str, Any]]) -> dict[str, str]:
+    """Register ``(name, object)`` pairs so hooks run in ascending name order.
+
+    pluggy calls the last registered implementation first, so plugins are
+    registered in descending name order. Returns ``{name: error}`` for those that
+    failed (pluggy validation, or an unknown hook found by ``check_pending``).
+    """
+    failures: dict[str, str] = {}
+    for name, obj in sorted(plugins, key=lambda p: p[0], reverse=True):
+        try:
+            pm.register(obj, name=name)
+            pm.check_pending()
+        except Exception as exc:
+            failures[name] = describe_error(exc)
+            if pm.get_plugin(name) is not None:
+                pm.unregister(name=name)
+    return failures
