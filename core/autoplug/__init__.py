@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Auto": "autoplug.autos",
     "RunResult": "autoplug.autos",
-    "ScriptedModel": "autoplug.testing",
+    "ScriptedModel": "autoplug.scripted",
 }
 
 

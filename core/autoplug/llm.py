@@ -312,3 +312,16 @@ class ModelRegistry:
                 f"unknown model provider {provider_name!r} in {spec!r}; known providers: {known}"
             )
         return provider.model(model_name, self.config)
+
+    def recording(self, model: Model, path: Any) -> Model:
+        """``model`` wrapped to write every exchange to the cassette at ``path``.
+
+        Needs the ``replay`` provider (builtin ``autoplug_models``) to offer
+        ``recorder(model, path)``; raises UsageError otherwise.
+        """
+        from .errors import UsageError
+
+        provider = self.providers.get("replay")
+        if provider is None or not hasattr(provider, "recorder"):
+            raise UsageError("recording needs the 'replay' provider (plugin autoplug_models)")
+        return provider.recorder(model, path)

@@ -1,0 +1,152 @@
+"""What both agents share during one run: the model, guards, assets, events, checkpoints.
+
+The dynamic agent and the static agent receive one :class:`RunContext`. Every
+model call goes through :meth:`RunContext.complete`, which enforces the LLM-call
+cap and the token and USD budgets by raising :class:`GuardStop`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import AutoplugError
+from ..events import Event
+from ..llm import ChatRequest, ChatResponse, Model, TextCallback, UsageTracker
+
+
+class GuardStop(AutoplugError):
+    """Raised when a guard ends the run (status ``stopped``); the message is the reason."""
+
+
+class Checkpointer(Protocol):
+    """Where a run's progress is saved so that ``resume`` never redoes finished work.
+
+    ``act_no`` counts the dynamic agent's ``act`` decisions from 1.
+    """
+
+    def saved_plan(self, act_no: int) -> dict[str, Any] | None:
+        """The accepted plan of act ``act_no`` (``{"steps": [...]}``), if saved."""
+        ...
+
+    def save_plan(self, act_no: int, plan: dict[str, Any]) -> None:
+        """Save the accepted plan of act ``act_no``."""
+        ...
+
+    def finished_step(self, act_no: int, step_id: str) -> dict[str, Any] | None:
+        """The record of a finished step (``{"status", "asset", "error", "kind"}``), if saved."""
+        ...
+
+    def save_step(self, act_no: int, step_id: str, record: dict[str, Any]) -> None:
+        """Save a finished (succeeded, failed or skipped) step."""
+        ...
+
+
+class MemoryCheckpointer:
+    """A :class:`Checkpointer` that keeps everything in dicts (tests; runs with no folder)."""
+
+    def __init__(self) -> None:
+        self.plans: dict[int, dict[str, Any]] = {}
+        self.steps: dict[tuple[int, str], dict[str, Any]] = {}
+
+    def saved_plan(self, act_no: int) -> dict[str, Any] | None:
+        return self.plans.get(act_no)
+
+    def save_plan(self, act_no: int, plan: dict[str, Any]) -> None:
+        self.plans[act_no] = plan
+
+    def finished_step(self, act_no: int, step_id: str) -> dict[str, Any] | None:
+        return self.steps.get((act_no, step_id))
+
+    def save_step(self, act_no: int, step_id: str, record: dict[str, Any]) -> None:
+        self.steps[(act_no, step_id)] = record
+
+
+Approver = Callable[[Any, dict[str, Any]], "bool | Awaitable[bool]"]
+
+
+def approver_from(approve: Any) -> Approver:
+    """An approval policy from ``True`` (approve all), ``False``/None (refuse all) or a callable."""
+    if callable(approve):
+        return approve
+    flag = bool(approve)
+    return lambda tool, args: flag
+
+
+@dataclass
+class RunContext:
+    """One run's shared state.
+
+    :param kernel: the kernel (tools, config, hooks).
+    :param model: the model every agent call goes to.
+    :param assets: the run's :class:`autoplug.assets.AssetStore`.
+    :param approve: decides whether a side-effect tool may run: ``approve(tool, args)``.
+    :param checkpoint: where plans and finished steps are saved.
+    :param sink: receives every event (the Auto writes the trace and calls hooks).
+    """
+
+    kernel: Any
+    model: Model
+    run_id: str | None
+    task: str
+    workspace: Path
+    assets: Any
+    approve: Approver = field(default=lambda tool, args: False)
+    checkpoint: Checkpointer = field(default_factory=MemoryCheckpointer)
+    sink: Callable[[Event], None] | None = None
+    on_text: TextCallback | None = None
+    usage: UsageTracker = field(default_factory=UsageTracker)
+    limits: dict[str, Any] = field(default_factory=dict)
+    _seq: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.limits:
+            self.limits = dict(self.kernel.config.limits)
+
+    def emit(self, type_: str, **data: Any) -> Event:
+        """Make an event of ``type_`` and give it to the sink."""
+        self._seq += 1
+        event = Event(type=type_, run_id=self.run_id, seq=self._seq, data=data)
+        if self.sink is not None:
+            self.sink(event)
+        return event
+
+    async def is_approved(self, tool: Any, args: dict[str, Any]) -> bool:
+        """Ask the approval policy about one call of a side-effect tool."""
+        answer = self.approve(tool, args)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return bool(answer)
+
+    async def complete(self, request: ChatRequest, *, purpose: str) -> ChatResponse:
+        """Send one request to the model, counting it against the guards.
+
+        Raises :class:`GuardStop` before the call when the LLM-call cap is reached,
+        and after it when the token or USD budget is exceeded.
+        """
+        cap = self.limits.get("llm_calls")
+        if cap is not None and self.usage.calls >= cap:
+            raise GuardStop(f"llm_calls limit reached: {cap} model calls")
+        response = await self.model.complete(request, on_text=self.on_text)
+        self.usage.add(
+            getattr(self.model, "model_id", "unknown"), response.usage, self.kernel.config
+        )
+        self.emit(
+            "llm_call",
+            purpose=purpose,
+            input_tokens=response.usage.input_tokens,
+            output_tokens=response.usage.output_tokens,
+            calls=self.usage.calls,
+        )
+        max_tokens = self.limits.get("max_tokens")
+        if max_tokens is not None and self.usage.usage.total_tokens > max_tokens:
+            raise GuardStop(
+                f"max_tokens budget exceeded: {self.usage.usage.total_tokens} > {max_tokens} tokens"
+            )
+        max_usd = self.limits.get("max_usd")
+        if max_usd is not None and self.usage.priced and self.usage.usd > max_usd:
+            raise GuardStop(f"max_usd budget exceeded: ${self.usage.usd:.4f} > ${max_usd}")
+        return response
