@@ -1,0 +1,24 @@
+"""Shared test setup: every test gets its own AUTOPLUG_HOME and a clean environment."""
+
+from __future__ import annotations
+
+import pytest
+
+CLEARED = (
+    "AUTOPLUG_MODEL",
+    "AUTOPLUG_LOAD_PLUGINS",
+    "AUTOPLUG_STRICT_PLUGINS",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "XDG_DATA_HOME",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """A fresh AUTOPLUG_HOME per test, and no inherited autoplug or OpenAI settings."""
+    home = tmp_path_factory.mktemp("autoplug_home")
+    monkeypatch.setenv("AUTOPLUG_HOME", str(home))
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    return home
