@@ -220,6 +220,8 @@ def tool(
     """
 
     def wrap(fn: Callable[..., Any]) -> Tool:
+        if isinstance(fn, Tool):
+            fn = fn.func
         tool_name = name or fn.__name__
         desc, parameters = function_schema(fn, tool_name)
         made = Tool(

@@ -1,0 +1,130 @@
+"""The config file under AUTOPLUG_HOME and the CLI's treatment of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from autoplug.config import Config
+from autoplug.errors import ConfigError
+
+
+def autoplug(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "autoplug.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+
+
+def test_help_and_version_do_not_create_the_config(isolated_home):
+    assert autoplug("--help").returncode == 0
+    version = autoplug("--version")
+    assert version.returncode == 0 and "0.1.0" in version.stdout
+    assert not (isolated_home / "config.toml").exists()
+
+
+def test_first_command_writes_fully_commented_config(isolated_home):
+    assert autoplug("tools").returncode == 0
+    text = (isolated_home / "config.toml").read_text()
+    assert "[limits]" in text and "iterations = 25" in text
+    assert all(line.startswith("#") for line in text.splitlines() if line.strip())
+
+
+def test_invalid_config_exits_2_naming_the_file(isolated_home):
+    path = isolated_home / "config.toml"
+    path.write_text("[limits\niterations = 3\n")
+    out = autoplug("tools")
+    assert out.returncode == 2
+    assert str(path) in out.stderr and "Traceback" not in out.stderr
+
+
+def test_config_rejects_wrong_value_types_naming_the_key(tmp_path):
+    (tmp_path / "config.toml").write_text("[limits]\niterations = 'many'\n")
+    with pytest.raises(ConfigError, match=r"\[limits\] iterations must be a non-negative number"):
+        Config.load(tmp_path)
+    (tmp_path / "config.toml").write_text("[limits]\nitterations = 3\n")
+    with pytest.raises(ConfigError, match=r"unknown key \[limits\] itterations"):
+        Config.load(tmp_path)
+
+
+def test_config_limits_merge_over_defaults(tmp_path):
+    (tmp_path / "config.toml").write_text("[limits]\niterations = 7\n")
+    limits = Config.load(tmp_path).limits
+    assert limits["iterations"] == 7 and limits["concurrency"] == 4
+
+
+def test_set_value_writes_a_choice_and_keeps_comments(tmp_path):
+    config = Config.load(tmp_path)
+    config.set_value("memory", "embedder", "hashing")
+    config.set_value("memory", "embedder", "minilm")
+    text = config.path.read_text()
+    assert text.splitlines().count('embedder = "minilm"') == 1 and "# [limits]" in text
+    assert 'embedder = "hashing"' not in text
+    assert Config.load(tmp_path).memory["embedder"] == "minilm"
+
+
+def test_default_home_follows_xdg_data_home(tmp_path, monkeypatch):
+    from autoplug.config import default_home
+
+    monkeypatch.delenv("AUTOPLUG_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_home() == tmp_path / "autoplug"
+
+
+def test_unknown_command_and_option_exit_2():
+    assert autoplug("frobnicate").returncode == 2
+    assert autoplug("tools", "--nope").returncode == 2
+
+
+def test_tools_call_side_effect_refused_without_terminal(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autoplug.cli",
+            "tools",
+            "call",
+            "write_file",
+            '{"path": "a.txt", "content": "x"}',
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert "has side effects and was not approved" in out.stderr
+    assert not (tmp_path / "a.txt").exists()
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autoplug.cli",
+            "tools",
+            "call",
+            "write_file",
+            '{"path": "a.txt", "content": "x"}',
+            "--yes",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert ok.returncode == 0 and json.loads(ok.stdout) == {"path": "a.txt", "bytes": 1}
+    assert (tmp_path / "a.txt").read_text() == "x"
+
+
+def test_malformed_args_json_exit_2():
+    out = autoplug("tools", "call", "read_file", "{oops")
+    assert out.returncode == 2 and "ARGS_JSON is not valid JSON" in out.stderr
+    out = autoplug("tools", "call", "read_file", "[1]")
+    assert out.returncode == 2 and "must be a JSON object" in out.stderr

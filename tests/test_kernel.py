@@ -1,0 +1,141 @@
+"""The kernel object: isolated kernels, builtins, registration failures, events, models."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from autoplug import Kernel, NoModelConfigured, UnknownModelError, hookimpl, tool
+from autoplug.config import Config
+from autoplug.plugins import plugin_name
+
+
+@tool
+def ping() -> str:
+    """Ping."""
+    return "pong"
+
+
+class Good:
+    name = "good"
+
+    @hookimpl
+    def register_tools(self, register):
+        register(ping)
+
+
+class RaisesInRegistration:
+    name = "raiser"
+
+    @hookimpl
+    def register_tools(self, register):
+        register(tool(lambda: 1, name="half"))
+        raise RuntimeError("registration exploded")
+
+
+def test_isolated_kernel_has_only_its_plugins(tmp_path):
+    kernel = Kernel(plugins=[Good()], home=tmp_path)
+    assert list(kernel.plugins) == ["good"]
+    assert [t.qualified_name for t in kernel.tools.all()] == ["good.ping"]
+
+
+def test_isolated_kernel_with_builtins_by_name(tmp_path):
+    kernel = Kernel(plugins=[Good()], builtins=["autoplug_files"], home=tmp_path)
+    assert sorted(kernel.plugins) == ["autoplug_files", "good"]
+    assert kernel.plugins["autoplug_files"].builtin is True
+    assert "read_file" in kernel.tools
+
+
+def test_module_plugin_is_named_by_its_module(tmp_path):
+    module = types.ModuleType("my_plugin")
+    module.register_tools = hookimpl(lambda register: register(ping))
+    assert plugin_name(module) == "my_plugin"
+    kernel = Kernel(plugins=[module], home=tmp_path)
+    assert kernel.tools.call("ping").value == "pong"
+
+
+def test_plugin_failing_in_registration_is_failed_and_its_tools_removed(tmp_path):
+    kernel = Kernel(plugins=[Good(), RaisesInRegistration()], home=tmp_path)
+    info = kernel.plugins["raiser"]
+    assert info.status == "failed" and "registration exploded" in info.error
+    assert "half" not in kernel.tools and "ping" in kernel.tools
+
+
+def test_hook_on_event_errors_are_reported_and_ignored(tmp_path, capsys):
+    seen = []
+
+    class Bad:
+        name = "a_bad"
+
+        @hookimpl
+        def on_event(self, event):
+            raise ValueError("observer bug")
+
+    class Watcher:
+        name = "b_watch"
+
+        @hookimpl
+        def on_event(self, event):
+            seen.append(event)
+
+    kernel = Kernel(plugins=[Watcher(), Bad()], home=tmp_path)
+    kernel.emit("something")
+    assert seen == ["something"]
+    assert "plugin 'a_bad' on_event failed: ValueError: observer bug" in capsys.readouterr().err
+
+
+def test_hooks_are_called_in_ascending_plugin_name_order(tmp_path):
+    order = []
+
+    def make(label):
+        class P:
+            name = label
+
+            @hookimpl
+            def on_event(self, event):
+                order.append(label)
+
+        return P()
+
+    kernel = Kernel(plugins=[make("m"), make("z"), make("a")], home=tmp_path)
+    kernel.emit(None)
+    kernel.pm.hook.on_event(event=None)
+    assert order == ["a", "m", "z", "a", "m", "z"]
+
+
+def test_model_without_configuration_says_how_to_set_one(tmp_path):
+    kernel = Kernel(home=tmp_path)
+    with pytest.raises(NoModelConfigured) as info:
+        kernel.model()
+    message = str(info.value)
+    assert "--model openai:gpt-4o-mini" in message and "OPENAI_API_KEY" in message
+    assert "ollama" in message and "replay:examples/" in message
+    assert info.value.exit_code == 2
+
+
+def test_unknown_model_provider_and_malformed_id(tmp_path):
+    kernel = Kernel(home=tmp_path)
+    with pytest.raises(UnknownModelError, match="unknown model provider 'nosuch'"):
+        kernel.model("nosuch:thing")
+    with pytest.raises(UnknownModelError, match="provider:model"):
+        kernel.model("gpt-4o")
+
+
+def test_model_precedence_env_over_config(tmp_path, monkeypatch):
+    (tmp_path / "config.toml").write_text('model = "from:config"\n')
+    assert Config.load(tmp_path).default_model() == "from:config"
+    monkeypatch.setenv("AUTOPLUG_MODEL", "from:env")
+    assert Config.load(tmp_path).default_model() == "from:env"
+
+
+def test_kernel_import_stays_light():
+    code = (
+        "import sys, autoplug, autoplug.cli; "
+        "heavy = [m for m in ('jsonschema','httpx','bs4','lancedb','pyarrow','numpy','cookiecutter','sentence_transformers') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
