@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from autoplug.config import Config
 from autoplug.errors import ConfigError
 

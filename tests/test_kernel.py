@@ -6,6 +6,7 @@ import sys
 import types
 
 import pytest
+
 from autoplug import Kernel, NoModelConfigured, UnknownModelError, hookimpl, tool
 from autoplug.config import Config
 from autoplug.plugins import plugin_name

@@ -1,0 +1,43 @@
+"""The docs cannot drift from the code: every hook and command is documented."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from autoplug import hookspecs
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def hook_functions():
+    return [
+        (name, fn)
+        for name, fn in vars(hookspecs).items()
+        if inspect.isfunction(fn) and hasattr(fn, "autoplug_spec")
+    ]
+
+
+def test_every_hook_is_in_the_hook_reference_with_its_signature():
+    text = (DOCS / "hooks.md").read_text()
+    hooks = hook_functions()
+    assert len(hooks) >= 9
+    for name, fn in hooks:
+        signature = f"{name}({', '.join(inspect.signature(fn).parameters)})"
+        assert f"## {signature}" in text, f"docs/hooks.md lacks a heading '## {signature}'"
+
+
+def test_every_hook_has_a_docstring_with_params():
+    for name, fn in hook_functions():
+        doc = inspect.getdoc(fn) or ""
+        for param in inspect.signature(fn).parameters:
+            assert f":param {param}:" in doc, f"hookspec {name} does not document {param}"
+        assert ":return:" in doc, f"hookspec {name} does not document its return"
+
+
+def test_every_top_level_command_is_in_the_cli_reference():
+    from autoplug.cli import build_cli
+
+    text = (DOCS / "cli.md").read_text()
+    for name in build_cli().commands:
+        assert f"autoplug {name}" in text, f"docs/cli.md does not document 'autoplug {name}'"
