@@ -14,9 +14,12 @@ from typing import Any
 #: Every event type, with what its ``data`` holds.
 EVENT_TYPES: dict[str, str] = {
     "run_started": "task, model, auto, workspace",
+    "run_resumed": "decisions (turns already made), acts, assets (names reloaded)",
     "memory_recalled": "memories: [{id, text, kind, score}]",
     "llm_call": "purpose, input_tokens, output_tokens, calls (so far)",
+    "turn_started": "turn, message (an Assistant turn begins)",
     "decision": "function (brainstorm|act|final), arguments, iteration",
+    "decision_rejected": "iteration, error (a reply that was not exactly one valid call)",
     "plan": "subtask, steps: [{id, tool, args, output, inputs}]",
     "plan_rejected": "subtask, errors: [str], attempt",
     "step_started": "step, tool, args",
@@ -28,6 +31,7 @@ EVENT_TYPES: dict[str, str] = {
     "asset_stored": "name, step, tool, type, size",
     "observation": "text (what the dynamic agent was told)",
     "answer": "answer",
+    "turn_finished": "turn, status, reason, answer, usage (an Assistant turn ends)",
     "run_finished": "status, reason, answer, usage",
 }
 

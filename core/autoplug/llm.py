@@ -284,7 +284,18 @@ class ModelRegistry:
         self.owners: dict[str, str] = {}
 
     def add(self, provider: Any, plugin: str) -> None:
-        """Register a provider for ``plugin``; the first plugin by name keeps a name."""
+        """Register a provider for ``plugin``; the first plugin by name keeps a name.
+
+        A *provider source* (an object with ``providers(config)`` and no ``name``)
+        is expanded here into the providers it makes from the config, so a plugin
+        can register one provider per config table although the hook has no config.
+        """
+        if getattr(provider, "name", None) is None and callable(
+            getattr(provider, "providers", None)
+        ):
+            for each in provider.providers(self.config):
+                self.add(each, plugin)
+            return
         name = getattr(provider, "name", None)
         if not isinstance(name, str) or not name or ":" in name:
             raise UnknownModelError(f"plugin {plugin!r} registered a provider without a valid name")

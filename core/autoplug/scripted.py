@@ -9,16 +9,19 @@ It stands in for the LLM's choices in tests and benchmarks::
     ])
 
 A reply is a :class:`ChatResponse`, a ``str`` (text), a :class:`FunctionCall`
-(see :func:`call`), a list of FunctionCalls, or an exception (raised).
+(see :func:`call`), a list of FunctionCalls, a ``(text, [FunctionCall, ...])``
+pair, an exception (raised), or a dict
+in the JSON form of a ``scripted:PATH`` file (see :func:`reply_from_dict`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
+from .errors import ModelError, UsageError
 from .llm import ChatRequest, ChatResponse, FunctionCall, TextCallback, Usage
 
 
@@ -32,8 +35,100 @@ def estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+def reply_from_dict(data: dict[str, Any]) -> Any:
+    """One reply written as JSON, as a scripted reply object.
+
+    Forms: ``{"text": "..."}``; ``{"call": "NAME", "arguments": {...}}`` (with
+    ``"raw_arguments": "..."`` instead, a call whose arguments did not parse);
+    ``{"calls": [{"name", "arguments"}, ...]}`` (also ``function_calls``, the
+    :meth:`ChatResponse.to_dict` form); ``{"error": "message", "retryable":
+    false}`` raises a ModelError. ``text`` may go with calls; ``usage`` and
+    ``finish_reason`` are optional. Raises ValueError saying what is wrong.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"a reply must be a string or an object, not {type(data).__name__}")
+    known = {"text", "call", "arguments", "raw_arguments", "id", "calls", "function_calls"}
+    known |= {"error", "retryable", "usage", "finish_reason", "model"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)} in reply {json.dumps(data)[:80]}")
+    if "error" in data:
+        return ModelError(str(data["error"]), retryable=bool(data.get("retryable", False)))
+    calls: list[FunctionCall] = []
+    if "call" in data:
+        calls.append(_call_from(data, "call"))
+    for item in data.get("calls") or data.get("function_calls") or []:
+        calls.append(_call_from(item, "name"))
+    text = data.get("text")
+    if text is not None and not isinstance(text, str):
+        raise ValueError("'text' of a reply must be a string")
+    if not calls and text is None:
+        raise ValueError(f"reply {json.dumps(data)[:80]} has neither 'text' nor a call")
+    if "usage" in data or "finish_reason" in data:
+        return ChatResponse.from_dict(
+            {**data, "text": text, "function_calls": [c.to_dict() for c in calls]}
+        )
+    if calls and text is not None:
+        return (text, calls)
+    return calls if calls else text
+
+
+def _call_from(data: Any, key: str) -> FunctionCall:
+    if not isinstance(data, dict) or not isinstance(data.get(key), str):
+        raise ValueError(f"a call needs {key!r} naming the function: {json.dumps(data)[:80]}")
+    if "raw_arguments" in data:
+        raw = str(data["raw_arguments"])
+        error = f"arguments of {data[key]!r} are not valid JSON"
+        return FunctionCall(data[key], {}, id=data.get("id"), raw_arguments=raw, error=error)
+    arguments = data.get("arguments", {})
+    if not isinstance(arguments, dict):
+        raise ValueError(f"'arguments' of call {data[key]!r} must be an object")
+    return FunctionCall(data[key], arguments, id=data.get("id"))
+
+
+def load_replies(path: str | Path) -> list[Any]:
+    """The replies of a ``scripted:PATH`` file: a JSON array, or JSON Lines (one per line).
+
+    Raises UsageError naming the file (and line) when it is missing or malformed.
+    """
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"scripted replies file {file} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read scripted replies file {file}: {exc}") from None
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, list):
+        items = list(enumerate(whole, start=1))
+        where = "item"
+    else:
+        items, where = [], "line"
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise UsageError(
+                    f"scripted replies file {file} line {number} is not valid JSON: {exc.msg}"
+                ) from None
+    replies = []
+    for number, item in items:
+        try:
+            replies.append(item if isinstance(item, str) else reply_from_dict(item))
+        except ValueError as exc:
+            raise UsageError(f"scripted replies file {file} {where} {number}: {exc}") from None
+    return replies
+
+
 def as_response(reply: Any, model_id: str, request: ChatRequest) -> ChatResponse:
     """Turn one scripted reply into a ChatResponse (raising it if it is an exception)."""
+    if isinstance(reply, dict):
+        reply = reply_from_dict(reply)
     if isinstance(reply, BaseException):
         raise reply
     if isinstance(reply, ChatResponse):
@@ -44,6 +139,8 @@ def as_response(reply: Any, model_id: str, request: ChatRequest) -> ChatResponse
         text: str | None = reply
     elif isinstance(reply, FunctionCall):
         calls, text = (reply,), None
+    elif isinstance(reply, tuple) and len(reply) == 2 and isinstance(reply[0], str):
+        text, calls = reply[0], tuple(reply[1])
     elif isinstance(reply, Sequence) and all(isinstance(r, FunctionCall) for r in reply):
         calls, text = tuple(reply), None
     else:
@@ -72,14 +169,19 @@ class ScriptedModel:
     """A Model whose replies come from ``replies`` (a list, in order, or ``f(request)``).
 
     ``requests`` holds every request received, so a test can assert what was sent.
+    A streamed request's text reaches ``on_text`` in pieces of ``chunk_chars``
+    characters (all at once when None).
     """
 
     def __init__(
         self,
         replies: Sequence[Any] | Callable[[ChatRequest], Any],
         model_id: str = "scripted:test",
+        *,
+        chunk_chars: int | None = None,
     ) -> None:
         self.model_id = model_id
+        self.chunk_chars = chunk_chars
         self._replies = replies if callable(replies) else list(replies)
         self._next = 0
         self.requests: list[ChatRequest] = []
@@ -101,5 +203,7 @@ class ScriptedModel:
             self._next += 1
         response = as_response(reply, self.model_id, request)
         if on_text is not None and request.stream and response.text:
-            on_text(response.text)
+            size = self.chunk_chars or len(response.text)
+            for start in range(0, len(response.text), size):
+                on_text(response.text[start : start + size])
         return response

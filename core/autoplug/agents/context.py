@@ -7,6 +7,7 @@ cap and the token and USD budgets by raising :class:`GuardStop`.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -86,6 +87,9 @@ class RunContext:
     :param approve: decides whether a side-effect tool may run: ``approve(tool, args)``.
     :param checkpoint: where plans and finished steps are saved.
     :param sink: receives every event (the Auto writes the trace and calls hooks).
+    :param store: the run's :class:`autoplug.runs.RunStore` (the dynamic agent saves
+        its turns there), or None for a run kept in memory only.
+    :param stream: ask the model to stream its text (to ``on_text``).
     """
 
     kernel: Any
@@ -100,6 +104,8 @@ class RunContext:
     on_text: TextCallback | None = None
     usage: UsageTracker = field(default_factory=UsageTracker)
     limits: dict[str, Any] = field(default_factory=dict)
+    store: Any = None
+    stream: bool = False
     _seq: int = 0
 
     def __post_init__(self) -> None:
@@ -130,6 +136,9 @@ class RunContext:
         cap = self.limits.get("llm_calls")
         if cap is not None and self.usage.calls >= cap:
             raise GuardStop(f"llm_calls limit reached: {cap} model calls")
+        if self.stream and not request.stream:
+            # Streaming changes only how the reply arrives, not what is asked (nor its hash).
+            request = dataclasses.replace(request, stream=True)
         response = await self.model.complete(request, on_text=self.on_text)
         self.usage.add(
             getattr(self.model, "model_id", "unknown"), response.usage, self.kernel.config

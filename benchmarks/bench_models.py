@@ -1,0 +1,146 @@
+"""Model-client overhead: autoplug's OpenAI-compatible model vs a bare httpx POST, and replay.
+
+Run: ``python benchmarks/bench_models.py [--calls N]``. Everything is local: the
+loopback server from tests/openai_server.py answers every request, so the
+figures are the client's own cost plus a threaded stdlib HTTP server's, not a
+model's latency. Prints one line per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from openai_server import OpenAIServer, Reply, providers_toml  # noqa: E402
+
+from autoplug import ChatRequest, FunctionSpec, Kernel, Message  # noqa: E402
+from autoplug.llm import request_hash  # noqa: E402
+
+FINAL = FunctionSpec(
+    "final", "Answer.", {"type": "object", "properties": {"answer": {"type": "string"}}}
+)
+
+
+def reply(_recorded: object) -> Reply:
+    return Reply.chat(
+        text="The answer is 42.", tool_calls=[("final", {"answer": "42" * 20})], chunk_chars=8
+    )
+
+
+async def bare_httpx(url: str, body: dict, calls: int) -> float:
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        start = time.perf_counter()
+        for _ in range(calls):
+            (await client.post(f"{url}/chat/completions", json=body)).json()
+        return (time.perf_counter() - start) / calls
+
+
+async def through_model(model: object, request: ChatRequest, calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        await model.complete(request)  # type: ignore[attr-defined]
+    elapsed = (time.perf_counter() - start) / calls
+    await model.aclose()  # type: ignore[attr-defined]
+    return elapsed
+
+
+def replay_lookup(home: Path, entries: int) -> tuple[float, float]:
+    """Seconds to load a cassette of ``entries`` exchanges, and per lookup."""
+    cassette = home / "big.jsonl"
+    requests = [
+        ChatRequest(messages=(Message("user", f"question {i}"),), functions=(FINAL,))
+        for i in range(entries)
+    ]
+    with cassette.open("w") as handle:
+        for r in requests:
+            response = {
+                "text": "x",
+                "function_calls": [],
+                "finish_reason": "stop",
+                "usage": {},
+                "model": "m",
+            }
+            line = {
+                "hash": request_hash("bench:m", r),
+                "model": "bench:m",
+                "request": r.to_dict(),
+                "response": response,
+            }
+            handle.write(json.dumps(line) + "\n")
+    kernel = Kernel(builtins=["autoplug_models"], home=home)
+    start = time.perf_counter()
+    model = kernel.model(f"replay:{cassette}")
+    load = time.perf_counter() - start
+
+    async def all_of_them() -> float:
+        begin = time.perf_counter()
+        for r in reversed(requests):
+            await model.complete(r)
+        return (time.perf_counter() - begin) / entries
+
+    return load, asyncio.run(all_of_them())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300)
+    args = parser.parse_args()
+    code = (
+        "import time, autoplug; t=time.perf_counter(); import autoplug_builtins.models;"
+        " print(time.perf_counter()-t)"
+    )
+    imported = min(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(3)
+    )
+    print(f"import autoplug_builtins.models (after autoplug, best of 3): {imported * 1000:.1f} ms")
+
+    request = ChatRequest(
+        messages=(Message("system", "Be brief."), Message("user", "6 x 7?")), functions=(FINAL,)
+    )
+    with OpenAIServer(reply) as server, tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        (home / "config.toml").write_text(providers_toml("bench", server.url))
+        kernel = Kernel(builtins=["autoplug_models"], home=home)
+        body = {"model": "m", "messages": [{"role": "user", "content": "6 x 7?"}]}
+        asyncio.run(bare_httpx(server.url, body, 20))  # warm up the server and imports
+        streamed_request = ChatRequest(request.messages, request.functions, stream=True)
+        # Best of three rounds: other processes share the machine.
+        bare = min(asyncio.run(bare_httpx(server.url, body, args.calls)) for _ in range(3))
+        plain = min(
+            asyncio.run(through_model(kernel.model("bench:m"), request, args.calls))
+            for _ in range(3)
+        )
+        streamed = min(
+            asyncio.run(through_model(kernel.model("bench:m"), streamed_request, args.calls))
+            for _ in range(3)
+        )
+        load, lookup = replay_lookup(home, 2000)
+    print(f"bare httpx POST + json, per call:          {bare * 1000:.2f} ms")
+    print(
+        f"autoplug model, plain reply, per call:     {plain * 1000:.2f} ms (+{(plain - bare) * 1000:.2f} ms)"
+    )
+    print(
+        f"autoplug model, streamed reply, per call:  {streamed * 1000:.2f} ms (SSE, new connection each)"
+    )
+    print(f"replay: load a 2000-exchange cassette:     {load * 1000:.1f} ms")
+    print(f"replay: answer one request (hash + match): {lookup * 1e6:.0f} µs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-"""Builtin plugin ``autoplug_memory`` (filled in by its issue)."""

@@ -1,1 +1,0 @@
-"""Builtin plugin ``autoplug_models`` (filled in by its issue)."""

@@ -1,0 +1,128 @@
+"""Builtin plugin ``autoplug_models``: OpenAI-compatible servers, scripted replies, record and replay.
+
+Providers (use a model as ``PROVIDER:MODEL``):
+
+- ``openai``: the OpenAI API, or ``OPENAI_BASE_URL``; key from ``OPENAI_API_KEY``;
+- ``ollama``: a local Ollama server at ``http://localhost:11434/v1``, no key;
+- one provider per ``[providers.NAME]`` table in the config (vLLM, llama.cpp
+  server, LM Studio, gateways: any OpenAI-compatible server);
+- ``scripted``: ``scripted:PATH`` answers with the replies in a JSON/JSONL file;
+- ``replay``: ``replay:PATH`` answers from a cassette written by ``--record``.
+
+This module imports nothing heavy: httpx loads only when an HTTP model is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from autoplug import ModelError, hookimpl
+from autoplug.llm import Model
+
+from .settings import ProviderSettings, named_settings, ollama_settings, openai_settings
+
+# Names with a meaning of their own: a [providers.NAME] table with one of these
+# configures the builtin (openai, ollama) or is not a server (scripted, replay).
+RESERVED = ("openai", "ollama", "scripted", "replay")
+
+
+class HTTPProvider:
+    """An OpenAI-compatible server; its settings are read when a model is built."""
+
+    def __init__(self, name: str, read: Any, description: str) -> None:
+        self.name = name
+        self.description = description
+        self._read = read
+
+    def settings(self, config: Any) -> ProviderSettings:
+        """This provider's settings from ``config`` (ConfigError when they are invalid)."""
+        return self._read(config)
+
+    def model(self, model_name: str, config: Any) -> Model:
+        """The model ``NAME:model_name``; ModelError naming the variable when the key is missing."""
+        settings = self.settings(config)
+        if settings.api_key_env and settings.api_key() is None:
+            raise ModelError(
+                f"{self.name}:{model_name} needs an API key: set the environment variable "
+                f"{settings.api_key_env} (for example: export {settings.api_key_env}=...)"
+            )
+        from .openai import OpenAICompatibleModel
+
+        return OpenAICompatibleModel(settings, model_name)
+
+
+class ScriptedProvider:
+    """``scripted:PATH``: replies, in order, from a JSON array or JSON Lines file."""
+
+    name = "scripted"
+    description = "replies in order from a JSON or JSONL file: scripted:PATH (for tests and demos)"
+
+    def model(self, model_name: str, config: Any) -> Model:
+        """A ScriptedModel with the file's replies; UsageError naming the file and line."""
+        from autoplug.scripted import ScriptedModel, load_replies
+
+        return ScriptedModel(load_replies(model_name), model_id=f"scripted:{model_name}")
+
+
+class ReplayProvider:
+    """``replay:PATH``: answers from a cassette; also records cassettes (``recorder``)."""
+
+    name = "replay"
+    description = (
+        "answers from a recorded cassette: replay:PATH (record with autoplug run --record PATH)"
+    )
+
+    def model(self, model_name: str, config: Any) -> Model:
+        """A ReplayModel of the cassette; UsageError naming the file and line when unusable."""
+        from .cassette import ReplayModel
+
+        return ReplayModel(model_name)
+
+    def recorder(self, model: Model, path: str | Path) -> Model:
+        """``model`` wrapped so every exchange is appended to the cassette at ``path``."""
+        from .cassette import RecordingModel
+
+        return RecordingModel(model, path)
+
+
+class ProviderSource:
+    """Expands, with the kernel's config, into every provider of this plugin.
+
+    The ``register_models`` hook has no config, so the registry calls
+    :meth:`providers` (see :meth:`autoplug.llm.ModelRegistry.add`).
+    """
+
+    def providers(self, config: Any) -> Iterator[Any]:
+        """openai, ollama, one per ``[providers.NAME]``, scripted, replay."""
+        yield HTTPProvider("openai", openai_settings, _describe(config, "openai", "OpenAI API"))
+        yield HTTPProvider("ollama", ollama_settings, _describe(config, "ollama", "local Ollama"))
+        tables = config.section("providers") if config is not None else {}
+        for name in sorted(tables):
+            if name in RESERVED or ":" in name or not name or not isinstance(tables[name], dict):
+                continue
+            yield HTTPProvider(
+                name,
+                lambda cfg, name=name: named_settings(cfg, name),
+                _describe(config, name, "OpenAI-compatible server"),
+            )
+        yield ScriptedProvider()
+        yield ReplayProvider()
+
+
+def _describe(config: Any, name: str, what: str) -> str:
+    reader = {"openai": openai_settings, "ollama": ollama_settings}.get(name)
+    try:
+        settings = reader(config) if reader else named_settings(config, name)
+    except Exception as exc:  # listing must not fail on a bad table; using it will
+        return f"{what} (invalid config: {exc})"
+    key = f"key from {settings.api_key_env}" if settings.api_key_env else "no key"
+    calling = "" if settings.function_calling else ", function calls as JSON text"
+    return f"{what} at {settings.base_url} ({key}{calling})"
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    """Register this plugin's providers (expanded with the config by the registry)."""
+    register(ProviderSource())

@@ -1,0 +1,158 @@
+"""Record and replay: every model exchange of a run in a JSONL cassette, answered again offline.
+
+One line per exchange::
+
+    {"hash": "<sha256>", "model": "openai:gpt-4o-mini",
+     "request": {...ChatRequest.to_dict()...},
+     "response": {...ChatResponse.to_dict()...}}
+
+(or ``"error": {"message", "retryable"}`` instead of ``response`` when the
+model raised a ModelError). ``hash`` is :func:`autoplug.llm.request_hash` of the
+*recorded* model's id and the request, so a cassette keeps which model answered;
+the replay model hashes each request under the model ids its cassette holds, so
+``replay:PATH`` answers whatever model recorded it. Requests are matched by
+hash, never by position; identical requests get their answers in recorded order.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from autoplug import ChatRequest, ChatResponse, Message, ModelError, ReplayMismatch, UsageError
+from autoplug.llm import Model, TextCallback, request_hash
+
+from .wire import shorten
+
+
+class RecordingModel:
+    """Wraps a Model and appends every exchange to a cassette file.
+
+    It keeps the wrapped model's ``model_id`` so prices and budgets still apply.
+    Lines are written whole under a lock, so concurrent requests (asyncio tasks
+    or threads) never interleave; the file is appended to, never truncated.
+    """
+
+    def __init__(self, model: Model, path: str | Path) -> None:
+        self.inner = model
+        self.model_id = model.model_id
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    async def complete(
+        self, request: ChatRequest, *, on_text: TextCallback | None = None
+    ) -> ChatResponse:
+        """Ask the wrapped model, then record the exchange (a ModelError is recorded too)."""
+        entry: dict[str, Any] = {
+            "hash": request_hash(self.model_id, request),
+            "model": self.model_id,
+            "request": request.to_dict(),
+        }
+        try:
+            response = await self.inner.complete(request, on_text=on_text)
+        except ModelError as exc:
+            entry["error"] = {"message": str(exc), "retryable": exc.retryable}
+            self._append(entry)
+            raise
+        entry["response"] = response.to_dict()
+        self._append(entry)
+        return response
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+
+
+def load_cassette(path: Path) -> list[dict[str, Any]]:
+    """The exchanges of a cassette; UsageError naming the file and line when it is unusable."""
+    if not path.is_file():
+        raise UsageError(f"replay cassette {path} does not exist (record one with --record PATH)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read replay cassette {path}: {exc}") from None
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"replay cassette {path} line {number}"
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(
+                f"{where} is not valid JSON: {exc.msg} at column {exc.colno}"
+            ) from None
+        if not isinstance(entry, dict):
+            raise UsageError(f"{where} must be a JSON object")
+        missing = [k for k in ("hash", "model") if not isinstance(entry.get(k), str)]
+        if missing:
+            raise UsageError(f"{where} lacks {', '.join(repr(k) for k in missing)}")
+        if "response" in entry:
+            try:
+                ChatResponse.from_dict(entry["response"])
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise UsageError(f"{where} has a malformed response: {exc!r}") from None
+        elif not isinstance(entry.get("error"), dict):
+            raise UsageError(f"{where} has neither 'response' nor 'error'")
+        entries.append(entry)
+    return entries
+
+
+def describe_request(request: ChatRequest) -> str:
+    """A one-line summary of a request for error messages: size, functions, last message."""
+    functions = ", ".join(f.name for f in request.functions) or "none"
+    last: Message | None = request.messages[-1] if request.messages else None
+    if last is None:
+        said = "no messages"
+    else:
+        content = last.content or json.dumps([c.to_dict() for c in last.function_calls])
+        said = f"last message ({last.role}): {shorten(content, 120)!r}"
+    return f"{len(request.messages)} messages, functions: {functions}, {said}"
+
+
+class ReplayModel:
+    """Answers requests from a cassette, matched by canonical hash."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.model_id = f"replay:{path}"
+        entries = load_cassette(self.path)
+        # Recorded model ids, in first-seen order: requests are hashed under each.
+        self.recorded_models: list[str] = list(dict.fromkeys(e["model"] for e in entries))
+        self._answers: dict[str, deque[dict[str, Any]]] = {}
+        for entry in entries:
+            self._answers.setdefault(entry["hash"], deque()).append(entry)
+        self._lock = threading.Lock()
+        self.replayed = 0
+
+    def _take(self, request: ChatRequest) -> dict[str, Any]:
+        with self._lock:
+            used_up = False
+            for model_id in self.recorded_models:
+                queue = self._answers.get(request_hash(model_id, request))
+                if queue:
+                    self.replayed += 1
+                    return queue.popleft()
+                used_up = used_up or queue is not None
+        reason = "all its answers to this request were used" if used_up else "no recorded answer"
+        raise ReplayMismatch(
+            f"replay cassette {self.path} has {reason}: {describe_request(request)}"
+        )
+
+    async def complete(
+        self, request: ChatRequest, *, on_text: TextCallback | None = None
+    ) -> ChatResponse:
+        """The recorded answer (or recorded ModelError); ReplayMismatch when there is none."""
+        entry = self._take(request)
+        if "error" in entry:
+            error = entry["error"]
+            raise ModelError(str(error.get("message")), retryable=bool(error.get("retryable")))
+        response = ChatResponse.from_dict(entry["response"])
+        if on_text is not None and request.stream and response.text:
+            on_text(response.text)
+        return response

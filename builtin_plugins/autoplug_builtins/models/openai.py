@@ -1,0 +1,320 @@
+"""The OpenAI-compatible chat model over httpx: function calls, streaming, retries, clear errors.
+
+Works with the OpenAI API and any server speaking its ``/chat/completions``
+format (Ollama, vLLM, llama.cpp server, LM Studio, gateways). Imported only
+when such a model is first built, so httpx never loads at plugin import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import weakref
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from autoplug import ChatRequest, ChatResponse, ModelError, Usage
+from autoplug.llm import TextCallback
+from autoplug.scripted import estimate_tokens
+
+from .settings import ProviderSettings
+from .textcalls import messages_for_text_calls, parse_text_call
+from .wire import StreamAssembler, WireError, parse_completion, request_body, shorten
+
+_SSL_CONTEXT: Any = None
+
+
+def ssl_context() -> Any:
+    """One TLS context for every client: building one costs milliseconds."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass
+class CallStats:
+    """What the client did: HTTP attempts, retries, and each wait before a retry (seconds)."""
+
+    requests: int = 0
+    retries: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class _Retryable(Exception):
+    def __init__(self, error: ModelError, wait: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error, self.wait = error, wait
+
+
+def _server_message(body: str) -> str:
+    """The error text a server put in its body (OpenAI's ``error.message``), shortened."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return shorten(body) if body.strip() else "(empty body)"
+    if isinstance(data, dict):
+        error = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(error, dict):
+            error = error.get("message") or error
+        if error:
+            return shorten(str(error))
+    return shorten(body)
+
+
+class OpenAICompatibleModel:
+    """A Model talking to one OpenAI-compatible server.
+
+    ``stats`` counts attempts, retries and waits (for tests and benchmarks).
+    """
+
+    def __init__(self, settings: ProviderSettings, model_name: str) -> None:
+        self.settings = settings
+        self.model_name = model_name
+        self.model_id = f"{settings.name}:{model_name}"
+        self.url = f"{settings.base_url}/chat/completions"
+        self.stats = CallStats()
+        self._headers = {"User-Agent": "autoplug"}
+        key = settings.api_key()
+        if key:
+            self._headers["Authorization"] = f"Bearer {key}"
+        # An AsyncClient's connections belong to one event loop, and blocking runs
+        # each start their own: one client per loop, forgotten with the loop.
+        self._clients: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _get_client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            s = self.settings
+            timeout = httpx.Timeout(s.read_timeout_s, connect=s.connect_timeout_s)
+            verify = ssl_context() if self.url.startswith("https:") else True
+            client = self._clients[loop] = httpx.AsyncClient(timeout=timeout, verify=verify)
+        return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections this model holds in the running event loop."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    async def complete(
+        self, request: ChatRequest, *, on_text: TextCallback | None = None
+    ) -> ChatResponse:
+        """Send ``request``; retry what may pass on a second try; raise ModelError otherwise."""
+        text_mode = bool(request.functions) and not self.settings.function_calling
+        messages = (
+            messages_for_text_calls(request.messages, request.functions) if text_mode else None
+        )
+        body = request_body(
+            self.model_name,
+            request,
+            messages=messages,
+            tools=not text_mode,
+            stream_usage=self.settings.stream_usage,
+        )
+        response, reported = await self._send(body, request.stream, on_text)
+        if not reported:
+            # Budgets need a count even from servers that report none.
+            prompt = json.dumps(body["messages"]) + json.dumps(body.get("tools", []))
+            out = (response.text or "") + json.dumps([c.to_dict() for c in response.function_calls])
+            response = replace(response, usage=Usage(estimate_tokens(prompt), estimate_tokens(out)))
+        if text_mode and not response.function_calls:
+            text, calls = parse_text_call(response.text or "", request.functions)
+            finish = "tool_calls" if calls else response.finish_reason
+            response = replace(response, text=text, function_calls=calls, finish_reason=finish)
+        return response
+
+    async def _send(
+        self, body: dict[str, Any], stream: bool, on_text: TextCallback | None
+    ) -> tuple[ChatResponse, bool]:
+        emitted = False
+
+        def relay(piece: str) -> None:
+            nonlocal emitted
+            emitted = True
+            if on_text is not None:
+                on_text(piece)
+
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(body, stream, relay)
+            except _Retryable as retry:
+                # Once text has reached the caller a retry would repeat it.
+                if attempt >= self.settings.max_retries or emitted:
+                    tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
+                    raise ModelError(f"{retry.error} (after {tries})", retryable=True) from None
+                wait = retry.wait if retry.wait is not None else self._backoff(attempt)
+                if wait > self.settings.max_retry_wait_s:
+                    raise ModelError(
+                        f"{retry.error}; the server asks to wait {wait:g} s, more than "
+                        f"max_retry_wait_s = {self.settings.max_retry_wait_s:g} ({self.settings.where})",
+                        retryable=True,
+                    ) from None
+                self.stats.retries += 1
+                self.stats.waits.append(wait)
+                await asyncio.sleep(wait)
+                attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential, with "equal jitter" so concurrent clients do not retry in step.
+        ceiling = min(self.settings.max_backoff_s, self.settings.backoff_s * 2**attempt)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def _error(self, what: str) -> ModelError:
+        return ModelError(f"{self.model_id}: {what}")
+
+    async def _attempt(
+        self, body: dict[str, Any], stream: bool, relay: TextCallback
+    ) -> tuple[ChatResponse, bool]:
+        client = self._get_client()
+        self.stats.requests += 1
+        try:
+            if not stream:
+                reply = await client.post(self.url, json=body, headers=self._headers)
+                self._check_status(reply.status_code, reply.headers, reply.text)
+                return self._parse_json(reply.status_code, reply.text)
+            headers = {**self._headers, "Accept": "text/event-stream"}
+            async with client.stream("POST", self.url, json=body, headers=headers) as reply:
+                if reply.status_code >= 300:
+                    raw = (await reply.aread()).decode("utf-8", "replace")
+                    self._check_status(reply.status_code, reply.headers, raw)
+                if "text/event-stream" not in reply.headers.get("content-type", ""):
+                    # The server ignored stream=true and sent one JSON reply.
+                    raw = (await reply.aread()).decode("utf-8", "replace")
+                    response, reported = self._parse_json(reply.status_code, raw)
+                    if response.text:
+                        relay(response.text)
+                    return response, reported
+                return await self._read_stream(reply, relay)
+        except httpx.ConnectTimeout:
+            raise _Retryable(
+                self._error(
+                    f"cannot reach {self.settings.base_url}: no connection within "
+                    f"connect_timeout_s = {self.settings.connect_timeout_s:g} s"
+                )
+            ) from None
+        except httpx.TimeoutException:
+            raise _Retryable(
+                self._error(
+                    f"the server at {self.settings.base_url} did not answer within "
+                    f"read_timeout_s = {self.settings.read_timeout_s:g} s"
+                )
+            ) from None
+        except httpx.ConnectError as exc:
+            reason = shorten(str(exc), 80) or type(exc).__name__
+            raise _Retryable(
+                self._error(
+                    f"cannot reach {self.settings.base_url} ({reason}); is the server running?"
+                )
+            ) from None
+        except httpx.TransportError as exc:
+            reason = shorten(str(exc), 80) or type(exc).__name__
+            raise _Retryable(
+                self._error(f"the connection to {self.settings.base_url} broke ({reason})")
+            ) from None
+
+    def _check_status(self, status: int, headers: Any, raw: str) -> None:
+        if 200 <= status < 300:
+            return
+        message = _server_message(raw)
+        where = self.settings.base_url
+        if status == 429 or status >= 500:
+            wait = retry_after_seconds(headers.get("retry-after"))
+            label = "rate limited" if status == 429 else "server error"
+            raise _Retryable(self._error(f"{label} at {where} (HTTP {status}): {message}"), wait)
+        if status in (401, 403):
+            env = self.settings.api_key_env
+            if env and self.settings.api_key():
+                hint = f"check the key in {env}"
+            elif env:
+                hint = f"set {env}"
+            else:
+                hint = f"set api_key_env in {self.settings.where} and that variable"
+            raise self._error(
+                f"the server at {where} refused the API key (HTTP {status}): {hint}; it said: {message}"
+            )
+        if status == 404:
+            raise self._error(
+                f"model {self.model_name!r} or the API was not found at {where} (HTTP 404); "
+                f"check the model name and that the base URL ends with the API root (often /v1); "
+                f"it said: {message}"
+            )
+        raise self._error(f"the server at {where} rejected the request (HTTP {status}): {message}")
+
+    def _parse_json(self, status: int, raw: str) -> tuple[ChatResponse, bool]:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise self._error(
+                f"the server at {self.settings.base_url} answered HTTP {status} with a body "
+                f"that is not JSON: {shorten(raw) or '(empty)'!r}"
+            ) from None
+        try:
+            return parse_completion(data, raw)
+        except WireError as exc:
+            raise self._error(f"the server at {self.settings.base_url}: {exc}") from None
+
+    async def _read_stream(self, reply: Any, relay: TextCallback) -> tuple[ChatResponse, bool]:
+        assembler = StreamAssembler()
+        data_lines: list[str] = []
+
+        def dispatch() -> bool:
+            """Feed one event; True at the end marker."""
+            payload = "\n".join(data_lines)
+            data_lines.clear()
+            if payload.strip() == "[DONE]":
+                return True
+            if not payload.strip():
+                return False
+            try:
+                chunk = json.loads(payload)
+            except ValueError:
+                raise self._error(
+                    f"the server at {self.settings.base_url} streamed a chunk that is not JSON: "
+                    f"{shorten(payload)!r}"
+                ) from None
+            try:
+                piece = assembler.feed(chunk, payload)
+            except WireError as exc:
+                raise self._error(f"the server at {self.settings.base_url}: {exc}") from None
+            if piece:
+                relay(piece)
+            return False
+
+        async for line in reply.aiter_lines():
+            if line == "":
+                if data_lines and dispatch():
+                    break
+            elif line.startswith("data:"):
+                data_lines.append(line[5:].removeprefix(" "))
+        else:
+            if data_lines:
+                dispatch()
+        return assembler.response()

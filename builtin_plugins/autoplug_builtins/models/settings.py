@@ -1,0 +1,140 @@
+"""The settings of one OpenAI-compatible provider, read from ``[providers.NAME]``.
+
+Kept free of httpx so that listing providers (``autoplug models``) stays light.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from autoplug import ConfigError
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+OLLAMA_BASE_URL = "http://localhost:11434/v1"
+
+# key -> (accepted types, default); a value of None means "no default".
+KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
+    "base_url": ((str,), None),
+    "api_key_env": ((str,), None),
+    "function_calling": ((bool,), True),
+    "connect_timeout_s": ((int, float), 10.0),
+    "read_timeout_s": ((int, float), 120.0),
+    "max_retries": ((int,), 4),
+    "backoff_s": ((int, float), 0.5),
+    "max_backoff_s": ((int, float), 30.0),
+    "max_retry_wait_s": ((int, float), 60.0),
+    "stream_usage": ((bool,), True),
+}
+
+_TYPE_NAMES = {
+    (str,): "a string",
+    (bool,): "true or false",
+    (int,): "a whole number",
+    (int, float): "a number",
+}
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """How to reach one OpenAI-compatible server and how patiently.
+
+    ``api_key_env`` names the environment variable holding the key (None: the
+    server needs no key). ``backoff_s`` is the first retry's wait before
+    doubling (with jitter) up to ``max_backoff_s``; a ``Retry-After`` longer
+    than ``max_retry_wait_s`` is not waited for.
+    """
+
+    name: str
+    base_url: str
+    api_key_env: str | None = None
+    function_calling: bool = True
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 120.0
+    max_retries: int = 4
+    backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    max_retry_wait_s: float = 60.0
+    stream_usage: bool = True
+    where: str = "the builtin defaults"
+
+    def api_key(self) -> str | None:
+        """The key from the environment, or None when none is configured or set."""
+        if not self.api_key_env:
+            return None
+        return os.environ.get(self.api_key_env) or None
+
+
+def config_where(config: Any, name: str) -> str:
+    """``[providers.NAME] in FILE`` for error messages."""
+    path = getattr(config, "path", None)
+    return f"[providers.{name}] in {path}" if path else f"[providers.{name}]"
+
+
+def read_settings(
+    name: str, table: dict[str, Any], defaults: dict[str, Any], where: str
+) -> ProviderSettings:
+    """Validate ``table`` (a ``[providers.NAME]`` table) over ``defaults``.
+
+    Raises :class:`ConfigError` naming the table, the key and what was wrong.
+    """
+    values: dict[str, Any] = {key: default for key, (_, default) in KEYS.items()}
+    values.update(defaults)
+    for key, value in table.items():
+        if key not in KEYS:
+            known = ", ".join(KEYS)
+            raise ConfigError(f"unknown key {key!r} in {where}; known keys: {known}")
+        types, _ = KEYS[key]
+        wrong_type = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if wrong_type:
+            raise ConfigError(f"{key} in {where} must be {_TYPE_NAMES[types]}, not {value!r}")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"{key} in {where} must not be negative, not {value!r}")
+        values[key] = value
+    base_url = values["base_url"]
+    if not base_url:
+        raise ConfigError(f'{where} needs base_url, e.g. base_url = "http://localhost:8000/v1"')
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"base_url in {where} must start with http:// or https://, not {base_url!r}"
+        )
+    for key in ("connect_timeout_s", "read_timeout_s"):
+        if values[key] == 0:
+            raise ConfigError(f"{key} in {where} must be more than 0")
+    values["base_url"] = base_url.rstrip("/")
+    return ProviderSettings(name=name, where=where, **values)
+
+
+def openai_settings(config: Any) -> ProviderSettings:
+    """``openai``: OPENAI_BASE_URL, else ``[providers.openai] base_url``, else the OpenAI API."""
+    table = dict(_table(config, "openai"))
+    env_url = os.environ.get("OPENAI_BASE_URL")
+    if env_url:
+        if not env_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"the environment variable OPENAI_BASE_URL must start with http:// or https://, "
+                f"not {env_url!r}"
+            )
+        table["base_url"] = env_url
+    defaults = {"base_url": OPENAI_BASE_URL, "api_key_env": "OPENAI_API_KEY"}
+    return read_settings("openai", table, defaults, config_where(config, "openai"))
+
+
+def ollama_settings(config: Any) -> ProviderSettings:
+    """``ollama``: a local Ollama server with no key, unless ``[providers.ollama]`` says otherwise."""
+    defaults = {"base_url": OLLAMA_BASE_URL}
+    return read_settings(
+        "ollama", _table(config, "ollama"), defaults, config_where(config, "ollama")
+    )
+
+
+def named_settings(config: Any, name: str) -> ProviderSettings:
+    """A provider of the user's own: everything comes from ``[providers.NAME]``."""
+    return read_settings(name, _table(config, name), {}, config_where(config, name))
+
+
+def _table(config: Any, name: str) -> dict[str, Any]:
+    if config is None:
+        return {}
+    return dict(config.provider(name))

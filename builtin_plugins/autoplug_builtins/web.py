@@ -1,1 +1,0 @@
-"""Builtin plugin ``autoplug_web`` (filled in by its issue)."""

@@ -1,0 +1,47 @@
+"""``browse_url``'s work: fetch a URL, then read it as HTML or text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .addresses import WebError
+from .fetch import fetch
+from .readable import content_kind, decode_text, read_html, sniff_kind
+from .settings import WebSettings
+
+MAX_LINKS = 100
+
+
+async def browse(url: str, max_chars: int, settings: WebSettings) -> dict[str, Any]:
+    """The page at ``url`` as ``{url, final_url, status, content_type, title, text, links,
+    truncated}``; raises WebError naming the URL and the fault.
+
+    ``truncated`` is true when the body passed ``[web] max_bytes`` or the text
+    passed ``max_chars``.
+    """
+    page = await fetch(url, settings)
+    kind = content_kind(page.media_type)
+    if kind == "unknown":
+        kind = sniff_kind(page.body)
+        if kind == "binary":
+            raise WebError(
+                f"{page.final_url}: refused a body with no content type that looks binary: "
+                "browse_url reads HTML and text, not binary files"
+            )
+    title: str | None = None
+    links: list[dict[str, str]] = []
+    if kind == "html":
+        title, text, links = read_html(page.body, page.charset, page.final_url, MAX_LINKS)
+    else:
+        text = decode_text(page.body, page.charset)
+    truncated = page.truncated or len(text) > max_chars
+    return {
+        "url": url,
+        "final_url": page.final_url,
+        "status": page.status,
+        "content_type": page.media_type or None,
+        "title": title,
+        "text": text[:max_chars],
+        "links": links,
+        "truncated": truncated,
+    }

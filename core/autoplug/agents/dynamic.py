@@ -1,0 +1,365 @@
+"""The dynamic agent: a ReAct loop that decides, one turn at a time, to think, act or answer.
+
+Each turn the model is offered exactly three functions — ``brainstorm {thoughts}``,
+``act {subtask, assets}`` and ``final {answer}`` — and must reply with exactly
+one call. ``act`` hands the subtask to the static agent, whose report (JSON) is
+the observation. A reply that is not exactly one valid call is answered with
+the error and counts as a turn, so a confused model gets told what was wrong
+instead of being re-sampled blindly.
+
+Guards: the iteration cap (``[limits] iterations``), loop detection (the same
+function with the same canonical arguments made ``loop_repeats`` times in one
+run, in a row or not), and — through :meth:`RunContext.complete` — the LLM-call
+cap and the token and USD budgets.
+
+Every turn is saved (``RunStore.save_decision``) with the exact messages it
+added, so :func:`history_from_records` rebuilds the same conversation on
+resume and a replayed model still matches its recorded requests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import ModelError
+from ..llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, canonical_json
+from .context import GuardStop, RunContext
+
+BRAINSTORM_ACK = "Noted. Decide the next turn: brainstorm, act or final."
+
+DECIDE_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="brainstorm",
+        description="Think further about the task without running anything.",
+        parameters={
+            "type": "object",
+            "properties": {"thoughts": {"type": "string", "description": "your reasoning"}},
+            "required": ["thoughts"],
+            "additionalProperties": False,
+        },
+    ),
+    FunctionSpec(
+        name="act",
+        description=(
+            "Hand a subtask to the static agent: it plans tool calls, runs them and "
+            "reports the assets they produced and any failures."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "subtask": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "what to do, self-contained",
+                },
+                "assets": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "names of existing assets the subtask may read",
+                },
+            },
+            "required": ["subtask", "assets"],
+            "additionalProperties": False,
+        },
+    ),
+    FunctionSpec(
+        name="final",
+        description="Give the final answer to the task; this ends the run.",
+        parameters={
+            "type": "object",
+            "properties": {"answer": {"type": "string", "description": "the answer"}},
+            "required": ["answer"],
+            "additionalProperties": False,
+        },
+    ),
+)
+
+_FUNCTIONS = {f.name: f for f in DECIDE_FUNCTIONS}
+_validators: dict[str, Any] = {}
+
+SYSTEM_PROMPT = """\
+You are the dynamic agent of autoplug. You solve a task one turn at a time. Each turn, \
+reply with exactly one function call and nothing else:
+- brainstorm(thoughts): think further; nothing runs.
+- act(subtask, assets): hand a self-contained subtask to the static agent. It plans calls \
+of the tools below, runs them, and stores each result as a named asset. Pass the names of \
+existing assets it may read. Its report lists each asset with a preview and each failed \
+step with its error.
+- final(answer): answer the task. This ends the run.
+You never call tools yourself. Tools the static agent can use:
+{tools}"""
+
+
+def tool_lines(kernel: Any) -> str:
+    """The tools offered to the static agent, one line each, for the system prompt."""
+    lines = []
+    for found in kernel.tools.all():
+        summary = (found.description or "").strip().splitlines()
+        text = summary[0] if summary else ""
+        flag = " (side effects: needs approval)" if found.side_effects else ""
+        lines.append(f"- {kernel.tools.model_name(found)}: {text}{flag}")
+    return "\n".join(lines) or "- (none)"
+
+
+def first_prompt(
+    task: str,
+    *,
+    memories: str = "",
+    asset_names: Iterable[str] = (),
+    conversation: Iterable[dict[str, Any]] = (),
+) -> str:
+    """The first user message: the conversation so far, the task, memories, existing assets."""
+    parts = []
+    earlier = [m for m in conversation if m.get("content")]
+    if earlier:
+        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in earlier]
+        parts.append("Conversation so far:\n" + "\n".join(lines))
+    parts.append(f"Task: {task}")
+    if memories:
+        parts.append(f"Relevant memories:\n{memories}")
+    names = list(asset_names)
+    parts.append("Existing assets: " + (", ".join(names) if names else "none"))
+    return "\n\n".join(parts)
+
+
+def initial_messages(
+    ctx: RunContext,
+    *,
+    memories: str = "",
+    conversation: Iterable[dict[str, Any]] = (),
+) -> list[Message]:
+    """The system prompt and the first prompt of a run of ``ctx.task``."""
+    return [
+        Message("system", SYSTEM_PROMPT.format(tools=tool_lines(ctx.kernel))),
+        Message(
+            "user",
+            first_prompt(
+                ctx.task,
+                memories=memories,
+                asset_names=ctx.assets.names(),
+                conversation=conversation,
+            ),
+        ),
+    ]
+
+
+def history_from_records(records: list[dict[str, Any]]) -> list[Message]:
+    """The messages of a run rebuilt from its saved turns (resume).
+
+    The first record holds the prompt; each record holds the messages its turn added.
+    """
+    from ..errors import RunError
+
+    if not records:
+        return []
+    prompt = records[0].get("prompt")
+    if not isinstance(prompt, list):
+        raise RunError("the run's first saved turn holds no prompt; it cannot be resumed")
+    messages = [Message.from_dict(m) for m in prompt]
+    for record in records:
+        messages += [Message.from_dict(m) for m in record.get("messages", [])]
+    return messages
+
+
+def _violations(name: str, arguments: dict[str, Any]) -> list[str]:
+    validator = _validators.get(name)
+    if validator is None:
+        from jsonschema import Draft202012Validator
+
+        validator = _validators[name] = Draft202012Validator(_FUNCTIONS[name].parameters)
+    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    return [f"{e.json_path}: {e.message}" for e in errors]
+
+
+class DynamicAgent:
+    """The ReAct loop of one run (or of one Assistant turn).
+
+    :param ctx: the run's context (model, guards, assets, events, store).
+    :param static: the static agent that carries out ``act``.
+    :param memories: memories for the first prompt (``format_memories`` text).
+    :param history: the messages so far (resume, or a prompt built by the caller);
+        None builds the first prompt from ``ctx.task``.
+    :param resumed: the saved turns already made by this loop (resume): they
+        count against the iteration cap, the loop guard and act numbering.
+    :param iteration_base: turns saved by earlier loops of the same run (an
+        Assistant's earlier turns), so saved iteration numbers stay unique.
+    :param act_base: acts made by earlier loops of the same run, so act numbers
+        (the checkpoint keys) stay unique.
+    :param conversation: earlier turns of an Assistant conversation for the first prompt.
+    """
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        static: Any,
+        *,
+        memories: str = "",
+        history: list[Any] | None = None,
+        resumed: list[dict[str, Any]] | None = None,
+        iteration_base: int = 0,
+        act_base: int = 0,
+        conversation: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.static = static
+        if history is not None:
+            self.messages = [m if isinstance(m, Message) else Message.from_dict(m) for m in history]
+        else:
+            self.messages = initial_messages(
+                ctx, memories=memories, conversation=conversation or ()
+            )
+        self.iteration_base = iteration_base
+        self.act_base = act_base
+        self.turns = 0
+        self.acts = 0
+        self.seen: Counter[tuple[str, str]] = Counter()
+        self._prompt_saved = bool(resumed)
+        for record in resumed or []:
+            self.turns += 1
+            if record.get("act_no") is not None:
+                self.acts += 1
+            if record.get("function") and not record.get("error"):
+                self.seen[(record["function"], canonical_json(record.get("arguments") or {}))] += 1
+
+    async def run(self) -> tuple[str, str | None, str | None]:
+        """Decide turns until ``final`` or a guard; returns ``(status, answer, reason)``.
+
+        ``status`` is ``succeeded`` (answered), ``stopped`` (a guard; ``reason``
+        names it) or ``failed`` (a model error; ``reason`` is the error).
+        """
+        cap = self.ctx.limits.get("iterations")
+        try:
+            while True:
+                if cap is not None and self.turns >= cap:
+                    return (
+                        "stopped",
+                        None,
+                        f"iterations limit reached: {self.turns} turns without a final answer "
+                        f"(iterations = {cap})",
+                    )
+                self.turns += 1
+                request = ChatRequest(messages=tuple(self.messages), functions=DECIDE_FUNCTIONS)
+                response = await self.ctx.complete(request, purpose="decide")
+                outcome = await self._turn(self.iteration_base + self.turns, response)
+                if outcome is not None:
+                    return outcome
+        except GuardStop as exc:
+            return "stopped", None, str(exc)
+        except ModelError as exc:
+            return "failed", None, f"model error: {exc}"
+
+    # -- one turn ----------------------------------------------------------------
+
+    def _problem(self, calls: tuple[FunctionCall, ...]) -> str | None:
+        """Why a reply is not one valid decision, or None."""
+        if not calls:
+            return (
+                "error: reply with exactly one function call (brainstorm, act or final); "
+                "your reply was text with no call"
+            )
+        if len(calls) > 1:
+            names = ", ".join(c.name for c in calls)
+            return (
+                f"error: exactly one function call per reply; this reply made {len(calls)} "
+                f"calls ({names}) and none was run"
+            )
+        call = calls[0]
+        if call.name not in _FUNCTIONS:
+            return f"error: unknown function {call.name!r}; call one of brainstorm, act, final"
+        if call.error:
+            return f"error: the arguments of {call.name!r} are not a JSON object: {call.error}"
+        problems = _violations(call.name, call.arguments)
+        if problems:
+            return f"error: invalid arguments for {call.name!r}: " + "; ".join(problems)
+        if call.name == "act":
+            unknown = [a for a in call.arguments["assets"] if a not in self.ctx.assets]
+            if unknown:
+                known = ", ".join(self.ctx.assets.names()) or "none"
+                listed = ", ".join(repr(a) for a in unknown)
+                return f"error: act names unknown assets {listed}; existing assets: {known}"
+        return None
+
+    async def _turn(
+        self, iteration: int, response: ChatResponse
+    ) -> tuple[str, str | None, str | None] | None:
+        ctx = self.ctx
+        calls = response.function_calls
+        reply = Message("assistant", content=response.text, function_calls=calls)
+        problem = self._problem(calls)
+        if problem is not None:
+            if calls:
+                answers = [Message("tool", problem, call_id=c.id, name=c.name) for c in calls]
+            else:
+                answers = [Message("user", problem)]
+            ctx.emit("decision_rejected", iteration=iteration, error=problem)
+            ctx.emit("observation", text=problem)
+            name = calls[0].name if len(calls) == 1 else None
+            args = calls[0].arguments if len(calls) == 1 else None
+            self._save(iteration, name, args, problem, [reply, *answers], error=problem)
+            return None
+
+        call = calls[0]
+        name, args = call.name, call.arguments
+        ctx.emit("decision", function=name, arguments=args, iteration=iteration)
+        if name == "final":
+            ctx.emit("answer", answer=args["answer"])
+            self._save(iteration, name, args, None, [reply])
+            return "succeeded", args["answer"], None
+
+        key = (name, canonical_json(args))
+        self.seen[key] += 1
+        repeats = ctx.limits.get("loop_repeats")
+        if repeats and self.seen[key] >= repeats:
+            reason = (
+                f"loop detected: {name} {json.dumps(args, sort_keys=True, ensure_ascii=False)} "
+                f"decided {self.seen[key]} times (loop_repeats = {repeats})"
+            )
+            self._save(iteration, name, args, reason, [reply])
+            return "stopped", None, reason
+
+        act_no = None
+        if name == "brainstorm":
+            observation = BRAINSTORM_ACK
+        else:
+            self.acts += 1
+            act_no = self.act_base + self.acts
+            from .static import render_report
+
+            report = await self.static.run(args["subtask"], list(args["assets"]), act_no)
+            observation = render_report(report)
+        ctx.emit("observation", text=observation)
+        answer = Message("tool", observation, call_id=call.id, name=name)
+        self._save(iteration, name, args, observation, [reply, answer], act_no=act_no)
+        return None
+
+    def _save(
+        self,
+        iteration: int,
+        function: str | None,
+        arguments: dict[str, Any] | None,
+        observation: str | None,
+        added: list[Message],
+        *,
+        act_no: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Append the turn's messages to the history and save the turn in the run store."""
+        record: dict[str, Any] = {
+            "iteration": iteration,
+            "function": function,
+            "arguments": arguments,
+            "observation": observation,
+            "act_no": act_no,
+            "error": error,
+            "messages": [m.to_dict() for m in added],
+        }
+        if not self._prompt_saved:
+            # The prompt holds recalled memories, which may differ later: keep it for resume.
+            record["prompt"] = [m.to_dict() for m in self.messages]
+            self._prompt_saved = True
+        self.messages.extend(added)
+        if self.ctx.store is not None:
+            self.ctx.store.save_decision(record)

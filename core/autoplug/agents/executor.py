@@ -1,0 +1,266 @@
+"""Execution: the steps of a checked plan, in dependency order, concurrently where they can.
+
+Each step waits for the steps that produce the assets it reads, then takes a
+slot of the ``concurrency`` semaphore (waiting steps hold none), resolves its
+``$asset`` references (RFC 6901 pointers into JSON assets), has its ``$fill``
+arguments written by the model, asks for approval when its tool has side
+effects, and calls the tool through the one door with a timeout. A success is
+stored as the step's output asset; a failure fails the step; a step whose input
+was never produced is skipped with a reason naming the missing asset. Every
+finished step is checkpointed, and a step already checkpointed is not run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..tools import CallContext
+from .fill import fill_arguments
+from .plan_checks import PlanAnalysis, StepInfo
+
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
+class AssetReferenceError(Exception):
+    """An ``$asset`` reference that cannot be resolved; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How one step ended: ``succeeded`` (with its asset), ``failed`` or ``skipped``."""
+
+    step: str
+    tool: str
+    status: str
+    asset: str | None = None
+    error: str | None = None
+    kind: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The checkpoint record: ``{"status", "asset", "error", "kind"}``."""
+        return {"status": self.status, "asset": self.asset, "error": self.error, "kind": self.kind}
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """The part of ``document`` at the JSON pointer ``pointer`` (RFC 6901).
+
+    Raises :class:`AssetReferenceError` saying where the walk stopped and why.
+    """
+    if pointer == "":
+        return document
+    if not pointer.startswith("/"):
+        raise AssetReferenceError(f'{pointer!r} is not a JSON pointer: it must start with "/"')
+    current = document
+    walked = ""
+    for raw in pointer[1:].split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")
+        here = walked or "the root"
+        if isinstance(current, dict):
+            if token not in current:
+                keys = ", ".join(repr(k) for k in list(current)[:10]) or "none"
+                raise AssetReferenceError(f"no key {token!r} at {here} (keys: {keys})")
+            current = current[token]
+        elif isinstance(current, list):
+            if not _INDEX.fullmatch(token):
+                raise AssetReferenceError(f"{token!r} at {here} is not an array index")
+            index = int(token)
+            if index >= len(current):
+                raise AssetReferenceError(
+                    f"index {index} at {here} is out of range (the array has {len(current)} items)"
+                )
+            current = current[index]
+        else:
+            raise AssetReferenceError(
+                f"{here} holds {_json_kind(current)}, not an object or array, so it has no {token!r}"
+            )
+        walked += "/" + raw
+    return current
+
+
+class Executor:
+    """Runs the steps of one accepted plan of act ``act_no`` and returns their outcomes."""
+
+    def __init__(self, ctx: Any, subtask: str, act_no: int, analysis: PlanAnalysis) -> None:
+        self.ctx = ctx
+        self.subtask = subtask
+        self.act_no = act_no
+        self.steps = analysis.steps
+        self.outcomes: dict[str, StepOutcome] = {}
+        self._done = {s.id: asyncio.Event() for s in self.steps}
+        self._slots = asyncio.Semaphore(max(1, int(ctx.limits.get("concurrency", 4))))
+
+    async def run(self) -> list[StepOutcome]:
+        """Run every step; the outcomes in plan order. Lets GuardStop and cancellation through."""
+        tasks = [asyncio.create_task(self._one(step)) for step in self.steps]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # One step hit a guard (or the run was cancelled): stop the others too.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return [self.outcomes[s.id] for s in self.steps]
+
+    async def _one(self, info: StepInfo) -> None:
+        for producer in dict.fromkeys(info.deps.values()):
+            await self._done[producer].wait()
+        outcome = self._from_checkpoint(info)
+        if outcome is None:
+            outcome = self._skip_if_missing(info)
+            if outcome is None:
+                async with self._slots:
+                    outcome = await self._execute(info)
+            self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
+        self.outcomes[info.id] = outcome
+        self._done[info.id].set()
+
+    def _from_checkpoint(self, info: StepInfo) -> StepOutcome | None:
+        """The outcome an earlier attempt of this run saved, when it still holds.
+
+        A success counts while its asset exists; a failure counts unless it was a
+        refused approval (resuming with approval should be able to run it). A skip
+        is always worked out again: the step it waited for may succeed this time.
+        """
+        record = self.ctx.checkpoint.finished_step(self.act_no, info.id)
+        if not record:
+            return None
+        status = record.get("status")
+        if status == "succeeded" and record.get("asset") in self.ctx.assets:
+            outcome = StepOutcome(info.id, info.model_name, status, asset=record["asset"])
+        elif status == "failed" and record.get("kind") != "refused":
+            outcome = StepOutcome(
+                info.id, info.model_name, status, error=record.get("error"), kind=record.get("kind")
+            )
+        else:
+            return None
+        self._emit_end(outcome, duration_s=0.0, resumed=True)
+        return outcome
+
+    def _skip_if_missing(self, info: StepInfo) -> StepOutcome | None:
+        missing = [
+            f"needs asset {asset!r}, which step {producer!r} did not produce "
+            f"(it {self.outcomes[producer].status})"
+            for asset, producer in info.deps.items()
+            if self.outcomes[producer].status != "succeeded"
+        ]
+        if not missing:
+            return None
+        outcome = StepOutcome(info.id, info.model_name, "skipped", error="; ".join(missing))
+        self._emit_end(outcome)
+        return outcome
+
+    def _emit_end(self, outcome: StepOutcome, duration_s: float = 0.0, **extra: Any) -> None:
+        emit = self.ctx.emit
+        if outcome.status == "succeeded":
+            emit(
+                "step_finished",
+                step=outcome.step,
+                tool=outcome.tool,
+                asset=outcome.asset,
+                duration_s=round(duration_s, 6),
+                **extra,
+            )
+        elif outcome.status == "failed":
+            emit(
+                "step_failed",
+                step=outcome.step,
+                tool=outcome.tool,
+                error=outcome.error,
+                kind=outcome.kind,
+                **extra,
+            )
+        else:
+            emit(
+                "step_skipped", step=outcome.step, tool=outcome.tool, reason=outcome.error, **extra
+            )
+
+    def _fail(self, info: StepInfo, error: str, kind: str | None) -> StepOutcome:
+        outcome = StepOutcome(info.id, info.model_name, "failed", error=error, kind=kind)
+        self._emit_end(outcome)
+        return outcome
+
+    def _resolve(self, name: str, pointer: str) -> Any:
+        try:
+            asset = self.ctx.assets.get(name)
+        except KeyError as exc:
+            raise AssetReferenceError(str(exc.args[0])) from None
+        if not pointer:
+            return asset.value
+        if asset.type != "json":
+            raise AssetReferenceError(
+                f"asset {name!r} is {asset.type}; a path {pointer!r} needs a JSON asset"
+            )
+        try:
+            return resolve_pointer(asset.value, pointer)
+        except AssetReferenceError as exc:
+            raise AssetReferenceError(f"asset {name!r} has nothing at {pointer!r}: {exc}") from None
+
+    async def _execute(self, info: StepInfo) -> StepOutcome:
+        ctx = self.ctx
+        started = time.perf_counter()
+        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+        args: dict[str, Any] = {}
+        for key, value in info.args.items():
+            if key in info.fills:
+                continue
+            if key in info.refs:
+                try:
+                    args[key] = self._resolve(*info.refs[key])
+                except AssetReferenceError as exc:
+                    return self._fail(info, f"step {info.id!r} argument {key!r}: {exc}", "asset")
+            else:
+                args[key] = value
+        if info.fills:
+            filled, error = await fill_arguments(ctx, self.subtask, info, args)
+            if filled is None:
+                return self._fail(info, str(error), "fill")
+            args = filled
+        tool = info.tool
+        approved = False
+        if tool.side_effects:
+            approved = await ctx.is_approved(tool, args)
+            ctx.emit(
+                "approval_asked", step=info.id, tool=info.model_name, args=args, approved=approved
+            )
+        # A tool's own declared timeout knows its work best; otherwise the run's limit.
+        timeout = tool.timeout if tool.timeout is not None else ctx.limits.get("tool_timeout_s")
+        context = CallContext(
+            run_id=ctx.run_id, step_id=info.id, workspace=ctx.workspace, approved=approved
+        )
+        result = await ctx.kernel.tools.acall(
+            info.model_name, args, context=context, timeout=timeout
+        )
+        if not result.ok:
+            return self._fail(info, str(result.error), result.kind)
+        try:
+            asset = ctx.assets.put(info.output, result.value, step=info.id, tool=info.model_name)
+        except (OSError, ValueError) as exc:
+            return self._fail(
+                info, f"step {info.id!r}: could not store asset {info.output!r}: {exc}", "asset"
+            )
+        ctx.emit(
+            "asset_stored",
+            name=asset.name,
+            step=info.id,
+            tool=info.model_name,
+            type=asset.type,
+            size=asset.size,
+        )
+        outcome = StepOutcome(info.id, info.model_name, "succeeded", asset=asset.name)
+        self._emit_end(outcome, duration_s=time.perf_counter() - started)
+        return outcome

@@ -1,0 +1,284 @@
+"""The checks a plan passes before anything runs, and what they learn about it.
+
+:func:`check_plan` takes the ``steps`` of a ``submit_plan`` call and returns a
+:class:`PlanAnalysis` (each step's tool, the assets it reads, its open
+arguments, the steps it waits for) with a list of errors, each a clear message
+that goes back to the model verbatim: unknown tool (with close names), an asset
+that nothing produces, two steps with one output, duplicate step ids, a cycle,
+and literal arguments that break the tool's schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The JSON Schema of ``submit_plan``'s arguments.
+PLAN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "steps": {
+            "type": "array",
+            "minItems": 1,
+            "description": "The whole plan, every step needed for the subtask.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "A short id, unique in the plan (s1, s2, ...).",
+                    },
+                    "tool": {"type": "string", "description": "The tool this step calls."},
+                    "args": {
+                        "type": "object",
+                        "description": (
+                            "The tool's arguments. Each value is a literal, "
+                            '{"$asset": "name", "path": "/json/pointer"} (path optional) '
+                            'or {"$fill": "what belongs here"}.'
+                        ),
+                    },
+                    "output": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "The asset name the step's result is stored as.",
+                    },
+                    "inputs": {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 1},
+                        "description": "Assets the step reads beyond those in args (for $fill).",
+                    },
+                },
+                "required": ["id", "tool", "args", "output"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["steps"],
+    "additionalProperties": False,
+}
+
+
+@dataclass
+class StepInfo:
+    """What the checks learned about one step."""
+
+    id: str
+    tool_name: str
+    tool: Any = None
+    model_name: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    output: str = ""
+    inputs: list[str] = field(default_factory=list)
+    refs: dict[str, tuple[str, str]] = field(default_factory=dict)  # arg -> (asset, pointer)
+    fills: dict[str, str] = field(default_factory=dict)  # arg -> what belongs there
+    reads: list[str] = field(default_factory=list)  # every asset read, in order, no repeats
+    deps: dict[str, str] = field(default_factory=dict)  # asset -> producing step id
+
+
+@dataclass
+class PlanAnalysis:
+    """The checked plan: its steps in plan order (an empty list when it is unusable)."""
+
+    steps: list[StepInfo] = field(default_factory=list)
+
+    def normalized(self) -> list[dict[str, Any]]:
+        """The steps as saved and shown in events: ``{id, tool, args, output, inputs}``."""
+        return [
+            {
+                "id": s.id,
+                "tool": s.tool_name,
+                "args": s.args,
+                "output": s.output,
+                "inputs": s.inputs,
+            }
+            for s in self.steps
+        ]
+
+
+def classify_arg(value: Any) -> tuple[str, Any]:
+    """What one top-level argument value is.
+
+    Returns ``("asset", (name, pointer))``, ``("fill", text)``, ``("literal",
+    value)``, or ``("bad", message)`` for a ``$asset`` / ``$fill`` object of the
+    wrong shape.
+    """
+    if not isinstance(value, dict):
+        return "literal", value
+    if "$asset" in value:
+        extra = set(value) - {"$asset", "path"}
+        name, pointer = value.get("$asset"), value.get("path", "")
+        if extra or not isinstance(name, str) or not name or not isinstance(pointer, str):
+            return "bad", (
+                '{"$asset": ...} takes a non-empty asset name and an optional string "path" '
+                "(a JSON pointer), nothing else"
+            )
+        if pointer and not pointer.startswith("/"):
+            return "bad", f'"path" {pointer!r} is not a JSON pointer: it must start with "/"'
+        return "asset", (name, pointer)
+    if "$fill" in value:
+        text = value.get("$fill")
+        if set(value) != {"$fill"} or not isinstance(text, str) or not text.strip():
+            return "bad", '{"$fill": ...} takes one non-empty string saying what belongs here'
+        return "fill", text
+    return "literal", value
+
+
+def structure_errors(arguments: Any) -> list[str]:
+    """Where ``submit_plan``'s arguments break :data:`PLAN_SCHEMA`; empty when they fit."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(PLAN_SCHEMA)
+    found = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    return [f"submit_plan arguments {e.json_path}: {e.message}" for e in found]
+
+
+def _close_model_names(tools: Any, name: str) -> list[str]:
+    """Close names as offered to models (``plugin__tool``, not ``plugin.tool``)."""
+    out: list[str] = []
+    for close in tools.close_names(name):
+        found = tools.get(close)
+        shown = tools.model_name(found) if found is not None else close
+        if shown not in out:
+            out.append(shown)
+    return out
+
+
+def _schema_errors(info: StepInfo, literal: dict[str, Any], open_keys: set[str]) -> list[str]:
+    """Schema violations of the literal arguments; open keys count as present."""
+    tool = info.tool
+    where = f"step {info.id!r} (tool {info.model_name!r})"
+    errors: list[str] = []
+    schema = tool.parameters if isinstance(tool.parameters, dict) else {}
+    known = schema.get("properties", {})
+    if schema.get("additionalProperties") is False:
+        for key in sorted(open_keys - set(known)):
+            params = ", ".join(known) or "none"
+            errors.append(
+                f"{where}: argument {key!r} is not a parameter of the tool (parameters: {params})"
+            )
+    excused = {("$", f"{key!r} is a required property") for key in open_keys}
+    for path, message in tool.violations(literal):
+        if (path, message) not in excused:
+            errors.append(f"{where}: argument {path}: {message}")
+    return errors
+
+
+def _find_cycles(steps: list[StepInfo]) -> list[list[str]]:
+    """Each cycle of the step graph once, as the ids along it (first id repeated at the end)."""
+    by_id = {s.id: s for s in steps}
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    cycles: list[list[str]] = []
+    seen: set[frozenset[str]] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        path.append(node)
+        for dep in sorted(set(by_id[node].deps.values())):
+            if state.get(dep) == 1:
+                loop = path[path.index(dep) :]
+                key = frozenset(loop)
+                if key not in seen:
+                    seen.add(key)
+                    # Written in the order things happen: a step before the one needing it.
+                    cycles.append(list(reversed(loop)) + [loop[-1]])
+            elif dep not in state:
+                visit(dep, path)
+        path.pop()
+        state[node] = 2
+
+    for step in steps:
+        if step.id not in state:
+            visit(step.id, [])
+    return cycles
+
+
+def check_plan(
+    steps: list[dict[str, Any]], tools: Any, available: list[str]
+) -> tuple[PlanAnalysis, list[str]]:
+    """Check structurally valid ``steps`` against the tools and the assets passed with ``act``.
+
+    ``available`` are the asset names ``act`` passed (existing in the run).
+    Returns the analysis and the errors (empty when the plan may run).
+    """
+    errors: list[str] = []
+    infos: list[StepInfo] = []
+    first_index: dict[str, int] = {}
+    for index, raw in enumerate(steps, 1):
+        info = StepInfo(
+            id=raw["id"],
+            tool_name=raw["tool"],
+            args=dict(raw["args"]),
+            output=raw["output"],
+            inputs=list(dict.fromkeys(raw.get("inputs") or [])),
+        )
+        infos.append(info)
+        if info.id in first_index:
+            errors.append(
+                f"duplicate step id {info.id!r} (steps {first_index[info.id]} and {index}); "
+                "each step needs its own id"
+            )
+        else:
+            first_index[info.id] = index
+        tool = tools.get(info.tool_name)
+        if tool is None:
+            close = _close_model_names(tools, info.tool_name)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            errors.append(f"step {info.id!r}: unknown tool {info.tool_name!r}{hint}")
+        else:
+            info.tool = tool
+            info.model_name = tools.model_name(tool)
+        literal: dict[str, Any] = {}
+        malformed: set[str] = set()
+        for key, value in info.args.items():
+            kind, detail = classify_arg(value)
+            if kind == "asset":
+                info.refs[key] = detail
+            elif kind == "fill":
+                info.fills[key] = detail
+            elif kind == "bad":
+                errors.append(f"step {info.id!r}: argument {key!r}: {detail}")
+                malformed.add(key)  # reported once, not again as a missing argument
+            else:
+                literal[key] = value
+        info.reads = list(dict.fromkeys([n for n, _ in info.refs.values()] + info.inputs))
+        if tool is not None:
+            errors += _schema_errors(info, literal, set(info.refs) | set(info.fills) | malformed)
+
+    producers: dict[str, str] = {}
+    for info in infos:
+        other = producers.get(info.output)
+        if other is not None and other != info.id:
+            errors.append(
+                f"steps {other!r} and {info.id!r} both output asset {info.output!r}; "
+                "each step needs its own output name"
+            )
+        producers.setdefault(info.output, info.id)
+
+    passed = set(available)
+    for info in infos:
+        for name in info.reads:
+            producer = producers.get(name)
+            if producer is not None and producer != info.id:
+                info.deps[name] = producer
+            elif name in passed:
+                continue  # read the asset act passed (also when the step replaces it)
+            elif producer == info.id:
+                errors.append(
+                    f"step {info.id!r} reads asset {name!r}, which only it produces (its own output)"
+                )
+            else:
+                shown = ", ".join(repr(n) for n in available) or "none"
+                errors.append(
+                    f"step {info.id!r} reads asset {name!r}, which no step produces and act "
+                    f"did not pass (passed assets: {shown})"
+                )
+
+    if len(first_index) == len(infos):  # the graph is only well defined with unique ids
+        for cycle in _find_cycles(infos):
+            errors.append(
+                "steps form a cycle: "
+                + " -> ".join(repr(s) for s in cycle)
+                + " (each needs an asset the one before it produces)"
+            )
+    return PlanAnalysis(infos), errors

@@ -1,0 +1,49 @@
+"""Small pieces the planner and the filler share: one-call replies, error turns, previews."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..llm import ChatResponse, FunctionCall, Message
+
+
+def single_call(response: ChatResponse, name: str) -> tuple[FunctionCall | None, str | None]:
+    """The one call of ``name`` in ``response``, or None and the error to send back."""
+    calls = response.function_calls
+    if not calls:
+        return None, f"your reply called no function; call {name} exactly once"
+    if len(calls) > 1:
+        made = ", ".join(c.name for c in calls)
+        return None, f"your reply made {len(calls)} calls ({made}); call {name} exactly once"
+    call = calls[0]
+    if call.name != name:
+        return None, f"your reply called {call.name!r}, which is not offered; call {name}"
+    if call.error:
+        return None, f"the arguments of your {name} call are not a JSON object: {call.error}"
+    return call, None
+
+
+def error_turn(response: ChatResponse, error: str) -> list[Message]:
+    """The model's reply followed by ``error``: a tool message per call, else a user message.
+
+    Function-calling APIs require every call in an assistant message to be
+    answered by a tool message with its id, so errors about a call go there.
+    """
+    turn = [Message("assistant", response.text, function_calls=response.function_calls)]
+    if response.function_calls:
+        for call in response.function_calls:
+            turn.append(Message("tool", error, call_id=call.id, name=call.name))
+    else:
+        turn.append(Message("user", error))
+    return turn
+
+
+def bounded_json(value: Any, limit: int) -> str:
+    """``json.dumps(value)`` cut to ``limit`` characters, saying how long the whole is."""
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters in all)"

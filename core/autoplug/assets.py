@@ -1,0 +1,251 @@
+"""Assets: the named artifacts of a run, who produced them, and their storage.
+
+A step of a plan stores its tool's result as an asset; later steps refer to it
+by name (``{"$asset": name, "path": "/json/pointer"}``). An :class:`AssetStore`
+keeps them in memory and, given a folder, on disk: one file per asset plus a
+JSON manifest. Each version of an asset goes to a new file, and only then does the
+manifest, replaced atomically (a temporary file, then ``os.replace``), point at it,
+so a run killed mid-write leaves either the old or the new version, never half of
+one. :meth:`AssetStore.load` reopens a folder when a run is resumed.
+
+Prompts never get an asset whole: :meth:`Asset.preview` is the bounded view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import RunError
+
+#: The manifest's file name inside an asset folder.
+MANIFEST = "manifest.json"
+
+_EXTENSIONS = {"json": ".json", "text": ".txt", "bytes": ".bin"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One named artifact: its value, its type, the step and tool that made it, its size.
+
+    ``type`` is ``"json"``, ``"text"`` or ``"bytes"``; ``size`` counts the bytes
+    of its stored form (UTF-8 JSON, UTF-8 text, or the raw bytes).
+    """
+
+    name: str
+    value: Any
+    type: str
+    step: str | None = None
+    tool: str | None = None
+    size: int = 0
+
+    def preview(self, limit: int = 500) -> str:
+        """The first ``limit`` characters of its JSON or text (``…`` marks a cut); bytes: ``<N bytes>``."""
+        if self.type == "bytes":
+            return f"<{self.size} bytes>"
+        text = self.value if self.type == "text" else json.dumps(self.value, ensure_ascii=False)
+        if len(text) <= limit:
+            return text
+        return text[:limit] + "…"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's shape: ``{"name", "step", "tool", "type", "size", "preview"}``."""
+        return {
+            "name": self.name,
+            "step": self.step,
+            "tool": self.tool,
+            "type": self.type,
+            "size": self.size,
+            "preview": self.preview(),
+        }
+
+
+def _encode(value: Any) -> tuple[str, Any, bytes]:
+    """The asset type, the value as it will read back, and its stored bytes."""
+    if isinstance(value, str):
+        return "text", value, value.encode("utf-8")
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+        return "bytes", raw, raw
+    try:
+        # allow_nan=False keeps the file strict JSON that any reader accepts.
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        text = str(value)
+        return "text", text, text.encode("utf-8")
+    # The in-memory value is what a resumed run reads back (tuples become lists),
+    # so a pointer resolves the same before and after a resume.
+    return "json", json.loads(text), text.encode("utf-8")
+
+
+def _decode(kind: str, raw: bytes) -> Any:
+    if kind == "bytes":
+        return raw
+    text = raw.decode("utf-8")
+    return json.loads(text) if kind == "json" else text
+
+
+def _file_name(name: str, kind: str) -> str:
+    """A safe file name, new for every version, for an asset name of any characters.
+
+    A new name per version lets the value be written straight to its file: until
+    the manifest points at it, a half-written file is an unreferenced orphan.
+    """
+    slug = _UNSAFE.sub("_", name).strip("._")[:40] or "asset"
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}-{secrets.token_hex(4)}{_EXTENSIONS[kind]}"
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write ``data`` to a file that must not exist yet."""
+    with open(path, "xb") as handle:
+        handle.write(data)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+class AssetStore:
+    """The assets of one run, by name; on disk under ``folder`` when one is given.
+
+    Names are unique: putting an existing name replaces that asset. ``names()``
+    lists them in the order they were first stored.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self._assets: dict[str, Asset] = {}
+        self._files: dict[str, str] = {}
+        self._lock = threading.Lock()
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def put(
+        self, name: str, value: Any, *, step: str | None = None, tool: str | None = None
+    ) -> Asset:
+        """Store ``value`` as asset ``name`` and return it.
+
+        A ``str`` is stored as text, ``bytes`` as bytes, anything else as JSON
+        (when ``json.dumps`` fails, as its ``str()`` text).
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"asset name must be a non-empty string, got {name!r}")
+        kind, stored, raw = _encode(value)
+        asset = Asset(name=name, value=stored, type=kind, step=step, tool=tool, size=len(raw))
+        with self._lock:
+            if self.folder is not None:
+                file_name = _file_name(name, kind)
+                _write_new(self.folder / file_name, raw)
+                old = self._files.get(name)
+                self._files[name] = file_name
+                self._assets[name] = asset
+                self._write_manifest()
+                if old is not None:
+                    # The manifest no longer points at the old version.
+                    (self.folder / old).unlink(missing_ok=True)
+            else:
+                self._assets[name] = asset
+        return asset
+
+    def get(self, name: str) -> Asset:
+        """The asset called ``name``; KeyError naming it (and the existing ones) when absent."""
+        try:
+            return self._assets[name]
+        except KeyError:
+            known = ", ".join(self._assets) or "none"
+            raise KeyError(f"no asset named {name!r} (existing assets: {known})") from None
+
+    def names(self) -> list[str]:
+        """Every asset name, in the order first stored."""
+        return list(self._assets)
+
+    def all(self) -> list[Asset]:
+        """Every asset, in the order first stored."""
+        return list(self._assets.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._assets
+
+    def __len__(self) -> int:
+        return len(self._assets)
+
+    def _write_manifest(self) -> None:
+        assert self.folder is not None
+        entries = [
+            {
+                "name": a.name,
+                "file": self._files[a.name],
+                "type": a.type,
+                "step": a.step,
+                "tool": a.tool,
+                "size": a.size,
+            }
+            for a in self._assets.values()
+        ]
+        # Compact JSON: the manifest is rewritten on every put, and indenting would
+        # force json's pure-Python encoder.
+        data = json.dumps({"version": 1, "assets": entries}, ensure_ascii=False)
+        _write_atomic(self.folder / MANIFEST, data.encode("utf-8"))
+
+    @classmethod
+    def load(cls, folder: Path) -> AssetStore:
+        """Reopen the assets stored under ``folder`` (resume).
+
+        A folder with no manifest holds no assets yet. Raises :class:`RunError`
+        naming the file when the manifest or an asset file is missing or corrupt.
+        """
+        store = cls(folder)
+        manifest = store.folder / MANIFEST  # type: ignore[operator]
+        if not manifest.exists():
+            return store
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            entries = data["assets"]
+            if not isinstance(entries, list):
+                raise TypeError("'assets' is not a list")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RunError(f"corrupt asset manifest {manifest}: {exc}") from None
+        for i, entry in enumerate(entries):
+            try:
+                name, file_name, kind = entry["name"], entry["file"], entry["type"]
+                if kind not in _EXTENSIONS or Path(file_name).name != file_name:
+                    raise ValueError(f"bad entry {entry!r}")
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RunError(f"corrupt asset manifest {manifest}: entry {i}: {exc}") from None
+            path = store.folder / file_name  # type: ignore[operator]
+            try:
+                raw = path.read_bytes()
+                value = _decode(kind, raw)
+            except (OSError, ValueError) as exc:
+                raise RunError(f"cannot read asset {name!r} from {path}: {exc}") from None
+            store._files[name] = file_name
+            store._assets[name] = Asset(
+                name=name,
+                value=value,
+                type=kind,
+                step=entry.get("step"),
+                tool=entry.get("tool"),
+                size=len(raw),
+            )
+        return store

@@ -1,0 +1,157 @@
+"""Long-term memory: the backend and embedder protocols, scoring, and the store the Autos use.
+
+``open_memory(kernel)`` gives the kernel's :class:`LongTermMemory`, or None when
+memory is off or no backend plugin is loaded, so the Autos work without it.
+Opening is cheap: no backend library and no model is imported until a memory is
+stored or a non-empty store is searched.
+
+On first use with no ``[memory] embedder`` set, the embedder is chosen —
+``minilm`` when its packages are installed, else ``hashing`` — and written to the
+config file; it changes only when the user edits that line.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+from ..errors import UsageError
+from .records import (
+    KINDS,
+    BackendStats,
+    Candidate,
+    Embedder,
+    EmbedderFactory,
+    MemoryBackend,
+    MemoryBackendFactory,
+    MemoryRecord,
+    NewMemory,
+    Pruned,
+    PrunePolicy,
+    Recalled,
+    TableInfo,
+    safe_name,
+    split_table_name,
+    table_name,
+)
+from .scoring import DEFAULT_WEIGHTS, Weights, blend, rank, recency, select_pruned
+from .settings import MemorySettings
+from .store import CONSOLIDATE_AT, REINFORCE_STEP, LongTermMemory
+
+DEFAULT_EMBEDDERS = ("minilm", "hashing")
+"""Tried in order on first use; the first registered and available one is chosen."""
+
+# One LongTermMemory per kernel, so a run's recall and remember share a loaded model
+# (and the in-process backend its contents); dropped with the kernel.
+_OPENED: weakref.WeakKeyDictionary[Any, LongTermMemory] = weakref.WeakKeyDictionary()
+_OPENING = threading.Lock()
+
+
+def open_memory(kernel: Any) -> LongTermMemory | None:
+    """The kernel's long-term memory, or None when it is off or no backend is loaded.
+
+    None when ``[memory] backend`` is ``"none"``/``"off"``, names a backend no
+    loaded plugin registers (e.g. ``autoplug_memory`` disabled), or no embedder is
+    registered. Raises :class:`autoplug.ConfigError` for an invalid ``[memory]``
+    value and :class:`autoplug.UsageError` for an unknown or unusable embedder.
+    """
+    settings = MemorySettings.from_config(kernel.config)
+    if not settings.enabled or settings.backend not in kernel.memory_backends:
+        return None
+    if settings.embedder is None and not kernel.embedders.names():
+        return None
+    return load_memory(kernel)
+
+
+def load_memory(kernel: Any) -> LongTermMemory:
+    """Like :func:`open_memory`, but raise a :class:`UsageError` saying why when unavailable."""
+    with _OPENING:
+        cached = _OPENED.get(kernel)
+        if cached is not None:
+            return cached
+        config = kernel.config
+        settings = MemorySettings.from_config(config)
+        if not settings.enabled:
+            raise UsageError(
+                f"long-term memory is off ([memory] backend = {settings.backend!r} "
+                f"in {config.path})"
+            )
+        if settings.backend not in kernel.memory_backends:
+            known = (
+                ", ".join(kernel.memory_backends.names()) or "none (is autoplug_memory disabled?)"
+            )
+            raise UsageError(
+                f"unknown memory backend {settings.backend!r} ([memory] backend in "
+                f"{config.path}); known: {known}"
+            )
+        choice = settings.embedder or choose_embedder(kernel)
+        if choice not in kernel.embedders:
+            known = ", ".join(kernel.embedders.names()) or "none"
+            raise UsageError(
+                f"unknown embedder {choice!r} ([memory] embedder in {config.path}); known: {known}"
+            )
+        embedder = kernel.embedders.get(choice).create(config)
+        backend = kernel.memory_backends.get(settings.backend).create(config, embedder)
+        memory = LongTermMemory(backend, embedder, settings, embedder_choice=choice)
+        _OPENED[kernel] = memory
+        return memory
+
+
+def choose_embedder(kernel: Any) -> str:
+    """Pick the default embedder and write it to the config file (``[memory] embedder``).
+
+    ``minilm`` when registered and available, else ``hashing``, else the first
+    registered one. Raises :class:`UsageError` when no embedder is registered.
+    """
+    names = kernel.embedders.names()
+    for name in (*DEFAULT_EMBEDDERS, *names):
+        if name in names and _available(kernel.embedders.get(name)):
+            kernel.config.set_value("memory", "embedder", name)
+            return name
+    raise UsageError("no embedder is registered (is the autoplug_memory plugin disabled?)")
+
+
+def _available(factory: Any) -> bool:
+    check = getattr(factory, "available", None)
+    return bool(check()) if callable(check) else True
+
+
+def format_memories(recalled: list[Recalled]) -> str:
+    """Memories as prompt text, one line each."""
+    return "\n".join(f"- ({m.kind}) {m.text}" for m in recalled)
+
+
+__all__ = [
+    "CONSOLIDATE_AT",
+    "DEFAULT_EMBEDDERS",
+    "DEFAULT_WEIGHTS",
+    "KINDS",
+    "REINFORCE_STEP",
+    "BackendStats",
+    "Candidate",
+    "Embedder",
+    "EmbedderFactory",
+    "LongTermMemory",
+    "MemoryBackend",
+    "MemoryBackendFactory",
+    "MemoryRecord",
+    "MemorySettings",
+    "NewMemory",
+    "Pruned",
+    "PrunePolicy",
+    "Recalled",
+    "TableInfo",
+    "Weights",
+    "blend",
+    "choose_embedder",
+    "format_memories",
+    "load_memory",
+    "open_memory",
+    "rank",
+    "recency",
+    "safe_name",
+    "select_pruned",
+    "split_table_name",
+    "table_name",
+]

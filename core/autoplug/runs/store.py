@@ -1,0 +1,387 @@
+"""One run's folder and its SQLite state: the run row, decisions, plans, steps, conversation."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import RunError
+from ..events import Event
+from .ids import new_run_id, utc_iso
+from .owners import owner_alive, process_start_time
+from .trace import open_for_append, read_events
+
+#: Every status a run can have; ``interrupted`` is also derived for a dead owner.
+STATUSES = ("running", "succeeded", "failed", "stopped", "interrupted")
+STATE_FILE = "state.sqlite"
+TRACE_FILE = "trace.jsonl"
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS run (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    run_id TEXT NOT NULL, task TEXT NOT NULL, model TEXT NOT NULL, auto TEXT NOT NULL,
+    workspace TEXT NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
+    reason TEXT, answer TEXT, usage TEXT,
+    owner_pid INTEGER, owner_host TEXT, owner_start TEXT, updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS decisions (iteration INTEGER PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (act_no INTEGER PRIMARY KEY, plan TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS steps (
+    act_no INTEGER NOT NULL, step_id TEXT NOT NULL, record TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (act_no, step_id)
+);
+CREATE TABLE IF NOT EXISTS conversation (idx INTEGER PRIMARY KEY, message TEXT NOT NULL);
+"""
+
+
+class UnknownRunError(RunError):
+    """Raised when a run id names no run folder (bad usage: exit status 2)."""
+
+    exit_code = 2
+
+
+def runs_dir(home: Path) -> Path:
+    """The folder holding every run's folder."""
+    return Path(home) / "runs"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class SqliteCheckpointer:
+    """The :class:`autoplug.agents.context.Checkpointer` of a :class:`RunStore`.
+
+    One row per plan and per finished step: saving again replaces the row, so
+    the tables never hold more than the run has done.
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        self._store = store
+
+    def saved_plan(self, act_no: int) -> dict[str, Any] | None:
+        """The accepted plan of act ``act_no``, if saved."""
+        row = self._store._query("SELECT plan FROM plans WHERE act_no = ?", (act_no,))
+        return self._store._load(row[0][0], "plan") if row else None
+
+    def save_plan(self, act_no: int, plan: dict[str, Any]) -> None:
+        """Save (or replace) the accepted plan of act ``act_no``."""
+        self._store._write(
+            "INSERT OR REPLACE INTO plans (act_no, plan) VALUES (?, ?)", (act_no, _dumps(plan))
+        )
+
+    def finished_step(self, act_no: int, step_id: str) -> dict[str, Any] | None:
+        """The record of a finished step, if saved."""
+        row = self._store._query(
+            "SELECT record FROM steps WHERE act_no = ? AND step_id = ?", (act_no, step_id)
+        )
+        return self._store._load(row[0][0], "step") if row else None
+
+    def save_step(self, act_no: int, step_id: str, record: dict[str, Any]) -> None:
+        """Save a finished (succeeded, failed or skipped) step."""
+        self._store._write(
+            "INSERT OR REPLACE INTO steps (act_no, step_id, record, seq) VALUES (?, ?, ?,"
+            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps))",
+            (act_no, step_id, _dumps(record)),
+        )
+
+
+class RunStore:
+    """One run's folder: ``$AUTOPLUG_HOME/runs/<run_id>/``.
+
+    Build one with :meth:`create` (a new run) or :meth:`open` (an existing one).
+    Safe to use from several threads: one SQLite connection behind a lock.
+    """
+
+    def __init__(self, folder: Path, conn: sqlite3.Connection) -> None:
+        self.folder = folder
+        self.run_id = folder.name
+        self.assets_dir = folder / "assets"
+        self.state_path = folder / STATE_FILE
+        self.trace_path = folder / TRACE_FILE
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._trace: TextIO | None = None
+        self.checkpoint = SqliteCheckpointer(self)
+
+    # -- opening ----------------------------------------------------------------
+
+    @classmethod
+    def create(cls, home: Path, *, task: str, model: str, auto: str, workspace: Path) -> RunStore:
+        """Make a new run's folder, owned by this process, with status ``running``.
+
+        The folder is built under a hidden temporary name and renamed into place,
+        so a crash during creation never leaves a half-made run in the listing.
+        """
+        parent = runs_dir(home)
+        parent.mkdir(parents=True, exist_ok=True)
+        run_id = new_run_id()
+        staging = parent / f".{run_id}.tmp"
+        staging.mkdir()
+        (staging / "assets").mkdir()
+        (staging / TRACE_FILE).touch()
+        conn = sqlite3.connect(staging / STATE_FILE)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            pid = os.getpid()
+            conn.execute(
+                "INSERT INTO run (id, run_id, task, model, auto, workspace, status, started,"
+                " owner_pid, owner_host, owner_start, updated)"
+                " VALUES (1, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    task,
+                    model,
+                    auto,
+                    str(Path(workspace).resolve()),
+                    utc_iso(),
+                    pid,
+                    socket.gethostname(),
+                    process_start_time(pid),
+                    time.time(),
+                ),
+            )
+            conn.commit()
+        finally:
+            conn.close()  # the WAL files are named after the path: reopen after the rename
+        os.rename(staging, parent / run_id)
+        return cls.open(home, run_id)
+
+    @classmethod
+    def open(cls, home: Path, run_id: str) -> RunStore:
+        """Open an existing run.
+
+        Raises :class:`UnknownRunError` when no such run exists and
+        :class:`RunError` naming the file when its state is missing or corrupt.
+        """
+        if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+            raise UnknownRunError(f"unknown run {run_id!r}: not a run id")
+        folder = runs_dir(home) / run_id
+        if not folder.is_dir():
+            raise UnknownRunError(f"unknown run {run_id!r}: no folder {folder}")
+        state = folder / STATE_FILE
+        if not state.is_file():
+            raise RunError(f"run {run_id!r} is corrupt: {state} is missing")
+        try:
+            # mode=rw: never create an empty database in place of a missing one.
+            conn = sqlite3.connect(
+                f"file:{state}?mode=rw", uri=True, check_same_thread=False, timeout=30
+            )
+        except sqlite3.Error as exc:
+            raise RunError(f"run {run_id!r}: cannot open {state}: {exc}") from None
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RunError(
+                    f"run {run_id!r}: {state} was written by a newer autoplug "
+                    f"(schema {version} > {SCHEMA_VERSION})"
+                )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            row = conn.execute("SELECT run_id FROM run WHERE id = 1").fetchone()
+            for table in ("decisions", "plans", "steps", "conversation"):
+                conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise RunError(f"run {run_id!r} is corrupt: {state}: {exc}") from None
+        except RunError:
+            conn.close()
+            raise
+        if row is None:
+            conn.close()
+            raise RunError(f"run {run_id!r} is corrupt: {state} holds no run row")
+        return cls(folder, conn)
+
+    def close(self) -> None:
+        """Close the database and the trace file."""
+        with self._lock:
+            if self._trace is not None:
+                self._trace.close()
+                self._trace = None
+            self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- low-level ------------------------------------------------------------
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise RunError(
+                    f"run {self.run_id!r}: cannot read {self.state_path}: {exc}"
+                ) from None
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with self._lock:
+            try:
+                with self._conn:  # commits at once: a checkpoint survives a kill
+                    self._conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise RunError(
+                    f"run {self.run_id!r}: cannot write {self.state_path}: {exc}"
+                ) from None
+
+    def _load(self, text: str, what: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise RunError(
+                f"run {self.run_id!r}: a {what} in {self.state_path} is not valid JSON: {exc}"
+            ) from None
+
+    # -- the trace --------------------------------------------------------------
+
+    def append_event(self, event: Event) -> None:
+        """Append ``event`` to trace.jsonl as one JSON line, flushed."""
+        line = _dumps(event.to_dict()) + "\n"
+        with self._lock:
+            if self._trace is None:
+                self._trace = open_for_append(self.trace_path)
+            self._trace.write(line)
+            self._trace.flush()
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event of the trace, in order (a partial last line is ignored).
+
+        Raises :class:`RunError` naming the file and line for a garbled line.
+        """
+        return read_events(self.trace_path, self.run_id)
+
+    # -- decisions and conversation ---------------------------------------------
+
+    def save_decision(self, record: dict[str, Any]) -> None:
+        """Save one dynamic-agent turn: ``{"iteration","function","arguments","observation"}``.
+
+        Saving a turn with an iteration already saved replaces it.
+        """
+        iteration = record.get("iteration")
+        with self._lock:
+            if not isinstance(iteration, int):
+                iteration = self._query("SELECT COALESCE(MAX(iteration), 0) + 1 FROM decisions")[0][
+                    0
+                ]
+            self._write(
+                "INSERT OR REPLACE INTO decisions (iteration, record) VALUES (?, ?)",
+                (iteration, _dumps(record)),
+            )
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """The saved dynamic-agent turns, in order (for resume)."""
+        rows = self._query("SELECT record FROM decisions ORDER BY iteration")
+        return [self._load(r[0], "decision") for r in rows]
+
+    def save_conversation(self, messages: list[dict[str, Any]]) -> None:
+        """Save the whole conversation (the Assistant's turns), replacing the saved one."""
+        with self._lock:
+            try:
+                with self._conn:  # one transaction: never half the old, half the new
+                    self._conn.execute("DELETE FROM conversation")
+                    self._conn.executemany(
+                        "INSERT INTO conversation (idx, message) VALUES (?, ?)",
+                        [(i, _dumps(m)) for i, m in enumerate(messages)],
+                    )
+            except sqlite3.Error as exc:
+                raise RunError(
+                    f"run {self.run_id!r}: cannot write {self.state_path}: {exc}"
+                ) from None
+
+    def conversation(self) -> list[dict[str, Any]]:
+        """The saved conversation, in order."""
+        rows = self._query("SELECT message FROM conversation ORDER BY idx")
+        return [self._load(r[0], "message") for r in rows]
+
+    # -- plans and steps (for `runs show`) --------------------------------------
+
+    def plans(self) -> dict[int, dict[str, Any]]:
+        """Every saved plan by act number."""
+        rows = self._query("SELECT act_no, plan FROM plans ORDER BY act_no")
+        return {r[0]: self._load(r[1], "plan") for r in rows}
+
+    def steps(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """Every finished step as ``(act_no, step_id, record)``, in the order they finished."""
+        rows = self._query("SELECT act_no, step_id, record FROM steps ORDER BY seq")
+        return [(r[0], r[1], self._load(r[2], "step")) for r in rows]
+
+    # -- status -----------------------------------------------------------------
+
+    def set_status(
+        self,
+        status: str,
+        *,
+        reason: str | None = None,
+        answer: str | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> None:
+        """Record the run's status.
+
+        ``running`` makes this process the run's owner again (``resume``) and
+        clears the end; any other status records the end time.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"unknown run status {status!r}; known: {', '.join(STATUSES)}")
+        now = time.time()
+        if status == "running":
+            pid = os.getpid()
+            self._write(
+                "UPDATE run SET status = 'running', finished = NULL, reason = NULL,"
+                " answer = NULL, owner_pid = ?, owner_host = ?, owner_start = ?, updated = ?"
+                " WHERE id = 1",
+                (pid, socket.gethostname(), process_start_time(pid), now),
+            )
+            return
+        self._write(
+            "UPDATE run SET status = ?, finished = ?, reason = ?, answer = ?,"
+            " usage = COALESCE(?, usage), updated = ? WHERE id = 1",
+            (status, utc_iso(now), reason, answer, None if usage is None else _dumps(usage), now),
+        )
+
+    def owner_alive(self) -> bool:
+        """Whether the process recorded as this run's owner still runs."""
+        row = self._query("SELECT owner_pid, owner_host, owner_start FROM run WHERE id = 1")
+        return bool(row) and owner_alive(*row[0])
+
+    def info(self) -> dict[str, Any]:
+        """The run row: run_id, status, task, model, auto, workspace, started, finished,
+        reason, answer, usage (and ``owner``: pid, host).
+
+        A ``running`` run whose owner is gone is reported as ``interrupted``.
+        """
+        rows = self._query(
+            "SELECT run_id, status, task, model, auto, workspace, started, finished, reason,"
+            " answer, usage, owner_pid, owner_host, owner_start FROM run WHERE id = 1"
+        )
+        if not rows:
+            raise RunError(f"run {self.run_id!r} is corrupt: {self.state_path} holds no run row")
+        row = rows[0]
+        status = row[1]
+        if status == "running" and not owner_alive(row[11], row[12], row[13]):
+            status = "interrupted"
+        return {
+            "run_id": row[0],
+            "status": status,
+            "task": row[2],
+            "model": row[3],
+            "auto": row[4],
+            "workspace": row[5],
+            "started": row[6],
+            "finished": row[7],
+            "reason": row[8],
+            "answer": row[9],
+            "usage": self._load(row[10], "usage") if row[10] else None,
+            "owner": {"pid": row[11], "host": row[12]},
+        }

@@ -1,0 +1,166 @@
+"""Assets: types, previews, the report shape, atomic storage on disk and reloading."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autoplug import RunError
+from autoplug.assets import MANIFEST, Asset, AssetStore
+
+
+def test_put_types_values_by_kind() -> None:
+    store = AssetStore()
+    assert store.put("t", "hello").type == "text"
+    assert store.put("b", b"\x00\x01").type == "bytes"
+    assert store.put("j", {"a": [1, 2]}).type == "json"
+    assert store.put("n", 3).type == "json"
+
+
+def test_put_sizes_count_the_stored_bytes() -> None:
+    store = AssetStore()
+    assert store.put("t", "héllo").size == len("héllo".encode())
+    assert store.put("b", b"12345").size == 5
+    assert store.put("j", {"a": 1}).size == len(json.dumps({"a": 1}).encode())
+
+
+def test_value_that_is_not_json_is_stored_as_its_text() -> None:
+    store = AssetStore()
+    asset = store.put("obj", object())
+    assert asset.type == "text"
+    assert asset.value.startswith("<object object")
+
+
+def test_tuples_read_back_as_lists_in_memory_as_on_disk() -> None:
+    assert AssetStore().put("x", (1, 2)).value == [1, 2]
+
+
+def test_put_records_step_and_tool() -> None:
+    asset = AssetStore().put("x", 1, step="s1", tool="fetch")
+    assert (asset.step, asset.tool) == ("s1", "fetch")
+
+
+def test_preview_is_bounded_and_marks_the_cut() -> None:
+    asset = AssetStore().put("long", "x" * 2000)
+    assert asset.preview(100) == "x" * 100 + "…"
+    assert asset.preview() == "x" * 500 + "…"
+    assert AssetStore().put("short", "abc").preview() == "abc"
+
+
+def test_preview_of_json_is_its_json_text() -> None:
+    assert AssetStore().put("j", {"a": "é"}).preview() == '{"a": "é"}'
+
+
+def test_preview_of_bytes_names_the_size() -> None:
+    assert AssetStore().put("b", b"1234").preview() == "<4 bytes>"
+
+
+def test_to_dict_is_the_report_shape() -> None:
+    data = AssetStore().put("x", [1], step="s", tool="t").to_dict()
+    assert data == {
+        "name": "x",
+        "step": "s",
+        "tool": "t",
+        "type": "json",
+        "size": 3,
+        "preview": "[1]",
+    }
+
+
+def test_get_missing_names_the_asset_and_the_existing_ones() -> None:
+    store = AssetStore()
+    store.put("there", 1)
+    with pytest.raises(KeyError, match="'missing'.*there"):
+        store.get("missing")
+
+
+def test_empty_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        AssetStore().put("", 1)
+
+
+def test_names_contains_all_and_replacement() -> None:
+    store = AssetStore()
+    store.put("a", 1)
+    store.put("b", 2)
+    store.put("a", 3)
+    assert store.names() == ["a", "b"]
+    assert "a" in store and "c" not in store
+    assert [a.value for a in store.all()] == [3, 2]
+
+
+def test_folder_store_writes_files_and_manifest(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path / "assets")
+    store.put("notes/../../evil name", "text value", step="s1", tool="read")
+    manifest = json.loads((tmp_path / "assets" / MANIFEST).read_text())
+    (entry,) = manifest["assets"]
+    assert entry["name"] == "notes/../../evil name"
+    # the file stays inside the folder whatever characters the name holds
+    assert (tmp_path / "assets" / entry["file"]).read_text() == "text value"
+    assert "/" not in entry["file"]
+    assert not [p for p in (tmp_path / "assets").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_load_reopens_every_asset(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path)
+    store.put("j", {"deep": {"list": [1, 2]}}, step="s1", tool="t1")
+    store.put("t", "words")
+    store.put("b", b"\xff\x00")
+    again = AssetStore.load(tmp_path)
+    assert again.names() == ["j", "t", "b"]
+    assert again.get("j") == Asset("j", {"deep": {"list": [1, 2]}}, "json", "s1", "t1", 26)
+    assert again.get("t").value == "words"
+    assert again.get("b").value == b"\xff\x00"
+
+
+def test_replacing_with_another_type_drops_the_old_file(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path)
+    store.put("x", {"a": 1})
+    store.put("x", "now text")
+    files = sorted(p.name for p in tmp_path.iterdir() if p.name != MANIFEST)
+    assert len(files) == 1 and files[0].endswith(".txt")
+    assert AssetStore.load(tmp_path).get("x").value == "now text"
+
+
+def test_replacing_keeps_one_file_per_asset(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path)
+    for value in ([1], [2], [3]):
+        store.put("x", value)
+    assert len([p for p in tmp_path.iterdir() if p.name != MANIFEST]) == 1
+    assert AssetStore.load(tmp_path).get("x").value == [3]
+
+
+def test_load_of_an_empty_folder_has_no_assets(tmp_path: Path) -> None:
+    assert AssetStore.load(tmp_path / "new").names() == []
+
+
+def test_load_with_corrupt_manifest_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / MANIFEST).write_text("{not json")
+    with pytest.raises(RunError, match=r"corrupt asset manifest .*manifest\.json"):
+        AssetStore.load(tmp_path)
+
+
+def test_load_with_missing_asset_file_names_it(tmp_path: Path) -> None:
+    AssetStore(tmp_path).put("x", [1])
+    (json_file,) = [p for p in tmp_path.iterdir() if p.suffix == ".json" and p.name != MANIFEST]
+    json_file.unlink()
+    with pytest.raises(RunError, match=r"cannot read asset 'x' from .*\.json"):
+        AssetStore.load(tmp_path)
+
+
+def test_load_with_corrupt_asset_json_names_it(tmp_path: Path) -> None:
+    AssetStore(tmp_path).put("x", [1])
+    (json_file,) = [p for p in tmp_path.iterdir() if p.suffix == ".json" and p.name != MANIFEST]
+    json_file.write_text("[1,")
+    with pytest.raises(RunError, match=json_file.name):
+        AssetStore.load(tmp_path)
+
+
+def test_manifest_entry_escaping_the_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / MANIFEST).write_text(
+        json.dumps({"assets": [{"name": "x", "file": "../secret.json", "type": "json"}]})
+    )
+    with pytest.raises(RunError, match="entry 0"):
+        AssetStore.load(tmp_path)

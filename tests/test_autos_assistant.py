@@ -1,0 +1,117 @@
+"""The Assistant: a conversation that keeps its context, assets and run folder across turns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autoplug import Kernel, UsageError, hookimpl, tool
+from autoplug.runs import RunStore
+from autoplug.scripted import ScriptedModel, call
+
+
+@tool
+def population(city: str) -> int:
+    """Population of a city.
+
+    city: the city's name
+    """
+    return {"Oslo": 709000, "Bergen": 291000}[city]
+
+
+class CityPlugin:
+    """A test plugin with one tool."""
+
+    @hookimpl
+    def register_tools(self, register):
+        register(population)
+
+
+def assistant(tmp_path, model, **options):
+    kernel = Kernel(plugins=[CityPlugin()], builtins=["autoplug_autos"], home=tmp_path)
+    return kernel, kernel.autos.get("assistant")(kernel, model=model, **options)
+
+
+def test_the_assistant_keeps_context_and_assets_across_two_turns(tmp_path):
+    step = {"id": "s1", "tool": "population", "args": {"city": "Oslo"}, "output": "oslo_pop"}
+    model = ScriptedModel(
+        [
+            call("act", subtask="population of Oslo", assets=[]),
+            call("submit_plan", steps=[step]),
+            call("final", answer="About 709,000."),
+            call("final", answer="Oslo again: 709,000 (asset oslo_pop)."),
+        ]
+    )
+    kernel, chat = assistant(tmp_path, model)
+    first = chat.send("How many people live in Oslo?")
+    assert first.status == "succeeded" and first.answer == "About 709,000."
+    second = chat.send("And what did you just tell me?")
+    assert second.answer.startswith("Oslo again")
+    assert second.run_id == first.run_id  # one conversation, one run folder
+    prompt = model.requests[3].messages[1].content
+    assert "User: How many people live in Oslo?" in prompt
+    assert "Assistant: About 709,000." in prompt
+    assert "Task: And what did you just tell me?" in prompt
+    assert "Existing assets: oslo_pop" in prompt
+    ended = chat.close()
+    assert ended.status == "succeeded" and ended.usage["llm_calls"] == 4
+    with RunStore.open(tmp_path, first.run_id) as store:
+        assert [m["role"] for m in store.conversation()] == ["user", "assistant"] * 2
+        assert [d["iteration"] for d in store.decisions()] == [1, 2, 3]
+        types = [e["type"] for e in store.events()]
+        assert store.info()["auto"] == "assistant"
+    assert types.count("turn_started") == 2 and types.count("turn_finished") == 2
+    assert types[0] == "run_started" and types[-1] == "run_finished"
+
+
+def test_a_conversation_continues_after_reopening(tmp_path):
+    model = ScriptedModel([call("final", answer="Hello, Ada.")])
+    kernel, chat = assistant(tmp_path, model)
+    run_id = chat.send("My name is Ada.").run_id
+    chat.close()
+
+    later = ScriptedModel([call("final", answer="You are Ada.")])
+    cls = kernel.autos.get("assistant")
+    again = cls.reopen(kernel, run_id, model=later)
+    result = again.send("What is my name?")
+    again.close()
+    assert result.run_id == run_id and result.answer == "You are Ada."
+    assert "User: My name is Ada." in later.requests[0].messages[1].content
+    with RunStore.open(tmp_path, run_id) as store:
+        seqs = [e["seq"] for e in store.events()]
+        assert len(store.conversation()) == 4
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_guards_apply_per_turn(tmp_path):
+    (tmp_path / "config.toml").write_text("[limits]\niterations = 2\n")
+    model = ScriptedModel(
+        [
+            call("brainstorm", thoughts="a"),
+            call("brainstorm", thoughts="b"),
+            call("final", answer="second turn answered"),
+        ]
+    )
+    kernel, chat = assistant(tmp_path, model)
+    first = chat.send("think")
+    assert first.status == "stopped" and first.reason.startswith("iterations limit reached")
+    second = chat.send("answer now")
+    assert second.status == "succeeded"
+    assert "Assistant: (no answer: stopped: iterations limit" in json.dumps(
+        model.requests[2].messages[1].content
+    )
+    chat.close()
+
+
+def test_an_empty_message_is_refused(tmp_path):
+    _, chat = assistant(tmp_path, ScriptedModel([]))
+    with pytest.raises(UsageError, match="message must be a non-empty string"):
+        chat.send("   ")
+
+
+def test_reopening_a_runner_run_as_a_conversation_is_refused(tmp_path):
+    kernel = Kernel(plugins=[CityPlugin()], builtins=["autoplug_autos"], home=tmp_path)
+    run = kernel.run("x", model=ScriptedModel([call("final", answer="y")]))
+    with pytest.raises(Exception, match="is not a conversation"):
+        kernel.autos.get("assistant").reopen(kernel, run.run_id, model=ScriptedModel([]))

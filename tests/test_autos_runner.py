@@ -1,0 +1,287 @@
+"""Autos: approval of side-effect tools, memory around a task, resume, a third-party Auto."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from autoplug import Auto, Kernel, ModelError, UsageError, hookimpl, tool
+from autoplug.autos import aresume_run
+from autoplug.memory import open_memory
+from autoplug.runs import RunStore
+from autoplug.scripted import ScriptedModel, call
+
+NOTES = "Jupiter is the largest planet."
+
+
+@tool
+def count_words(text: str) -> int:
+    """Count the words of a text.
+
+    text: the text
+    """
+    COUNTED.append(text)
+    return len(text.split())
+
+
+COUNTED: list[str] = []
+
+
+class CountPlugin:
+    """A test plugin with one tool."""
+
+    @hookimpl
+    def register_tools(self, register):
+        register(count_words)
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    COUNTED.clear()
+
+
+def files_kernel(tmp_path: Path, *extra: str) -> Kernel:
+    return Kernel(
+        plugins=[CountPlugin()],
+        builtins=["autoplug_autos", "autoplug_files", *extra],
+        home=tmp_path / "home",
+    )
+
+
+def write_script(answer: str = "written") -> list:
+    step = {
+        "id": "s1",
+        "tool": "write_file",
+        "args": {"path": "out.txt", "content": "hello"},
+        "output": "written",
+    }
+    return [
+        call("act", subtask="write the file", assets=[]),
+        call("submit_plan", steps=[step]),
+        call("final", answer=answer),
+    ]
+
+
+def test_side_effect_tool_is_refused_by_default_and_the_model_sees_why(tmp_path):
+    kernel = files_kernel(tmp_path)
+    model = ScriptedModel(write_script("could not write"))
+    run = kernel.run("Write hello to out.txt", model=model, workspace=tmp_path)
+    assert run.status == "succeeded"
+    assert not (tmp_path / "out.txt").exists()
+    report = json.loads(model.requests[2].messages[-1].content)
+    assert report["status"] == "failed"
+    assert report["failed"] == [
+        {
+            "step": "s1",
+            "tool": "write_file",
+            "error": "tool 'write_file' has side effects and was not approved",
+        }
+    ]
+
+
+def test_side_effect_tool_runs_with_approve_true(tmp_path):
+    kernel = files_kernel(tmp_path)
+    run = kernel.run("Write", model=ScriptedModel(write_script()), approve=True, workspace=tmp_path)
+    assert run.status == "succeeded"
+    assert (tmp_path / "out.txt").read_text() == "hello"
+
+
+def test_an_approval_callable_decides_per_call(tmp_path):
+    asked = []
+
+    def approve(tool_, args):
+        asked.append((tool_.name, args))
+        return args["path"] == "out.txt"
+
+    kernel = files_kernel(tmp_path)
+    run = kernel.run(
+        "Write", model=ScriptedModel(write_script()), approve=approve, workspace=tmp_path
+    )
+    assert run.status == "succeeded"
+    assert asked == [("write_file", {"path": "out.txt", "content": "hello"})]
+    assert (tmp_path / "out.txt").exists()
+
+
+def test_a_workspace_that_is_not_a_folder_is_bad_usage(tmp_path):
+    kernel = files_kernel(tmp_path)
+    with pytest.raises(UsageError, match="workspace .*missing.* is not a folder"):
+        kernel.run("Write", model=ScriptedModel([]), workspace=tmp_path / "missing")
+
+
+def test_an_unknown_auto_is_bad_usage_naming_the_known_ones(tmp_path):
+    kernel = files_kernel(tmp_path)
+    with pytest.raises(UsageError, match="unknown auto 'nope'; known: assistant, runner"):
+        kernel.run("x", model=ScriptedModel([]), auto="nope")
+
+
+def test_without_the_autos_plugin_the_error_says_where_runner_comes_from(tmp_path):
+    kernel = Kernel(plugins=[CountPlugin()], home=tmp_path)
+    with pytest.raises(UsageError, match="autoplug_autos provides runner"):
+        kernel.run("x", model=ScriptedModel([]))
+
+
+# -- memory --------------------------------------------------------------------------
+
+
+def memory_kernel(tmp_path: Path) -> Kernel:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[memory]\nbackend = "inprocess"\nembedder = "hashing"\n')
+    return files_kernel(tmp_path, "autoplug_memory")
+
+
+def test_memories_are_stored_after_a_task_and_recalled_into_the_next_first_prompt(tmp_path):
+    kernel = memory_kernel(tmp_path)
+    if open_memory(kernel) is None:
+        pytest.skip("autoplug.memory.open_memory returns None: no memory backend available")
+    (tmp_path / "notes.txt").write_text(NOTES)
+    step = {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
+    first = ScriptedModel(
+        [
+            call("act", subtask="read the notes", assets=[]),
+            call("submit_plan", steps=[step]),
+            call("final", answer="Jupiter"),
+        ]
+    )
+    run = kernel.run("Which is the largest planet?", model=first, workspace=tmp_path)
+    assert run.status == "succeeded"
+    stored = {(m.kind, m.source_run) for m in open_memory(kernel).list()}
+    assert ("answer", run.run_id) in stored and ("observation", run.run_id) in stored
+
+    second = ScriptedModel([call("final", answer="Jupiter, as before")])
+    events = []
+    kernel.run("Which planet is the largest?", model=second, on_event=events.append)
+    prompt = second.requests[0].messages[1].content
+    assert "Relevant memories:" in prompt
+    assert "Answer: Jupiter" in prompt and NOTES in prompt
+    recalled = next(e for e in events if e.type == "memory_recalled")
+    assert recalled.data["memories"] and {"id", "text", "kind", "score"} <= set(
+        recalled.data["memories"][0]
+    )
+
+
+def test_without_memory_the_first_prompt_has_no_memories_section(tmp_path):
+    kernel = files_kernel(tmp_path)  # autoplug_memory not loaded
+    assert open_memory(kernel) is None
+    model = ScriptedModel([call("final", answer="ok")])
+    events = []
+    kernel.run("x", model=model, on_event=events.append)
+    assert "Relevant memories" not in model.requests[0].messages[1].content
+    assert "memory_recalled" not in [e.type for e in events]
+
+
+# -- resume --------------------------------------------------------------------------
+
+
+def test_resume_rebuilds_the_same_history_and_does_not_rerun_finished_steps(tmp_path):
+    kernel = files_kernel(tmp_path)
+    steps = [{"id": "s1", "tool": "count_words", "args": {"text": NOTES}, "output": "n"}]
+    first = ScriptedModel(
+        [
+            call("brainstorm", thoughts="count the words"),
+            call("act", subtask="count", assets=[]),
+            call("submit_plan", steps=steps),
+            ModelError("connection reset"),
+        ]
+    )
+    run = kernel.run("How many words?", model=first)
+    assert run.status == "failed" and "connection reset" in run.reason
+    assert COUNTED == [NOTES]
+
+    second = ScriptedModel([call("final", answer="5 words")])
+    resumed = asyncio.run(aresume_run(kernel, run.run_id, model=second))
+    assert resumed.run_id == run.run_id
+    assert resumed.status == "succeeded" and resumed.answer == "5 words"
+    # The same messages as the request that failed: a replayed model still matches.
+    assert second.requests[0].to_dict() == first.requests[3].to_dict()
+    assert COUNTED == [NOTES]  # nothing ran again
+    assert [a["name"] for a in resumed.assets] == ["n"]
+    with RunStore.open(kernel.home, run.run_id) as store:
+        trace = store.events()
+        assert store.info()["status"] == "succeeded"
+    assert [e["seq"] for e in trace] == list(range(1, len(trace) + 1))
+    assert "run_resumed" in [e["type"] for e in trace]
+
+
+def test_a_succeeded_run_cannot_be_resumed(tmp_path):
+    kernel = files_kernel(tmp_path)
+    run = kernel.run("x", model=ScriptedModel([call("final", answer="ok")]))
+    with pytest.raises(Exception, match="is succeeded; only an interrupted or failed run"):
+        asyncio.run(aresume_run(kernel, run.run_id, model=ScriptedModel([])))
+
+
+# -- a third-party Auto --------------------------------------------------------------
+
+
+class Echo(Auto):
+    """Answers with the task, shouting, after one model call."""
+
+    name = "echo"
+
+    async def solve(self, ctx, memories):
+        from autoplug import ChatRequest, Message
+
+        await ctx.complete(ChatRequest(messages=(Message("user", ctx.task),)), purpose="echo")
+        ctx.emit("echo_shouted", text=ctx.task.upper())
+        return "succeeded", ctx.task.upper(), None
+
+
+class EchoPlugin:
+    """A plugin registering the Echo Auto."""
+
+    @hookimpl
+    def register_autos(self, register):
+        register(Echo)
+
+
+def test_a_plugin_adds_its_own_auto(tmp_path):
+    kernel = Kernel(plugins=[EchoPlugin()], builtins=["autoplug_autos"], home=tmp_path)
+    assert kernel.autos.names() == ["assistant", "echo", "runner"]
+    events = []
+    run = kernel.run("hello", model=ScriptedModel(["ok"]), auto="echo", on_event=events.append)
+    assert run.status == "succeeded" and run.answer == "HELLO"
+    assert [e.type for e in events] == ["run_started", "llm_call", "echo_shouted", "run_finished"]
+    with RunStore.open(tmp_path, run.run_id) as store:
+        assert store.info()["auto"] == "echo"
+
+
+class Greedy(Auto):
+    """Calls the model until a guard stops it."""
+
+    name = "greedy"
+
+    async def solve(self, ctx, memories):
+        from autoplug import ChatRequest, Message
+
+        while True:
+            await ctx.complete(ChatRequest(messages=(Message("user", "more"),)), purpose="more")
+
+
+class Buggy(Auto):
+    """Has a bug."""
+
+    name = "buggy"
+
+    async def solve(self, ctx, memories):
+        raise ZeroDivisionError("oops")
+
+
+def test_a_guard_hit_inside_a_custom_auto_stops_the_run(tmp_path):
+    (tmp_path / "config.toml").write_text("[limits]\nllm_calls = 3\n")
+    kernel = Kernel(plugins=[EchoPlugin()], home=tmp_path)
+    run = kernel.run("x", model=ScriptedModel(lambda r: "again"), auto=Greedy)
+    assert run.status == "stopped" and run.reason == "llm_calls limit reached: 3 model calls"
+
+
+def test_a_bug_in_an_auto_is_recorded_as_failed_and_raised(tmp_path):
+    kernel = Kernel(plugins=[EchoPlugin()], home=tmp_path)
+    with pytest.raises(ZeroDivisionError):
+        kernel.run("x", model=ScriptedModel([]), auto=Buggy)
+    (folder,) = (tmp_path / "runs").iterdir()
+    with RunStore.open(tmp_path, folder.name) as store:
+        info = store.info()
+    assert info["status"] == "failed"
+    assert info["reason"] == "internal error: ZeroDivisionError: oops"

@@ -1,0 +1,284 @@
+"""``autoplug run`` and ``autoplug chat`` as a user runs them: the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from openai_server import OpenAIServer, Reply, providers_toml
+
+from autoplug.kernel import NO_MODEL_HELP
+from autoplug.runs import list_runs
+
+NOTES = "Jupiter is the largest planet.\n"
+
+
+def autoplug(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 60):
+    """Run the real ``autoplug`` command; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "autoplug.cli", *args],
+        cwd=cwd,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
+
+
+@pytest.fixture
+def home(isolated_home: Path) -> Path:
+    """AUTOPLUG_HOME with memory off (these tests are about the commands)."""
+    (isolated_home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    return isolated_home
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "notes.txt").write_text(NOTES)
+    return tmp_path
+
+
+def script(folder: Path, replies: list, name: str = "replies.json") -> str:
+    """Write scripted replies; the model id that answers with them."""
+    (folder / name).write_text(json.dumps(replies))
+    return f"scripted:{name}"
+
+
+READ_NOTES = [
+    {"call": "act", "arguments": {"subtask": "read the notes", "assets": []}},
+    {
+        "call": "submit_plan",
+        "arguments": {
+            "steps": [
+                {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
+            ]
+        },
+    },
+    {"call": "final", "arguments": {"answer": "Jupiter"}},
+]
+
+
+def test_run_with_no_model_exits_2_with_the_ways_to_set_one(home, workspace):
+    done = autoplug("run", "Which is the largest planet?", cwd=workspace)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    expected = NO_MODEL_HELP.format(config=home / "config.toml")
+    assert expected in done.stderr
+    assert "replay:examples/planets.jsonl" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list_runs(home) == []  # no run was created
+
+
+def test_run_prints_the_answer_on_stdout_and_progress_on_stderr(home, workspace):
+    model = script(workspace, READ_NOTES)
+    done = autoplug("run", "Largest planet?", "--model", model, cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Jupiter\n"
+    assert "» act: read the notes" in done.stderr
+    assert "  [ ] s1 read_file -> notes" in done.stderr
+    assert "  [>] s1 read_file" in done.stderr
+    assert "  [x] s1 read_file -> notes" in done.stderr
+    assert " succeeded" in done.stderr.splitlines()[-1]
+
+
+def test_run_json_prints_one_object_with_the_contract_keys(home, workspace):
+    done = autoplug(
+        "run", "Largest planet?", "--model", script(workspace, READ_NOTES), "--json", cwd=workspace
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert list(result) == ["run_id", "status", "answer", "reason", "assets", "usage"]
+    assert result["status"] == "succeeded" and result["answer"] == "Jupiter"
+    assert result["reason"] is None
+    assert result["assets"] == [
+        {
+            "name": "notes",
+            "step": "s1",
+            "tool": "read_file",
+            "type": "text",
+            "size": len(NOTES),
+            "preview": NOTES,
+        }
+    ]
+    assert result["usage"]["llm_calls"] == 3
+    assert [r["run_id"] for r in list_runs(home)] == [result["run_id"]]
+
+
+def test_a_stopped_run_exits_1_with_the_reason(home, workspace):
+    loop = [{"call": "brainstorm", "arguments": {"thoughts": "hmm"}}] * 3
+    model = script(workspace, loop)
+    done = autoplug("run", "Think", "--model", model, cwd=workspace)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert 'stopped: loop detected: brainstorm {"thoughts": "hmm"} decided 3 times' in done.stderr
+    as_json = autoplug("run", "Think", "--model", model, "--json", cwd=workspace)
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["status"] == "stopped"
+
+
+def test_a_provider_error_fails_the_run_with_exit_1(home, workspace):
+    model = script(workspace, [{"error": "503 service unavailable"}])
+    done = autoplug("run", "x", "--model", model, "--json", cwd=workspace)
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["status"] == "failed" and "503 service unavailable" in result["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "nope:x"], "unknown model provider 'nope'"),
+        (["--model", "gpt4"], "must be written provider:model"),
+        (["--model", "scripted:r.json", "--workspace", "missing"], "workspace 'missing'"),
+        (["--model", "scripted:r.json", "--auto", "nope"], "unknown auto 'nope'"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_clear_line(home, workspace, args, message):
+    script(workspace, [], "r.json")
+    done = autoplug("run", "x", *args, cwd=workspace)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert list_runs(home) == []
+
+
+def test_side_effects_are_refused_without_a_terminal_and_approved_with_yes(home, workspace):
+    write = [
+        {"call": "act", "arguments": {"subtask": "write", "assets": []}},
+        {
+            "call": "submit_plan",
+            "arguments": {
+                "steps": [
+                    {
+                        "id": "s1",
+                        "tool": "write_file",
+                        "args": {"path": "out.txt", "content": "hi"},
+                        "output": "w",
+                    }
+                ]
+            },
+        },
+        {"call": "final", "arguments": {"answer": "done"}},
+    ]
+    model = script(workspace, write)
+    refused = autoplug("run", "Write", "--model", model, cwd=workspace)
+    assert refused.returncode == 0
+    assert "approval for write_file (s1): refused" in refused.stderr
+    assert "has side effects and was not approved" in refused.stderr
+    assert not (workspace / "out.txt").exists()
+    approved = autoplug("run", "Write", "--model", model, "--yes", cwd=workspace)
+    assert approved.returncode == 0
+    assert (workspace / "out.txt").read_text() == "hi"
+
+
+def test_workspace_option_confines_file_tools(home, workspace, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    model = script(elsewhere, READ_NOTES)
+    done = autoplug(
+        "run", "x", "--model", model, "--workspace", str(workspace), "--json", cwd=elsewhere
+    )
+    assert json.loads(done.stdout)["assets"][0]["preview"] == NOTES
+
+
+def test_a_recorded_run_replays_without_the_model(home, workspace):
+    model = script(workspace, READ_NOTES)
+    recorded = autoplug(
+        "run", "Largest planet?", "--model", model, "--record", "run.jsonl", cwd=workspace
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    (workspace / "replies.json").unlink()
+    replayed = autoplug("run", "Largest planet?", "--model", "replay:run.jsonl", cwd=workspace)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == "Jupiter\n"
+
+
+def test_autos_json_lists_runner_and_assistant(home, workspace):
+    done = autoplug("autos", "--json", cwd=workspace)
+    assert done.returncode == 0
+    autos = {a["name"]: a for a in json.loads(done.stdout)}
+    assert {"runner", "assistant"} <= set(autos)
+    assert autos["runner"]["plugin"] == "autoplug_autos"
+    assert autos["assistant"]["description"].startswith("Holds a conversation")
+
+
+def test_chat_answers_each_line_and_keeps_the_conversation(home, workspace):
+    replies = [
+        Reply.chat(tool_calls=[("final", {"answer": "Hello, Ada."})]),
+        Reply.chat(tool_calls=[("final", {"answer": "Your name is Ada."})]),
+    ]
+    with OpenAIServer(replies) as server:
+        (home / "config.toml").write_text(
+            '[memory]\nbackend = "none"\n' + providers_toml("local", server.url)
+        )
+        done = autoplug(
+            "chat",
+            "--model",
+            "local:test-model",
+            cwd=workspace,
+            stdin="My name is Ada.\n\nWhat is my name?\n/exit\nnever sent\n",
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Hello, Ada.\nYour name is Ada.\n"
+    assert len(server.requests) == 2
+    second = server.requests[1].body["messages"][1]["content"]
+    assert "User: My name is Ada." in second and "Assistant: Hello, Ada." in second
+    assert "autoplug chat --resume" in done.stderr
+    runs = list_runs(home)
+    assert len(runs) == 1 and runs[0]["auto"] == "assistant"
+
+
+def test_run_streams_model_text_to_stderr(home, workspace):
+    replies = [Reply.chat(text="Let me answer.", tool_calls=[("final", {"answer": "42"})])]
+    with OpenAIServer(replies) as server:
+        (home / "config.toml").write_text(
+            '[memory]\nbackend = "none"\n' + providers_toml("local", server.url)
+        )
+        done = autoplug("run", "x", "--model", "local:m", "--stream", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "42\n"
+    assert "Let me answer." in done.stderr
+    assert server.requests[0].body.get("stream") is True
+
+
+def test_ctrl_c_exits_130_and_leaves_the_run_interrupted(home, workspace):
+    with OpenAIServer([Reply.hang(30)]) as server:
+        (home / "config.toml").write_text(
+            '[memory]\nbackend = "none"\n' + providers_toml("local", server.url)
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "autoplug.cli", "run", "x", "--model", "local:m"],
+            cwd=workspace,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.requests, "the run never called the model"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    runs = list_runs(home)
+    assert len(runs) == 1 and runs[0]["status"] == "interrupted"
+    assert f"autoplug resume {runs[0]['run_id']}" in err
+
+
+def test_the_readme_replay_example_runs_offline(isolated_home):
+    """The README's first command. If it fails after a prompt or tool change, re-record
+    examples/planets.jsonl as examples/README.md says."""
+    root = Path(__file__).parent.parent
+    task = "Which is the largest planet? Check the notes file."
+    args = ("--model", "replay:examples/planets.jsonl", "--workspace", "examples/workspace")
+    for _ in range(2):  # a second replay must match too (no memories leak into the prompt)
+        done = autoplug("run", task, *args, cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("Jupiter is the largest planet")
+    assert "[~] s2 read_file filled" in done.stderr

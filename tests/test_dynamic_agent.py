@@ -1,0 +1,250 @@
+"""The dynamic agent end to end with the scripted model: decisions, errors given back, guards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autoplug import Kernel, ModelError, UsageError, hookimpl, tool
+from autoplug.runs import RunStore
+from autoplug.scripted import ScriptedModel, call
+
+CALLS: list[str] = []
+
+
+@tool
+def lookup(city: str) -> dict:
+    """Weather of a city.
+
+    city: the city's name
+    """
+    CALLS.append(city)
+    return {"city": city, "temp": 12, "sky": "cloudy"}
+
+
+class WeatherPlugin:
+    """A test plugin with one tool."""
+
+    @hookimpl
+    def register_tools(self, register):
+        register(lookup)
+
+
+def kernel_with(tmp_path: Path, limits: dict | None = None) -> Kernel:
+    """An isolated kernel: the test tool and the Runner; optional [limits]."""
+    if limits:
+        lines = ["[limits]"] + [f"{k} = {v}" for k, v in limits.items()]
+        (tmp_path / "config.toml").write_text("\n".join(lines) + "\n")
+    return Kernel(plugins=[WeatherPlugin()], builtins=["autoplug_autos"], home=tmp_path)
+
+
+def plan(*cities: str) -> object:
+    """A submit_plan reply looking up each city into asset w_<city>."""
+    steps = [
+        {"id": f"s{i}", "tool": "lookup", "args": {"city": c}, "output": f"w_{c}"}
+        for i, c in enumerate(cities, 1)
+    ]
+    return call("submit_plan", steps=steps)
+
+
+def last_message(request) -> dict:
+    return request.messages[-1].to_dict()
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    CALLS.clear()
+
+
+def test_full_run_acts_plans_runs_steps_and_answers(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(
+        [
+            call("act", subtask="weather in Oslo and Bergen", assets=[]),
+            plan("Oslo", "Bergen"),
+            call("final", answer="Oslo 12 C, Bergen 12 C"),
+        ]
+    )
+    run = kernel.run("How warm are Oslo and Bergen?", model=model)
+    assert run.status == "succeeded"
+    assert run.answer == "Oslo 12 C, Bergen 12 C"
+    assert run.reason is None
+    assert sorted(a["name"] for a in run.assets) == ["w_Bergen", "w_Oslo"]
+    assert sorted(CALLS) == ["Bergen", "Oslo"]
+    # The act's observation, answering its call, is the static agent's report.
+    observation = last_message(model.requests[2])
+    assert observation["role"] == "tool" and observation["call_id"] == "call_0"
+    report = json.loads(observation["content"])
+    assert report["status"] == "succeeded"
+    assert {a["name"] for a in report["assets"]} == {"w_Oslo", "w_Bergen"}
+    assert "cloudy" in report["assets"][0]["preview"]
+    # Offered exactly the three functions, each turn.
+    assert [f.name for f in model.requests[0].functions] == ["brainstorm", "act", "final"]
+    with RunStore.open(tmp_path, run.run_id) as store:
+        assert [d["function"] for d in store.decisions()] == ["act", "final"]
+        assert store.info()["status"] == "succeeded"
+
+
+def test_first_prompt_holds_task_tools_and_existing_assets(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel([call("final", answer="ok")])
+    kernel.run("Is it raining in Oslo?", model=model)
+    system, user = model.requests[0].messages
+    assert "lookup: Weather of a city." in system.content
+    assert "Task: Is it raining in Oslo?" in user.content
+    assert "Existing assets: none" in user.content
+    assert str(tmp_path) not in system.content + user.content  # no paths: replayable
+
+
+def test_brainstorm_turns_are_acknowledged_and_the_run_continues(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(
+        [
+            call("brainstorm", thoughts="I should check the weather"),
+            call("brainstorm", thoughts="Oslo first"),
+            call("final", answer="mild"),
+        ]
+    )
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "succeeded" and run.answer == "mild"
+    ack = last_message(model.requests[1])
+    assert ack["role"] == "tool" and "Decide the next turn" in ack["content"]
+    assert len(model.requests) == 3
+
+
+def test_text_instead_of_a_call_is_answered_with_the_error_and_the_run_recovers(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(["I think it is mild.", call("final", answer="mild")])
+    events = []
+    run = kernel.run("Weather?", model=model, on_event=events.append)
+    assert run.status == "succeeded" and run.answer == "mild"
+    told = last_message(model.requests[1])
+    assert told["role"] == "user"
+    assert "exactly one function call" in told["content"]
+    assert [e.type for e in events].count("decision_rejected") == 1
+
+
+def test_several_calls_in_one_reply_are_each_answered_with_the_error(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(
+        [
+            [call("brainstorm", thoughts="x"), call("final", answer="too early")],
+            call("final", answer="right"),
+        ]
+    )
+    run = kernel.run("Weather?", model=model)
+    assert run.answer == "right"
+    answers = [m.to_dict() for m in model.requests[1].messages[-2:]]
+    assert [a["call_id"] for a in answers] == ["call_0", "call_1"]
+    assert all("made 2 calls (brainstorm, final)" in a["content"] for a in answers)
+
+
+def test_unknown_function_and_invalid_arguments_are_told_to_the_model(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(
+        [
+            call("lookup", city="Oslo"),
+            call("act", subtask="weather"),
+            call("act", subtask="weather", assets=["nothing_here"]),
+            call("final", answer="done"),
+        ]
+    )
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "succeeded"
+    assert "unknown function 'lookup'" in last_message(model.requests[1])["content"]
+    invalid = last_message(model.requests[2])["content"]
+    assert "invalid arguments for 'act'" in invalid and "'assets' is a required property" in invalid
+    unknown = last_message(model.requests[3])["content"]
+    assert "unknown assets 'nothing_here'" in unknown
+    assert CALLS == []  # nothing ran
+
+
+def test_loop_guard_stops_a_repeated_decision_even_when_not_in_a_row(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(
+        [
+            call("act", subtask="weather in Oslo", assets=[]),
+            plan("Oslo"),
+            call("brainstorm", thoughts="again?"),
+            call("act", subtask="weather in Oslo", assets=[]),
+            plan("Oslo"),
+            call("act", subtask="weather in Oslo", assets=[]),
+            call("final", answer="never reached"),
+        ]
+    )
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "stopped"
+    assert run.reason.startswith("loop detected: act ")
+    assert '"subtask": "weather in Oslo"' in run.reason and "3 times" in run.reason
+    assert CALLS == ["Oslo", "Oslo"]  # the third act was not carried out
+    assert len(model.requests) == 6
+
+
+def test_loop_guard_counts_canonical_arguments(tmp_path):
+    kernel = kernel_with(tmp_path, {"loop_repeats": 2})
+    model = ScriptedModel(
+        [
+            call("act", subtask="w", assets=[]),
+            plan("Oslo"),
+            # Same arguments in another key order: the same decision.
+            call("act", assets=[], subtask="w"),
+        ]
+    )
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "stopped" and "decided 2 times (loop_repeats = 2)" in run.reason
+
+
+def test_iteration_cap_stops_the_run(tmp_path):
+    kernel = kernel_with(tmp_path, {"iterations": 3})
+    model = ScriptedModel(lambda request: call("brainstorm", thoughts=str(len(request.messages))))
+    run = kernel.run("Think forever", model=model)
+    assert run.status == "stopped"
+    assert run.reason.startswith("iterations limit reached: 3 turns")
+    assert len(model.requests) == 3
+
+
+def test_llm_call_cap_stops_the_run(tmp_path):
+    kernel = kernel_with(tmp_path, {"llm_calls": 2})
+    model = ScriptedModel(lambda request: call("brainstorm", thoughts=str(len(request.messages))))
+    run = kernel.run("Think forever", model=model)
+    assert run.status == "stopped"
+    assert run.reason == "llm_calls limit reached: 2 model calls"
+    assert run.usage["llm_calls"] == 2
+
+
+def test_token_budget_stops_the_run(tmp_path):
+    kernel = kernel_with(tmp_path, {"max_tokens": 900})
+    model = ScriptedModel(lambda request: call("brainstorm", thoughts=str(len(request.messages))))
+    run = kernel.run("Think forever", model=model)
+    assert run.status == "stopped"
+    assert run.reason.startswith("max_tokens budget exceeded:")
+    assert run.usage["total_tokens"] > 900
+
+
+def test_usd_budget_stops_a_priced_model(tmp_path):
+    (tmp_path / "config.toml").write_text(
+        '[limits]\nmax_usd = 0.001\n[prices."scripted:test"]\ninput_per_mtok = 1000\n'
+    )
+    kernel = Kernel(plugins=[WeatherPlugin()], builtins=["autoplug_autos"], home=tmp_path)
+    model = ScriptedModel(lambda request: call("brainstorm", thoughts=str(len(request.messages))))
+    run = kernel.run("Think forever", model=model)
+    assert run.status == "stopped" and run.reason.startswith("max_usd budget exceeded")
+    assert run.usage["usd"] > 0.001
+
+
+def test_a_model_error_fails_the_run_with_the_error(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel([ModelError("401 bad key for http://127.0.0.1")])
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "failed"
+    assert run.reason == "model error: 401 bad key for http://127.0.0.1"
+    with RunStore.open(tmp_path, run.run_id) as store:
+        assert store.info()["reason"] == run.reason
+
+
+def test_an_empty_task_is_refused(tmp_path):
+    kernel = kernel_with(tmp_path)
+    with pytest.raises(UsageError, match="task must be a non-empty string"):
+        kernel.run("  ", model=ScriptedModel([]))

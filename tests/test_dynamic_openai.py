@@ -1,0 +1,86 @@
+"""Whole runs against the loopback OpenAI-wire server, through a ``[providers.NAME]`` config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from openai_server import OpenAIServer, Reply, providers_toml
+
+from autoplug import Kernel
+
+NOTES = "Jupiter is the largest planet."
+
+PLAN = {
+    "steps": [
+        {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"},
+        {"id": "s2", "tool": "list_files", "args": {}, "output": "listing"},
+    ]
+}
+
+
+def kernel_for(home: Path, url: str, **settings) -> Kernel:
+    (home / "config.toml").write_text(
+        '[memory]\nbackend = "none"\n' + providers_toml("local", url, **settings)
+    )
+    return Kernel(builtins=["autoplug_autos", "autoplug_models", "autoplug_files"], home=home)
+
+
+def offered(request) -> list[str]:
+    return [t["function"]["name"] for t in request.body.get("tools", [])]
+
+
+def test_a_full_run_over_the_openai_wire(tmp_path):
+    (tmp_path / "notes.txt").write_text(NOTES)
+    home = tmp_path / "home"
+    home.mkdir()
+    replies = [
+        Reply.chat(tool_calls=[("brainstorm", {"thoughts": "read the notes"})]),
+        Reply.chat(tool_calls=[("act", {"subtask": "read the notes", "assets": []})]),
+        Reply.chat(tool_calls=[("submit_plan", PLAN)]),
+        Reply.chat(tool_calls=[("final", {"answer": "Jupiter"})]),
+    ]
+    with OpenAIServer(replies) as server:
+        kernel = kernel_for(home, server.url)
+        run = kernel.run("Which is the largest planet?", model="local:m", workspace=tmp_path)
+    assert run.status == "succeeded" and run.answer == "Jupiter"
+    assert {a["name"] for a in run.assets} == {"notes", "listing"}
+    assert run.usage["llm_calls"] == 4 and run.usage["input_tokens"] == 4 * 11
+    requests = server.requests
+    assert offered(requests[0]) == ["brainstorm", "act", "final"]
+    assert offered(requests[2]) == ["submit_plan"]
+    # The act's report answers the act's tool call by its id.
+    answer = requests[3].body["messages"][-1]
+    assert answer["role"] == "tool" and answer["tool_call_id"] == "call_0"
+    report = json.loads(answer["content"])
+    assert report["status"] == "succeeded"
+    assert NOTES in {a["preview"] for a in report["assets"]}
+
+
+def test_a_model_without_function_calling_answers_in_json_text(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    replies = [
+        Reply.chat(
+            text='I will think.\n```json\n{"function": "brainstorm", "arguments": {"thoughts": "ok"}}\n```'
+        ),
+        Reply.chat(text="Plain prose, no call."),
+        Reply.chat(text='{"function": "final", "arguments": {"answer": "done"}}'),
+    ]
+    with OpenAIServer(replies) as server:
+        kernel = kernel_for(home, server.url, function_calling=False)
+        run = kernel.run("x", model="local:m", workspace=tmp_path)
+    assert run.status == "succeeded" and run.answer == "done"
+    assert "tools" not in server.requests[0].body
+    told = server.requests[2].body["messages"][-1]["content"]
+    assert "exactly one function call" in told
+
+
+def test_a_provider_error_fails_the_run_with_its_message(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    with OpenAIServer([Reply.error(401, "invalid api key")]) as server:
+        kernel = kernel_for(home, server.url)
+        run = kernel.run("x", model="local:m", workspace=tmp_path)
+    assert run.status == "failed"
+    assert "invalid api key" in run.reason

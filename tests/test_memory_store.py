@@ -1,0 +1,193 @@
+"""Long-term memory through LongTermMemory: store, recall, consolidate, forget, prune, stats.
+
+Every test runs against the real LanceDB backend (in a tmp folder) and the
+in-process backend, with the deterministic hashing embedder.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from autoplug import Kernel, UsageError
+from autoplug.memory import NewMemory, format_memories, open_memory
+
+DAY = 86_400.0
+
+
+def make_kernel(home, backend="lancedb", embedder="hashing", **extra):
+    """A kernel with only the memory builtin, its config naming backend and embedder."""
+    kernel = Kernel(builtins=["autoplug_memory"], home=home)
+    kernel.config.set_value("memory", "backend", backend)
+    if embedder:
+        kernel.config.set_value("memory", "embedder", embedder)
+    for key, value in extra.items():
+        kernel.config.set_value("memory", key, value)
+    return kernel
+
+
+@pytest.fixture(params=["lancedb", "inprocess"])
+def memory(request, tmp_path):
+    """A LongTermMemory over each backend, hashing embedder."""
+    return open_memory(make_kernel(tmp_path, request.param))
+
+
+def test_remember_then_search_finds_the_relevant_memory_first(memory):
+    ids = memory.remember(
+        [
+            NewMemory("The capital of Norway is Oslo", "fact"),
+            NewMemory("Python lists keep insertion order", "fact"),
+            NewMemory("The build failed because a test timed out", "observation"),
+        ]
+    )
+    assert len(ids) == 3 and len(set(ids)) == 3
+    found = memory.search("what is the capital of Norway", k=2)
+    assert [m.text for m in found][0] == "The capital of Norway is Oslo"
+    assert len(found) == 2
+    top = found[0]
+    assert top.score == pytest.approx(
+        0.6 * max(0.0, top.similarity) + 0.2 * top.importance + 0.2 * top.recency, abs=1e-5
+    )
+
+
+def test_recall_on_blank_query_returns_nothing(memory):
+    memory.remember([NewMemory("something to find", "fact")])
+    assert memory.recall("   ") == []
+
+
+def test_recall_rejects_non_positive_k(memory):
+    with pytest.raises(UsageError, match="k must be a positive integer, got 0"):
+        memory.recall("anything", k=0)
+
+
+def test_relevant_old_memory_ranks_above_irrelevant_recent_one(memory):
+    now = time.time()
+    memory.clock = lambda: now - 300 * DAY
+    memory.remember([NewMemory("The staging database password rotates every Monday", "fact")])
+    memory.clock = lambda: now
+    memory.remember([NewMemory("Lunch today was a tomato soup", "observation")])
+    found = memory.search("when does the staging database password rotate", k=2)
+    assert found[0].text.startswith("The staging database password")
+    assert found[0].recency < 0.01 < found[1].recency
+    assert found[0].score > found[1].score
+
+
+def test_recall_counts_an_access_and_search_does_not(memory):
+    (memory_id,) = memory.remember([NewMemory("Oslo is in Norway", "fact")])
+    memory.search("Oslo")
+    assert memory.list()[0].access_count == 0
+    memory.recall("Oslo")
+    record = memory.list()[0]
+    assert record.id == memory_id and record.access_count == 1
+
+
+def test_recall_is_bounded_by_k_and_by_tokens(memory):
+    memory.remember(
+        [NewMemory(f"fact number {i} about apples " + "x" * 200, "fact") for i in range(6)]
+    )
+    assert len(memory.recall("apples", k=3, max_tokens=10_000)) == 3
+    # each text is ~228 characters, ~57 tokens: 120 tokens hold two of them
+    bounded = memory.recall("apples", k=6, max_tokens=120)
+    assert len(bounded) == 2
+    assert memory.recall("apples", k=6, max_tokens=10) == []
+
+
+def test_near_duplicate_reinforces_instead_of_duplicating(memory):
+    (first,) = memory.remember([NewMemory("Deploys happen on Tuesdays", "fact", importance=0.5)])
+    again = memory.remember([NewMemory("deploys happen on tuesdays", "fact", importance=0.5)])
+    assert again == [first]
+    (record,) = memory.list()
+    assert record.importance == pytest.approx(0.6)
+    assert record.access_count == 1
+
+
+def test_near_duplicate_of_another_kind_is_stored_separately(memory):
+    memory.remember([NewMemory("Deploys happen on Tuesdays", "fact")])
+    memory.remember([NewMemory("Deploys happen on Tuesdays", "observation")])
+    assert sorted(r.kind for r in memory.list()) == ["fact", "observation"]
+
+
+def test_duplicates_within_one_call_are_stored_once(memory):
+    ids = memory.remember(
+        [NewMemory("same words here", "fact"), NewMemory("Same words here!", "fact")]
+    )
+    assert len(ids) == 1
+    (record,) = memory.list()
+    assert record.importance == pytest.approx(0.6)
+
+
+def test_remember_skips_blank_texts_and_rejects_a_bad_kind(memory):
+    assert memory.remember([NewMemory("   ", "fact")]) == []
+    with pytest.raises(UsageError, match="memory kind 'opinion' is not one of"):
+        memory.remember([NewMemory("text", "opinion")])
+    with pytest.raises(UsageError, match="importance must be in"):
+        memory.remember([NewMemory("text", "fact", importance=2.0)])
+    assert memory.list() == []
+
+
+def test_forget_removes_one_memory_and_reports_an_unknown_id(memory):
+    keep, drop = memory.remember(
+        [NewMemory("keep this one", "fact"), NewMemory("drop that other", "fact")]
+    )
+    assert memory.forget(drop) is True
+    assert [r.id for r in memory.list()] == [keep]
+    assert memory.forget(drop) is False
+    assert memory.forget("not-an-id") is False
+
+
+def test_prune_by_age_spares_important_memories(memory):
+    now = time.time()
+    memory.clock = lambda: now - 400 * DAY
+    memory.remember(
+        [
+            NewMemory("an old trivial detail", "observation", importance=0.3),
+            NewMemory("an old crucial rule", "fact", importance=0.9),
+        ]
+    )
+    memory.clock = lambda: now
+    memory.remember([NewMemory("a fresh detail", "observation", importance=0.3)])
+    pruned = memory.prune()
+    assert [(p.record.text, p.reason) for p in pruned] == [("an old trivial detail", "age")]
+    assert sorted(r.text for r in memory.list()) == ["a fresh detail", "an old crucial rule"]
+
+
+def test_prune_by_capacity_keeps_the_most_important_and_recent(tmp_path):
+    for backend in ("lancedb", "inprocess"):
+        memory = open_memory(make_kernel(tmp_path / backend, backend, capacity=2))
+        memory.remember([NewMemory("low importance note", "fact", importance=0.1)])
+        memory.remember([NewMemory("high importance rule", "fact", importance=0.9)])
+        memory.remember([NewMemory("medium importance fact", "fact", importance=0.5)])
+        # remember applies the policy once the store is over capacity
+        assert sorted(r.text for r in memory.list()) == [
+            "high importance rule",
+            "medium importance fact",
+        ], backend
+
+
+def test_stats_names_backend_embedder_and_count(memory):
+    memory.remember([NewMemory("one", "fact"), NewMemory("two words", "fact")])
+    stats = memory.stats()
+    assert stats["backend"] in ("lancedb", "inprocess")
+    assert stats["embedder"] == "hashing"
+    assert stats["table"] == "hashing_384"
+    assert stats["count"] == 2 and stats["other_count"] == 0
+    assert stats["tables"] == [
+        {
+            "table": "hashing_384",
+            "embedder": "hashing",
+            "dimension": 384,
+            "count": 2,
+            "current": True,
+        }
+    ]
+
+
+def test_format_memories_puts_one_line_each(memory):
+    memory.remember([NewMemory("Oslo is in Norway", "fact")])
+    assert format_memories(memory.recall("Oslo")) == "- (fact) Oslo is in Norway"
+
+
+def test_recall_on_empty_store_returns_nothing(memory):
+    assert memory.recall("anything at all") == []
+    assert memory.list() == [] and memory.prune() == []

@@ -1,0 +1,236 @@
+"""Record and replay cassettes, and the scripted model (Python API and scripted:PATH files)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from openai_server import OpenAIServer, Reply, providers_toml
+
+from autoplug import (
+    ChatRequest,
+    FunctionCall,
+    FunctionSpec,
+    Kernel,
+    Message,
+    ModelError,
+    ReplayMismatch,
+    ScriptedModel,
+    UsageError,
+)
+from autoplug.llm import request_hash
+from autoplug.scripted import call
+
+FILL = FunctionSpec(
+    "read_file", "Read a file.", {"type": "object", "properties": {"path": {"type": "string"}}}
+)
+
+
+def ask(text: str, functions=(FILL,), stream: bool = False) -> ChatRequest:
+    return ChatRequest(messages=(Message("user", text),), functions=functions, stream=stream)
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    return Kernel(builtins=["autoplug_models"], home=tmp_path / "home")
+
+
+def echo(request: ChatRequest) -> FunctionCall:
+    """A scripted reply that depends on the request, so answers can be told apart."""
+    return call("read_file", path=request.messages[-1].content + ".md")
+
+
+def record(kernel, path, requests, replies=echo):
+    inner = ScriptedModel(replies, model_id="openai:gpt-4o-mini")
+    recorder = kernel.models.recording(inner, path)
+
+    async def all_at_once():
+        return await asyncio.gather(*(recorder.complete(r) for r in requests))
+
+    return recorder, asyncio.run(all_at_once())
+
+
+def test_record_then_replay_concurrent_requests_in_another_order(kernel, tmp_path):
+    cassette = tmp_path / "run.jsonl"
+    requests = [ask(f"part {i}") for i in range(20)]
+    recorder, recorded = record(kernel, cassette, requests)
+    assert recorder.model_id == "openai:gpt-4o-mini"  # prices still apply while recording
+    lines = cassette.read_text().splitlines()
+    assert len(lines) == 20
+    assert all(json.loads(line)["model"] == "openai:gpt-4o-mini" for line in lines)
+
+    replay = kernel.model(f"replay:{cassette}")
+
+    async def reversed_at_once():
+        return await asyncio.gather(*(replay.complete(r) for r in reversed(requests)))
+
+    replayed = list(reversed(asyncio.run(reversed_at_once())))
+    assert [r.function_calls for r in replayed] == [r.function_calls for r in recorded]
+    assert replayed[7].function_calls[0].arguments == {"path": "part 7.md"}
+
+
+def test_cassette_line_holds_hash_request_and_response(kernel, tmp_path):
+    cassette = tmp_path / "one.jsonl"
+    request = ask("notes")
+    record(kernel, cassette, [request])
+    entry = json.loads(cassette.read_text())
+    assert entry["hash"] == request_hash("openai:gpt-4o-mini", request)
+    assert entry["request"] == request.to_dict()
+    assert entry["response"]["function_calls"][0]["arguments"] == {"path": "notes.md"}
+
+
+def test_identical_requests_replay_in_recorded_order(kernel, tmp_path):
+    cassette = tmp_path / "same.jsonl"
+    record(kernel, cassette, [ask("again")], ["first"])
+    record(kernel, cassette, [ask("again")], ["second"])  # appended, not truncated
+    replay = kernel.model(f"replay:{cassette}")
+    texts = [asyncio.run(replay.complete(ask("again"))).text for _ in range(2)]
+    assert texts == ["first", "second"]
+    with pytest.raises(ReplayMismatch, match="all its answers to this request were used"):
+        asyncio.run(replay.complete(ask("again")))
+
+
+def test_unmatched_request_names_cassette_and_last_message(kernel, tmp_path):
+    cassette = tmp_path / "c.jsonl"
+    record(kernel, cassette, [ask("known")])
+    replay = kernel.model(f"replay:{cassette}")
+    with pytest.raises(ReplayMismatch) as caught:
+        asyncio.run(replay.complete(ask("something never recorded " * 20)))
+    message = str(caught.value)
+    assert str(cassette) in message
+    assert "no recorded answer" in message
+    assert "functions: read_file" in message
+    assert "last message (user): 'something never recorded" in message
+    assert len(message) < 400
+
+
+def test_different_functions_do_not_match(kernel, tmp_path):
+    cassette = tmp_path / "f.jsonl"
+    record(kernel, cassette, [ask("x")])
+    with pytest.raises(ReplayMismatch):
+        asyncio.run(kernel.model(f"replay:{cassette}").complete(ask("x", functions=())))
+
+
+def test_recorded_model_error_is_replayed(kernel, tmp_path):
+    cassette = tmp_path / "err.jsonl"
+    with pytest.raises(ModelError):
+        record(kernel, cassette, [ask("x")], [ModelError("quota gone", retryable=True)])
+    with pytest.raises(ModelError, match="quota gone") as caught:
+        asyncio.run(kernel.model(f"replay:{cassette}").complete(ask("x")))
+    assert caught.value.retryable is True
+
+
+def test_http_model_recording_replays_with_streamed_text(tmp_path):
+    cassette = tmp_path / "http.jsonl"
+    with OpenAIServer([Reply.chat(text="Jupiter.", usage=(40, 2))]) as server:
+        (tmp_path / "config.toml").write_text(providers_toml("local", server.url))
+        kernel = Kernel(builtins=["autoplug_models"], home=tmp_path)
+        recorder = kernel.models.recording(kernel.model("local:m"), cassette)
+        asyncio.run(recorder.complete(ask("largest planet?", stream=True)))
+    pieces: list[str] = []
+    replay = kernel.model(f"replay:{cassette}")
+    response = asyncio.run(
+        replay.complete(ask("largest planet?", stream=True), on_text=pieces.append)
+    )
+    assert (response.text, pieces) == ("Jupiter.", ["Jupiter."])
+    assert response.usage.input_tokens == 40
+    assert replay.model_id == f"replay:{cassette}"
+
+
+def test_missing_cassette_is_named(kernel, tmp_path):
+    with pytest.raises(UsageError, match=r"replay cassette .*nope.jsonl does not exist"):
+        kernel.model(f"replay:{tmp_path / 'nope.jsonl'}")
+
+
+def test_corrupt_cassette_names_file_and_line(kernel, tmp_path):
+    cassette = tmp_path / "bad.jsonl"
+    record(kernel, cassette, [ask("ok")])
+    with cassette.open("a") as handle:
+        handle.write("\n{truncated\n")
+    with pytest.raises(UsageError, match=r"replay cassette .*bad.jsonl line 3 is not valid JSON"):
+        kernel.model(f"replay:{cassette}")
+
+
+def test_cassette_entry_without_answer_is_rejected(kernel, tmp_path):
+    cassette = tmp_path / "half.jsonl"
+    cassette.write_text('{"hash": "abc", "model": "m"}\n')
+    with pytest.raises(UsageError, match="line 1 has neither 'response' nor 'error'"):
+        kernel.model(f"replay:{cassette}")
+
+
+# -- scripted ------------------------------------------------------------------
+
+
+def test_scripted_file_jsonl_replies_in_order(kernel, tmp_path):
+    script = tmp_path / "script.jsonl"
+    script.write_text(
+        "\n".join(
+            [
+                json.dumps({"call": "read_file", "arguments": {"path": "notes.md"}}),
+                json.dumps("plain text"),
+                json.dumps(
+                    {"calls": [{"name": "a", "arguments": {}}, {"name": "b"}], "text": "two"}
+                ),
+                json.dumps({"call": "read_file", "raw_arguments": "{oops"}),
+                json.dumps({"error": "provider down", "retryable": True}),
+            ]
+        )
+    )
+    model = kernel.model(f"scripted:{script}")
+    assert model.model_id == f"scripted:{script}"
+    first = asyncio.run(model.complete(ask("1")))
+    assert first.function_calls == (FunctionCall("read_file", {"path": "notes.md"}, id="call_0"),)
+    assert asyncio.run(model.complete(ask("2"))).text == "plain text"
+    third = asyncio.run(model.complete(ask("3")))
+    assert (third.text, [c.name for c in third.function_calls]) == ("two", ["a", "b"])
+    fourth = asyncio.run(model.complete(ask("4")))
+    assert fourth.function_calls[0].error and fourth.function_calls[0].raw_arguments == "{oops"
+    with pytest.raises(ModelError, match="provider down"):
+        asyncio.run(model.complete(ask("5")))
+    with pytest.raises(ModelError, match="has no reply left for request #6"):
+        asyncio.run(model.complete(ask("6")))
+    assert [r.messages[-1].content for r in model.requests] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_scripted_file_json_array(kernel, tmp_path):
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps([{"text": "hi", "usage": {"input_tokens": 5, "output_tokens": 1}}])
+    )
+    response = asyncio.run(kernel.model(f"scripted:{script}").complete(ask("x")))
+    assert (response.text, response.usage.input_tokens) == ("hi", 5)
+
+
+def test_scripted_file_bad_line_is_named(kernel, tmp_path):
+    script = tmp_path / "script.jsonl"
+    script.write_text('"ok"\n{"call": "x", "arguments": [1]}\n')
+    with pytest.raises(
+        UsageError, match=r"script.jsonl line 2: 'arguments' of call 'x' must be an object"
+    ):
+        kernel.model(f"scripted:{script}")
+
+
+def test_scripted_file_unknown_key_is_named(kernel, tmp_path):
+    script = tmp_path / "script.json"
+    script.write_text('[{"txt": "typo"}]')
+    with pytest.raises(UsageError, match=r"script.json item 1: unknown key\(s\) txt"):
+        kernel.model(f"scripted:{script}")
+
+
+def test_scripted_file_missing_is_named(kernel, tmp_path):
+    with pytest.raises(UsageError, match=r"scripted replies file .*absent.jsonl does not exist"):
+        kernel.model(f"scripted:{tmp_path / 'absent.jsonl'}")
+
+
+def test_scripted_model_streams_text_in_chunks():
+    model = ScriptedModel(["abcdefg"], chunk_chars=3)
+    pieces: list[str] = []
+    asyncio.run(model.complete(ask("x", stream=True), on_text=pieces.append))
+    assert pieces == ["abc", "def", "g"]
+
+
+def test_scripted_model_takes_dict_replies():
+    model = ScriptedModel([{"call": "final", "arguments": {"answer": "42"}}])
+    response = asyncio.run(model.complete(ask("x")))
+    assert response.function_calls == (FunctionCall("final", {"answer": "42"}, id="call_0"),)

@@ -1,0 +1,277 @@
+"""Kill `autoplug run` with SIGKILL mid-step, then `autoplug resume` it.
+
+The subprocess finds the test plugin through a real entry point: a module and a
+tiny ``.dist-info`` (METADATA + entry_points.txt) in a folder on PYTHONPATH, so
+importlib.metadata discovers it exactly as an installed plugin, with no pip.
+The plugin gives two tools that count their calls in files (a fast one, and a
+slow one that sleeps after counting) and a model provider ``killtest`` whose
+scripted replies are a function of the request, so the killed process and the
+resuming one need no shared script position.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from openai_server import OpenAIServer, Recorded, Reply, providers_toml
+
+AUTOPLUG = str(Path(sys.executable).with_name("autoplug"))
+
+PLUGIN = '''
+"""A test plugin: counted tools and a stateless scripted model."""
+
+import os
+import time
+from pathlib import Path
+
+from autoplug import hookimpl, tool
+from autoplug.scripted import ScriptedModel, call
+
+
+def _count(name: str) -> None:
+    with open(Path(os.environ["KILLTEST_DIR"]) / f"{name}.txt", "a") as counter:
+        counter.write("called\\n")
+        counter.flush()
+        os.fsync(counter.fileno())
+
+
+@tool
+def fast_step(label: str) -> str:
+    """Mark a label as done.
+
+    label: what to mark
+    """
+    _count("fast")
+    return f"{label}-done"
+
+
+@tool
+def slow_step(text: str) -> str:
+    """Shout a text, slowly.
+
+    text: what to shout
+    """
+    _count("slow")
+    time.sleep(float(os.environ.get("KILLTEST_SLOW_S", "0")))
+    return text.upper() + "!"
+
+
+PLAN = __PLAN__
+ANSWER = __ANSWER__
+SUBTASK = __SUBTASK__
+
+
+def reply(request):
+    if any(f.name == "submit_plan" for f in request.functions):
+        return call("submit_plan", steps=PLAN)
+    seen = " ".join(m.content or "" for m in request.messages)
+    if "A-DONE!" in seen:
+        return call("final", answer=ANSWER)
+    return call("act", subtask=SUBTASK, assets=[])
+
+
+class Provider:
+    name = "killtest"
+
+    def model(self, model_name, config):
+        return ScriptedModel(reply, model_id=f"killtest:{model_name}")
+
+
+@hookimpl
+def register_tools(register):
+    register(fast_step)
+    register(slow_step)
+
+
+@hookimpl
+def register_models(register):
+    register(Provider())
+'''
+
+
+# The model's choices, shared by the plugin's scripted provider and the loopback server.
+PLAN = [
+    {"id": "first", "tool": "fast_step", "args": {"label": "a"}, "output": "marked"},
+    {
+        "id": "second",
+        "tool": "slow_step",
+        "args": {"text": {"$asset": "marked"}},
+        "output": "shouted",
+    },
+]
+ANSWER = "The result is A-DONE!"
+SUBTASK = "mark a, then shout it"
+
+
+def loopback_reply(recorded: Recorded) -> Reply:
+    """The loopback server's answer: stateless, like the plugin's scripted model."""
+    body = recorded.body
+    offered = {t["function"]["name"] for t in body.get("tools") or []}
+    if "submit_plan" in offered:
+        return Reply.chat(tool_calls=[("submit_plan", {"steps": PLAN})])
+    if "A-DONE!" in json.dumps(body.get("messages")):
+        return Reply.chat(tool_calls=[("final", {"answer": ANSWER})])
+    return Reply.chat(tool_calls=[("act", {"subtask": SUBTASK, "assets": []})])
+
+
+def install_plugin(site: Path) -> None:
+    """Make ``killtest_plugin`` a real ``autoplug`` entry point for Pythons with ``site`` on PYTHONPATH."""
+    site.mkdir()
+    code = PLUGIN.replace("__PLAN__", repr(PLAN)).replace("__ANSWER__", repr(ANSWER))
+    (site / "killtest_plugin.py").write_text(code.replace("__SUBTASK__", repr(SUBTASK)))
+    info = site / "autoplug_killtest-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: autoplug-killtest\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[autoplug]\nkilltest = killtest_plugin\n")
+
+
+def resume_available() -> bool:
+    if importlib.util.find_spec("autoplug.autos") is None:
+        return False
+    import autoplug.autos
+
+    return hasattr(autoplug.autos, "aresume_run")
+
+
+needs_resume = pytest.mark.skipif(
+    not resume_available(), reason="autoplug.autos.aresume_run (part D) does not exist yet"
+)
+
+
+@pytest.fixture(params=["plugin", "loopback"])
+def setup(request, tmp_path):
+    """Folders, config and environment for a subprocess run; ``model`` is the model id.
+
+    ``plugin``: the test plugin's scripted provider. ``loopback``: the builtin
+    OpenAI-compatible provider against a loopback server in this process.
+    """
+    site, home, counters, workspace = (tmp_path / n for n in ("site", "home", "counters", "ws"))
+    install_plugin(site)
+    for folder in (home, counters, workspace):
+        folder.mkdir()
+    # Generous tool timeout: the slow step must still be in flight when it is killed.
+    config = "[limits]\ntool_timeout_s = 600\n"
+    plugins = "killtest,autoplug_autos"
+    model = "killtest:m"
+    if request.param == "loopback":
+        server = OpenAIServer(loopback_reply).start()
+        request.addfinalizer(server.stop)
+        config = providers_toml("loop", server.url) + "\n" + config
+        plugins += ",autoplug_models"
+        model = "loop:test-model"
+    (home / "config.toml").write_text(config)
+    env = dict(
+        os.environ,
+        AUTOPLUG_HOME=str(home),
+        PYTHONPATH=str(site),
+        KILLTEST_DIR=str(counters),
+        AUTOPLUG_LOAD_PLUGINS=plugins,
+    )
+    return Setup(env, counters, workspace, tmp_path, model)
+
+
+@dataclass
+class Setup:
+    """What a test needs to start, kill and resume a run."""
+
+    env: dict[str, str]
+    counters: Path
+    workspace: Path
+    tmp_path: Path
+    model: str
+
+
+def lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [AUTOPLUG, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def start_and_kill_in_slow_step(setup: Setup) -> str:
+    """Start `autoplug run`, SIGKILL it while the slow step sleeps; return the run id."""
+    env, counters = setup.env, setup.counters
+    log = setup.tmp_path / "run.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [AUTOPLUG, "run", "Mark a and shout it.", "--model", setup.model, "--json"]
+            + ["--workspace", str(setup.workspace)],
+            env=dict(env, KILLTEST_SLOW_S="300"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while lines(counters / "slow.txt") == 0:  # poll: the slow step has started
+            assert proc.poll() is None, f"run ended before the slow step: {log.read_text()}"
+            assert time.monotonic() < deadline, f"slow step never started: {log.read_text()}"
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    listed = json.loads(cli(env, "runs", "--json").stdout)
+    assert len(listed) == 1
+    return listed[0]["run_id"]
+
+
+@needs_resume
+def test_a_killed_run_is_interrupted_and_resume_finishes_it_without_redoing_steps(setup):
+    env, counters = setup.env, setup.counters
+    run_id = start_and_kill_in_slow_step(setup)
+
+    listed = json.loads(cli(env, "runs", "--json").stdout)
+    assert listed[0]["status"] == "interrupted"
+    shown = json.loads(cli(env, "runs", "show", run_id, "--json").stdout)
+    assert shown["acts"][0]["subtask"] == "mark a, then shout it"
+    steps = {s["id"]: s["status"] for s in shown["acts"][0]["steps"]}
+    assert steps == {"first": "succeeded", "second": "pending"}
+    assert (lines(counters / "fast.txt"), lines(counters / "slow.txt")) == (1, 1)
+
+    resumed = cli(env, "resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout)
+    assert result["run_id"] == run_id
+    assert result["status"] == "succeeded"
+    assert result["answer"] == "The result is A-DONE!"
+    assert {a["name"] for a in result["assets"]} >= {"marked", "shouted"}
+    # The finished step ran exactly once; the one in flight ran again.
+    assert lines(counters / "fast.txt") == 1
+    assert lines(counters / "slow.txt") == 2
+
+    listed = json.loads(cli(env, "runs", "--json").stdout)
+    assert [(r["run_id"], r["status"]) for r in listed] == [(run_id, "succeeded")]
+    again = cli(env, "resume", run_id)
+    assert again.returncode == 2 and "already succeeded" in again.stderr
+
+
+@needs_resume
+def test_resume_prints_the_answer_on_stdout_without_json(setup):
+    env, counters = setup.env, setup.counters
+    run_id = start_and_kill_in_slow_step(setup)
+    resumed = cli(env, "resume", run_id)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == "The result is A-DONE!"
+    assert "Traceback" not in resumed.stderr
+    assert (lines(counters / "fast.txt"), lines(counters / "slow.txt")) == (1, 2)
+
+
+def test_the_plugin_folder_is_a_real_entry_point(setup):
+    """Guards the harness itself: the subprocess lists the test plugin's tools."""
+    env = setup.env
+    result = cli(env, "tools", "--json")
+    assert result.returncode == 0, result.stderr
+    names = {t["name"] for t in json.loads(result.stdout)}
+    assert {"fast_step", "slow_step"} <= names

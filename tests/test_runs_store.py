@@ -1,0 +1,403 @@
+"""The run folder: SQLite checkpoints, status and owners, the trace, corrupt folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autoplug.errors import RunError
+from autoplug.events import Event
+from autoplug.runs import (
+    RUN_ID_RE,
+    RunStore,
+    UnknownRunError,
+    list_runs,
+    new_run_id,
+    process_start_time,
+    prune_runs,
+)
+
+
+def make(home: Path, task: str = "count the planets") -> RunStore:
+    return RunStore.create(home, task=task, model="scripted:test", auto="runner", workspace=home)
+
+
+def rows(store: RunStore, table: str) -> int:
+    with sqlite3.connect(store.state_path) as conn:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def set_owner(store: RunStore, pid: int, start: str | None) -> None:
+    with sqlite3.connect(store.state_path) as conn:
+        conn.execute("UPDATE run SET owner_pid = ?, owner_start = ?", (pid, start))
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+# -- ids and creation -------------------------------------------------------------
+
+
+def test_run_ids_match_the_format_and_sort_by_time():
+    ids = []
+    for _ in range(5):
+        ids.append(new_run_id())
+        time.sleep(0.002)
+    assert all(RUN_ID_RE.match(i) for i in ids)
+    assert sorted(ids) == ids
+    assert len(set(ids)) == 5
+
+
+def test_create_makes_the_folder_with_a_running_row_owned_by_this_process(tmp_path):
+    store = make(tmp_path)
+    assert store.folder == tmp_path / "runs" / store.run_id
+    assert (store.folder / "state.sqlite").is_file()
+    assert (store.folder / "trace.jsonl").is_file()
+    assert store.assets_dir.is_dir()
+    info = store.info()
+    assert info["status"] == "running"
+    assert info["task"] == "count the planets"
+    assert info["model"] == "scripted:test" and info["auto"] == "runner"
+    assert info["workspace"] == str(tmp_path.resolve())
+    assert info["owner"]["pid"] == os.getpid()
+    assert info["started"].endswith("Z") and info["finished"] is None
+    assert not list((tmp_path / "runs").glob(".*"))  # the staging folder was renamed away
+
+
+def test_state_database_is_in_wal_mode(tmp_path):
+    store = make(tmp_path)
+    with sqlite3.connect(store.state_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# -- checkpoints --------------------------------------------------------------------
+
+
+def test_plans_and_steps_survive_reopening(tmp_path):
+    store = make(tmp_path)
+    plan = {"steps": [{"id": "s1", "tool": "read", "args": {}, "output": "notes"}]}
+    store.checkpoint.save_plan(1, plan)
+    store.checkpoint.save_step(1, "s1", {"status": "succeeded", "asset": "notes", "error": None})
+    store.close()
+    again = RunStore.open(tmp_path, store.run_id)
+    assert again.checkpoint.saved_plan(1) == plan
+    assert again.checkpoint.finished_step(1, "s1")["asset"] == "notes"
+    assert again.checkpoint.saved_plan(2) is None
+    assert again.checkpoint.finished_step(1, "s2") is None
+
+
+def test_saving_a_step_or_decision_again_keeps_one_row(tmp_path):
+    store = make(tmp_path)
+    for attempt in range(5):
+        store.checkpoint.save_step(1, "s1", {"status": "failed", "error": f"try {attempt}"})
+        store.checkpoint.save_plan(1, {"steps": [], "attempt": attempt})
+        store.save_decision({"iteration": 1, "function": "brainstorm", "arguments": {}})
+    assert rows(store, "steps") == 1
+    assert rows(store, "plans") == 1
+    assert rows(store, "decisions") == 1
+    assert store.checkpoint.finished_step(1, "s1")["error"] == "try 4"
+
+
+def test_decisions_come_back_in_order(tmp_path):
+    store = make(tmp_path)
+    for i in (2, 1, 3):
+        store.save_decision(
+            {
+                "iteration": i,
+                "function": "act",
+                "arguments": {"subtask": f"t{i}"},
+                "observation": "",
+            }
+        )
+    store.save_decision({"function": "final", "arguments": {"answer": "x"}})  # no iteration
+    assert [d.get("iteration") for d in store.decisions()] == [1, 2, 3, None]
+    assert store.decisions()[-1]["function"] == "final"
+
+
+def test_conversation_is_replaced_as_a_whole(tmp_path):
+    store = make(tmp_path)
+    store.save_conversation([{"role": "user", "content": "hi"}, {"role": "assistant"}])
+    store.save_conversation([{"role": "user", "content": "hello"}])
+    assert store.conversation() == [{"role": "user", "content": "hello"}]
+    assert rows(store, "conversation") == 1
+
+
+def test_one_store_written_from_many_threads_keeps_every_step(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = make(tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(lambda i: store.checkpoint.save_step(1, f"s{i}", {"status": "ok"}), range(200))
+        )
+    assert len(store.steps()) == 200
+
+
+# -- status and owners ------------------------------------------------------------
+
+
+def test_set_status_records_the_end(tmp_path):
+    store = make(tmp_path)
+    store.set_status("succeeded", answer="Jupiter", usage={"calls": 3})
+    info = store.info()
+    assert info["status"] == "succeeded"
+    assert info["answer"] == "Jupiter" and info["usage"] == {"calls": 3}
+    assert info["finished"] is not None and info["reason"] is None
+
+
+def test_set_status_rejects_an_unknown_status(tmp_path):
+    store = make(tmp_path)
+    with pytest.raises(ValueError, match="'done'"):
+        store.set_status("done")
+
+
+def test_a_running_run_whose_process_died_is_interrupted(tmp_path):
+    code = (
+        "import sys; from pathlib import Path; from autoplug.runs import RunStore;"
+        "s = RunStore.create(Path(sys.argv[1]), task='t', model='m', auto='runner',"
+        " workspace=Path('.')); print(s.run_id)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    run_id = out.stdout.strip()
+    with RunStore.open(tmp_path, run_id) as store:
+        assert store.info()["status"] == "interrupted"
+        assert not store.owner_alive()
+    assert list_runs(tmp_path)[0]["status"] == "interrupted"
+
+
+def test_a_dead_pid_is_interrupted(tmp_path):
+    store = make(tmp_path)
+    set_owner(store, dead_pid(), None)
+    assert store.info()["status"] == "interrupted"
+
+
+def test_a_reused_pid_is_not_taken_for_the_owner(tmp_path):
+    store = make(tmp_path)
+    if process_start_time(os.getpid()) is None:
+        pytest.skip("no /proc: process start times are not available")
+    # Our own (live) pid, but a different start time: some other process had it.
+    set_owner(store, os.getpid(), "1")
+    assert store.info()["status"] == "interrupted"
+
+
+def test_an_owner_on_another_host_counts_as_alive(tmp_path):
+    store = make(tmp_path)
+    with sqlite3.connect(store.state_path) as conn:
+        conn.execute("UPDATE run SET owner_pid = ?, owner_host = 'elsewhere'", (dead_pid(),))
+    assert store.info()["status"] == "running"
+
+
+def test_running_again_makes_this_process_the_owner(tmp_path):
+    store = make(tmp_path)
+    set_owner(store, dead_pid(), None)
+    store.set_status("running")
+    info = store.info()
+    assert info["status"] == "running" and info["owner"]["pid"] == os.getpid()
+
+
+# -- the trace ----------------------------------------------------------------------
+
+
+def test_events_are_appended_as_json_lines(tmp_path):
+    store = make(tmp_path)
+    store.append_event(Event(type="run_started", run_id=store.run_id, seq=1, data={"task": "t"}))
+    store.append_event(Event(type="answer", run_id=store.run_id, seq=2, data={"answer": "x"}))
+    lines = store.trace_path.read_text().splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["run_started", "answer"]
+    assert [e["seq"] for e in store.events()] == [1, 2]
+
+
+def test_a_partial_last_trace_line_is_ignored_and_cut_before_appending(tmp_path):
+    store = make(tmp_path)
+    store.append_event(Event(type="run_started", run_id=store.run_id, seq=1))
+    store.close()
+    with open(store.trace_path, "a") as trace:
+        trace.write('{"type": "step_sta')  # the writer was killed mid-line
+    again = RunStore.open(tmp_path, store.run_id)
+    assert [e["type"] for e in again.events()] == ["run_started"]
+    again.append_event(Event(type="answer", run_id=store.run_id, seq=2))
+    assert [e["type"] for e in again.events()] == ["run_started", "answer"]
+
+
+def test_a_garbled_trace_line_names_the_file_and_line(tmp_path):
+    store = make(tmp_path)
+    store.trace_path.write_text('{"type": "run_started"}\nnot json at all\n{"type": "x"}\n')
+    with pytest.raises(RunError, match=r"trace\.jsonl line 2 is not JSON"):
+        store.events()
+
+
+# -- corrupt and unknown runs ------------------------------------------------------
+
+
+def test_an_unknown_run_id_is_a_usage_error_naming_it(tmp_path):
+    with pytest.raises(UnknownRunError, match="'20990101-000000-000000-abcd'") as info:
+        RunStore.open(tmp_path, "20990101-000000-000000-abcd")
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("bad", ["../etc", ".hidden", "", "a/b"])
+def test_a_run_id_that_is_a_path_is_refused(tmp_path, bad):
+    with pytest.raises(UnknownRunError, match="not a run id"):
+        RunStore.open(tmp_path, bad)
+
+
+def test_a_missing_state_file_names_the_file(tmp_path):
+    store = make(tmp_path)
+    store.close()
+    for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
+        (store.folder / name).unlink(missing_ok=True)
+    with pytest.raises(RunError, match=r"state\.sqlite is missing"):
+        RunStore.open(tmp_path, store.run_id)
+    assert not (store.folder / "state.sqlite").exists()  # opening did not create an empty one
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage " * 200, b"SQLite format 3\x00" + b"\xff" * 90])
+def test_a_garbled_state_file_names_the_file(tmp_path, content):
+    store = make(tmp_path)
+    store.close()
+    for name in ("state.sqlite-wal", "state.sqlite-shm"):
+        (store.folder / name).unlink(missing_ok=True)
+    store.state_path.write_bytes(content)
+    with pytest.raises(RunError, match=r"state\.sqlite") as info:
+        RunStore.open(tmp_path, store.run_id)
+    assert store.run_id in str(info.value)
+
+
+def test_a_state_file_with_no_run_row_names_the_file(tmp_path):
+    store = make(tmp_path)
+    with sqlite3.connect(store.state_path) as conn:
+        conn.execute("DELETE FROM run")
+    store.close()
+    with pytest.raises(RunError, match="holds no run row"):
+        RunStore.open(tmp_path, store.run_id)
+
+
+def test_a_corrupt_folder_is_listed_and_does_not_break_the_listing(tmp_path):
+    good = make(tmp_path, task="good one")
+    good.set_status("succeeded", answer="ok")
+    broken = make(tmp_path, task="broken one")
+    broken.close()
+    broken.state_path.write_bytes(b"not a database" * 100)
+    (tmp_path / "runs" / "20000101-000000-000000-dead").mkdir()  # a half-made folder
+    listing = list_runs(tmp_path)
+    by_id = {e["run_id"]: e for e in listing}
+    assert by_id[good.run_id]["status"] == "succeeded"
+    assert by_id[broken.run_id]["status"] == "corrupt"
+    assert "state.sqlite" in by_id[broken.run_id]["error"]
+    assert by_id["20000101-000000-000000-dead"]["status"] == "corrupt"
+    assert [e["run_id"] for e in listing] == sorted(by_id, reverse=True)
+
+
+def test_listing_an_empty_home_gives_nothing(tmp_path):
+    assert list_runs(tmp_path) == []
+
+
+# -- concurrent runs -----------------------------------------------------------------
+
+WRITER = """
+import sys
+from pathlib import Path
+from autoplug.events import Event
+from autoplug.runs import RunStore
+store = RunStore.create(Path(sys.argv[1]), task=sys.argv[2], model="m", auto="runner",
+                        workspace=Path("."))
+for i in range(150):
+    store.checkpoint.save_step(1, f"s{i}", {"status": "succeeded", "asset": f"a{i}"})
+    store.append_event(Event(type="step_finished", run_id=store.run_id, seq=i))
+    store.save_decision({"iteration": i, "function": "brainstorm", "arguments": {}})
+store.set_status("succeeded", answer=sys.argv[2])
+print(store.run_id)
+"""
+
+
+def test_two_processes_writing_runs_at_once_leave_both_intact(tmp_path):
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path), f"task {n}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in (1, 2)
+    ]
+    run_ids = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    for n, run_id in enumerate(run_ids, 1):
+        with RunStore.open(tmp_path, run_id) as store:
+            assert store.info()["answer"] == f"task {n}"
+            assert len(store.steps()) == 150
+            assert len(store.events()) == 150
+            assert len(store.decisions()) == 150
+    assert {e["run_id"] for e in list_runs(tmp_path)} == set(run_ids)
+    assert all(e["status"] == "succeeded" for e in list_runs(tmp_path))
+
+
+def test_two_stores_written_from_two_threads_at_once_stay_apart(tmp_path):
+    import threading
+
+    stores = [make(tmp_path, task=f"task {n}") for n in (1, 2)]
+
+    def write(store: RunStore) -> None:
+        for i in range(150):
+            store.checkpoint.save_step(1, f"s{i}", {"status": "succeeded"})
+            store.append_event(Event(type="step_finished", run_id=store.run_id, seq=i))
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for store in stores:
+        assert len(store.steps()) == 150
+        assert {e["run_id"] for e in store.events()} == {store.run_id}
+    assert len(list_runs(tmp_path)) == 2
+
+
+# -- retention --------------------------------------------------------------------------
+
+
+def age(store: RunStore, days: float) -> None:
+    """Move a run's start and end ``days`` into the past."""
+    from autoplug.runs import utc_iso
+
+    stamp = utc_iso(time.time() - days * 86400)
+    with sqlite3.connect(store.state_path) as conn:
+        conn.execute("UPDATE run SET started = ?", (stamp,))
+        conn.execute("UPDATE run SET finished = ? WHERE finished IS NOT NULL", (stamp,))
+
+
+def test_prune_deletes_old_ended_runs_and_keeps_recent_and_live_ones(tmp_path):
+    old = make(tmp_path, task="old")
+    old.set_status("succeeded", answer="x")
+    age(old, 40)
+    old_dead = make(tmp_path, task="old interrupted")
+    set_owner(old_dead, dead_pid(), None)
+    age(old_dead, 40)
+    recent = make(tmp_path, task="recent")
+    recent.set_status("failed", reason="boom")
+    live = make(tmp_path, task="live")  # owned by this (live) process
+    age(live, 40)
+    deleted = prune_runs(tmp_path, 30 * 86400)
+    assert set(deleted) == {old.run_id, old_dead.run_id}
+    assert not old.folder.exists() and not old_dead.folder.exists()
+    assert {e["run_id"] for e in list_runs(tmp_path)} == {recent.run_id, live.run_id}
+
+
+def test_prune_never_deletes_a_running_run_even_at_age_zero(tmp_path):
+    live = make(tmp_path)
+    ended = make(tmp_path)
+    ended.set_status("stopped", reason="llm_calls limit reached")
+    time.sleep(0.01)
+    assert prune_runs(tmp_path, 0) == [ended.run_id]
+    assert live.folder.exists()

@@ -1,0 +1,485 @@
+"""The static agent's execution: dependency order, concurrency, assets, failures, checkpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoplug import Kernel, hookimpl, tool
+from autoplug.agents.context import GuardStop, MemoryCheckpointer, RunContext
+from autoplug.agents.executor import AssetReferenceError, resolve_pointer
+from autoplug.agents.static import StaticAgent
+from autoplug.assets import AssetStore
+from autoplug.scripted import ScriptedModel, call
+
+
+class Lab:
+    """Test tools that record when and how often they ran."""
+
+    name = "lab"
+
+    def __init__(self) -> None:
+        self.intervals: dict[str, tuple[float, float]] = {}
+        self.calls: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        lab = self
+
+        @tool
+        async def wait(label: str, seconds: float = 0.05) -> str:
+            """Wait a while, then return the label."""
+            lab.calls["wait"] += 1
+            lab.in_flight += 1
+            lab.max_in_flight = max(lab.max_in_flight, lab.in_flight)
+            start = time.perf_counter()
+            try:
+                await asyncio.sleep(seconds)
+            finally:
+                lab.in_flight -= 1
+            lab.intervals[label] = (start, time.perf_counter())
+            return label
+
+        @tool
+        def explode(message: str) -> str:
+            """Always fail."""
+            lab.calls["explode"] += 1
+            raise RuntimeError(message)
+
+        @tool
+        def nested() -> dict:
+            """Return nested JSON."""
+            lab.calls["nested"] += 1
+            return {"a": {"b": [10, {"c": "deep"}]}, "x/y": 1, "t~": 2}
+
+        @tool
+        def echo(text: str) -> str:
+            """Return the text."""
+            lab.calls["echo"] += 1
+            return text
+
+        @tool
+        def add(a: int, b: int) -> int:
+            """Add two integers."""
+            lab.calls["add"] += 1
+            return a + b
+
+        @tool(side_effects=True)
+        def write_note(text: str) -> str:
+            """Write a note (a side effect)."""
+            lab.calls["write_note"] += 1
+            return f"wrote {text}"
+
+        for made in (wait, explode, nested, echo, add, write_note):
+            register(made)
+
+
+def make_ctx(
+    tmp_path: Path,
+    replies: Any,
+    *,
+    approve: Any = False,
+    checkpoint: Any = None,
+    assets: Any = None,
+    **limits: Any,
+) -> tuple[RunContext, Lab, list]:
+    lab = Lab()
+    kernel = Kernel(plugins=[lab], home=tmp_path / "home")
+    events: list = []
+    ctx = RunContext(
+        kernel=kernel,
+        model=ScriptedModel(replies),
+        run_id="run-1",
+        task="the task",
+        workspace=tmp_path,
+        assets=assets if assets is not None else AssetStore(),
+        approve=approve if callable(approve) else (lambda tool, args: approve),
+        checkpoint=checkpoint or MemoryCheckpointer(),
+        sink=events.append,
+        limits={**kernel.config.limits, **limits},
+    )
+    return ctx, lab, events
+
+
+def step(id_: str, tool_: str, args: dict, output: str, **more: Any) -> dict:
+    return {"id": id_, "tool": tool_, "args": args, "output": output, **more}
+
+
+def plan(*steps: dict) -> Any:
+    return call("submit_plan", steps=list(steps))
+
+
+def run(ctx: RunContext, act_no: int = 1) -> dict:
+    return asyncio.run(StaticAgent(ctx).run("the subtask", [], act_no))
+
+
+def types(events: list) -> list[str]:
+    return [e.type for e in events]
+
+
+def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+# -- concurrency ---------------------------------------------------------------------
+
+
+def test_independent_steps_run_concurrently(tmp_path: Path) -> None:
+    steps = [step(f"s{i}", "wait", {"label": f"w{i}", "seconds": 0.1}, f"o{i}") for i in range(3)]
+    ctx, lab, _ = make_ctx(tmp_path, [plan(*steps)], concurrency=4)
+    report = run(ctx)
+    assert report["status"] == "succeeded"
+    spans = lab.intervals
+    assert overlaps(spans["w0"], spans["w1"]) and overlaps(spans["w1"], spans["w2"])
+    assert overlaps(spans["w0"], spans["w2"])
+
+
+def test_dependent_step_starts_after_its_input_exists(tmp_path: Path) -> None:
+    steps = [
+        step("first", "wait", {"label": "a", "seconds": 0.05}, "a_out"),
+        step("second", "wait", {"label": {"$asset": "a_out"}, "seconds": 0.01}, "b_out"),
+    ]
+    ctx, lab, _ = make_ctx(tmp_path, [plan(*steps)])
+    run(ctx)
+    # "second" waited with the label "a" that "first" produced.
+    assert lab.intervals["a"][0] < lab.intervals["a"][1]
+    assert ctx.assets.get("b_out").value == "a"
+    assert lab.calls["wait"] == 2
+
+
+def test_concurrency_limit_is_respected(tmp_path: Path) -> None:
+    steps = [step(f"s{i}", "wait", {"label": f"w{i}", "seconds": 0.03}, f"o{i}") for i in range(6)]
+    ctx, lab, _ = make_ctx(tmp_path, [plan(*steps)], concurrency=2)
+    assert run(ctx)["status"] == "succeeded"
+    assert lab.max_in_flight == 2
+    assert lab.calls["wait"] == 6
+
+
+def test_concurrency_one_runs_steps_one_at_a_time(tmp_path: Path) -> None:
+    steps = [step(f"s{i}", "wait", {"label": f"w{i}", "seconds": 0.02}, f"o{i}") for i in range(3)]
+    ctx, lab, _ = make_ctx(tmp_path, [plan(*steps)], concurrency=1)
+    run(ctx)
+    assert lab.max_in_flight == 1
+    assert not overlaps(lab.intervals["w0"], lab.intervals["w1"])
+
+
+# -- assets and pointers -------------------------------------------------------------
+
+
+def test_asset_pointers_into_nested_json_resolve(tmp_path: Path) -> None:
+    steps = [
+        step("n", "nested", {}, "doc"),
+        step("e1", "echo", {"text": {"$asset": "doc", "path": "/a/b/1/c"}}, "deep"),
+        step("e2", "add", {"a": {"$asset": "doc", "path": "/a/b/0"}, "b": 1}, "eleven"),
+        step("e3", "add", {"a": {"$asset": "doc", "path": "/x~1y"}, "b": 0}, "slash"),
+        step("e4", "add", {"a": {"$asset": "doc", "path": "/t~0"}, "b": 0}, "tilde"),
+    ]
+    ctx, lab, _ = make_ctx(tmp_path, [plan(*steps)])
+    report = run(ctx)
+    assert report["status"] == "succeeded", report
+    assert ctx.assets.get("deep").value == "deep"
+    assert ctx.assets.get("eleven").value == 11
+    assert ctx.assets.get("slash").value == 1
+    assert ctx.assets.get("tilde").value == 2
+    assert lab.calls["nested"] == 1
+
+
+def test_bad_pointer_fails_the_step_with_a_clear_error(tmp_path: Path) -> None:
+    steps = [
+        step("n", "nested", {}, "doc"),
+        step("e", "echo", {"text": {"$asset": "doc", "path": "/a/b/7"}}, "bad"),
+    ]
+    ctx, _, events = make_ctx(tmp_path, [plan(*steps)])
+    report = run(ctx)
+    assert report["status"] == "partial"
+    assert report["failed"] == [
+        {
+            "step": "e",
+            "tool": "echo",
+            "error": "step 'e' argument 'text': asset 'doc' has nothing at '/a/b/7': "
+            "index 7 at /a/b is out of range (the array has 2 items)",
+        }
+    ]
+    (failed,) = [e for e in events if e.type == "step_failed"]
+    assert failed.data["kind"] == "asset"
+
+
+@pytest.mark.parametrize(
+    ("pointer", "message"),
+    [
+        ("/a/zz", "no key 'zz' at /a (keys: 'b')"),
+        ("/a/b/01", "'01' at /a/b is not an array index"),
+        ("/a/b/0/x", "/a/b/0 holds a number, not an object or array, so it has no 'x'"),
+        ("a", "'a' is not a JSON pointer: it must start with \"/\""),
+    ],
+)
+def test_resolve_pointer_errors_say_where_the_walk_stopped(pointer: str, message: str) -> None:
+    with pytest.raises(AssetReferenceError) as raised:
+        resolve_pointer({"a": {"b": [1]}}, pointer)
+    assert str(raised.value) == message
+
+
+def test_resolve_pointer_empty_is_the_whole_document() -> None:
+    assert resolve_pointer([1], "") == [1]
+    assert resolve_pointer({"": 5}, "/") == 5
+
+
+def test_pointer_into_a_text_asset_is_an_error(tmp_path: Path) -> None:
+    steps = [
+        step("e", "echo", {"text": "hi"}, "t"),
+        step("f", "echo", {"text": {"$asset": "t", "path": "/0"}}, "u"),
+    ]
+    ctx, _, _ = make_ctx(tmp_path, [plan(*steps)])
+    report = run(ctx)
+    assert report["failed"][0]["error"] == (
+        "step 'f' argument 'text': asset 't' is text; a path '/0' needs a JSON asset"
+    )
+
+
+def test_results_are_stored_as_assets_and_reported(tmp_path: Path) -> None:
+    ctx, _, events = make_ctx(tmp_path, [plan(step("s1", "nested", {}, "doc"))])
+    ctx.assets.put("older", "from an earlier act")
+    report = run(ctx)
+    (listed,) = report["assets"]
+    assert listed["name"] == "doc" and listed["step"] == "s1" and listed["tool"] == "nested"
+    assert listed["type"] == "json" and listed["preview"].startswith('{"a": {"b": [10')
+    stored = [e for e in events if e.type == "asset_stored"]
+    assert stored[0].data == {
+        "name": "doc",
+        "step": "s1",
+        "tool": "nested",
+        "type": "json",
+        "size": listed["size"],
+    }
+    assert types(events) == ["llm_call", "plan", "step_started", "asset_stored", "step_finished"]
+
+
+def test_report_preview_of_a_large_asset_is_bounded(tmp_path: Path) -> None:
+    ctx, _, _ = make_ctx(tmp_path, [plan(step("s1", "echo", {"text": "x" * 5000}, "big"))])
+    report = run(ctx)
+    assert report["assets"][0]["size"] == 5000
+    assert len(report["assets"][0]["preview"]) <= 501
+
+
+def test_assets_are_written_to_the_store_folder(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path / "assets")
+    ctx, _, _ = make_ctx(tmp_path, [plan(step("s1", "nested", {}, "doc"))], assets=store)
+    run(ctx)
+    assert AssetStore.load(tmp_path / "assets").get("doc").value["a"]["b"][0] == 10
+
+
+# -- failures ------------------------------------------------------------------------
+
+
+def test_failing_tool_skips_its_dependents_and_others_still_run(tmp_path: Path) -> None:
+    steps = [
+        step("boom", "explode", {"message": "disk on fire"}, "x"),
+        step("needs_x", "echo", {"text": {"$asset": "x"}}, "y"),
+        step("needs_y", "echo", {"text": {"$asset": "y"}}, "z"),
+        step("free", "echo", {"text": "fine"}, "w"),
+    ]
+    ctx, lab, events = make_ctx(tmp_path, [plan(*steps)])
+    report = run(ctx)
+    assert report["status"] == "partial"
+    assert [a["name"] for a in report["assets"]] == ["w"]
+    assert report["failed"] == [
+        {
+            "step": "boom",
+            "tool": "explode",
+            "error": "tool 'explode' failed: RuntimeError: disk on fire",
+        }
+    ]
+    assert report["skipped"] == [
+        {
+            "step": "needs_x",
+            "tool": "echo",
+            "reason": "needs asset 'x', which step 'boom' did not produce (it failed)",
+        },
+        {
+            "step": "needs_y",
+            "tool": "echo",
+            "reason": "needs asset 'y', which step 'needs_x' did not produce (it skipped)",
+        },
+    ]
+    assert lab.calls["echo"] == 1
+    assert ctx.checkpoint.finished_step(1, "needs_y")["status"] == "skipped"
+    assert types(events).count("step_skipped") == 2
+
+
+def test_all_steps_failing_is_a_failed_report(tmp_path: Path) -> None:
+    ctx, _, _ = make_ctx(tmp_path, [plan(step("boom", "explode", {"message": "no"}, "x"))])
+    report = run(ctx)
+    assert report["status"] == "failed" and report["plan_errors"] == []
+
+
+def test_timeout_from_tool_timeout_s_is_a_failed_step(tmp_path: Path) -> None:
+    steps = [
+        step("slow", "wait", {"label": "slow", "seconds": 5}, "a"),
+        step("quick", "echo", {"text": "ok"}, "b"),
+    ]
+    ctx, _, events = make_ctx(tmp_path, [plan(*steps)], tool_timeout_s=0.05)
+    report = run(ctx)
+    assert report["failed"] == [
+        {"step": "slow", "tool": "wait", "error": "tool 'wait' timed out after 0.05 s"}
+    ]
+    assert ctx.checkpoint.finished_step(1, "slow") == {
+        "status": "failed",
+        "asset": None,
+        "error": "tool 'wait' timed out after 0.05 s",
+        "kind": "timeout",
+    }
+    assert report["assets"][0]["name"] == "b"
+
+
+def test_invalid_arguments_after_resolution_fail_the_step(tmp_path: Path) -> None:
+    steps = [
+        step("e", "echo", {"text": "5"}, "five"),
+        step("a", "add", {"a": {"$asset": "five"}, "b": 1}, "six"),
+    ]
+    ctx, _, events = make_ctx(tmp_path, [plan(*steps)])
+    report = run(ctx)
+    assert report["failed"][0]["error"] == (
+        "invalid arguments for tool 'add': $.a: '5' is not of type 'integer'"
+    )
+
+
+# -- approval ------------------------------------------------------------------------
+
+
+def test_side_effect_tool_is_refused_without_approval(tmp_path: Path) -> None:
+    ctx, lab, events = make_ctx(tmp_path, [plan(step("w", "write_note", {"text": "hi"}, "r"))])
+    report = run(ctx)
+    assert lab.calls["write_note"] == 0
+    assert report["failed"] == [
+        {
+            "step": "w",
+            "tool": "write_note",
+            "error": "tool 'write_note' has side effects and was not approved",
+        }
+    ]
+    (asked,) = [e for e in events if e.type == "approval_asked"]
+    assert asked.data == {
+        "step": "w",
+        "tool": "write_note",
+        "args": {"text": "hi"},
+        "approved": False,
+    }
+
+
+def test_side_effect_tool_runs_when_approved(tmp_path: Path) -> None:
+    seen: list = []
+
+    async def approve(tool_: Any, args: dict) -> bool:
+        seen.append((tool_.name, args))
+        return True
+
+    ctx, lab, _ = make_ctx(
+        tmp_path, [plan(step("w", "write_note", {"text": "hi"}, "r"))], approve=approve
+    )
+    report = run(ctx)
+    assert report["status"] == "succeeded"
+    assert ctx.assets.get("r").value == "wrote hi"
+    assert seen == [("write_note", {"text": "hi"})]
+
+
+def test_tool_without_side_effects_asks_no_approval(tmp_path: Path) -> None:
+    ctx, _, events = make_ctx(tmp_path, [plan(step("e", "echo", {"text": "x"}, "o"))])
+    run(ctx)
+    assert "approval_asked" not in types(events)
+
+
+# -- checkpoints ---------------------------------------------------------------------
+
+
+def test_finished_step_is_not_run_again(tmp_path: Path) -> None:
+    steps = [
+        step("a", "add", {"a": 1, "b": 2}, "three"),
+        step("b", "add", {"a": {"$asset": "three"}, "b": 4}, "seven"),
+    ]
+    checkpoint = MemoryCheckpointer()
+    checkpoint.save_plan(1, {"steps": steps})
+    checkpoint.save_step(
+        1, "a", {"status": "succeeded", "asset": "three", "error": None, "kind": None}
+    )
+    store = AssetStore()
+    store.put("three", 3, step="a", tool="add")
+    ctx, lab, events = make_ctx(tmp_path, [], checkpoint=checkpoint, assets=store)
+    report = run(ctx)
+    assert lab.calls["add"] == 1  # only step b ran
+    assert ctx.assets.get("seven").value == 7
+    assert [a["name"] for a in report["assets"]] == ["three", "seven"]
+    resumed = [e for e in events if e.type == "step_finished" and e.data.get("resumed")]
+    assert [e.data["step"] for e in resumed] == ["a"]
+
+
+def test_finished_step_whose_asset_was_lost_runs_again(tmp_path: Path) -> None:
+    checkpoint = MemoryCheckpointer()
+    checkpoint.save_plan(1, {"steps": [step("a", "add", {"a": 1, "b": 2}, "three")]})
+    checkpoint.save_step(
+        1, "a", {"status": "succeeded", "asset": "three", "error": None, "kind": None}
+    )
+    ctx, lab, _ = make_ctx(tmp_path, [], checkpoint=checkpoint)
+    run(ctx)
+    assert lab.calls["add"] == 1
+
+
+def test_checkpointed_failure_is_reported_not_rerun(tmp_path: Path) -> None:
+    checkpoint = MemoryCheckpointer()
+    checkpoint.save_plan(1, {"steps": [step("boom", "explode", {"message": "m"}, "x")]})
+    record = {"status": "failed", "asset": None, "error": "it broke", "kind": "tool_error"}
+    checkpoint.save_step(1, "boom", record)
+    ctx, lab, _ = make_ctx(tmp_path, [], checkpoint=checkpoint)
+    report = run(ctx)
+    assert lab.calls["explode"] == 0
+    assert report["failed"] == [{"step": "boom", "tool": "explode", "error": "it broke"}]
+
+
+def test_refused_step_runs_when_resumed_with_approval(tmp_path: Path) -> None:
+    steps = [
+        step("w", "write_note", {"text": "hi"}, "r"),
+        step("e", "echo", {"text": {"$asset": "r"}}, "copy"),
+    ]
+    checkpoint = MemoryCheckpointer()
+    checkpoint.save_plan(1, {"steps": steps})
+    refused = "tool 'write_note' has side effects and was not approved"
+    checkpoint.save_step(
+        1, "w", {"status": "failed", "asset": None, "error": refused, "kind": "refused"}
+    )
+    checkpoint.save_step(
+        1, "e", {"status": "skipped", "asset": None, "error": "needs r", "kind": None}
+    )
+    ctx, lab, _ = make_ctx(tmp_path, [], checkpoint=checkpoint, approve=True)
+    report = run(ctx)
+    assert report["status"] == "succeeded"
+    assert lab.calls["write_note"] == 1
+    assert ctx.assets.get("copy").value == "wrote hi"
+    assert checkpoint.finished_step(1, "e")["status"] == "succeeded"
+
+
+def test_every_finished_step_is_checkpointed(tmp_path: Path) -> None:
+    steps = [step("ok", "echo", {"text": "x"}, "o")]
+    ctx, _, _ = make_ctx(tmp_path, [plan(*steps)])
+    run(ctx, act_no=3)
+    assert ctx.checkpoint.saved_plan(3)["steps"][0]["id"] == "ok"
+    assert ctx.checkpoint.finished_step(3, "ok") == {
+        "status": "succeeded",
+        "asset": "o",
+        "error": None,
+        "kind": None,
+    }
+
+
+# -- guards --------------------------------------------------------------------------
+
+
+def test_guard_stop_passes_through(tmp_path: Path) -> None:
+    ctx, _, _ = make_ctx(tmp_path, [plan(step("e", "echo", {"text": "x"}, "o"))], llm_calls=0)
+    with pytest.raises(GuardStop, match="llm_calls limit reached"):
+        run(ctx)

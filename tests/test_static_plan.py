@@ -1,0 +1,362 @@
+"""The static agent's planning: the submit_plan request, the plan checks, bounded repairs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoplug import Kernel, Tool, hookimpl, tool
+from autoplug.agents.context import MemoryCheckpointer, RunContext
+from autoplug.agents.plan_checks import check_plan, classify_arg
+from autoplug.agents.report import render_report
+from autoplug.agents.static import StaticAgent
+from autoplug.assets import AssetStore
+from autoplug.scripted import ScriptedModel, call
+
+
+@tool
+def fetch(url: str) -> dict:
+    """Fetch a page and return its parts."""
+    return {"url": url, "title": "T", "links": ["a", "b"]}
+
+
+@tool
+def count_words(text: str, limit: int = 100) -> int:
+    """Count the words of a text."""
+    return len(text.split())
+
+
+@tool
+def summarize(text: str) -> str:
+    """Summarize a text."""
+    return text[:10]
+
+
+class PlanTools:
+    """The tools these tests plan with."""
+
+    name = "plantools"
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        register(fetch)
+        register(count_words)
+        register(summarize)
+        register(
+            Tool(
+                name="strict",
+                func=lambda a: a,
+                description="A tool that accepts only its parameter.",
+                parameters={
+                    "type": "object",
+                    "properties": {"a": {"type": "string"}},
+                    "required": ["a"],
+                    "additionalProperties": False,
+                },
+            )
+        )
+
+
+def make_ctx(tmp_path: Path, replies: Any, **limits: Any) -> tuple[RunContext, ScriptedModel, list]:
+    kernel = Kernel(plugins=[PlanTools()], home=tmp_path / "home")
+    model = ScriptedModel(replies)
+    events: list = []
+    ctx = RunContext(
+        kernel=kernel,
+        model=model,
+        run_id=None,
+        task="the task",
+        workspace=tmp_path,
+        assets=AssetStore(),
+        checkpoint=MemoryCheckpointer(),
+        sink=events.append,
+        limits={**kernel.config.limits, **limits},
+    )
+    return ctx, model, events
+
+
+def step(id_: str, tool_: str, args: dict, output: str, **more: Any) -> dict:
+    return {"id": id_, "tool": tool_, "args": args, "output": output, **more}
+
+
+def plan(*steps: dict) -> Any:
+    return call("submit_plan", steps=list(steps))
+
+
+def run(ctx: RunContext, subtask: str = "do it", assets: list[str] | None = None) -> dict:
+    return asyncio.run(StaticAgent(ctx).run(subtask, assets or [], 1))
+
+
+def errors_of(steps: list[dict], available: list[str] | None = None) -> list[str]:
+    kernel = Kernel(plugins=[PlanTools()])
+    return check_plan(steps, kernel.tools, available or [])[1]
+
+
+# -- the planning request ------------------------------------------------------------
+
+
+def test_plan_request_offers_only_submit_plan_and_lists_tools_and_assets(tmp_path: Path) -> None:
+    ctx, model, _ = make_ctx(tmp_path, [plan(step("s1", "fetch", {"url": "u"}, "page"))])
+    ctx.assets.put("notes", {"topic": "jupiter"})
+    run(ctx, "read the page", ["notes"])
+    (request,) = model.requests
+    assert [f.name for f in request.functions] == ["submit_plan"]
+    assert request.functions[0].parameters["properties"]["steps"]["items"]["required"] == [
+        "id",
+        "tool",
+        "args",
+        "output",
+    ]
+    prompt = request.messages[-1].content
+    assert "Subtask: read the page" in prompt
+    assert "- count_words: Count the words of a text." in prompt
+    assert '"limit": {"default": 100' in prompt
+    assert '- notes (json, 20 bytes): {"topic": "jupiter"}' in prompt
+
+
+def test_accepted_plan_is_saved_and_emitted(tmp_path: Path) -> None:
+    ctx, _, events = make_ctx(tmp_path, [plan(step("s1", "fetch", {"url": "u"}, "page"))])
+    run(ctx)
+    saved = ctx.checkpoint.saved_plan(1)
+    assert saved == {
+        "steps": [
+            {"id": "s1", "tool": "fetch", "args": {"url": "u"}, "output": "page", "inputs": []}
+        ]
+    }
+    (event,) = [e for e in events if e.type == "plan"]
+    assert event.data == {"subtask": "do it", "steps": saved["steps"]}
+
+
+def test_saved_plan_is_reused_without_a_model_call(tmp_path: Path) -> None:
+    ctx, model, _ = make_ctx(tmp_path, [])
+    ctx.checkpoint.save_plan(1, {"steps": [step("s1", "fetch", {"url": "u"}, "page")]})
+    report = run(ctx)
+    assert model.requests == []
+    assert report["status"] == "succeeded"
+    assert ctx.assets.get("page").value["url"] == "u"
+
+
+# -- repairs -------------------------------------------------------------------------
+
+
+def test_unknown_tool_is_repaired_with_the_close_name(tmp_path: Path) -> None:
+    ctx, model, events = make_ctx(
+        tmp_path,
+        [
+            plan(step("s1", "fetchh", {"url": "u"}, "page")),
+            plan(step("s1", "fetch", {"url": "u"}, "page")),
+        ],
+    )
+    report = run(ctx)
+    assert report["status"] == "succeeded"
+    second = model.requests[1]
+    answer = second.messages[-1]
+    assert answer.role == "tool" and answer.call_id == "call_0"
+    assert "step 's1': unknown tool 'fetchh'; did you mean 'fetch'?" in answer.content
+    (rejected,) = [e for e in events if e.type == "plan_rejected"]
+    assert rejected.data["attempt"] == 1
+    assert rejected.data["errors"] == ["step 's1': unknown tool 'fetchh'; did you mean 'fetch'?"]
+
+
+def test_repairs_exhausted_fail_the_subtask_with_plan_errors(tmp_path: Path) -> None:
+    bad = plan(step("s1", "nope", {}, "x"))
+    ctx, model, _ = make_ctx(tmp_path, [bad, bad, bad], plan_repairs=2)
+    report = run(ctx)
+    assert len(model.requests) == 3
+    assert report == {
+        "subtask": "do it",
+        "status": "failed",
+        "assets": [],
+        "failed": [],
+        "skipped": [],
+        "plan_errors": ["step 's1': unknown tool 'nope'"],
+    }
+    assert json.loads(render_report(report)) == report
+
+
+def test_plan_repairs_zero_means_one_attempt(tmp_path: Path) -> None:
+    ctx, model, _ = make_ctx(tmp_path, [plan(step("s1", "nope", {}, "x"))], plan_repairs=0)
+    assert run(ctx)["status"] == "failed"
+    assert len(model.requests) == 1
+
+
+def test_reply_without_a_call_is_answered_as_a_user_message(tmp_path: Path) -> None:
+    ctx, model, _ = make_ctx(
+        tmp_path, ["I would fetch it.", plan(step("s1", "fetch", {"url": "u"}, "p"))]
+    )
+    assert run(ctx)["status"] == "succeeded"
+    answer = model.requests[1].messages[-1]
+    assert answer.role == "user"
+    assert "your reply called no function; call submit_plan exactly once" in answer.content
+
+
+def test_reply_with_several_calls_is_an_error(tmp_path: Path) -> None:
+    one = plan(step("s1", "fetch", {"url": "u"}, "p"))
+    ctx, model, _ = make_ctx(tmp_path, [[one, one], one])
+    run(ctx)
+    answers = model.requests[1].messages[-2:]
+    assert [m.role for m in answers] == ["tool", "tool"]
+    assert "made 2 calls" in answers[0].content
+
+
+def test_arguments_that_are_not_json_are_an_error(tmp_path: Path) -> None:
+    from autoplug import FunctionCall
+
+    broken = FunctionCall("submit_plan", {}, raw_arguments="{steps: [", error="Expecting value")
+    ctx, model, _ = make_ctx(tmp_path, [broken, plan(step("s1", "fetch", {"url": "u"}, "p"))])
+    run(ctx)
+    assert "are not a JSON object: Expecting value" in model.requests[1].messages[-1].content
+
+
+def test_steps_of_the_wrong_shape_are_named(tmp_path: Path) -> None:
+    ctx, model, _ = make_ctx(
+        tmp_path,
+        [call("submit_plan", steps=[{"id": "s1", "tool": "fetch", "args": {}}]), plan()],
+        plan_repairs=1,
+    )
+    report = run(ctx)
+    assert "submit_plan arguments $.steps[0]: 'output' is a required property" in (
+        model.requests[1].messages[-1].content
+    )
+    assert report["plan_errors"] == ["submit_plan arguments $.steps: [] should be non-empty"]
+
+
+def test_act_passing_an_unknown_asset_fails_without_a_model_call(tmp_path: Path) -> None:
+    ctx, model, _ = make_ctx(tmp_path, [])
+    report = run(ctx, assets=["ghost"])
+    assert model.requests == []
+    assert report["plan_errors"] == [
+        "act passed asset 'ghost', which does not exist (existing assets: none)"
+    ]
+
+
+# -- the checks ----------------------------------------------------------------------
+
+
+def test_valid_plan_has_no_errors() -> None:
+    steps = [
+        step("s1", "fetch", {"url": "u"}, "page"),
+        step("s2", "count_words", {"text": {"$asset": "page", "path": "/title"}}, "n"),
+    ]
+    assert errors_of(steps) == []
+
+
+def test_cycle_is_rejected_naming_its_steps() -> None:
+    steps = [
+        step("a", "summarize", {"text": {"$asset": "from_b"}}, "from_a"),
+        step("b", "summarize", {"text": {"$asset": "from_a"}}, "from_b"),
+    ]
+    assert errors_of(steps) == [
+        "steps form a cycle: 'b' -> 'a' -> 'b' (each needs an asset the one before it produces)"
+    ]
+
+
+def test_reading_its_own_output_is_rejected() -> None:
+    steps = [step("a", "summarize", {"text": {"$asset": "out"}}, "out")]
+    assert errors_of(steps) == [
+        "step 'a' reads asset 'out', which only it produces (its own output)"
+    ]
+
+
+def test_reading_a_passed_asset_it_replaces_is_allowed() -> None:
+    steps = [step("a", "summarize", {"text": {"$asset": "notes"}}, "notes")]
+    assert errors_of(steps, ["notes"]) == []
+
+
+def test_duplicate_outputs_are_rejected() -> None:
+    steps = [step("a", "fetch", {"url": "1"}, "page"), step("b", "fetch", {"url": "2"}, "page")]
+    assert errors_of(steps) == [
+        "steps 'a' and 'b' both output asset 'page'; each step needs its own output name"
+    ]
+
+
+def test_duplicate_step_ids_are_rejected() -> None:
+    steps = [step("a", "fetch", {"url": "1"}, "p1"), step("a", "fetch", {"url": "2"}, "p2")]
+    assert errors_of(steps) == ["duplicate step id 'a' (steps 1 and 2); each step needs its own id"]
+
+
+def test_undefined_asset_is_rejected_naming_what_was_passed() -> None:
+    steps = [step("a", "summarize", {"text": {"$asset": "missing"}}, "s")]
+    assert errors_of(steps, ["notes"]) == [
+        "step 'a' reads asset 'missing', which no step produces and act did not pass "
+        "(passed assets: 'notes')"
+    ]
+
+
+def test_undefined_asset_in_inputs_is_rejected() -> None:
+    steps = [step("a", "summarize", {"text": {"$fill": "a summary"}}, "s", inputs=["nothing"])]
+    assert errors_of(steps) == [
+        "step 'a' reads asset 'nothing', which no step produces and act did not pass "
+        "(passed assets: none)"
+    ]
+
+
+def test_schema_breaking_literal_is_rejected() -> None:
+    steps = [step("a", "count_words", {"text": "x", "limit": "ten"}, "n")]
+    assert errors_of(steps) == [
+        "step 'a' (tool 'count_words'): argument $.limit: 'ten' is not of type 'integer'"
+    ]
+
+
+def test_missing_required_literal_is_rejected() -> None:
+    assert errors_of([step("a", "count_words", {}, "n")]) == [
+        "step 'a' (tool 'count_words'): argument $: 'text' is a required property"
+    ]
+
+
+def test_open_and_referenced_arguments_count_as_present() -> None:
+    steps = [
+        step("a", "fetch", {"url": {"$fill": "the page's address"}}, "page"),
+        step("b", "count_words", {"text": {"$asset": "page", "path": "/title"}}, "n"),
+    ]
+    assert errors_of(steps) == []
+
+
+def test_open_argument_that_is_no_parameter_is_rejected() -> None:
+    steps = [step("a", "strict", {"a": "x", "b": {"$fill": "more"}}, "o")]
+    assert errors_of(steps) == [
+        "step 'a' (tool 'strict'): argument 'b' is not a parameter of the tool (parameters: a)"
+    ]
+
+
+def test_malformed_markers_are_rejected() -> None:
+    steps = [
+        step("a", "summarize", {"text": {"$asset": "", "path": "/x"}}, "o1"),
+        step("b", "summarize", {"text": {"$fill": ""}}, "o2"),
+        step("c", "summarize", {"text": {"$asset": "o1", "path": "x"}}, "o3"),
+    ]
+    errors = errors_of(steps)
+    assert errors[0].startswith("step 'a': argument 'text': {\"$asset\": ...} takes a non-empty")
+    assert errors[1].startswith("step 'b': argument 'text': {\"$fill\": ...} takes one non-empty")
+    assert errors[2] == (
+        "step 'c': argument 'text': \"path\" 'x' is not a JSON pointer: it must start with \"/\""
+    )
+
+
+def test_markers_are_recognised_only_as_a_whole_top_level_value() -> None:
+    assert classify_arg({"$asset": "a"}) == ("asset", ("a", ""))
+    assert classify_arg({"$fill": "x"}) == ("fill", "x")
+    assert classify_arg([{"$asset": "a"}]) == ("literal", [{"$asset": "a"}])
+    assert classify_arg({"nested": {"$fill": "x"}}) == ("literal", {"nested": {"$fill": "x"}})
+
+
+def test_several_errors_are_all_reported() -> None:
+    steps = [
+        step("a", "fech", {"url": "u"}, "p"),
+        step("b", "count_words", {"text": 3}, "p"),
+    ]
+    errors = errors_of(steps)
+    assert errors == [
+        "step 'a': unknown tool 'fech'; did you mean 'fetch'?",
+        "step 'b' (tool 'count_words'): argument $.text: 3 is not of type 'string'",
+        "steps 'a' and 'b' both output asset 'p'; each step needs its own output name",
+    ]
+
+
+@pytest.mark.parametrize("name", ["plantools.fetch", "plantools__fetch"])
+def test_qualified_tool_names_are_accepted(name: str) -> None:
+    assert errors_of([step("a", name, {"url": "u"}, "p")]) == []

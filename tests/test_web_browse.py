@@ -1,0 +1,248 @@
+"""browse_url through the one door, against a real loopback HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from web_server import LOOPBACK, WebServer, write_web_config
+
+from autoplug import Kernel, ToolResult
+
+
+@pytest.fixture
+def server():
+    with WebServer(huge_bytes=3_000_000, slow_s=2.0) as running:
+        yield running
+
+
+def make_kernel(home, **web: Any) -> Kernel:
+    """A kernel with only the web plugin, its config allowing loopback unless told otherwise."""
+    write_web_config(home, **{"allow_private": LOOPBACK, "timeout_s": 0.5, **web})
+    return Kernel(builtins=["autoplug_web"], home=home)
+
+
+@pytest.fixture
+def kernel(isolated_home):
+    # The tool reads the config of AUTOPLUG_HOME, so the kernel uses that same home.
+    return make_kernel(isolated_home, max_bytes=100_000)
+
+
+def browse(kernel: Kernel, url: str, **args: Any) -> ToolResult:
+    return asyncio.run(kernel.tools.acall("browse_url", {"url": url, **args}))
+
+
+# -- HTML -------------------------------------------------------------------
+
+
+def test_html_page_gives_title_main_text_and_absolute_links(kernel, server):
+    result = browse(kernel, server.url("/page.html"))
+    assert result.ok, result.error
+    page = result.value
+    assert page["url"] == page["final_url"] == server.url("/page.html")
+    assert page["status"] == 200 and page["content_type"] == "text/html"
+    assert page["title"] == "Planets of the Solar System"
+    assert page["truncated"] is False
+    assert page["text"].splitlines() == [
+        "# The largest planet",
+        "Jupiter is the largest planet, see Jupiter.",
+        "- Mass: 318 Earths",
+        "- Moons: 95",
+        "Line one",
+        "Line two",
+        "Sources: Example, mail, js, other, Jupiter again.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "SCRIPT-TEXT",
+        "color: red",
+        "SITE-HEADER",
+        "NAV-TEXT",
+        "ASIDE-TEXT",
+        "FOOTER-TEXT",
+        "HIDDEN-TEXT",
+        "NOSCRIPT-TEXT",
+        "Planets of the",
+    ],
+)
+def test_html_text_leaves_out_scripts_styles_and_page_chrome(kernel, server, hidden):
+    text = browse(kernel, server.url("/page.html")).value["text"]
+    assert hidden not in text
+
+
+def test_html_links_are_absolute_distinct_and_http_only(kernel, server):
+    links = browse(kernel, server.url("/page.html")).value["links"]
+    assert links == [
+        {"text": "Home", "url": server.url("/")},
+        {"text": "About us", "url": server.url("/about.html")},
+        {"text": "see Jupiter", "url": server.url("/jupiter.html")},
+        {"text": "Example", "url": "https://example.org/planets?x=1"},
+        {"text": "other", "url": server.url("/up/other.html")},
+    ]
+
+
+def test_html_charset_from_the_header_is_honoured(kernel, server):
+    page = browse(kernel, server.url("/latin1.html")).value
+    assert page["title"] == "Café" and page["text"] == "crème brûlée"
+
+
+def test_max_chars_cuts_the_text_and_says_so(kernel, server):
+    page = browse(kernel, server.url("/page.html"), max_chars=30).value
+    assert page["text"] == "# The largest planet\nJupiter i"
+    assert page["truncated"] is True
+
+
+def test_max_chars_below_one_is_invalid_args(kernel, server):
+    result = browse(kernel, server.url("/page.html"), max_chars=0)
+    assert result.kind == "invalid_args" and "max_chars" in result.error
+    assert server.requests == []
+
+
+# -- other content types -------------------------------------------------------
+
+
+def test_plain_text_is_returned_as_text(kernel, server):
+    page = browse(kernel, server.url("/notes.txt")).value
+    assert page["text"] == "Jupiter: 95 moons \u2014 largest.\n"
+    assert page["content_type"] == "text/plain"
+    assert page["title"] is None and page["links"] == []
+
+
+def test_json_is_returned_as_text(kernel, server):
+    page = browse(kernel, server.url("/data.json")).value
+    assert page["text"] == '{"planet": "Jupiter", "moons": 95}'
+    assert page["content_type"] == "application/json"
+
+
+def test_binary_content_type_is_refused_naming_it(kernel, server):
+    result = browse(kernel, server.url("/image.png"))
+    assert result.kind == "tool_error"
+    assert "'image/png'" in result.error and "/image.png" in result.error
+    assert "binary" in result.error
+
+
+def test_body_without_content_type_is_sniffed(kernel, server):
+    assert browse(kernel, server.url("/untyped.txt")).value["text"] == "plain words, no type"
+    refused = browse(kernel, server.url("/untyped.bin"))
+    assert not refused.ok and "no content type" in refused.error and "binary" in refused.error
+
+
+def test_http_404_is_a_tool_error_naming_status_and_url(kernel, server):
+    result = browse(kernel, server.url("/missing"))
+    assert result.kind == "tool_error"
+    assert "HTTP 404 Not Found" in result.error and server.url("/missing") in result.error
+
+
+# -- size and time limits --------------------------------------------------------
+
+
+def test_huge_body_is_cut_at_max_bytes(kernel, server):
+    page = browse(kernel, server.url("/huge"), max_chars=1_000_000).value
+    assert page["text"] == "x" * 100_000
+    assert page["truncated"] is True
+
+
+def test_body_at_exactly_max_bytes_is_not_truncated(isolated_home, server):
+    kernel = make_kernel(isolated_home, max_bytes=len(b'{"planet": "Jupiter", "moons": 95}'))
+    page = browse(kernel, server.url("/data.json")).value
+    assert page["truncated"] is False and page["text"].endswith("95}")
+
+
+def test_slow_response_times_out_with_the_configured_timeout(kernel, server):
+    result = browse(kernel, server.url("/slow"))
+    assert result.kind == "tool_error"
+    assert "read timeout" in result.error and "0.5 s" in result.error
+    assert server.url("/slow") in result.error
+
+
+def test_body_that_stalls_times_out(kernel, server):
+    result = browse(kernel, server.url("/slow-body"))
+    assert result.kind == "tool_error" and "stalled for 0.5 s" in result.error
+
+
+def test_a_dripping_body_is_stopped_by_the_whole_call_deadline(isolated_home, server):
+    # Every read is well inside timeout_s; the whole call is bounded by 4 x timeout_s.
+    kernel = make_kernel(isolated_home, timeout_s=0.25)
+    result = browse(kernel, server.url("/drip"))
+    assert result.kind == "tool_error"
+    assert "not finished within 1 s (4 x [web] timeout_s)" in result.error
+
+
+# -- redirects ------------------------------------------------------------------
+
+
+def test_redirect_chain_is_followed_to_the_final_url(kernel, server):
+    page = browse(kernel, server.url("/chain/3")).value
+    assert page["url"] == server.url("/chain/3")
+    assert page["final_url"] == server.url("/page.html")
+    assert page["title"] == "Planets of the Solar System"
+    assert server.paths() == ["/chain/3", "/chain/2", "/chain/1", "/page.html"]
+
+
+def test_redirect_loop_stops_at_the_limit(kernel, server):
+    result = browse(kernel, server.url("/loop"))
+    assert result.kind == "tool_error" and "more than 5 redirects" in result.error
+    assert server.paths() == ["/loop"] * 6
+
+
+def test_redirect_to_cloud_metadata_is_refused_even_with_private_allowed(isolated_home, server):
+    kernel = make_kernel(isolated_home, allow_private=True)
+    result = browse(kernel, server.url("/to-metadata"))
+    assert result.kind == "tool_error"
+    assert "169.254.169.254" in result.error and "cloud metadata" in result.error
+
+
+def test_redirect_to_a_private_address_is_refused_on_that_hop(kernel, server):
+    # Only loopback is allowed here, so the hop to 10.0.0.1 must be refused before connecting.
+    result = browse(kernel, server.url("/to-private"))
+    assert result.kind == "tool_error"
+    assert "refused http://10.0.0.1/admin" in result.error and "a private address" in result.error
+
+
+def test_redirect_to_a_file_url_is_refused(kernel, server):
+    result = browse(kernel, server.url("/to-file"))
+    assert result.kind == "tool_error"
+    assert "'file'" in result.error and "only http:// and https://" in result.error
+
+
+# -- address safety ---------------------------------------------------------------
+
+
+def test_loopback_is_refused_without_the_config_and_nothing_connects(isolated_home, server):
+    kernel = Kernel(builtins=["autoplug_web"], home=isolated_home)  # no [web] table at all
+    result = browse(kernel, server.url("/page.html"))
+    assert result.kind == "tool_error"
+    assert "127.0.0.1" in result.error and "a loopback address" in result.error
+    assert "allow_private" in result.error
+    assert server.requests == []
+
+
+def test_localhost_by_name_is_checked_and_keeps_its_host_header(kernel, server):
+    page = browse(kernel, server.url("/page.html", host="localhost")).value
+    assert page["final_url"] == server.url("/page.html", host="localhost")
+    assert server.requests[-1]["host"] == f"localhost:{server.port}"
+
+
+@pytest.mark.parametrize(
+    ("url", "fault"),
+    [
+        ("ftp://example.org/file", "scheme 'ftp'"),
+        ("example.org/page", "no scheme"),
+        ("file:///etc/passwd", "scheme 'file'"),
+        ("http://", "no host"),
+    ],
+)
+def test_urls_that_are_not_http_are_refused(kernel, url, fault):
+    result = browse(kernel, url)
+    assert result.kind == "tool_error" and fault in result.error
+
+
+def test_invalid_web_config_is_a_tool_error_naming_file_and_key(isolated_home, server):
+    kernel = make_kernel(isolated_home, timeout_s="soon")
+    result = browse(kernel, server.url("/page.html"))
+    assert result.kind == "tool_error"
+    assert str(isolated_home / "config.toml") in result.error and "timeout_s" in result.error
