@@ -73,3 +73,27 @@ def test_providers_table_named_like_builtin_configures_it(tmp_path):
     assert model.url == "http://gpu-box:11434/v1/chat/completions"
     assert model.settings.read_timeout_s == 600
     assert sorted(kernel.models.providers) == ["ollama", "openai", "replay", "scripted"]
+
+
+def test_wrong_key_fails_run_with_one_line_naming_the_variable(tmp_path):
+    from openai_server import OpenAIServer, providers_toml
+
+    with OpenAIServer(api_key="right-key") as server:
+        toml = providers_toml("loop", server.url, api_key_env="LOOP_KEY")
+        (tmp_path / "config.toml").write_text(toml)
+        plugins = "autoplug_models,autoplug_autos"  # no memory: this is about the model
+        done = run_cli(
+            tmp_path,
+            "run",
+            "Say hi",
+            "--model",
+            "loop:m",
+            LOOP_KEY="wrong-key",
+            AUTOPLUG_LOAD_PLUGINS=plugins,
+        )
+        sent = server.requests[0].headers["authorization"]
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "refused the API key (HTTP 401): check the key in LOOP_KEY" in done.stderr
+    assert sent == "Bearer wrong-key"
+    assert len(server.requests) == 1  # not retried

@@ -61,6 +61,10 @@ CONFIG_TEMPLATE = """\
 # connect_timeout_s = 10
 # read_timeout_s = 120
 # max_retries = 4
+# backoff_s = 0.5          # first retry wait, doubling, with jitter
+# max_backoff_s = 30
+# max_retry_wait_s = 60    # a longer Retry-After fails at once
+# stream_usage = true      # false for servers that reject stream_options
 
 # [prices."openai:gpt-4o-mini"]
 # input_per_mtok = 0.15

@@ -35,6 +35,9 @@ def register_models(register: Any) -> None:
 
     :param register: ``register(provider)``; a provider has ``name`` (the prefix
         of a model id ``name:model``) and ``model(model_name, config) -> Model``.
+        An object with no ``name`` and a method ``providers(config)`` is a
+        provider source: the registry calls it with the kernel's config and
+        registers each provider it returns (one per config table, say).
     :return: ignored.
     """
 
