@@ -61,7 +61,8 @@ def test_cli_web_search_without_backend_says_how_to_configure(isolated_home):
 def test_loading_the_plugin_imports_neither_httpx_nor_bs4():
     code = (
         "import sys, autoplug_builtins.web as web;"
-        "print(sorted(m for m in ('httpx', 'bs4', 'asyncio') if m in sys.modules))"
+        "print(sorted(m for m in ('httpx', 'bs4', 'asyncio', 'autoplug_builtins.web.fetch')"
+        " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -9,6 +9,8 @@ text types, a 404, and a fake SearXNG JSON endpoint. Every request is recorded
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
 import ssl
 import threading
@@ -50,6 +52,15 @@ ARTICLE_HTML = """<!DOCTYPE html>
 </body>
 </html>
 """
+
+BOMB_BYTES = 50_000_000
+
+
+@functools.cache
+def bomb() -> bytes:
+    """50 MB of one letter, gzip-compressed to about 50 kB."""
+    return gzip.compress(b"a" * BOMB_BYTES, compresslevel=9)
+
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -193,6 +204,13 @@ def _handler_for(server: WebServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(b"other half")
             elif path in ("/drip", "/drip/search"):
                 self.send_drip()
+            elif path == "/gzip.html":
+                body = gzip.compress(ARTICLE_HTML.encode())
+                self.send(200, body, "text/html", Content_Encoding="gzip")
+            elif path == "/gzip-bomb":
+                self.send(200, bomb(), "text/plain", Content_Encoding="gzip")
+            elif path == "/brotli":
+                self.send(200, b"\x1b\x03\x00", "text/plain", Content_Encoding="br")
             elif path == "/image.png":
                 self.send(200, PNG_BYTES, "image/png")
             elif path == "/untyped.bin":

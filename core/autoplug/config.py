@@ -90,7 +90,7 @@ CONFIG_TEMPLATE = """\
 # max_age_days = 365
 
 # [web]
-# allow_private = false    # allow browse_url to reach loopback and private addresses
+# allow_private = false    # true, or a list of networks like ["127.0.0.0/8"]: lets browse_url reach non-public addresses
 # search_url = "http://localhost:8888"   # a SearXNG instance for web_search
 # timeout_s = 15
 # max_bytes = 2000000

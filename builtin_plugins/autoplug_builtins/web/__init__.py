@@ -7,8 +7,9 @@ binary content and oversized bodies. ``web_search`` asks a SearXNG instance
 ``web_search`` tool, which wins over this builtin one.
 
 Both read the ``[web]`` table of ``$AUTOPLUG_HOME/config.toml`` at call time
-(``settings``). httpx and BeautifulSoup are imported only when a tool runs, so
-loading this plugin costs nothing at start-up.
+(``settings``). Everything but the tool declarations, httpx and BeautifulSoup
+included, is imported only when a tool runs, so loading this plugin costs
+nearly nothing at start-up.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from autoplug import Tool, hookimpl, tool
-
-from .addresses import AddressRefused, WebError
-from .settings import WebSettings, load_settings
 
 DEFAULT_MAX_CHARS = 20_000
 DEFAULT_MAX_RESULTS = 5
@@ -45,6 +43,7 @@ async def browse_url(url: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict:
     max_chars: return at most this many characters of text
     """
     from .browse import browse
+    from .settings import load_settings
 
     return await browse(url, max_chars, load_settings())
 
@@ -60,6 +59,7 @@ async def web_search(query: str, max_results: int = DEFAULT_MAX_RESULTS) -> list
     max_results: return at most this many results
     """
     from .search import searxng_search
+    from .settings import load_settings
 
     return await searxng_search(query, max_results, load_settings())
 
@@ -79,12 +79,4 @@ def register_tools(register: Any) -> None:
     register(web_search)
 
 
-__all__ = [
-    "AddressRefused",
-    "WebError",
-    "WebSettings",
-    "browse_url",
-    "load_settings",
-    "register_tools",
-    "web_search",
-]
+__all__ = ["browse_url", "register_tools", "web_search"]

@@ -15,7 +15,10 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from autoplug import __version__
+
 from .addresses import WebError, resolve_checked
+from .body import ACCEPT_ENCODING, read_capped
 from .readable import content_kind
 from .settings import WebSettings
 
@@ -30,7 +33,7 @@ MAX_REDIRECTS = 5
 # whole call (every hop, every byte) even where no caller enforces a timeout.
 DEADLINE_FACTOR = 4
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-USER_AGENT = "autoplug-browse/0.1 (+https://github.com/autoplug)"
+USER_AGENT = f"autoplug/{__version__} (browse_url)"
 ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,application/json;q=0.9,*/*;q=0.5"
 
 
@@ -112,19 +115,6 @@ def media_type_of(response: httpx.Response) -> tuple[str, str | None]:
     return media.strip().lower(), charset
 
 
-async def read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
-    """The body, reading no more than ``max_bytes``; ``(body, truncated)``."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            # At most one chunk past the cap is read; closing the response drops the rest.
-            return b"".join(chunks)[:max_bytes], True
-    return b"".join(chunks), False
-
-
 async def _open(client: httpx.AsyncClient, url: httpx.URL, settings: WebSettings) -> httpx.Response:
     """Send GET ``url`` to one of its host's checked addresses; the response is streaming."""
     import httpx
@@ -191,7 +181,7 @@ async def _fetch(url: str, settings: WebSettings) -> Fetched:
     import httpx
 
     current = parse_http_url(url, "browse_url")
-    headers = {"Accept": ACCEPT, "Accept-Encoding": "identity"}
+    headers = {"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
     # No keep-alive: a pooled connection is keyed by address, and two hosts on one
     # address must not share a TLS session made for the other's name.
     limits = httpx.Limits(max_keepalive_connections=0)
@@ -214,7 +204,7 @@ async def _fetch(url: str, settings: WebSettings) -> Fetched:
                         "browse_url reads HTML and text, not binary files"
                     )
                 try:
-                    body, truncated = await read_capped(response, settings.max_bytes)
+                    body, truncated = await read_capped(response, settings.max_bytes, str(current))
                 except httpx.TimeoutException:
                     raise WebError(
                         f"{current}: the body stalled for {settings.timeout_s:g} s (read timeout)"

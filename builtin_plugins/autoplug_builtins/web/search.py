@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from .addresses import WebError
-from .fetch import deadline_s, new_client, overran, read_capped
+from .body import ACCEPT_ENCODING, read_capped
+from .fetch import deadline_s, new_client, overran
 from .settings import WebSettings
 
 
@@ -87,13 +88,15 @@ async def _get(endpoint: str, query: str, settings: WebSettings) -> tuple[bytes,
     import httpx
 
     params = {"q": query, "format": "json"}
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
     async with new_client(
         settings, headers=headers, follow_redirects=True, max_redirects=5
     ) as client:
         try:
             async with client.stream("GET", endpoint, params=params) as response:
-                body, truncated = await read_capped(response, settings.max_bytes)
+                body, truncated = await read_capped(
+                    response, settings.max_bytes, f"search backend {endpoint}"
+                )
                 return body, truncated, response.status_code, response.reason_phrase
         except httpx.TimeoutException:
             raise WebError(
