@@ -115,3 +115,15 @@ def test_reopening_a_runner_run_as_a_conversation_is_refused(tmp_path):
     run = kernel.run("x", model=ScriptedModel([call("final", answer="y")]))
     with pytest.raises(Exception, match="is not a conversation"):
         kernel.autos.get("assistant").reopen(kernel, run.run_id, model=ScriptedModel([]))
+
+
+def test_the_assistant_runs_a_single_task_like_a_runner(tmp_path):
+    kernel = Kernel(plugins=[CityPlugin()], builtins=["autoplug_autos"], home=tmp_path)
+    run = kernel.run("hi", model=ScriptedModel([call("final", answer="hello")]), auto="assistant")
+    assert run.status == "succeeded" and run.answer == "hello"
+    with RunStore.open(tmp_path, run.run_id) as store:
+        assert store.conversation() == [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+        ]
+        assert store.info()["status"] == "succeeded"

@@ -130,3 +130,37 @@ def test_every_emitted_event_type_is_documented():
     docs = (Path(__file__).parent.parent / "docs" / "events.md").read_text()
     for name in EVENT_TYPES:
         assert re.search(rf"^\| `{name}` \|", docs, re.M), f"{name} missing from docs/events.md"
+
+
+class SlowModel:
+    """Brainstorms forever, taking a little time per reply (like a real model)."""
+
+    model_id = "slow:test"
+
+    async def complete(self, request, *, on_text=None):
+        from autoplug import ChatResponse, FunctionCall
+
+        await asyncio.sleep(0.01)
+        thoughts = str(len(request.messages))
+        return ChatResponse(
+            function_calls=(FunctionCall("brainstorm", {"thoughts": thoughts}, "c1"),)
+        )
+
+
+def test_leaving_a_stream_early_cancels_the_run_and_leaves_it_interrupted(tmp_path):
+    kernel = Kernel(plugins=[Observer()], builtins=["autoplug_autos"], home=tmp_path)
+
+    async def first_decision():
+        stream = kernel.stream("Think", model=SlowModel())
+        async for event in stream:
+            if event.type == "decision":
+                await stream.aclose()
+                return event
+
+    event = asyncio.run(first_decision())
+    with RunStore.open(tmp_path, event.run_id) as store:
+        assert store.info()["status"] == "interrupted"
+        trace = store.events()
+    assert trace[-1]["type"] == "run_finished"
+    assert trace[-1]["data"]["status"] == "interrupted"
+    assert [e["type"] for e in trace].count("decision") < 25

@@ -204,6 +204,24 @@ def test_resume_rebuilds_the_same_history_and_does_not_rerun_finished_steps(tmp_
         assert store.info()["status"] == "succeeded"
     assert [e["seq"] for e in trace] == list(range(1, len(trace) + 1))
     assert "run_resumed" in [e["type"] for e in trace]
+    # Usage (and so the guards) counts the calls before the interruption too.
+    assert resumed.usage["llm_calls"] == 3 + 1
+
+
+def test_a_resumed_run_keeps_counting_its_llm_calls_against_the_cap(tmp_path):
+    kernel = files_kernel(tmp_path)
+    (kernel.home / "config.toml").write_text("[limits]\nllm_calls = 3\n")
+    first = ScriptedModel(
+        [call("brainstorm", thoughts="a"), call("brainstorm", thoughts="b"), ModelError("down")]
+    )
+    run = kernel.run("x", model=first)
+    assert run.status == "failed"
+    kernel = files_kernel(tmp_path)  # the new limit
+    second = ScriptedModel([call("brainstorm", thoughts="c"), call("final", answer="late")])
+    resumed = asyncio.run(aresume_run(kernel, run.run_id, model=second))
+    assert resumed.status == "stopped"
+    assert resumed.reason == "llm_calls limit reached: 3 model calls"
+    assert len(second.requests) == 1  # 2 answered calls before (the failed one is not counted)
 
 
 def test_a_succeeded_run_cannot_be_resumed(tmp_path):
@@ -285,3 +303,13 @@ def test_a_bug_in_an_auto_is_recorded_as_failed_and_raised(tmp_path):
         info = store.info()
     assert info["status"] == "failed"
     assert info["reason"] == "internal error: ZeroDivisionError: oops"
+
+
+def test_a_misconfigured_memory_is_reported_and_the_task_goes_on(tmp_path, capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[memory]\nbackend = "inprocess"\nembedder = "nope"\n')
+    kernel = files_kernel(tmp_path, "autoplug_memory")
+    run = kernel.run("x", model=ScriptedModel([call("final", answer="ok")]))
+    assert run.status == "succeeded"
+    assert "long-term memory unavailable: unknown embedder 'nope'" in capsys.readouterr().err

@@ -149,24 +149,7 @@ def test_bad_usage_exits_2_with_one_clear_line(home, workspace, args, message):
 
 
 def test_side_effects_are_refused_without_a_terminal_and_approved_with_yes(home, workspace):
-    write = [
-        {"call": "act", "arguments": {"subtask": "write", "assets": []}},
-        {
-            "call": "submit_plan",
-            "arguments": {
-                "steps": [
-                    {
-                        "id": "s1",
-                        "tool": "write_file",
-                        "args": {"path": "out.txt", "content": "hi"},
-                        "output": "w",
-                    }
-                ]
-            },
-        },
-        {"call": "final", "arguments": {"answer": "done"}},
-    ]
-    model = script(workspace, write)
+    model = script(workspace, WRITE)
     refused = autoplug("run", "Write", "--model", model, cwd=workspace)
     assert refused.returncode == 0
     assert "approval for write_file (s1): refused" in refused.stderr
@@ -273,7 +256,7 @@ def test_ctrl_c_exits_130_and_leaves_the_run_interrupted(home, workspace):
 
 def test_the_readme_replay_example_runs_offline(isolated_home):
     """The README's first command. If it fails after a prompt or tool change, re-record
-    examples/planets.jsonl as examples/README.md says."""
+    the cassette: python examples/record_planets.py"""
     root = Path(__file__).parent.parent
     task = "Which is the largest planet? Check the notes file."
     args = ("--model", "replay:examples/planets.jsonl", "--workspace", "examples/workspace")
@@ -281,4 +264,84 @@ def test_the_readme_replay_example_runs_offline(isolated_home):
         done = autoplug("run", task, *args, cwd=root)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("Jupiter is the largest planet")
-    assert "[~] s2 read_file filled" in done.stderr
+    assert "[x] s2 read_file -> notes" in done.stderr
+
+
+WRITE = [
+    {"call": "act", "arguments": {"subtask": "write", "assets": []}},
+    {
+        "call": "submit_plan",
+        "arguments": {
+            "steps": [
+                {
+                    "id": "s1",
+                    "tool": "write_file",
+                    "args": {"path": "out.txt", "content": "hi"},
+                    "output": "w",
+                }
+            ]
+        },
+    },
+    {"call": "final", "arguments": {"answer": "done"}},
+]
+
+
+@pytest.mark.parametrize(("reply", "written"), [("y", True), ("n", False)])
+def test_on_a_terminal_side_effects_are_asked_for(home, workspace, reply, written):
+    import pty
+
+    model = script(workspace, WRITE)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoplug.cli", "run", "Write", "--model", model],
+        cwd=workspace,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(slave)
+    os.write(master, f"{reply}\n".encode())
+    out, err = proc.communicate(timeout=30)
+    os.close(master)
+    assert proc.returncode == 0, err
+    assert "tool 'write_file' has side effects; run it with" in err
+    assert (workspace / "out.txt").exists() is written
+    assert f"approval for write_file (s1): {'approved' if written else 'refused'}" in err
+
+
+def test_chat_resume_continues_a_saved_conversation(home, workspace):
+    first = script(workspace, [{"call": "final", "arguments": {"answer": "Hello, Ada."}}], "a.json")
+    done = autoplug("chat", "--model", first, cwd=workspace, stdin="My name is Ada.\n")
+    assert done.returncode == 0, done.stderr
+    (run,) = list_runs(home)
+    with OpenAIServer([Reply.chat(tool_calls=[("final", {"answer": "Ada."})])]) as server:
+        (home / "config.toml").write_text(
+            '[memory]\nbackend = "none"\n' + providers_toml("local", server.url)
+        )
+        again = autoplug(
+            "chat",
+            "--resume",
+            run["run_id"],
+            "--model",
+            "local:m",
+            cwd=workspace,
+            stdin="What is my name?\n",
+        )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "Ada.\n"
+    prompt = server.requests[0].body["messages"][1]["content"]
+    assert "User: My name is Ada.\nAssistant: Hello, Ada." in prompt
+    assert [r["run_id"] for r in list_runs(home)] == [run["run_id"]]
+
+
+def test_chat_resume_of_an_unknown_run_exits_2(home, workspace):
+    done = autoplug("chat", "--resume", "20200101-000000-000000-abcd", cwd=workspace, stdin="")
+    assert done.returncode == 2
+    assert "unknown run '20200101-000000-000000-abcd'" in done.stderr
+
+
+def test_chat_with_no_model_exits_2(home, workspace):
+    done = autoplug("chat", cwd=workspace, stdin="hello\n")
+    assert done.returncode == 2
+    assert "no model configured" in done.stderr

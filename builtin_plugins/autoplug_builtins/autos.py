@@ -8,7 +8,6 @@ conversation, the assets and memory across turns.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from autoplug import Auto, AutoplugError, RunResult, UsageError, hookimpl
@@ -90,6 +89,8 @@ class Assistant(Auto):
 
     async def asend(self, message: str) -> RunResult:
         """One turn: the dynamic agent answers ``message`` with the conversation so far."""
+        import asyncio
+
         from autoplug.agents.dynamic import DynamicAgent
         from autoplug.llm import UsageTracker
 
@@ -150,6 +151,8 @@ class Assistant(Auto):
 
     def send(self, message: str) -> RunResult:
         """Blocking :meth:`asend` (not inside a running event loop)."""
+        import asyncio
+
         return asyncio.run(self.asend(message))
 
     async def aclose(self) -> RunResult | None:
@@ -168,6 +171,8 @@ class Assistant(Auto):
 
     def close(self) -> RunResult | None:
         """Blocking :meth:`aclose`."""
+        import asyncio
+
         return asyncio.run(self.aclose())
 
     async def arun(self, task: str) -> RunResult:

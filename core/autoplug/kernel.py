@@ -281,7 +281,9 @@ class Kernel:
 
         Options: ``model`` (id or Model), ``auto`` (name, default ``runner``),
         ``approve`` (True, False or a callable), ``record`` (cassette path),
-        ``workspace`` (a folder), ``on_text`` (streamed text callback).
+        ``workspace`` (a folder), ``on_text`` (streamed text callback),
+        ``stream`` (ask the model to stream its text), ``on_event`` (a callback
+        for each event).
         """
         from .autos import arun_task
 

@@ -7,15 +7,17 @@ finishes or fails, the dynamic agent's decisions — and the answer to stdout, s
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import echo_json, fail, get_kernel
+
+if TYPE_CHECKING:
+    import asyncio
 
 EXIT_FOR_STATUS = {"succeeded": 0, "failed": 1, "stopped": 1, "interrupted": 130}
 
@@ -119,6 +121,8 @@ def approver(yes: bool) -> Any:
             )
 
     async def ask(tool: Any, args: dict[str, Any]) -> bool:
+        import asyncio
+
         if not sys.stdin.isatty():
             return False
         # A daemon thread, not asyncio.to_thread: Ctrl-C must not wait for an answer.
@@ -193,6 +197,8 @@ def run_command(
     usage (no model configured, unknown model or Auto, bad --workspace), 130 on
     Ctrl-C (the run is left interrupted: `autoplug resume RUN_ID`).
     """
+    import asyncio
+
     from ..autos import arun_task
 
     kernel = get_kernel()
@@ -242,6 +248,8 @@ def _start_reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | No
 
 
 async def _converse(assistant: Any, progress: Progress) -> None:
+    import asyncio
+
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     _start_reader(asyncio.get_running_loop(), queue)
     prompt = sys.stdin.isatty()
@@ -282,6 +290,8 @@ def chat_command(
     It keeps the conversation, its assets and memory across turns. End with
     EOF (Ctrl-D) or a line "/exit"; `--resume RUN_ID` continues a conversation.
     """
+    import asyncio
+
     from ..autos import auto_class
 
     kernel = get_kernel()

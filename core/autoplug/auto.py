@@ -1,0 +1,372 @@
+"""The Auto base class and RunResult: one run's life around the agents.
+
+See :mod:`autoplug.autos` for how to write an Auto and the functions that run one.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .agents.context import GuardStop, RunContext, approver_from
+from .errors import AutoplugError, UsageError
+from .events import Event
+from .llm import Usage
+
+EventCallback = Callable[[Event], None]
+
+
+@dataclass
+class RunResult:
+    """How a run ended: its id, status, answer, the reason it did not succeed, assets, usage."""
+
+    run_id: str | None
+    status: str
+    answer: str | None
+    reason: str | None
+    assets: list[dict[str, Any]]
+    usage: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``autoplug run --json`` object: run_id, status, answer, reason, assets, usage."""
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "answer": self.answer,
+            "reason": self.reason,
+            "assets": self.assets,
+            "usage": self.usage,
+        }
+
+
+def resolve_workspace(workspace: Path | str | None) -> Path:
+    """The run's workspace folder (default: the current directory); UsageError if not a folder."""
+    if workspace is None:
+        return Path.cwd()
+    path = Path(workspace).expanduser().resolve()
+    if not path.is_dir():
+        raise UsageError(f"workspace {str(workspace)!r} is not a folder")
+    return path
+
+
+class Auto:
+    """Base of every Auto. A subclass sets the class attribute ``name`` and a docstring.
+
+    It usually overrides only :meth:`solve` (what happens between the start and
+    the end of a run), and :meth:`resume` when it does not use the dynamic agent.
+
+    :param kernel: the kernel (tools, models, hooks, home).
+    :param model: a model id or a Model; None takes the default model.
+    :param approve: True, False (refuse side-effect tools) or ``approve(tool, args)``.
+    :param record: a cassette path: record every model exchange there.
+    :param workspace: the folder file tools work in (default: current directory).
+    :param on_text: called with streamed model text.
+    :param stream: ask the model to stream its text (also on when ``on_text`` is given).
+    :param on_event: called with every event, after the trace and the hooks.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        kernel: Any,
+        *,
+        model: Any = None,
+        approve: Any = False,
+        record: Path | str | None = None,
+        workspace: Path | str | None = None,
+        on_text: Callable[[str], None] | None = None,
+        stream: bool = False,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self.kernel = kernel
+        self.model = kernel.model(model)
+        self._owns_model = model is None or isinstance(model, str)  # built here: closed here
+        if record is not None:
+            self.model = kernel.models.recording(self.model, Path(record))
+        self.workspace = resolve_workspace(workspace)
+        self.approve = approver_from(approve)
+        self.on_text = on_text
+        self.stream = stream or on_text is not None
+        self.on_event = on_event
+        self._memory: Any = False  # False: not opened yet; None: no memory configured
+
+    @property
+    def model_id(self) -> str:
+        """The model's ``provider:model`` id."""
+        return str(getattr(self.model, "model_id", type(self.model).__name__))
+
+    # -- what a subclass overrides -------------------------------------------------
+
+    async def solve(self, ctx: RunContext, memories: str) -> tuple[str, str | None, str | None]:
+        """Work on ``ctx.task``; return ``(status, answer, reason)``.
+
+        The default runs the dynamic agent over :meth:`static_agent`. ``memories``
+        is the recalled memories as prompt text ("" when none).
+        """
+        from .agents.dynamic import DynamicAgent
+
+        return await DynamicAgent(ctx, self.static_agent(ctx), memories=memories).run()
+
+    async def resume(
+        self, ctx: RunContext, records: list[dict[str, Any]]
+    ) -> tuple[str, str | None, str | None]:
+        """Continue an interrupted run from its saved turns; the default continues the dynamic agent."""
+        from .agents.dynamic import DynamicAgent, history_from_records
+
+        if not records:
+            return await self.solve(ctx, await self.recall(ctx, ctx.task))
+        agent = DynamicAgent(
+            ctx,
+            self.static_agent(ctx),
+            history=history_from_records(records),
+            resumed=records,
+        )
+        return await agent.run()
+
+    def static_agent(self, ctx: RunContext) -> Any:
+        """The static agent that carries out ``act`` decisions."""
+        from .agents.static import StaticAgent
+
+        return StaticAgent(ctx)
+
+    # -- running -----------------------------------------------------------------
+
+    async def arun(self, task: str) -> RunResult:
+        """Run ``task`` to its end in a new run folder and return the result."""
+        if not isinstance(task, str) or not task.strip():
+            raise UsageError("the task must be a non-empty string")
+        ctx = self.open_run(task)
+
+        async def work() -> tuple[str, str | None, str | None]:
+            return await self.solve(ctx, await self.recall(ctx, task))
+
+        return await self._drive(ctx, work(), task, set())
+
+    async def aresume(self, store: Any) -> RunResult:
+        """Continue the interrupted run kept in ``store`` (an open RunStore)."""
+        from .assets import AssetStore
+
+        info = store.info()
+        records = store.decisions()
+        ctx = self.context(store, info["task"], AssetStore.load(store.assets_dir))
+        events = store.events()
+        ctx._seq = max((e.get("seq") or 0 for e in events), default=0)
+        # The guards count the whole run: the model calls made before the interruption too.
+        for event in events:
+            if event.get("type") == "llm_call":
+                data = event.get("data") or {}
+                used = Usage(
+                    int(data.get("input_tokens") or 0), int(data.get("output_tokens") or 0)
+                )
+                ctx.usage.add(info["model"], used, self.kernel.config)
+        store.set_status("running")
+        ctx.emit(
+            "run_resumed",
+            decisions=len(records),
+            acts=sum(1 for r in records if r.get("act_no") is not None),
+            assets=ctx.assets.names(),
+        )
+        return await self._drive(
+            ctx, self.resume(ctx, records), info["task"], set(ctx.assets.names())
+        )
+
+    async def _drive(self, ctx: RunContext, work: Any, task: str, before: set[str]) -> RunResult:
+        import asyncio  # here, not at import: plugin loading must stay fast
+
+        try:
+            status, answer, reason = await work
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.finish(ctx, "interrupted", None, "interrupted by the user")
+            raise
+        except GuardStop as exc:  # a guard hit outside the dynamic agent (a custom Auto)
+            status, answer, reason = "stopped", None, str(exc)
+        except AutoplugError as exc:
+            status, answer, reason = "failed", None, str(exc)
+        except Exception as exc:
+            # A bug, not a user error: record it, then let it surface.
+            self.finish(ctx, "failed", None, f"internal error: {type(exc).__name__}: {exc}")
+            raise
+        await self.remember(ctx, task, status, answer, reason, before)
+        return self.finish(ctx, status, answer, reason)
+
+    def open_run(self, task: str) -> RunContext:
+        """Create the run's folder and context, and emit ``run_started``."""
+        from .assets import AssetStore
+        from .runs import RunStore
+
+        store = RunStore.create(
+            self.kernel.home,
+            task=task,
+            model=self.model_id,
+            auto=self.name or type(self).__name__,
+            workspace=self.workspace,
+        )
+        ctx = self.context(store, task, AssetStore(store.assets_dir))
+        ctx.emit(
+            "run_started",
+            task=task,
+            model=self.model_id,
+            auto=self.name,
+            workspace=str(self.workspace),
+        )
+        return ctx
+
+    def context(self, store: Any, task: str, assets: Any) -> RunContext:
+        """The RunContext of a run kept in ``store``; its events go to :meth:`deliver`."""
+        ctx = RunContext(
+            kernel=self.kernel,
+            model=self.model,
+            run_id=store.run_id,
+            task=task,
+            workspace=self.workspace,
+            assets=assets,
+            approve=self.approve,
+            checkpoint=store.checkpoint,
+            on_text=self.on_text,
+            store=store,
+            stream=self.stream,
+        )
+        ctx.sink = lambda event: self.deliver(store, event)
+        return ctx
+
+    def deliver(self, store: Any, event: Event) -> None:
+        """Write ``event`` to the trace, then give it to the hooks and ``on_event``."""
+        store.append_event(event)
+        self.kernel.emit(event)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception as exc:  # an observer's bug must not break the run
+                print(f"autoplug: event observer failed: {exc!r}", file=sys.stderr)
+
+    def finish(
+        self,
+        ctx: RunContext,
+        status: str,
+        answer: str | None,
+        reason: str | None,
+        usage: dict[str, Any] | None = None,
+    ) -> RunResult:
+        """Record the end of the run, emit ``run_finished``, close the store; the result."""
+        usage = usage if usage is not None else ctx.usage.to_dict()
+        ctx.store.set_status(status, reason=reason, answer=answer, usage=usage)
+        ctx.emit("run_finished", status=status, reason=reason, answer=answer, usage=usage)
+        ctx.store.close()
+        return self.result(ctx, status, answer, reason, usage)
+
+    def result(
+        self,
+        ctx: RunContext,
+        status: str,
+        answer: str | None,
+        reason: str | None,
+        usage: dict[str, Any],
+    ) -> RunResult:
+        """A RunResult with the run's assets."""
+        assets = [a.to_dict() for a in ctx.assets.all()]
+        return RunResult(ctx.run_id, status, answer, reason, assets, usage)
+
+    async def release(self) -> None:
+        """Close the model's connections if this Auto built the model (from an id)."""
+        if not self._owns_model:
+            return
+        for holder in (self.model, getattr(self.model, "inner", None)):
+            close = getattr(holder, "aclose", None)
+            if close is not None:
+                with suppress(Exception):  # closing is hygiene, never a failure of the run
+                    await close()
+
+    # -- memory --------------------------------------------------------------------
+
+    async def memory(self) -> Any:
+        """The kernel's long-term memory, opened once (in a worker thread); None if none.
+
+        A replayed run (model ``replay:...``) has none: memories recalled now would
+        change the first prompt the cassette recorded, and storing would make the
+        next replay differ too.
+        """
+        if self._memory is False and self.model_id.startswith("replay:"):
+            self._memory = None
+        if self._memory is False:
+            from .memory import open_memory
+
+            try:
+                self._memory = await _to_thread(open_memory, self.kernel)
+            except Exception as exc:  # e.g. a bad [memory] setting: the task goes on without
+                print(f"autoplug: warning: long-term memory unavailable: {exc}", file=sys.stderr)
+                self._memory = None
+        return self._memory
+
+    async def recall(self, ctx: RunContext, query: str) -> str:
+        """Memories relevant to ``query`` as prompt text; emits ``memory_recalled``."""
+        from .memory import format_memories
+
+        memory = await self.memory()
+        if memory is None:
+            return ""
+        try:
+            recalled = await _to_thread(memory.recall, query)
+        except Exception as exc:  # memory is an aid: a broken store must not stop the task
+            print(f"autoplug: warning: memory recall failed: {exc}", file=sys.stderr)
+            return ""
+        ctx.emit(
+            "memory_recalled",
+            memories=[
+                {"id": m.id, "text": m.text, "kind": m.kind, "score": round(m.score, 4)}
+                for m in recalled
+            ],
+        )
+        return format_memories(recalled) if recalled else ""
+
+    async def remember(
+        self,
+        ctx: RunContext,
+        task: str,
+        status: str,
+        answer: str | None,
+        reason: str | None,
+        before: set[str],
+    ) -> None:
+        """Store the task with its answer, and what its steps observed (no LLM call)."""
+        from .memory import NewMemory
+
+        memory = await self.memory()
+        if memory is None:
+            return
+        run_id = ctx.run_id
+        if answer is not None:
+            items = [
+                NewMemory(
+                    f"Task: {task}\nAnswer: {answer}",
+                    kind="answer",
+                    source_run=run_id,
+                    importance=0.7,
+                )
+            ]
+        else:
+            text = f"Task: {task}\nNot finished ({status}): {reason}"
+            items = [NewMemory(text, kind="task", source_run=run_id, importance=0.3)]
+        for asset in ctx.assets.all():
+            if asset.name in before:
+                continue
+            text = (
+                f"Observed for the task {task!r}: asset {asset.name!r} from tool "
+                f"{asset.tool}: {asset.preview(300)}"
+            )
+            items.append(NewMemory(text, kind="observation", source_run=run_id, importance=0.4))
+        try:
+            await _to_thread(memory.remember, items)
+        except Exception as exc:
+            print(f"autoplug: warning: storing memories failed: {exc}", file=sys.stderr)
+
+
+async def _to_thread(func: Callable[..., Any], *args: Any) -> Any:
+    """``asyncio.to_thread``, importing asyncio only when a run needs it."""
+    import asyncio
+
+    return await asyncio.to_thread(func, *args)
