@@ -100,8 +100,8 @@ class Progress:
             errors = f" rejected: {_short('; '.join(map(str, d['errors'])))}" if d["errors"] else ""
             return f"  [~] {d['step']} {d['tool']} filled {filled}{errors}"
         if kind == "run_finished":
-            reason = f": {d['reason']}" if d.get("reason") else ""
-            return f"run {self.run_id} {d['status']}{reason}"
+            # the reason of a failed or stopped run is printed once, as the "error:" line
+            return f"run {self.run_id} {d['status']}"
         return None
 
 
@@ -220,6 +220,11 @@ def run_command(
         )
     except KeyboardInterrupt:
         interrupted(kernel, progress.run_id, "autoplug resume")
+    report_result(result, as_json)
+
+
+def report_result(result: Any, as_json: bool) -> None:
+    """Print a finished run (the answer, or ``--json``'s object) and exit with its status."""
     if as_json:
         echo_json(result.to_dict())
     elif result.status == "succeeded":

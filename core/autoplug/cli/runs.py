@@ -269,7 +269,7 @@ def resume_command(run_id: str, as_json: bool, yes: bool) -> None:
     import asyncio
 
     from ..autos import aresume_run
-    from .run import EXIT_FOR_STATUS, Progress, approver, interrupted
+    from .run import Progress, approver, interrupted, report_result
 
     # The same progress, approvals, output and exit statuses as `autoplug run`.
     progress = Progress()
@@ -278,11 +278,4 @@ def resume_command(run_id: str, as_json: bool, yes: bool) -> None:
         result = asyncio.run(aresume_run(kernel, run_id, approve=approver(yes), on_event=progress))
     except KeyboardInterrupt:
         interrupted(kernel, run_id, "autoplug resume")
-    if as_json:
-        echo_json(result.to_dict())
-    elif result.status == "succeeded":
-        click.echo(result.answer)
-    if result.status != "succeeded":
-        if not as_json:
-            click.echo(f"error: run {result.run_id} {result.status}: {result.reason}", err=True)
-        raise SystemExit(EXIT_FOR_STATUS.get(result.status, 1))
+    report_result(result, as_json)
