@@ -33,8 +33,12 @@ def per_call(stmt, number: int = 50_000, repeat: int = 5) -> float:
 def main() -> None:
     exe = os.path.join(os.path.dirname(sys.executable), "autoplug")
     print("== cold start (median of 15 runs) ==")
-    print(f"python -c pass              {cold_start([sys.executable, '-c', 'pass']) * 1000:7.1f} ms")
-    print(f"python -c 'import autoplug' {cold_start([sys.executable, '-c', 'import autoplug']) * 1000:7.1f} ms")
+    print(
+        f"python -c pass              {cold_start([sys.executable, '-c', 'pass']) * 1000:7.1f} ms"
+    )
+    print(
+        f"python -c 'import autoplug' {cold_start([sys.executable, '-c', 'import autoplug']) * 1000:7.1f} ms"
+    )
     print(f"autoplug --help             {cold_start([exe, '--help']) * 1000:7.1f} ms")
     print(f"autoplug tools              {cold_start([exe, 'tools']) * 1000:7.1f} ms")
 
@@ -67,13 +71,23 @@ def main() -> None:
     print("\n== one call of add(a, b), microseconds (best of 5 x 50k) ==")
     print(f"plain function call                 {per_call(lambda: add.func(2, 3)):6.2f}")
     print(f"jsonschema validator.is_valid       {per_call(lambda: validator.is_valid(args)):6.2f}")
-    print(f"jsonschema validator.iter_errors    {per_call(lambda: list(validator.iter_errors(args))):6.2f}")
-    print(f"door's compiled fast check          {per_call(lambda: registered.violations(args)):6.2f}")
+    print(
+        f"jsonschema validator.iter_errors    {per_call(lambda: list(validator.iter_errors(args))):6.2f}"
+    )
+    print(
+        f"door's compiled fast check          {per_call(lambda: registered.violations(args)):6.2f}"
+    )
     print(f"ToolRegistry.call, no hook relay    {per_call(lambda: bare.call('add', args)):6.2f}")
-    print(f"kernel.tools.call (pluggy hooks)    {per_call(lambda: kernel.tools.call('add', args)):6.2f}")
-    print(f"kernel.tools.call, all builtins     {per_call(lambda: with_hooks.tools.call('bench.add', args)):6.2f}")
+    print(
+        f"kernel.tools.call (pluggy hooks)    {per_call(lambda: kernel.tools.call('add', args)):6.2f}"
+    )
+    print(
+        f"kernel.tools.call, all builtins     {per_call(lambda: with_hooks.tools.call('bench.add', args)):6.2f}"
+    )
     bad = {"a": "x", "b": 3}
-    print(f"invalid call (full error report)    {per_call(lambda: kernel.tools.call('add', bad), number=5000):6.2f}")
+    print(
+        f"invalid call (full error report)    {per_call(lambda: kernel.tools.call('add', bad), number=5000):6.2f}"
+    )
 
 
 if __name__ == "__main__":

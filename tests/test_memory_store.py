@@ -191,3 +191,31 @@ def test_format_memories_puts_one_line_each(memory):
 def test_recall_on_empty_store_returns_nothing(memory):
     assert memory.recall("anything at all") == []
     assert memory.list() == [] and memory.prune() == []
+
+
+def test_lancedb_prune_builds_an_index_on_a_large_table_and_search_still_finds(tmp_path):
+    from autoplug.memory import MemoryRecord, PrunePolicy
+    from autoplug_builtins.memory.hashing import HashingEmbedder
+    from autoplug_builtins.memory.lance import LanceBackend
+
+    embedder = HashingEmbedder()
+    backend = LanceBackend(tmp_path / "memory", embedder, index_min_rows=300)
+    now = time.time()
+    texts = [f"note {i} on subject {i * 13 % 97} and item {i}" for i in range(300)]
+    records = [
+        MemoryRecord(f"{i:016x}", text, "fact", None, now, 0.5, 0, now)
+        for i, text in enumerate(texts)
+    ]
+    backend.add(records, embedder.embed(texts))
+    assert backend._open().list_indices() == []
+    assert backend.prune(PrunePolicy(capacity=1000, max_age_days=365), now) == []
+    assert len(backend._open().list_indices()) == 1
+    assert backend._open().list_indices()[0].index_type == "IvfHnswSq"
+    found = backend.search(embedder.embed([texts[123]])[0], 5)
+    assert found[0].record.text == texts[123]
+    assert found[0].similarity == pytest.approx(1.0, abs=0.05)
+    backend.build_index("IvfPq")  # the other plan: PQ codes with a refine step
+    assert backend._open().list_indices()[0].index_type == "IvfPq"
+    found = backend.search(embedder.embed([texts[42]])[0], 5)
+    assert found[0].record.text == texts[42]
+    assert found[0].similarity == pytest.approx(1.0, abs=1e-4)  # refined: exact distance

@@ -5,16 +5,16 @@ so changing embedders never mixes vectors. A table exists only while it holds a
 memory — the last forget or prune drops it — so "no table folder for this
 embedder" means an empty store, checked without importing lancedb.
 
-Search is exact (brute force over the table) until a table reaches
-``INDEX_MIN_ROWS``; then an IVF-PQ index is built and searched with ``NPROBES``
-partitions and a refine step (``REFINE_FACTOR`` times the limit, re-ranked by
-exact distance). Rows added after the index are searched exactly until
-``prune`` optimises the table, which also folds them into the index.
+Search is exact (brute force over the table). Once a table holds
+``INDEX_MIN_ROWS``, ``prune`` builds a vector index (slow: tens of seconds at
+100k on two cores, so never during a run's remember; :mod:`.index` says how it
+is built and searched). Rows added after the index are searched exactly until
+the next compaction folds them in. Every ``COMPACT_EVERY`` table versions a write also
+compacts the table and removes versions older than ``KEEP_VERSIONS``.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ from autoplug.memory import (
     table_name,
 )
 
+from .index import DEFAULT_INDEX, PLANS, IndexPlan
+
 COLUMNS = [
     "id",
     "text",
@@ -43,9 +45,10 @@ COLUMNS = [
     "last_access",
 ]
 INDEX_MIN_ROWS = 50_000
-NPROBES = 20
-REFINE_FACTOR = 5
+CONSISTENCY_INTERVAL = timedelta(seconds=5)
 DELETE_CHUNK = 500
+COMPACT_EVERY = 50
+KEEP_VERSIONS = timedelta(hours=1)
 
 
 def schema(dimension: int, embedder: str) -> Any:
@@ -66,11 +69,6 @@ def schema(dimension: int, embedder: str) -> Any:
         ],
         metadata={"embedder": embedder, "dimension": str(dimension)},
     )
-
-
-def index_partitions(rows: int) -> int:
-    """IVF partitions for ``rows`` vectors: about the square root, at least 16."""
-    return max(16, int(math.sqrt(rows)))
 
 
 def _quote(value: str) -> str:
@@ -100,7 +98,8 @@ class LanceBackend:
         self.embedder = embedder
         self.index_min_rows = index_min_rows
         self._db: Any = None
-        self._indexed: dict[str, bool] = {}
+        self._tables: dict[str, Any] = {}
+        self._index: dict[str, tuple[IndexPlan, int] | None] = {}  # table -> (plan, rows)
 
     @property
     def table(self) -> str:
@@ -127,31 +126,40 @@ class LanceBackend:
             import lancedb
 
             self.folder.mkdir(parents=True, exist_ok=True)
-            # Check for other processes' writes on every read: a CLI command or another
-            # run may have changed the table since this one opened it.
-            self._db = lancedb.connect(str(self.folder), read_consistency_interval=timedelta(0))
+            # See other processes' writes (a CLI command, another run) within a few
+            # seconds, rather than paying a manifest check on every single read.
+            self._db = lancedb.connect(
+                str(self.folder), read_consistency_interval=CONSISTENCY_INTERVAL
+            )
         return self._db
 
     def _open(self, name: str | None = None, *, create: bool = False) -> Any:
         name = name or self.table
         if name not in self.tables_on_disk():
+            self._tables.pop(name, None)
             if not create:
                 return None
             embedder, dimension = self.embedder.name, self.embedder.dimension
-            return self._connect().create_table(
+            self._tables[name] = self._connect().create_table(
                 name, schema=schema(dimension, embedder), exist_ok=True
             )
-        return self._connect().open_table(name)
+        elif name not in self._tables:
+            self._tables[name] = self._connect().open_table(name)
+        return self._tables[name]
 
     def _drop_if_empty(self, name: str, table: Any) -> None:
         if table.count_rows() == 0:
             self._connect().drop_table(name)
-            self._indexed.pop(name, None)
+            self._tables.pop(name, None)
+            self._index.pop(name, None)
 
-    def _is_indexed(self, name: str, table: Any) -> bool:
-        if name not in self._indexed:
-            self._indexed[name] = bool(table.list_indices())
-        return self._indexed[name]
+    def _plan(self, name: str, table: Any) -> tuple[IndexPlan, int] | None:
+        """The plan of ``name``'s vector index and the rows it was built on (cached)."""
+        if name not in self._index:
+            found = [i for i in table.list_indices() if "vector" in i.columns]
+            kind = found[0].index_type if found else None
+            self._index[name] = (PLANS[kind], table.count_rows()) if kind in PLANS else None
+        return self._index[name]
 
     def count(self) -> int:
         """How many memories the current table holds."""
@@ -172,24 +180,23 @@ class LanceBackend:
         flat = np.asarray(vectors, dtype=np.float32).reshape(-1)
         columns["vector"] = pa.FixedSizeListArray.from_arrays(flat, self.embedder.dimension)
         table.add(pa.Table.from_pydict(columns, schema=table.schema))
-        if not self._is_indexed(self.table, table) and table.count_rows() >= self.index_min_rows:
-            self.build_index(table)
+        # Every write (a recall's access counts too) makes a version with small files;
+        # compacting now and then keeps scans fast without a maintenance command.
+        if table.version % COMPACT_EVERY == 0:
+            table.optimize(cleanup_older_than=KEEP_VERSIONS)
 
-    def build_index(self, table: Any = None) -> None:
-        """Build (or rebuild) the IVF-PQ cosine index of the current table."""
-        table = table if table is not None else self._open()
+    def build_index(self, kind: str = DEFAULT_INDEX) -> None:
+        """Build (or rebuild) the current table's vector index (see :mod:`.index`)."""
+        table = self._open()
         if table is None:
             return
         rows = table.count_rows()
+        plan = PLANS[kind]
+        # With a config, create_index's first argument names the column.
         table.create_index(
-            metric="cosine",
-            vector_column_name="vector",
-            index_type="IVF_PQ",
-            num_partitions=index_partitions(rows),
-            num_sub_vectors=max(1, self.embedder.dimension // 8),
-            replace=True,
+            "vector", replace=True, config=plan.config(rows, self.embedder.dimension)
         )
-        self._indexed[self.table] = True
+        self._index[self.table] = (plan, rows)
 
     def search(self, vector: list[float], limit: int, kind: str | None = None) -> list[Candidate]:
         """The ``limit`` nearest memories by cosine similarity, optionally of one kind."""
@@ -204,8 +211,10 @@ class LanceBackend:
         )
         if kind is not None:
             query = query.where(f"kind = {_quote(kind)}", prefilter=True)
-        if self._is_indexed(self.table, table):
-            query = query.nprobes(NPROBES).refine_factor(REFINE_FACTOR)
+        indexed = self._plan(self.table, table)
+        if indexed is not None:
+            plan, rows = indexed
+            query = plan.tune(query, rows, limit)
         return [Candidate(_record(row), 1.0 - float(row["_distance"])) for row in query.to_list()]
 
     def list(self) -> list[MemoryRecord]:
@@ -262,10 +271,14 @@ class LanceBackend:
         for start in range(0, len(ids), DELETE_CHUNK):
             chunk = ids[start : start + DELETE_CHUNK]
             table.delete(f"id IN ({', '.join(_quote(i) for i in chunk)})")
-        if table.count_rows() == 0:
+        rows = table.count_rows()
+        if rows == 0:
             self._drop_if_empty(self.table, table)
+        elif rows >= self.index_min_rows and self._plan(self.table, table) is None:
+            table.optimize(cleanup_older_than=KEEP_VERSIONS)
+            self.build_index()
         else:
-            table.optimize()
+            table.optimize(cleanup_older_than=KEEP_VERSIONS)
         return pruned
 
     def stats(self) -> BackendStats:
