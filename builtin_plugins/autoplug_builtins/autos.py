@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoplug import Auto, AutoplugError, RunResult, UsageError, hookimpl
+from autoplug import Auto, AutoplugError, BlockingCallInLoop, RunResult, UsageError, hookimpl
 
 USAGE_KEYS = ("llm_calls", "input_tokens", "output_tokens", "total_tokens")
 
@@ -28,6 +28,20 @@ def add_usage(total: dict[str, Any] | None, more: dict[str, Any]) -> dict[str, A
     usd = [u for u in (total.get("usd"), more.get("usd")) if u is not None]
     summed["usd"] = round(sum(usd), 6) if usd else None
     return summed
+
+
+def _not_in_loop(blocking: str, twin: str) -> None:
+    """Raise BlockingCallInLoop when called inside a running event loop (DESIGN: async twins)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise BlockingCallInLoop(
+        f"Assistant.{blocking}() is blocking and was called inside a running event loop; "
+        f"use 'await assistant.{twin}(...)'"
+    )
 
 
 class Assistant(Auto):
@@ -60,14 +74,13 @@ class Assistant(Auto):
     def reopen(cls, kernel: Any, run_id: str, **options: Any) -> Assistant:
         """An Assistant continuing the saved conversation ``run_id``."""
         from autoplug.assets import AssetStore
-        from autoplug.errors import RunError
-        from autoplug.runs import RunStore
+        from autoplug.runs import NotResumableError, RunStore
 
         store = RunStore.open(kernel.home, run_id)
         try:
             info = store.info()
             if info["auto"] != cls.name:
-                raise RunError(
+                raise NotResumableError(
                     f"run {run_id!r} is not a conversation (its Auto is {info['auto']!r})"
                 )
             options.setdefault("model", info["model"])
@@ -150,9 +163,10 @@ class Assistant(Auto):
         return self.last
 
     def send(self, message: str) -> RunResult:
-        """Blocking :meth:`asend` (not inside a running event loop)."""
+        """Blocking :meth:`asend`; raises BlockingCallInLoop inside a running event loop."""
         import asyncio
 
+        _not_in_loop("send", "asend")
         return asyncio.run(self.asend(message))
 
     async def aclose(self) -> RunResult | None:
@@ -170,9 +184,10 @@ class Assistant(Auto):
         return result
 
     def close(self) -> RunResult | None:
-        """Blocking :meth:`aclose`."""
+        """Blocking :meth:`aclose`; raises BlockingCallInLoop inside a running event loop."""
         import asyncio
 
+        _not_in_loop("close", "aclose")
         return asyncio.run(self.aclose())
 
     async def arun(self, task: str) -> RunResult:

@@ -20,7 +20,9 @@ def confined(workspace: Path, path: str) -> Path:
     root = Path(workspace).resolve()
     target = (root / path).resolve()
     if target != root and root not in target.parents:
-        raise ValueError(f"path {path!r} is outside the workspace {str(root)!r}")
+        # No absolute path in the message: it reaches the model's prompt, which must replay
+        # from any folder (DESIGN: prompts hold no absolute paths).
+        raise ValueError(f"path {path!r} is outside the workspace")
     return target
 
 
@@ -32,10 +34,15 @@ def read_file(path: str, max_chars: int = MAX_READ_CHARS, *, context: CallContex
     max_chars: return at most this many characters
     """
     target = confined(context.workspace, path)
+    if target.is_dir():
+        raise IsADirectoryError(f"{path!r} is a folder, not a file (list_files lists it)")
     if not target.is_file():
         raise FileNotFoundError(f"no file {path!r} in the workspace")
-    with target.open(encoding="utf-8", errors="replace") as handle:
-        return handle.read(max(0, max_chars))
+    try:
+        with target.open(encoding="utf-8", errors="replace") as handle:
+            return handle.read(max(0, max_chars))
+    except OSError as exc:  # said with the relative path: the message reaches the prompt
+        raise OSError(f"cannot read {path!r}: {exc.strerror}") from None
 
 
 @tool(side_effects=True)
@@ -47,9 +54,14 @@ def write_file(path: str, content: str, append: bool = False, *, context: CallCo
     append: add to the end of the file instead of replacing it
     """
     target = confined(context.workspace, path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("a" if append else "w", encoding="utf-8") as handle:
-        handle.write(content)
+    if target.is_dir():
+        raise IsADirectoryError(f"{path!r} is a folder, not a file")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a" if append else "w", encoding="utf-8") as handle:
+            handle.write(content)
+    except OSError as exc:  # said with the relative path: the message reaches the prompt
+        raise OSError(f"cannot write {path!r}: {exc.strerror}") from None
     return {"path": path, "bytes": len(content.encode("utf-8"))}
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .auto import Auto, EventCallback, RunResult, resolve_workspace
-from .errors import BlockingCallInLoop, RunError, UsageError
+from .errors import BlockingCallInLoop, UsageError
 from .events import Event
 
 __all__ = [
@@ -163,19 +163,19 @@ async def aresume_run(
     ``model`` defaults to the run's recorded model id. Approval given before the
     interruption is not assumed: ``approve`` decides again.
     """
-    from .runs import RunStore
+    from .runs import NotResumableError, RunStore
 
     store = RunStore.open(kernel.home, run_id)
     try:
         info = store.info()
         if info["status"] not in ("interrupted", "failed"):
             hint = " (its owner process is still running)" if info["status"] == "running" else ""
-            raise RunError(
+            raise NotResumableError(
                 f"run {run_id!r} is {info['status']}{hint}; only an interrupted or failed run "
                 "can be resumed"
             )
         if store.conversation():
-            raise RunError(
+            raise NotResumableError(
                 f"run {run_id!r} is an Assistant conversation; continue it with "
                 f"'autoplug chat --resume {run_id}'"
             )

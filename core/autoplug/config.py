@@ -28,6 +28,14 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "max_usd": None,
 }
 
+# Limits that count something: a fraction would be silently rounded one way or the other.
+WHOLE_LIMITS = frozenset(
+    ("iterations", "llm_calls", "loop_repeats", "plan_repairs", "fill_retries")
+    + ("concurrency", "max_tokens")
+)
+# Limits where 0 makes no sense (no step could run; every tool would time out at once).
+POSITIVE_LIMITS = frozenset({"concurrency", "tool_timeout_s"})
+
 DEFAULT_MEMORY: dict[str, Any] = {
     "backend": "lancedb",
     "embedder": None,  # chosen on first use and written to the file
@@ -43,6 +51,9 @@ DEFAULT_WEB: dict[str, Any] = {
     "timeout_s": 15,
     "max_bytes": 2_000_000,
 }
+
+# The keys of a [prices."ID"] table: USD per million tokens.
+PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
 
 CONFIG_TEMPLATE = """\
 # autoplug configuration. Every line is commented out: the defaults apply.
@@ -78,11 +89,16 @@ CONFIG_TEMPLATE = """\
 # fill_retries = 2
 # concurrency = 4          # steps run at once
 # tool_timeout_s = 60
-# max_tokens = 200000      # prompt + completion tokens per run
-# max_usd = 1.0
+# max_tokens = 200000      # prompt + completion tokens per run (default: no limit)
+# max_usd = 1.0            # USD per run, from [prices] (default: no limit)
 
 # [memory]
-# backend = "lancedb"
+# backend = "lancedb"      # or "inprocess" (tests), or "none" to turn memory off
+# half_life_days = 30      # recency halves every 30 days without use
+# embedder_base_url = "http://localhost:8000/v1"   # for embedder = "openai"
+# embedder_model = "text-embedding-3-small"
+# embedder_api_key_env = "OPENAI_API_KEY"
+# embedder_dimension = 1536
 # embedder = "minilm"      # written here on first use; minilm when installed, else hashing
 # top_k = 5
 # max_prompt_tokens = 800
@@ -105,6 +121,23 @@ def default_home() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
     return base / "autoplug"
+
+
+def write_template(home: Path) -> None:
+    """Write the commented config template as ``home/config.toml``.
+
+    Raises :class:`ConfigError` naming the folder when it cannot be created (for
+    example when ``AUTOPLUG_HOME`` is a file).
+    """
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "config.toml").write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the config file {home / 'config.toml'}: {exc.strerror}; "
+            f"the autoplug home {home} must be a folder autoplug can write "
+            "(AUTOPLUG_HOME chooses another)"
+        ) from None
 
 
 @dataclass
@@ -133,12 +166,16 @@ class Config:
         if not path.exists():
             if not create:
                 return cls(home=home)
-            home.mkdir(parents=True, exist_ok=True)
-            path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+            write_template(home)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid config file {path}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"invalid config file {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                f"at offset {exc.start})"
+            ) from None
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
         config = cls(home=home, data=data)
@@ -157,6 +194,14 @@ class Config:
             raise ConfigError(
                 f"invalid config file {self.path}: [plugins] disabled must be a list of names"
             )
+        for name, value in self.data.get("providers", {}).items():
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"invalid config file {self.path}: [providers.{name}] must be a table "
+                    f'such as [providers.{name}] base_url = "http://localhost:8000/v1"'
+                )
+        for model_id, value in self.data.get("prices", {}).items():
+            self._check_price(model_id, value)
         for key, value in self.data.get("limits", {}).items():
             if key not in DEFAULT_LIMITS:
                 raise ConfigError(f"invalid config file {self.path}: unknown key [limits] {key}")
@@ -164,6 +209,27 @@ class Config:
                 raise ConfigError(
                     f"invalid config file {self.path}: [limits] {key} must be a non-negative number"
                 )
+            if key in WHOLE_LIMITS and not isinstance(value, int):
+                raise ConfigError(
+                    f"invalid config file {self.path}: [limits] {key} must be a whole number, "
+                    f"not {value!r}"
+                )
+            if key in POSITIVE_LIMITS and value == 0:
+                raise ConfigError(
+                    f"invalid config file {self.path}: [limits] {key} must be more than 0"
+                )
+
+    def _check_price(self, model_id: str, value: Any) -> None:
+        where = f'invalid config file {self.path}: [prices."{model_id}"]'
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table of input_per_mtok and output_per_mtok")
+        for key, price in value.items():
+            if key not in PRICE_KEYS:
+                raise ConfigError(
+                    f"{where}: unknown key {key!r}; known keys: {', '.join(PRICE_KEYS)}"
+                )
+            if not isinstance(price, int | float) or isinstance(price, bool) or price < 0:
+                raise ConfigError(f"{where} {key} must be a non-negative number of USD")
 
     def section(self, name: str) -> dict[str, Any]:
         """A top-level table of the file, or an empty dict."""

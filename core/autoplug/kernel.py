@@ -53,8 +53,9 @@ class NamedRegistry:
         """Register ``obj`` (it must have a ``name`` attribute)."""
         name = getattr(obj, "name", None)
         if not isinstance(name, str) or not name:
+            article = "an" if self.what[0] in "aeiou" else "a"
             raise UsageError(
-                f"plugin {plugin!r} registered a {self.what} without a 'name' attribute"
+                f"plugin {plugin!r} registered {article} {self.what} without a 'name' attribute"
             )
         self._entries.append((name, obj, plugin, builtin))
 
@@ -86,6 +87,18 @@ class NamedRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._winners()
+
+
+def _auto_class(obj: Any, plugin: str) -> Any:
+    """``obj`` when it is a subclass of :class:`autoplug.Auto`; else UsageError naming the plugin."""
+    from .auto import Auto  # already imported by then: registering an Auto imported it
+
+    if not (isinstance(obj, type) and issubclass(obj, Auto)):
+        raise UsageError(
+            f"plugin {plugin!r} registered {obj!r} with register_autos; "
+            "register a subclass of autoplug.Auto"
+        )
+    return obj
 
 
 class Kernel:
@@ -158,6 +171,13 @@ class Kernel:
     def _import_entry_points(self, only: list[str] | None) -> list[tuple[str, Any]]:
         eps = entry_points()
         if only is not None:
+            missing = sorted(set(only) - {ep.name for ep in eps})
+            if missing:
+                # A misspelt name would otherwise give a kernel silently without that plugin.
+                raise UsageError(
+                    f"Kernel(builtins=...): no plugin named {', '.join(map(repr, missing))}; "
+                    f"the builtins are {', '.join(BUILTIN_NAMES)}"
+                )
             eps = [ep for ep in eps if ep.name in set(only)]
             wanted = {ep.name for ep in eps}
         else:
@@ -213,7 +233,7 @@ class Kernel:
         adders = {
             "register_tools": lambda obj: self.tools.add(obj, name, builtin),
             "register_models": lambda obj: self.models.add(obj, name),
-            "register_autos": lambda obj: self.autos.add(obj, name, builtin),
+            "register_autos": lambda obj: self.autos.add(_auto_class(obj, name), name, builtin),
             "register_embedders": lambda obj: self.embedders.add(obj, name, builtin),
             "register_memory_backends": lambda obj: self.memory_backends.add(obj, name, builtin),
         }

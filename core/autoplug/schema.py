@@ -106,6 +106,12 @@ def function_schema(
             continue
         if name in skip and param.kind == param.KEYWORD_ONLY:
             continue
+        if param.kind == param.POSITIONAL_ONLY:
+            # The door passes every argument by name, so this one could never be given.
+            raise ToolDefinitionError(
+                f"tool {tool_name!r} parameter {name!r} is positional-only; tools are called "
+                "with keyword arguments, so remove the '/' from its signature"
+            )
         schema = type_schema(
             hints.get(name, param.annotation), f"tool {tool_name!r} parameter {name!r}"
         )

@@ -24,6 +24,32 @@ TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _call_ids = itertools.count(1)
 
 
+class ToolExited(Exception):
+    """Raised in place of the ``SystemExit`` of a tool that called ``sys.exit()``.
+
+    A tool's ``sys.exit()`` must fail its call, not end the process; and asyncio
+    lets a ``SystemExit`` escape a task and stop the loop, so it is turned into
+    this ordinary exception before it leaves the tool.
+    """
+
+    def __init__(self, code: object) -> None:
+        super().__init__(f"the tool called sys.exit({code!r})")
+
+
+def _no_exit_sync(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    try:
+        return func(**kwargs)
+    except SystemExit as exc:
+        raise ToolExited(exc.code) from None
+
+
+async def _no_exit_async(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except SystemExit as exc:
+        raise ToolExited(exc.code) from None
+
+
 @dataclass(frozen=True)
 class CallContext:
     """What a tool call runs in; injected into a tool that declares ``*, context: CallContext``.
@@ -402,6 +428,12 @@ class ToolRegistry:
                     "tool_error",
                     f"tool {found.name!r}: before_tool_call hook failed: {_one_line(exc)}",
                 )
+            if early is not None and not isinstance(early, ToolResult):
+                early = _failure(
+                    "tool_error",
+                    f"tool {found.name!r}: before_tool_call hook returned "
+                    f"{type(early).__name__}, not a ToolResult or None",
+                )
             if early is not None:
                 return found, ctx, call, early
         return found, ctx, call, None
@@ -434,9 +466,9 @@ class ToolRegistry:
             if found.is_async:
                 import asyncio
 
-                value = asyncio.run(found.func(**kwargs))
+                value = asyncio.run(_no_exit_async(found.func(**kwargs)))
             else:
-                value = found.func(**kwargs)
+                value = _no_exit_sync(found.func, kwargs)
             result = ToolResult(ok=True, value=value)
         except Exception as exc:
             result = _failure("tool_error", f"tool {found.name!r} failed: {_one_line(exc)}")
@@ -469,9 +501,9 @@ class ToolRegistry:
             limit = self.default_timeout
         try:
             if found.is_async:
-                awaitable = found.func(**kwargs)
+                awaitable = _no_exit_async(found.func(**kwargs))
             else:
-                awaitable = asyncio.to_thread(found.func, **kwargs)
+                awaitable = asyncio.to_thread(_no_exit_sync, found.func, kwargs)
             value = await asyncio.wait_for(awaitable, limit)
             result = ToolResult(ok=True, value=value)
         except TimeoutError:

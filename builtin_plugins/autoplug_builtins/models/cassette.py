@@ -41,7 +41,17 @@ class RecordingModel:
         self.model_id = model.model_id
         self.path = Path(path).expanduser()
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Checked now, before the run starts: a cassette that cannot be written is bad usage.
+        if self.path.is_dir():
+            raise UsageError(
+                f"cannot record to {self.path}: it is a folder; give a file path such as run.jsonl"
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"cannot record to {self.path}: {exc.strerror or exc}") from None
 
     async def complete(
         self, request: ChatRequest, *, on_text: TextCallback | None = None
@@ -70,6 +80,8 @@ class RecordingModel:
 
 def load_cassette(path: Path) -> list[dict[str, Any]]:
     """The exchanges of a cassette; UsageError naming the file and line when it is unusable."""
+    if path.is_dir():
+        raise UsageError(f"replay cassette {path} is a folder, not a cassette file")
     if not path.is_file():
         raise UsageError(f"replay cassette {path} does not exist (record one with --record PATH)")
     try:

@@ -54,15 +54,19 @@ class MemoryCheckpointer:
         self.steps: dict[tuple[int, str], dict[str, Any]] = {}
 
     def saved_plan(self, act_no: int) -> dict[str, Any] | None:
+        """The accepted plan of act ``act_no``, if saved."""
         return self.plans.get(act_no)
 
     def save_plan(self, act_no: int, plan: dict[str, Any]) -> None:
+        """Keep the accepted plan of act ``act_no``."""
         self.plans[act_no] = plan
 
     def finished_step(self, act_no: int, step_id: str) -> dict[str, Any] | None:
+        """The record of a finished step, if saved."""
         return self.steps.get((act_no, step_id))
 
     def save_step(self, act_no: int, step_id: str, record: dict[str, Any]) -> None:
+        """Keep the record of a finished step."""
         self.steps[(act_no, step_id)] = record
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from ..errors import AutoplugError
+from ..errors import AutoplugError, PluginError
 from ..kernel import Kernel
+from ..plugins import describe_error, strict_plugins
 
 # Modules under autoplug.cli that add the kernel's own commands, each with add_commands(cli).
 COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin")
@@ -33,10 +34,9 @@ class State:
             raise self.error
         assert self.kernel is not None
         if not self.kernel.config.path.exists():
-            from ..config import CONFIG_TEMPLATE
+            from ..config import write_template
 
-            self.kernel.home.mkdir(parents=True, exist_ok=True)
-            self.kernel.config.path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+            write_template(self.kernel.home)
         return self.kernel
 
 
@@ -98,10 +98,11 @@ def build_cli() -> click.Group:
         try:
             impl.function(*([cli] if impl.argnames else []))
         except Exception as exc:
-            click.echo(
-                f"autoplug: warning: plugin {impl.plugin_name!r} register_commands failed: {exc}",
-                err=True,
-            )
+            problem = f"plugin {impl.plugin_name!r} register_commands failed: {describe_error(exc)}"
+            if strict_plugins():  # DESIGN: any plugin failure is an error exit under strict
+                STATE.error = PluginError(problem)
+                return cli
+            click.echo(f"autoplug: warning: {problem}", err=True)
     return cli
 
 

@@ -87,6 +87,19 @@ def _approve_interactively(tool_name: str, args: dict[str, Any]) -> bool:
     )
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type (``array``, ``string``, ``null``...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else type(value).__name__
+
+
 @tools_group.command("call")
 @click.argument("name")
 @click.argument("args_json", required=False, default="{}")
@@ -103,7 +116,7 @@ def tools_call(name: str, args_json: str, yes: bool, as_json: bool) -> None:
     except json.JSONDecodeError as exc:
         fail(f"ARGS_JSON is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", 2)
     if not isinstance(args, dict):
-        fail(f"ARGS_JSON must be a JSON object, not {type(args).__name__}", 2)
+        fail(f"ARGS_JSON must be a JSON object, not {json_type(args)}: {args_json.strip()[:80]}", 2)
     found = kernel.tools.get(name)
     approved = yes
     if found is not None and found.side_effects and not yes and not found.violations(args):

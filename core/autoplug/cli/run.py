@@ -294,6 +294,7 @@ def chat_command(
 
     It keeps the conversation, its assets and memory across turns. End with
     EOF (Ctrl-D) or a line "/exit"; `--resume RUN_ID` continues a conversation.
+    Exit 0 when the last turn succeeded, 1 when it failed or a guard stopped it.
     """
     import asyncio
 
@@ -329,3 +330,6 @@ def chat_command(
             f"autoplug chat --resume {assistant.last.run_id}",
             err=True,
         )
+    # The conversation is one run, left with its last turn's status: exit as `run` would.
+    if assistant.last is not None and assistant.last.status != "succeeded":
+        raise SystemExit(EXIT_FOR_STATUS.get(assistant.last.status, 1))

@@ -18,6 +18,7 @@ from .ids import RUN_ID_RE, new_run_id, parse_iso, utc_iso
 from .owners import owner_alive, process_start_time
 from .store import (
     STATUSES,
+    NotResumableError,
     RunStore,
     SqliteCheckpointer,
     UnknownRunError,
@@ -26,6 +27,7 @@ from .store import (
 from .trace import read_events
 
 __all__ = [
+    "NotResumableError",
     "RUN_ID_RE",
     "STATUSES",
     "RunStore",

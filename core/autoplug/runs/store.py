@@ -47,6 +47,16 @@ class UnknownRunError(RunError):
     exit_code = 2
 
 
+class NotResumableError(RunError):
+    """Raised when a run cannot be continued the way asked (bad usage: exit status 2).
+
+    For example ``resume`` of a run that succeeded or of an Assistant
+    conversation, or ``chat --resume`` of a Runner's run; the message says what to do.
+    """
+
+    exit_code = 2
+
+
 def runs_dir(home: Path) -> Path:
     """The folder holding every run's folder."""
     return Path(home) / "runs"
@@ -121,12 +131,18 @@ class RunStore:
         so a crash during creation never leaves a half-made run in the listing.
         """
         parent = runs_dir(home)
-        parent.mkdir(parents=True, exist_ok=True)
         run_id = new_run_id()
         staging = parent / f".{run_id}.tmp"
-        staging.mkdir()
-        (staging / "assets").mkdir()
-        (staging / TRACE_FILE).touch()
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            staging.mkdir()
+            (staging / "assets").mkdir()
+            (staging / TRACE_FILE).touch()
+        except OSError as exc:
+            raise RunError(
+                f"cannot create a run folder in {parent}: {exc.strerror} "
+                "(it must be a folder autoplug can write)"
+            ) from None
         conn = sqlite3.connect(staging / STATE_FILE)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
