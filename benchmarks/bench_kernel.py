@@ -45,7 +45,7 @@ def main() -> None:
     from jsonschema import Draft202012Validator
 
     from autoplug import Kernel, hookimpl, tool
-    from autoplug.tools import ToolRegistry
+    from autoplug.registry import ToolRegistry
 
     @tool
     def add(a: int, b: int) -> int:

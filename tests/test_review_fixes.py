@@ -657,3 +657,48 @@ def test_an_auto_without_a_name_is_reported_with_the_right_article(tmp_path):
     assert kernel.plugins["RegistersNameless"].error == (
         "UsageError: plugin 'RegistersNameless' registered an auto without a 'name' attribute"
     )
+
+
+# -- [memory] settings are checked before a run starts ------------------------
+
+
+def _scripted_final(tmp_path):
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"call": "final", "arguments": {"answer": "done"}}]))
+    return f"scripted:{script}"
+
+
+def test_bad_memory_setting_stops_run_before_it_starts(isolated_home, tmp_path):
+    (isolated_home / "config.toml").write_text('[memory]\ntop_k = "x"\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "autoplug.cli", "run", "hi", "--model", _scripted_final(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "[memory] top_k must be an integer" in out.stderr and "Traceback" not in out.stderr
+    assert not (isolated_home / "runs").exists() or not any((isolated_home / "runs").iterdir())
+
+
+def test_unknown_memory_backend_is_named_with_the_known_ones(isolated_home, tmp_path):
+    (isolated_home / "config.toml").write_text('[memory]\nbackend = "nosuch"\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "autoplug.cli", "run", "hi", "--model", _scripted_final(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "unknown memory backend 'nosuch'" in out.stderr and "lancedb" in out.stderr
+
+
+def test_memory_off_runs_without_memory(isolated_home, tmp_path):
+    (isolated_home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "autoplug.cli", "run", "hi", "--model", _scripted_final(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (out.returncode, out.stdout.strip()) == (0, "done")

@@ -20,7 +20,7 @@ from autoplug import (
     hookimpl,
     tool,
 )
-from autoplug.tools import ToolRegistry
+from autoplug.registry import ToolRegistry
 
 
 @tool

@@ -25,7 +25,8 @@ from .errors import (
 from .hookspecs import hookimpl
 from .kernel import Kernel
 from .llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, Model, Usage
-from .tools import CallContext, Tool, ToolCall, ToolRegistry, ToolResult, tool
+from .registry import ToolRegistry
+from .tools import CallContext, Tool, ToolCall, ToolResult, tool
 
 __version__ = "0.1.0"
 

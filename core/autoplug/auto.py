@@ -86,6 +86,9 @@ class Auto:
         self.kernel = kernel
         self.model = kernel.model(model)
         self._owns_model = model is None or isinstance(model, str)  # built here: closed here
+        from .memory import check_memory_config
+
+        check_memory_config(kernel)  # a bad [memory] setting is bad usage, before any run exists
         if record is not None:
             self.model = kernel.models.recording(self.model, Path(record))
         self.workspace = resolve_workspace(workspace)

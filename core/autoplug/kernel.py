@@ -26,7 +26,7 @@ from .plugins import (
     strict_plugins,
     wanted_names,
 )
-from .tools import ToolRegistry
+from .registry import ToolRegistry
 
 NO_MODEL_HELP = """\
 no model configured. Choose one of:

@@ -56,12 +56,31 @@ def open_memory(kernel: Any) -> LongTermMemory | None:
     registered. Raises :class:`autoplug.ConfigError` for an invalid ``[memory]``
     value and :class:`autoplug.UsageError` for an unknown or unusable embedder.
     """
-    settings = MemorySettings.from_config(kernel.config)
+    settings = check_memory_config(kernel)
     if not settings.enabled or settings.backend not in kernel.memory_backends:
         return None
     if settings.embedder is None and not kernel.embedders.names():
         return None
     return load_memory(kernel)
+
+
+def check_memory_config(kernel: Any) -> MemorySettings:
+    """The checked ``[memory]`` settings; cheap (imports nothing heavy).
+
+    Raises :class:`autoplug.ConfigError` for an invalid value, and
+    :class:`autoplug.UsageError` when ``[memory] backend`` names a backend that no
+    loaded plugin registers while others do (a typo). A backend missing because no
+    memory plugin is loaded at all means memory is off, not an error.
+    """
+    settings = MemorySettings.from_config(kernel.config)
+    explicit = "backend" in kernel.config.section("memory")
+    known = kernel.memory_backends.names()
+    if settings.enabled and explicit and known and settings.backend not in known:
+        raise UsageError(
+            f"unknown memory backend {settings.backend!r} ([memory] backend in "
+            f"{kernel.config.path}); known: {', '.join(known)}"
+        )
+    return settings
 
 
 def load_memory(kernel: Any) -> LongTermMemory:
@@ -142,6 +161,7 @@ __all__ = [
     "PrunePolicy",
     "Recalled",
     "TableInfo",
+    "check_memory_config",
     "Weights",
     "blend",
     "choose_embedder",
