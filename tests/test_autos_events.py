@@ -115,6 +115,25 @@ def test_kernel_stream_yields_the_events_as_they_happen(tmp_path):
         assert [e.to_dict() for e in events] == store.events()
 
 
+def test_kernel_stream_delivers_a_turn_before_the_next_model_call(tmp_path):
+    kernel = Kernel(plugins=[Observer()], builtins=["autoplug_autos"], home=tmp_path)
+    model = ScriptedModel(
+        [
+            call("brainstorm", thoughts="one"),
+            call("brainstorm", thoughts="two"),
+            call("final", answer="x"),
+        ]
+    )
+
+    async def requests_seen_at_first_decision():
+        async for event in kernel.stream("Think", model=model):
+            if event.type == "decision":
+                return len(model.requests)
+
+    # live: the consumer sees the first decision while later turns have not been asked yet
+    assert asyncio.run(requests_seen_at_first_decision()) == 1
+
+
 def test_kernel_stream_raises_a_usage_error_of_the_run(tmp_path):
     kernel = Kernel(plugins=[Observer()], builtins=["autoplug_autos"], home=tmp_path)
 

@@ -19,6 +19,7 @@ resume and a replayed model still matches its recorded requests.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -246,6 +247,9 @@ class DynamicAgent:
                 outcome = await self._turn(self.iteration_base + self.turns, response)
                 if outcome is not None:
                     return outcome
+                # Let stream consumers and on_event observers see this turn now, even
+                # when the model answered without suspending (scripted, replay).
+                await asyncio.sleep(0)
         except GuardStop as exc:
             return "stopped", None, str(exc)
         except ModelError as exc:
