@@ -6,6 +6,7 @@ for tests and throw-away runs; it behaves like the LanceDB backend otherwise.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import replace
 from typing import Any
 
@@ -68,7 +69,7 @@ class InProcessBackend:
         records = [rec for rec, _ in self._tables.get(self.table, {}).values()]
         return sorted(records, key=lambda r: -r.created)
 
-    def touch(self, ids: list[str], now: float) -> None:
+    def touch(self, ids: builtins.list[str], now: float) -> None:
         """One more access for each id, last access ``now``."""
         rows = self._rows()
         for memory_id in ids:
@@ -98,7 +99,7 @@ class InProcessBackend:
                 return True
         return False
 
-    def prune(self, policy: PrunePolicy, now: float) -> list[Pruned]:
+    def prune(self, policy: PrunePolicy, now: float) -> builtins.list[Pruned]:
         """Apply ``policy`` to the current table."""
         pruned = select_pruned(self.list(), policy, now)
         rows = self._rows()

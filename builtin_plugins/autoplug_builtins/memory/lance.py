@@ -15,6 +15,7 @@ compacts the table and removes versions older than ``KEEP_VERSIONS``.
 
 from __future__ import annotations
 
+import builtins
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,7 @@ class LanceBackend:
         rows = table.search().select(COLUMNS).limit(None).to_arrow().to_pylist()
         return sorted((_record(r) for r in rows), key=lambda r: -r.created)
 
-    def touch(self, ids: list[str], now: float) -> None:
+    def touch(self, ids: builtins.list[str], now: float) -> None:
         """One more access for each id, last access ``now`` (one update for all)."""
         table = self._open()
         if table is None or not ids:
@@ -261,7 +262,7 @@ class LanceBackend:
                 return True
         return False
 
-    def prune(self, policy: PrunePolicy, now: float) -> list[Pruned]:
+    def prune(self, policy: PrunePolicy, now: float) -> builtins.list[Pruned]:
         """Apply ``policy`` to the current table, then compact it and update its index."""
         table = self._open()
         if table is None:

@@ -131,7 +131,7 @@ async def resolve_checked(
     except TimeoutError:
         raise WebError(f"{url}: resolving host {host!r} timed out after {timeout_s:g} s") from None
     except OSError as exc:
-        reason = exc.strerror or str(exc)
+        reason: str | None = exc.strerror or str(exc)
         raise WebError(f"{url}: cannot resolve host {host!r}: {reason}") from None
     endpoints: list[Endpoint] = []
     for family, _type, _proto, _name, sockaddr in infos:

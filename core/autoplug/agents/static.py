@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .executor import Executor
-from .plan_checks import check_plan
+from .plan_checks import PlanAnalysis, check_plan
 from .planner import make_plan
 from .report import build_report, render_report
 
@@ -45,6 +45,7 @@ class StaticAgent:
             return build_report(subtask, [], ctx.assets, errors)
 
         saved = ctx.checkpoint.saved_plan(act_no)
+        analysis: PlanAnalysis | None
         if saved is not None:
             # A resumed run: the plan was accepted before; check it against today's
             # tools without asking the model again.

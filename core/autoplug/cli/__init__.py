@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -48,7 +48,7 @@ def get_kernel() -> Kernel:
     return STATE.get_kernel()
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
     click.echo(f"error: {message}", err=True)
     raise SystemExit(code)
@@ -61,7 +61,7 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def echo_table(rows: list[list[str]], headers: list[str]) -> None:
+def echo_table(rows: list[list[Any]], headers: list[str]) -> None:
     """Print rows as a plain aligned table."""
     widths = [len(h) for h in headers]
     for row in rows:

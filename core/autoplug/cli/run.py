@@ -309,9 +309,10 @@ def chat_command(
     if workspace is not None:
         options["workspace"] = workspace
     if resume_id is not None:
-        if not hasattr(cls, "reopen"):
+        reopen = getattr(cls, "reopen", None)
+        if reopen is None:
             fail(f"the assistant Auto {cls.__name__} cannot continue a saved conversation", 2)
-        assistant = cls.reopen(kernel, resume_id, **options)
+        assistant = reopen(kernel, resume_id, **options)
     else:
         assistant = cls(kernel, **options)
     progress.run_id = assistant.run_id

@@ -83,7 +83,7 @@ def show_run(store: RunStore) -> dict[str, Any]:
         finished.setdefault(act_no, {})[step_id] = record
     acts = []
     for act_no in sorted(set(plans) | set(finished)):
-        done = dict(finished.get(act_no, {}))
+        done: dict[str, Any] = dict(finished.get(act_no, {}))
         steps = []
         for step in (plans.get(act_no) or {}).get("steps", []):
             record = done.pop(str(step.get("id")), None) or {}
@@ -104,13 +104,13 @@ def show_run(store: RunStore) -> dict[str, Any]:
     return info
 
 
-def _subtasks(store: RunStore, decisions: list[dict[str, Any]]) -> dict[int, str]:
+def _subtasks(store: RunStore, decisions: list[dict[str, Any]]) -> dict[int, str | None]:
     """Each act's subtask: from its saved decision, else from the trace's ``plan`` events.
 
     An act in flight when the run died has no saved decision yet; its plan event
     (acts run one at a time, so plan events come in act order) still names it.
     """
-    found: dict[int, str] = {}
+    found: dict[int, str | None] = {}
     planned = [
         e["data"].get("subtask")
         for e in store.events()

@@ -8,6 +8,7 @@ so that loading plugins never imports LanceDB or a sentence model.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -181,7 +182,7 @@ class MemoryBackend(Protocol):
         """Every memory of the current table, newest first."""
         ...
 
-    def touch(self, ids: list[str], now: float) -> None:
+    def touch(self, ids: builtins.list[str], now: float) -> None:
         """Count one more access of each id and set its last access to ``now``."""
         ...
 
@@ -193,7 +194,7 @@ class MemoryBackend(Protocol):
         """Delete the memory ``id`` from whichever table holds it; False when none does."""
         ...
 
-    def prune(self, policy: PrunePolicy, now: float) -> list[Pruned]:
+    def prune(self, policy: PrunePolicy, now: float) -> builtins.list[Pruned]:
         """Apply ``policy`` to the current table; return what went."""
         ...
 

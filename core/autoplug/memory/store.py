@@ -9,6 +9,7 @@ kind reinforces that one instead of adding a duplicate.
 
 from __future__ import annotations
 
+import builtins
 import secrets
 import threading
 import time
@@ -246,7 +247,7 @@ class LongTermMemory:
         """The prune policy from ``[memory] capacity`` and ``max_age_days``."""
         return PrunePolicy(capacity=self.settings.capacity, max_age_days=self.settings.max_age_days)
 
-    def prune(self) -> list[Pruned]:
+    def prune(self) -> builtins.list[Pruned]:
         """Apply the capacity and age policy to the current table; what went."""
         with self._lock:
             if self.backend.is_empty():
