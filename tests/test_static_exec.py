@@ -257,6 +257,7 @@ def test_results_are_stored_as_assets_and_reported(tmp_path: Path) -> None:
         "tool": "nested",
         "type": "json",
         "size": listed["size"],
+        "preview": listed["preview"],
     }
     assert types(events) == ["llm_call", "plan", "step_started", "asset_stored", "step_finished"]
 

@@ -30,6 +30,18 @@ def add_usage(total: dict[str, Any] | None, more: dict[str, Any]) -> dict[str, A
     return summed
 
 
+def no_answer(status: str, reason: str | None) -> str:
+    """What the conversation records for a turn that ended without an answer.
+
+    A guard's reason helps the model (which limit it hit); a failure's reason is a
+    provider error that may name a cassette or scripted file by its absolute path,
+    and later turns' prompts must hold no absolute paths (DESIGN: replay).
+    """
+    if status == "stopped" and reason:
+        return f"(no answer: stopped: {reason})"
+    return f"(no answer: {status})"
+
+
 def _not_in_loop(blocking: str, twin: str) -> None:
     """Raise BlockingCallInLoop when called inside a running event loop (DESIGN: async twins)."""
     import asyncio
@@ -141,7 +153,7 @@ class Assistant(Auto):
             if agent is not None:
                 self.iterations += agent.turns
                 self.acts += agent.acts
-        reply = answer if answer is not None else f"(no answer: {status}: {reason})"
+        reply = answer if answer is not None else no_answer(status, reason)
         self.conversation += [
             {"role": "user", "content": message},
             {"role": "assistant", "content": reply},

@@ -173,7 +173,9 @@ class AssetStore:
         try:
             return self._assets[name]
         except KeyError:
-            known = ", ".join(self._assets) or "none"
+            # Sorted: the message may reach a prompt, which must not depend on the
+            # order concurrent steps happened to store their assets in.
+            known = ", ".join(sorted(self._assets)) or "none"
             raise KeyError(f"no asset named {name!r} (existing assets: {known})") from None
 
     def names(self) -> list[str]:

@@ -28,7 +28,7 @@ EVENT_TYPES: dict[str, str] = {
     "step_finished": "step, tool, asset, duration_s, resumed (true only when reused on resume)",
     "step_failed": "step, tool, error, kind, resumed (true only when reused on resume)",
     "step_skipped": "step, tool, reason",
-    "asset_stored": "name, step, tool, type, size",
+    "asset_stored": "name, step, tool, type, size, preview",
     "observation": "text (what the dynamic agent was told)",
     "answer": "answer",
     "turn_finished": "turn, status, reason, answer, usage (an Assistant turn ends)",

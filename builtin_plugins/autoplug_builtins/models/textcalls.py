@@ -9,11 +9,15 @@ the difference.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
 
 from autoplug.llm import FunctionCall, FunctionSpec, Message, canonical_json
+
+#: At most this many calls are read from one text reply.
+MAX_TEXT_CALLS = 8
 
 TEXT_CALL_SHAPE = '{"function": "<name>", "arguments": {<arguments>}}'
 
@@ -110,8 +114,9 @@ def parse_text_call(
 ) -> tuple[str | None, tuple[FunctionCall, ...]]:
     """Read a function call written as one JSON object in a reply's text.
 
-    Returns ``(text, calls)`` as a native reply would have them. Plain prose
-    stays text; JSON that does not parse or does not name an offered function
+    Returns ``(text, calls)`` as a native reply would have them. Every further
+    object naming an offered function is a further call (so several calls in one
+    reply are refused as with native calling); plain prose stays text; JSON that does not parse or does not name an offered function
     becomes a FunctionCall with ``error`` set (``raw_arguments`` keeps the
     reply), so the agent can give the error back to the model.
     """
@@ -124,7 +129,24 @@ def parse_text_call(
         name = _guess_function_name(text, functions)
         message = f"the reply is not one valid JSON object ({error}); reply with {TEXT_CALL_SHAPE}"
         return None, (FunctionCall(name, {}, id="call_0", raw_arguments=text, error=message),)
-    return prose or None, (_text_call_from_object(obj, functions),)
+    calls = [_text_call_from_object(obj, functions)]
+    # Further objects that name an offered function are further calls, as a native
+    # reply with several tool calls would be: the agents then answer "exactly one
+    # call per reply" instead of silently running the first. Other JSON stays prose.
+    while len(calls) < MAX_TEXT_CALLS:
+        more, rest, _ = find_json_object(prose)
+        if more is None or _named_function(more) not in {f.name for f in functions}:
+            break
+        call = _text_call_from_object(more, functions)
+        calls.append(dataclasses.replace(call, id=f"call_{len(calls)}"))
+        prose = rest
+    return prose or None, tuple(calls)
+
+
+def _named_function(obj: dict[str, Any]) -> Any:
+    """The function name a call-shaped object gives (``function``, ``name`` or ``tool``)."""
+    name = obj.get("function", obj.get("name", obj.get("tool")))
+    return name.get("name") if isinstance(name, dict) else name
 
 
 def _guess_function_name(text: str, functions: tuple[FunctionSpec, ...]) -> str:

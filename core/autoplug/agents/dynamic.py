@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import ModelError
 from ..llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, canonical_json
 from .context import GuardStop, RunContext
+from .prompting import violation_lines
 
 BRAINSTORM_ACK = "Noted. Decide the next turn: brainstorm, act or final."
 
@@ -121,7 +122,9 @@ def first_prompt(
     parts.append(f"Task: {task}")
     if memories:
         parts.append(f"Relevant memories:\n{memories}")
-    names = list(asset_names)
+    # Sorted, not in the order stored: concurrent steps store theirs in whatever order
+    # they finish, and the prompt must come out the same when a recorded run replays.
+    names = sorted(asset_names)
     parts.append("Existing assets: " + (", ".join(names) if names else "none"))
     return "\n\n".join(parts)
 
@@ -172,7 +175,7 @@ def _violations(name: str, arguments: dict[str, Any]) -> list[str]:
 
         validator = _validators[name] = Draft202012Validator(_FUNCTIONS[name].parameters)
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
-    return [f"{e.json_path}: {e.message}" for e in errors]
+    return violation_lines((e.json_path, e.message) for e in errors)
 
 
 class DynamicAgent:
@@ -281,7 +284,7 @@ class DynamicAgent:
         if call.name == "act":
             unknown = [a for a in call.arguments["assets"] if a not in self.ctx.assets]
             if unknown:
-                known = ", ".join(self.ctx.assets.names()) or "none"
+                known = ", ".join(sorted(self.ctx.assets.names())) or "none"
                 listed = ", ".join(repr(a) for a in unknown)
                 return f"error: act names unknown assets {listed}; existing assets: {known}"
         return None

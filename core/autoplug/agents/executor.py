@@ -250,9 +250,13 @@ class Executor:
         try:
             asset = ctx.assets.put(info.output, result.value, step=info.id, tool=info.model_name)
         except (OSError, ValueError) as exc:
+            # An OSError's text names the file: an absolute path into the run's folder
+            # (with its run id), which must not reach a prompt.
+            why = (exc.strerror or type(exc).__name__) if isinstance(exc, OSError) else str(exc)
             return self._fail(
-                info, f"step {info.id!r}: could not store asset {info.output!r}: {exc}", "asset"
+                info, f"step {info.id!r}: could not store asset {info.output!r}: {why}", "asset"
             )
+        # The preview lets the trace keep every version of a name, also one replaced later.
         ctx.emit(
             "asset_stored",
             name=asset.name,
@@ -260,6 +264,7 @@ class Executor:
             tool=info.model_name,
             type=asset.type,
             size=asset.size,
+            preview=asset.preview(),
         )
         outcome = StepOutcome(info.id, info.model_name, "succeeded", asset=asset.name)
         self._emit_end(outcome, duration_s=time.perf_counter() - started)

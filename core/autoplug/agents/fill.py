@@ -4,8 +4,10 @@ One request offers one function, the step's tool with its full schema. The
 prompt holds the subtask, the tool's description, each open argument with its
 ``$fill`` text, the arguments already resolved, and a bounded JSON preview of
 every asset the step reads. Only the open keys are taken from the reply; the
-merged arguments are validated and errors go back verbatim, at most
-``fill_retries`` times.
+merged arguments are validated and errors go back verbatim (each schema message
+bounded, so a large value is never pasted whole), at most ``fill_retries``
+times. A reply that leaves an open argument out is an error too: the plan
+asked for that value.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from ..llm import ChatRequest, FunctionSpec, Message
 from .plan_checks import StepInfo
-from .prompting import bounded_json, error_turn, single_call
+from .prompting import bounded_json, error_turn, single_call, violation_lines
 
 #: How much of each asset the step reads the filler sees.
 FILL_ASSET_CHARS = 4000
@@ -53,6 +55,13 @@ def fill_messages(
     return [Message("system", system), Message("user", user)]
 
 
+def unwritten_error(name: str, keys: list[str]) -> str:
+    """The error for a fill reply that left open arguments out."""
+    listed = ", ".join(repr(k) for k in keys)
+    noun = "argument" if len(keys) == 1 else "arguments"
+    return f"your {name} call did not write the open {noun} {listed}; write every open argument"
+
+
 async def fill_arguments(
     ctx: Any, subtask: str, info: StepInfo, resolved: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, str | None]:
@@ -72,10 +81,12 @@ async def fill_arguments(
         if call is not None:
             filled = {k: call.arguments[k] for k in info.fills if k in call.arguments}
             merged = {**resolved, **filled}
-            problems = tool.violations(merged)
-            if problems:
-                detail = "; ".join(f"{path}: {message}" for path, message in problems)
-                error = f"invalid arguments for {name}: {detail}"
+            unwritten = [k for k in info.fills if k not in filled]
+            if unwritten:
+                # The plan asked for these values: a default taken silently is not what it meant.
+                error = unwritten_error(name, unwritten)
+            elif problems := tool.violations(merged):
+                error = f"invalid arguments for {name}: " + "; ".join(violation_lines(problems))
         ctx.emit(
             "fill",
             step=info.id,

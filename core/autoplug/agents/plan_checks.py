@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .prompting import VIOLATION_CHARS, clip
+
 #: The JSON Schema of ``submit_plan``'s arguments.
 PLAN_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -130,7 +132,9 @@ def structure_errors(arguments: Any) -> list[str]:
 
     validator = Draft202012Validator(PLAN_SCHEMA)
     found = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
-    return [f"submit_plan arguments {e.json_path}: {e.message}" for e in found]
+    return [
+        f"submit_plan arguments {e.json_path}: {clip(e.message, VIOLATION_CHARS)}" for e in found
+    ]
 
 
 def _close_model_names(tools: Any, name: str) -> list[str]:
@@ -160,7 +164,8 @@ def _schema_errors(info: StepInfo, literal: dict[str, Any], open_keys: set[str])
     excused = {("$", f"{key!r} is a required property") for key in open_keys}
     for path, message in tool.violations(literal):
         if (path, message) not in excused:
-            errors.append(f"{where}: argument {path}: {message}")
+            # Bounded: a schema message quotes the offending value, which may be huge.
+            errors.append(f"{where}: argument {path}: {clip(message, VIOLATION_CHARS)}")
     return errors
 
 

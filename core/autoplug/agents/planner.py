@@ -1,7 +1,7 @@
 """Planning: one request offering ``submit_plan``, checked, with bounded repairs.
 
 The prompt lists every tool (its name as offered to models, description and
-parameters) and the assets ``act`` passed (name and a bounded preview). A reply
+parameters) and the assets ``act`` passed (name and a bounded JSON preview). A reply
 that is not exactly one ``submit_plan`` call, or a plan that fails
 :func:`autoplug.agents.plan_checks.check_plan`, goes back to the model with the
 errors verbatim, at most ``plan_repairs`` times.
@@ -14,7 +14,7 @@ from typing import Any
 
 from ..llm import ChatRequest, FunctionSpec, Message
 from .plan_checks import PLAN_SCHEMA, PlanAnalysis, check_plan, structure_errors
-from .prompting import error_turn, single_call
+from .prompting import bounded_json, error_turn, single_call
 
 SUBMIT_PLAN = FunctionSpec(
     name="submit_plan",
@@ -64,15 +64,18 @@ def tool_catalog(tools: Any) -> str:
 
 
 def asset_catalog(assets: Any, names: list[str]) -> str:
-    """The assets ``act`` passed: name, type, size and a bounded preview."""
+    """The assets ``act`` passed: name, type, size and a bounded JSON preview.
+
+    The preview is ``json.dumps`` of the value (a text asset is a quoted string), so
+    each asset stays on one line and the model sees exactly what ``$asset`` gives.
+    """
     if not names:
         return "none"
     lines = []
     for name in names:
         asset = assets.get(name)
-        lines.append(
-            f"- {name} ({asset.type}, {asset.size} bytes): {asset.preview(PLANNER_PREVIEW_CHARS)}"
-        )
+        preview = bounded_json(asset.value, PLANNER_PREVIEW_CHARS)
+        lines.append(f"- {name} ({asset.type}, {asset.size} bytes): {preview}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Small pieces the planner and the filler share: one-call replies, error turns, previews."""
+"""Small pieces the agents share: one-call replies, error turns, previews, bounded errors."""
 
 from __future__ import annotations
 
@@ -47,3 +47,26 @@ def bounded_json(value: Any, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text)} characters in all)"
+
+
+#: How much of one schema violation message goes back to the model.
+VIOLATION_CHARS = 300
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut in the middle to about ``limit`` characters, saying how much was cut.
+
+    Errors are cut in the middle, not at the end: a schema message starts with the
+    offending value (which may be a whole asset) and ends with what was wrong with it.
+    """
+    if len(text) <= limit:
+        return text
+    tail = limit // 3
+    head = limit - tail
+    cut = len(text) - head - tail
+    return f"{text[:head]}…[{cut} characters cut]…{text[-tail:]}"
+
+
+def violation_lines(problems: Any, limit: int = VIOLATION_CHARS) -> list[str]:
+    """``(json_path, message)`` pairs as ``"path: message"``, each message bounded."""
+    return [f"{path}: {clip(message, limit)}" for path, message in problems]

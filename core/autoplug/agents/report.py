@@ -6,6 +6,16 @@ import json
 from typing import Any
 
 from .executor import StepOutcome
+from .prompting import clip
+
+#: How much of one error (of a failed step, a skip, a plan error) the report holds.
+#: Errors can quote a whole value (a schema message about an asset passed by
+#: ``$asset``, a tool's exception); the report goes into the dynamic agent's prompt.
+REPORT_ERROR_CHARS = 1000
+
+
+def _bounded(text: str | None) -> str | None:
+    return None if text is None else clip(text, REPORT_ERROR_CHARS)
 
 
 def build_report(
@@ -18,7 +28,8 @@ def build_report(
 
     ``status`` is ``succeeded`` when every step succeeded, ``partial`` when some
     did, ``failed`` when none did or the plan never passed its checks. The assets
-    listed are those this act's steps produced, each with a bounded preview.
+    listed are those this act's steps produced, each with a bounded preview; each
+    error is bounded too (cut in the middle past :data:`REPORT_ERROR_CHARS`).
     """
     succeeded = [o for o in outcomes if o.status == "succeeded"]
     if plan_errors or not succeeded:
@@ -33,16 +44,16 @@ def build_report(
         "status": status,
         "assets": listed,
         "failed": [
-            {"step": o.step, "tool": o.tool, "error": o.error}
+            {"step": o.step, "tool": o.tool, "error": _bounded(o.error)}
             for o in outcomes
             if o.status == "failed"
         ],
         "skipped": [
-            {"step": o.step, "tool": o.tool, "reason": o.error}
+            {"step": o.step, "tool": o.tool, "reason": _bounded(o.error)}
             for o in outcomes
             if o.status == "skipped"
         ],
-        "plan_errors": list(plan_errors or []),
+        "plan_errors": [clip(e, REPORT_ERROR_CHARS) for e in plan_errors or []],
     }
 
 

@@ -36,7 +36,7 @@ class StaticAgent:
         names = list(dict.fromkeys(asset_names or []))
         missing = [n for n in names if n not in ctx.assets]
         if missing:
-            known = ", ".join(repr(n) for n in ctx.assets.names()) or "none"
+            known = ", ".join(repr(n) for n in sorted(ctx.assets.names())) or "none"
             errors = [
                 f"act passed asset {n!r}, which does not exist (existing assets: {known})"
                 for n in missing
