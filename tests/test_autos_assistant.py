@@ -7,7 +7,7 @@ import json
 import pytest
 
 from autoplug import Kernel, UsageError, hookimpl, tool
-from autoplug.runs import RunStore
+from autoplug.runs import NotResumableError, RunStore
 from autoplug.scripted import ScriptedModel, call
 
 
@@ -113,7 +113,7 @@ def test_an_empty_message_is_refused(tmp_path):
 def test_reopening_a_runner_run_as_a_conversation_is_refused(tmp_path):
     kernel = Kernel(plugins=[CityPlugin()], builtins=["autoplug_autos"], home=tmp_path)
     run = kernel.run("x", model=ScriptedModel([call("final", answer="y")]))
-    with pytest.raises(Exception, match="is not a conversation"):
+    with pytest.raises(NotResumableError, match="is not a conversation"):
         kernel.autos.get("assistant").reopen(kernel, run.run_id, model=ScriptedModel([]))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autoplug import Kernel, hookimpl, tool
+from autoplug import Kernel, NoModelConfigured, hookimpl, tool
 from autoplug.events import EVENT_TYPES
 from autoplug.runs import RunStore
 from autoplug.scripted import ScriptedModel, call
@@ -140,7 +140,7 @@ def test_kernel_stream_raises_a_usage_error_of_the_run(tmp_path):
     async def collect():
         return [event async for event in kernel.stream("Weather?")]
 
-    with pytest.raises(Exception, match="no model configured"):
+    with pytest.raises(NoModelConfigured, match="no model configured"):
         asyncio.run(collect())
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 

@@ -11,7 +11,7 @@ import pytest
 from autoplug import Auto, Kernel, ModelError, UsageError, hookimpl, tool
 from autoplug.autos import aresume_run
 from autoplug.memory import open_memory
-from autoplug.runs import RunStore
+from autoplug.runs import NotResumableError, RunStore
 from autoplug.scripted import ScriptedModel, call
 
 NOTES = "Jupiter is the largest planet."
@@ -135,8 +135,7 @@ def memory_kernel(tmp_path: Path) -> Kernel:
 
 def test_memories_are_stored_after_a_task_and_recalled_into_the_next_first_prompt(tmp_path):
     kernel = memory_kernel(tmp_path)
-    if open_memory(kernel) is None:
-        pytest.skip("autoplug.memory.open_memory returns None: no memory backend available")
+    assert open_memory(kernel) is not None  # memory is configured: inprocess + hashing
     (tmp_path / "notes.txt").write_text(NOTES)
     step = {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
     first = ScriptedModel(
@@ -227,7 +226,7 @@ def test_a_resumed_run_keeps_counting_its_llm_calls_against_the_cap(tmp_path):
 def test_a_succeeded_run_cannot_be_resumed(tmp_path):
     kernel = files_kernel(tmp_path)
     run = kernel.run("x", model=ScriptedModel([call("final", answer="ok")]))
-    with pytest.raises(Exception, match="is succeeded; only an interrupted or failed run"):
+    with pytest.raises(NotResumableError, match="is succeeded; only an interrupted or failed run"):
         asyncio.run(aresume_run(kernel, run.run_id, model=ScriptedModel([])))
 
 

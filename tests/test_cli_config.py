@@ -79,8 +79,11 @@ def test_default_home_follows_xdg_data_home(tmp_path, monkeypatch):
 
 
 def test_unknown_command_and_option_exit_2():
-    assert autoplug("frobnicate").returncode == 2
-    assert autoplug("tools", "--nope").returncode == 2
+    command = autoplug("frobnicate")
+    assert command.returncode == 2 and "No such command 'frobnicate'" in command.stderr
+    option = autoplug("tools", "--nope")
+    assert option.returncode == 2 and "No such option '--nope'" in option.stderr
+    assert "Traceback" not in command.stderr + option.stderr
 
 
 def test_tools_call_side_effect_refused_without_terminal(tmp_path):

@@ -162,11 +162,13 @@ def test_side_effects_are_refused_without_a_terminal_and_approved_with_yes(home,
 
 def test_workspace_option_confines_file_tools(home, workspace, tmp_path_factory):
     elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "notes.txt").write_text("a decoy in the current directory\n")
     model = script(elsewhere, READ_NOTES)
     done = autoplug(
         "run", "x", "--model", model, "--workspace", str(workspace), "--json", cwd=elsewhere
     )
-    assert json.loads(done.stdout)["assets"][0]["preview"] == NOTES
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["assets"][0]["preview"] == NOTES  # not the decoy
 
 
 def test_a_recorded_run_replays_without_the_model(home, workspace):

@@ -41,3 +41,15 @@ def test_every_top_level_command_is_in_the_cli_reference():
     text = (DOCS / "cli.md").read_text()
     for name in build_cli().commands:
         assert f"autoplug {name}" in text, f"docs/cli.md does not document 'autoplug {name}'"
+
+
+def test_the_config_excerpt_in_getting_started_is_the_real_template():
+    from autoplug.config import CONFIG_TEMPLATE
+
+    text = (DOCS / "getting-started.md").read_text()
+    excerpt = text.split("## The config file", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in excerpt.splitlines() if line.strip()]
+    assert len(lines) >= 10
+    template = CONFIG_TEMPLATE.splitlines()
+    for line in lines:
+        assert line in template, f"docs/getting-started.md shows {line!r}, not in the template"

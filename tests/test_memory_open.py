@@ -216,4 +216,5 @@ def test_recall_on_empty_store_starts_loading_the_embedder_in_the_background(tmp
     memory._warm_thread.join(timeout=10)
     assert loads == ["autoplug-embedder-warmup"]
     memory.recall("anything")  # a second empty recall does not load again
+    memory._warm_thread.join(timeout=10)  # had it started another load, that load ends here
     assert loads == ["autoplug-embedder-warmup"]

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from autoplug import Kernel
 
@@ -13,7 +14,12 @@ from autoplug import Kernel
 def run_cli(home, *args, **env_extra):
     env = {**os.environ, "AUTOPLUG_HOME": str(home), **env_extra}
     return subprocess.run(
-        ["autoplug", *args], capture_output=True, text=True, env=env, timeout=60, check=False
+        [str(Path(sys.executable).with_name("autoplug")), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
 
 

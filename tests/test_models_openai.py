@@ -273,15 +273,15 @@ def test_server_that_never_answers_times_out(tmp_path, server):
 
 
 def test_unreachable_url_is_named(tmp_path):
-    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+    with socket.socket() as sock:  # bound but not listening: nothing can take the port
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/v1"
-    model = kernel_with(
-        tmp_path, providers_toml("test", url, max_retries=1, backoff_s=0.001)
-    ).model("test:m")
-    with pytest.raises(ModelError, match=f"cannot reach {url}.*after 2 attempts"):
-        complete(model, HELLO)
+        url = f"http://127.0.0.1:{port}/v1"
+        model = kernel_with(
+            tmp_path, providers_toml("test", url, max_retries=1, backoff_s=0.001)
+        ).model("test:m")
+        with pytest.raises(ModelError, match=f"cannot reach {url}.*after 2 attempts"):
+            complete(model, HELLO)
     assert model.stats.retries == 1
 
 

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from autoplug import ChatRequest, Kernel, hookimpl, tool
 from autoplug.agents.context import MemoryCheckpointer, RunContext
 from autoplug.agents.static import StaticAgent, render_report
@@ -28,6 +30,16 @@ from autoplug.assets import AssetStore
 from autoplug.scripted import ScriptedModel, call
 
 DELAYS: dict[str, float] = {}
+
+
+@pytest.fixture(autouse=True)
+def no_delays_left_behind():
+    """Each test starts and ends with no tool delays set."""
+    DELAYS.clear()
+    yield
+    DELAYS.clear()
+
+
 SEEN: list[dict[str, Any]] = []
 
 

@@ -11,7 +11,6 @@ resuming one need no shared script position.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -134,19 +133,6 @@ def install_plugin(site: Path) -> None:
     (info / "entry_points.txt").write_text("[autoplug]\nkilltest = killtest_plugin\n")
 
 
-def resume_available() -> bool:
-    if importlib.util.find_spec("autoplug.autos") is None:
-        return False
-    import autoplug.autos
-
-    return hasattr(autoplug.autos, "aresume_run")
-
-
-needs_resume = pytest.mark.skipif(
-    not resume_available(), reason="autoplug.autos.aresume_run (part D) does not exist yet"
-)
-
-
 @pytest.fixture(params=["plugin", "loopback"])
 def setup(request, tmp_path):
     """Folders, config and environment for a subprocess run; ``model`` is the model id.
@@ -227,7 +213,6 @@ def start_and_kill_in_slow_step(setup: Setup) -> str:
     return listed[0]["run_id"]
 
 
-@needs_resume
 def test_a_killed_run_is_interrupted_and_resume_finishes_it_without_redoing_steps(setup):
     env, counters = setup.env, setup.counters
     run_id = start_and_kill_in_slow_step(setup)
@@ -257,7 +242,6 @@ def test_a_killed_run_is_interrupted_and_resume_finishes_it_without_redoing_step
     assert again.returncode == 2 and "already succeeded" in again.stderr
 
 
-@needs_resume
 def test_resume_prints_the_answer_on_stdout_without_json(setup):
     env, counters = setup.env, setup.counters
     run_id = start_and_kill_in_slow_step(setup)

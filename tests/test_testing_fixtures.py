@@ -69,9 +69,14 @@ def test_isolated_kernel_without_home_uses_a_fresh_temporary_folder(
     assert [p.name for p in first.home.iterdir()] == ["config.toml"]
 
 
-def test_isolated_kernel_uses_the_home_given(tmp_path):
-    kernel = isolated_kernel(ShoutPlugin(), home=tmp_path)
-    assert kernel.home == tmp_path
+def test_isolated_kernel_uses_the_home_given(tmp_path, isolated_home):
+    home = tmp_path / "given"
+    home.mkdir()
+    (home / "config.toml").write_text("[limits]\niterations = 7\n")
+    kernel = isolated_kernel(ShoutPlugin(), home=home)
+    assert kernel.home == home
+    assert kernel.config.limits["iterations"] == 7  # the config read is the given home's
+    assert not (isolated_home / "config.toml").exists()  # AUTOPLUG_HOME was not touched
 
 
 def test_isolated_kernel_adds_the_builtins_asked_for(tmp_path):
@@ -81,8 +86,14 @@ def test_isolated_kernel_adds_the_builtins_asked_for(tmp_path):
     assert "web_search" not in kernel.tools
 
 
-def test_agent_builtins_names_the_plugin_that_registers_the_autos():
-    assert AGENT_BUILTINS == ("autoplug_autos",)
+def test_agent_builtins_are_enough_to_run_a_task(tmp_path):
+    kernel = isolated_kernel(ShoutPlugin(), builtins=AGENT_BUILTINS, home=tmp_path)
+    assert {"runner", "assistant"} <= set(kernel.autos.names())
+    run = kernel.run(
+        "Shout hi", model=ScriptedModel(one_step_script("shout", {"text": "hi"}, answer="HI"))
+    )
+    assert (run.status, run.answer) == ("succeeded", "HI")
+    assert [a["preview"] for a in run.assets] == ["HI"]
 
 
 def test_call_tool_returns_the_value(tmp_path):

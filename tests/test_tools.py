@@ -87,11 +87,21 @@ def test_tool_schema_covers_lists_dicts_optional_literal_float_bool():
 
 
 def test_tool_options_name_side_effects_timeout():
+    removed = []
+
     @tool(name="rm-rf", side_effects=True, timeout=3)
-    def remove(path: str) -> None:
+    def remove(path: str) -> str:
         """Remove."""
+        removed.append(path)
+        return f"removed {path}"
 
     assert (remove.name, remove.side_effects, remove.timeout) == ("rm-rf", True, 3)
+    reg = registry(remove)
+    # The door honours the options: reachable by the given name only, refused unapproved.
+    assert reg.call("remove", {"path": "x"}).kind == "unknown_tool"
+    assert reg.call("rm-rf", {"path": "x"}).kind == "refused" and removed == []
+    approved = reg.call("rm-rf", {"path": "x"}, context=CallContext(approved=True))
+    assert approved.value == "removed x" and removed == ["x"]
 
 
 def test_tool_context_parameter_is_injected_not_in_schema():
