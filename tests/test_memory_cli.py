@@ -156,13 +156,21 @@ def test_stats_json_names_embedder_and_tables(home):
 
 
 def test_stats_lists_memories_stored_by_another_embedder(home):
+    # Switch to the openai embedder (its dimension set, so stats sends no request);
+    # the memories the hashing embedder stored are listed, not hidden.
     (home / "config.toml").write_text(
-        (home / "config.toml").read_text().replace('embedder = "hashing"', 'embedder = "minilm"')
+        (home / "config.toml")
+        .read_text()
+        .replace(
+            'embedder = "hashing"',
+            'embedder = "openai"\nembedder_base_url = "http://127.0.0.1:9/v1"\n'
+            "embedder_dimension = 16",
+        )
     )
     out = autoplug(home, "memory", "stats")
     assert out.returncode == 0, out.stderr
-    assert "embedder: minilm (384 dimensions)" in out.stdout
-    assert "memories: 0 in table minilm_384" in out.stdout
+    assert "embedder: openai (16 dimensions)" in out.stdout
+    assert "memories: 0 in table openai-text-embedding-3-small_16" in out.stdout
     assert "  hashing_384: 3 (hashing, 384 dimensions)" in out.stdout
 
 
