@@ -84,6 +84,9 @@ def test_unknown_command_and_option_exit_2():
     option = autoplug("tools", "--nope")
     assert option.returncode == 2 and "No such option '--nope'" in option.stderr
     assert "Traceback" not in command.stderr + option.stderr
+    # one line each, like every other user error
+    assert command.stderr == "error: No such command 'frobnicate'. (see 'autoplug --help')\n"
+    assert option.stderr == "error: No such option '--nope'. (see 'autoplug tools --help')\n"
 
 
 def test_tools_call_side_effect_refused_without_terminal(tmp_path):

@@ -116,6 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("\ninterrupted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        # One line, like every other user error; the command's --help has the rest.
+        where = exc.ctx.command_path if exc.ctx is not None else "autoplug"
+        click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
