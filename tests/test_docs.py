@@ -53,3 +53,25 @@ def test_the_config_excerpt_in_getting_started_is_the_real_template():
     template = CONFIG_TEMPLATE.splitlines()
     for line in lines:
         assert line in template, f"docs/getting-started.md shows {line!r}, not in the template"
+
+
+def _commands(group, path=("autoplug",)):
+    import click
+
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+def test_every_option_of_every_command_is_in_the_cli_reference():
+    from autoplug.cli import build_cli
+
+    text = (DOCS / "cli.md").read_text()
+    missing = []
+    for path, command in _commands(build_cli()):
+        for param in command.params:
+            for flag in getattr(param, "opts", []):
+                if flag.startswith("--") and flag not in ("--help",) and flag not in text:
+                    missing.append(f"{' '.join(path)} {flag}")
+    assert missing == [], f"docs/cli.md does not mention: {missing}"
