@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,11 +14,14 @@ from autoplug.config import Config
 from autoplug.errors import ConfigError
 
 
-def autoplug(*args: str, **env: str) -> subprocess.CompletedProcess:
+def autoplug(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+    """Run the real ``autoplug`` command; stdin is never a terminal."""
     return subprocess.run(
         [sys.executable, "-m", "autoplug.cli", *args],
         capture_output=True,
         text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
         env={**os.environ, **env},
         timeout=60,
     )
@@ -90,42 +94,12 @@ def test_unknown_command_and_option_exit_2():
 
 
 def test_tools_call_side_effect_refused_without_terminal(tmp_path):
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autoplug.cli",
-            "tools",
-            "call",
-            "write_file",
-            '{"path": "a.txt", "content": "x"}',
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    args = ("tools", "call", "write_file", '{"path": "a.txt", "content": "x"}')
+    out = autoplug(*args, cwd=tmp_path)
     assert out.returncode == 1
     assert "has side effects and was not approved" in out.stderr
     assert not (tmp_path / "a.txt").exists()
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autoplug.cli",
-            "tools",
-            "call",
-            "write_file",
-            '{"path": "a.txt", "content": "x"}',
-            "--yes",
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    ok = autoplug(*args, "--yes", cwd=tmp_path)
     assert ok.returncode == 0 and json.loads(ok.stdout) == {"path": "a.txt", "bytes": 1}
     assert (tmp_path / "a.txt").read_text() == "x"
 

@@ -11,14 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 TASK = "Which is the largest planet? Check the notes file."
 
 
-def run(*extra: str) -> subprocess.CompletedProcess:
+def run(*extra: str, task: str = TASK) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "autoplug.cli",
             "run",
-            TASK,
+            task,
             "--model",
             "replay:examples/planets.jsonl",
             "--workspace",
@@ -49,22 +49,6 @@ def test_shipped_example_replays_again_in_the_same_home():
 
 
 def test_a_different_task_is_not_in_the_cassette():
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autoplug.cli",
-            "run",
-            "Which is the smallest planet?",
-            "--model",
-            "replay:examples/planets.jsonl",
-            "--workspace",
-            "examples/workspace",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run(task="Which is the smallest planet?")
     assert out.returncode == 1
     assert "replay cassette examples/planets.jsonl has no recorded answer" in out.stderr

@@ -670,12 +670,7 @@ def _scripted_final(tmp_path):
 
 def test_bad_memory_setting_stops_run_before_it_starts(isolated_home, tmp_path):
     (isolated_home / "config.toml").write_text('[memory]\ntop_k = "x"\n')
-    out = subprocess.run(
-        [sys.executable, "-m", "autoplug.cli", "run", "hi", "--model", _scripted_final(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = autoplug("run", "hi", "--model", _scripted_final(tmp_path), cwd=tmp_path)
     assert out.returncode == 2
     assert "[memory] top_k must be an integer" in out.stderr and "Traceback" not in out.stderr
     assert not (isolated_home / "runs").exists() or not any((isolated_home / "runs").iterdir())
@@ -683,22 +678,12 @@ def test_bad_memory_setting_stops_run_before_it_starts(isolated_home, tmp_path):
 
 def test_unknown_memory_backend_is_named_with_the_known_ones(isolated_home, tmp_path):
     (isolated_home / "config.toml").write_text('[memory]\nbackend = "nosuch"\n')
-    out = subprocess.run(
-        [sys.executable, "-m", "autoplug.cli", "run", "hi", "--model", _scripted_final(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = autoplug("run", "hi", "--model", _scripted_final(tmp_path), cwd=tmp_path)
     assert out.returncode == 2
     assert "unknown memory backend 'nosuch'" in out.stderr and "lancedb" in out.stderr
 
 
 def test_memory_off_runs_without_memory(isolated_home, tmp_path):
     (isolated_home / "config.toml").write_text('[memory]\nbackend = "none"\n')
-    out = subprocess.run(
-        [sys.executable, "-m", "autoplug.cli", "run", "hi", "--model", _scripted_final(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = autoplug("run", "hi", "--model", _scripted_final(tmp_path), cwd=tmp_path)
     assert (out.returncode, out.stdout.strip()) == (0, "done")

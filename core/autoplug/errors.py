@@ -8,6 +8,16 @@ stderr (never a traceback) and exits with the error's ``exit_code``.
 from __future__ import annotations
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line naming an exception's type and message (whitespace folded).
+
+    Used wherever a plugin's or a tool's exception is reported: plugin failures,
+    failed tool calls, hook errors.
+    """
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class AutoplugError(Exception):
     """Base of every error autoplug raises on purpose.
 

@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .errors import NoModelConfigured, PluginError, UsageError
+from .errors import NoModelConfigured, PluginError, UsageError, describe_error
 from .llm import Model, ModelRegistry
 from .plugins import (
     BUILTIN_DISTRIBUTION,
     BUILTIN_NAMES,
     PluginInfo,
-    describe_error,
     entry_points,
     get_plugin_manager,
     hook_names,

@@ -15,6 +15,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .errors import describe_error
 
 GROUP = "autoplug"
 BUILTIN_DISTRIBUTION = "autoplug"
@@ -109,12 +110,6 @@ def hook_names(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
     """The hooks ``plugin`` implements, sorted."""
     callers = pm.get_hookcallers(plugin) or []
     return sorted(c.name for c in callers)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line description of a plugin failure."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def register_sorted(pm: pluggy.PluginManager, plugins: list[tuple[str, Any]]) -> dict[str, str]:

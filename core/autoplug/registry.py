@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .errors import BlockingCallInLoop, ToolDefinitionError, ToolRefused
+from .errors import BlockingCallInLoop, ToolDefinitionError, ToolRefused, describe_error
 from .tools import CallContext, Tool, ToolCall, ToolResult, _failure, as_tool
 
 _call_ids = itertools.count(1)
@@ -196,7 +196,7 @@ class ToolRegistry:
             except Exception as exc:  # a hook's bug must not crash the caller
                 early = _failure(
                     "tool_error",
-                    f"tool {found.name!r}: before_tool_call hook failed: {_one_line(exc)}",
+                    f"tool {found.name!r}: before_tool_call hook failed: {describe_error(exc)}",
                 )
             if early is not None and not isinstance(early, ToolResult):
                 early = _failure(
@@ -213,7 +213,9 @@ class ToolRegistry:
             try:
                 self._hook.after_tool_call(call=call, result=result, context=ctx)
             except Exception as exc:
-                print(f"autoplug: after_tool_call hook failed: {_one_line(exc)}", file=sys.stderr)
+                print(
+                    f"autoplug: after_tool_call hook failed: {describe_error(exc)}", file=sys.stderr
+                )
         return result
 
     def call(
@@ -241,7 +243,7 @@ class ToolRegistry:
                 value = _no_exit_sync(found.func, kwargs)
             result = ToolResult(ok=True, value=value)
         except Exception as exc:
-            result = _failure("tool_error", f"tool {found.name!r} failed: {_one_line(exc)}")
+            result = _failure("tool_error", f"tool {found.name!r} failed: {describe_error(exc)}")
         return self._after(call, result, ctx)
 
     async def acall(
@@ -279,10 +281,5 @@ class ToolRegistry:
         except TimeoutError:
             result = _failure("timeout", f"tool {found.name!r} timed out after {limit:g} s")
         except Exception as exc:
-            result = _failure("tool_error", f"tool {found.name!r} failed: {_one_line(exc)}")
+            result = _failure("tool_error", f"tool {found.name!r} failed: {describe_error(exc)}")
         return self._after(call, result, ctx)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

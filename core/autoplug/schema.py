@@ -4,6 +4,7 @@ Supported annotations: ``str``, ``int``, ``float`` (number), ``bool``, ``list[X]
 ``dict`` / ``dict[str, X]``, ``X | None`` / ``Optional[X]``, ``Literal[...]``, and
 ``Any`` (no constraint). Parameter descriptions come from docstring lines of the
 form ``name: description``; the text before them is the tool's description.
+Also :func:`json_type`, the JSON name of a parsed value's type, for messages.
 """
 
 from __future__ import annotations
@@ -132,3 +133,19 @@ def function_schema(
         "additionalProperties": False,
     }
     return description, parameters
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, with its article, for messages.
+
+    ``null``, ``a boolean``, ``a number``, ``a string``, ``an array`` or ``an object``.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"

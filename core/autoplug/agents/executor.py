@@ -18,21 +18,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..schema import json_type
 from ..tools import CallContext
 from .fill import fill_arguments
 from .plan_checks import PlanAnalysis, StepInfo
 
 _INDEX = re.compile(r"0|[1-9][0-9]*")
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "null" if value is None else f"a {type(value).__name__}"
 
 
 class AssetReferenceError(Exception):
@@ -85,7 +76,7 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
             current = current[index]
         else:
             raise AssetReferenceError(
-                f"{here} holds {_json_kind(current)}, not an object or array, so it has no {token!r}"
+                f"{here} holds {json_type(current)}, not an object or array, so it has no {token!r}"
             )
         walked += "/" + raw
     return current

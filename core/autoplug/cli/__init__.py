@@ -13,9 +13,9 @@ from typing import Any, NoReturn
 
 import click
 
-from ..errors import AutoplugError, PluginError
+from ..errors import AutoplugError, PluginError, describe_error
 from ..kernel import Kernel
-from ..plugins import describe_error, strict_plugins
+from ..plugins import strict_plugins
 
 # Modules under autoplug.cli that add the kernel's own commands, each with add_commands(cli).
 COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin")

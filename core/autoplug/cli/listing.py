@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..schema import json_type
 from ..tools import CallContext
 from . import echo_json, echo_table, fail, get_kernel
 
@@ -85,19 +86,6 @@ def _approve_interactively(tool_name: str, args: dict[str, Any]) -> bool:
         default=False,
         err=True,
     )
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type (``array``, ``string``, ``null``...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else type(value).__name__
 
 
 @tools_group.command("call")
