@@ -142,7 +142,7 @@ def test_several_calls_in_one_reply_are_each_answered_with_the_error(tmp_path):
 
 
 def test_unknown_function_and_invalid_arguments_are_told_to_the_model(tmp_path):
-    kernel = kernel_with(tmp_path)
+    kernel = kernel_with(tmp_path, {"rejected_replies": 4})  # three rejections in a row
     model = ScriptedModel(
         [
             call("lookup", city="Oslo"),
@@ -248,3 +248,85 @@ def test_an_empty_task_is_refused(tmp_path):
     kernel = kernel_with(tmp_path)
     with pytest.raises(UsageError, match="task must be a non-empty string"):
         kernel.run("  ", model=ScriptedModel([]))
+
+
+# -- hostile replies and rejected replies (issue 10) ------------------------------
+
+
+def test_rejected_replies_in_a_row_stop_the_run_suggesting_text_mode(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(lambda request: "I would rather chat.", model_id="local:tiny")
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "stopped"
+    assert run.reason == (
+        "rejected_replies limit reached: 3 replies in a row had no valid function call "
+        "(rejected_replies = 3); if model local:tiny cannot call functions natively, "
+        "set function_calling = false under [providers.local]"
+    )
+    assert len(model.requests) == 3
+
+
+def test_a_valid_call_resets_the_rejected_replies_count(tmp_path):
+    kernel = kernel_with(tmp_path, {"rejected_replies": 2})
+    model = ScriptedModel(
+        ["text", call("brainstorm", thoughts="ok"), "text", call("final", answer="done")]
+    )
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "succeeded" and run.answer == "done"
+
+
+def test_rejected_replies_zero_turns_the_guard_off(tmp_path):
+    kernel = kernel_with(tmp_path, {"rejected_replies": 0, "iterations": 5})
+    run = kernel.run("Weather?", model=ScriptedModel(lambda request: "no"))
+    assert run.status == "stopped" and run.reason.startswith("iterations limit reached")
+
+
+def hostile_values() -> list:
+    deep: dict = {}
+    for _ in range(3000):
+        deep = {"a": deep}
+    return [deep, 10**5000, "\ud800"]
+
+
+@pytest.mark.parametrize("value", hostile_values(), ids=["deep", "huge_int", "surrogate"])
+def test_hostile_arguments_from_a_model_object_are_a_rejected_turn(tmp_path, value):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel([call("final", answer=value), call("final", answer="fine")])
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "succeeded" and run.answer == "fine"
+    told = last_message(model.requests[1])
+    assert told["role"] == "tool"
+    assert "the arguments are not usable JSON" in told["content"]
+
+
+@pytest.mark.parametrize("value", hostile_values(), ids=["deep", "huge_int", "surrogate"])
+def test_hostile_plan_and_fill_arguments_are_answered_not_crashed(tmp_path, value):
+    kernel = kernel_with(tmp_path)
+    fill_step = {"id": "s1", "tool": "lookup", "args": {"city": {"$fill": "a city"}}, "output": "w"}
+    model = ScriptedModel(
+        [
+            call("act", subtask="weather", assets=[]),
+            call(
+                "submit_plan",
+                steps=[{"id": "s1", "tool": "lookup", "args": {"city": value}, "output": "w"}],
+            ),
+            call("submit_plan", steps=[fill_step]),
+            call("lookup", city=value),
+            call("lookup", city="Oslo"),
+            call("final", answer="mild"),
+        ]
+    )
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "succeeded" and run.answer == "mild"
+    assert "not usable JSON" in last_message(model.requests[2])["content"]  # the planner
+    assert "not usable JSON" in last_message(model.requests[4])["content"]  # the fill
+    assert CALLS == ["Oslo"]
+
+
+def test_a_lone_surrogate_in_reply_text_is_stored_as_a_replacement_character(tmp_path):
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel([("thinking \ud800", [call("final", answer="ok")])])
+    run = kernel.run("Weather?", model=model)
+    assert run.status == "succeeded"
+    (record,) = RunStore.open(tmp_path, run.run_id).decisions()
+    assert record["messages"][0]["content"] == "thinking \ufffd"

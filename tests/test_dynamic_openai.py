@@ -84,3 +84,64 @@ def test_a_provider_error_fails_the_run_with_its_message(tmp_path):
         run = kernel.run("x", model="local:m", workspace=tmp_path)
     assert run.status == "failed"
     assert "invalid api key" in run.reason
+
+
+# -- hostile replies over the wire (issue 10) -----------------------------------------
+
+import pytest  # noqa: E402
+
+HOSTILE = {
+    "huge_int": '{"answer": ' + "9" * 5000 + "}",
+    "deep": '{"answer": ' + "[" * 1500 + "]" * 1500 + "}",
+    "surrogate": '{"answer": "\\ud800"}',
+}
+
+
+@pytest.mark.parametrize("arguments", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_hostile_native_call_arguments_are_a_rejected_turn(tmp_path, arguments):
+    home = tmp_path / "home"
+    home.mkdir()
+    replies = [
+        Reply.chat(tool_calls=[("final", arguments)]),
+        Reply.chat(tool_calls=[("act", {"subtask": "read the notes", "assets": []})]),
+        Reply.chat(tool_calls=[("submit_plan", '{"steps": ' + arguments + "}")]),
+        Reply.chat(tool_calls=[("submit_plan", PLAN)]),
+        Reply.chat(tool_calls=[("final", {"answer": "Jupiter"})]),
+    ]
+    (tmp_path / "notes.txt").write_text(NOTES)
+    with OpenAIServer(replies) as server:
+        kernel = kernel_for(home, server.url)
+        run = kernel.run("Which is the largest planet?", model="local:m", workspace=tmp_path)
+    assert run.status == "succeeded" and run.answer == "Jupiter"
+    told = server.requests[1].body["messages"][-1]
+    assert told["role"] == "tool" and "are not valid JSON" in told["content"]
+    planner_told = server.requests[3].body["messages"][-1]["content"]
+    assert "are not valid JSON" in planner_told
+
+
+@pytest.mark.parametrize("arguments", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_hostile_text_mode_replies_are_a_rejected_turn(tmp_path, arguments):
+    home = tmp_path / "home"
+    home.mkdir()
+    replies = [
+        Reply.chat(text='{"function": "final", "arguments": ' + arguments + "}"),
+        Reply.chat(text='{"function": "final", "arguments": {"answer": "done"}}'),
+    ]
+    with OpenAIServer(replies) as server:
+        kernel = kernel_for(home, server.url, function_calling=False)
+        run = kernel.run("x", model="local:m", workspace=tmp_path)
+    assert run.status == "succeeded" and run.answer == "done"
+    told = server.requests[1].body["messages"][-1]["content"]
+    assert "not one valid JSON object" in told
+
+
+def test_a_model_that_only_writes_text_stops_after_rejected_replies(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    replies = [Reply.chat(text="Hello! How can I help?") for _ in range(5)]
+    with OpenAIServer(replies) as server:
+        kernel = kernel_for(home, server.url)
+        run = kernel.run("x", model="local:m", workspace=tmp_path)
+        assert len(server.requests) == 3
+    assert run.status == "stopped"
+    assert "set function_calling = false under [providers.local]" in run.reason

@@ -151,3 +151,62 @@ def test_text_mode_request_without_functions_is_plain(text_model):
     response = asyncio.run(model.complete(ChatRequest(messages=(Message("user", "hi"),))))
     assert response.text == "hello"
     assert server.requests[0].body["messages"] == [{"role": "user", "content": "hi"}]
+
+
+# -- hostile replies (issue 10) ---------------------------------------------------
+
+import json  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+HOSTILE_ARGUMENTS = [
+    ('{"answer": ' + "7" * 5000 + "}", "an integer of more than 4300 digits"),
+    ('{"answer": ' + "[" * 1500 + "]" * 1500 + "}", "nested deeper than 100 levels"),
+    ('{"answer": "\\ud800"}', "lone surrogate"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "reason"), HOSTILE_ARGUMENTS)
+def test_hostile_json_in_reply_text_is_a_malformed_call_with_a_reason(arguments, reason):
+    text = f'{{"function": "final", "arguments": {arguments}}}'
+    reply_text, (call,) = parse_text_call(text, BOTH)
+    assert call.name == "final" and call.arguments == {}
+    assert reason in call.error and "\n" not in call.error
+    assert reply_text is None
+
+
+@pytest.mark.parametrize(("arguments", "reason"), HOSTILE_ARGUMENTS)
+def test_hostile_json_in_string_arguments_is_a_malformed_call(arguments, reason):
+    text = json.dumps({"function": "final", "arguments": arguments})
+    _, (call,) = parse_text_call(text, BOTH)
+    assert call.name == "final" and reason in call.error
+
+
+def test_a_deep_reply_is_refused_quickly_not_searched_object_by_object():
+    import time
+
+    text = '{"a": ' * 20_000 + "1" + "}" * 20_000
+    started = time.perf_counter()
+    _, (call,) = parse_text_call(text, BOTH)
+    assert "nested deeper than 100 levels" in call.error
+    assert time.perf_counter() - started < 5
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=300), st.integers(min_value=0, max_value=1200))
+def test_text_mode_parser_gives_a_call_or_a_one_line_rejection(noise, levels):
+    for text in (
+        noise,
+        '{"function": "final", "arguments": ' + noise + "}",
+        '{"function": "final", "arguments": {"answer": ' + "[" * levels + "1" + "]" * levels + "}}",
+        "```json\n" + noise + "\n```",
+    ):
+        reply_text, calls = parse_text_call(text, BOTH)
+        assert reply_text is None or isinstance(reply_text, str)
+        for call in calls:
+            assert isinstance(call, FunctionCall)
+            if call.error:
+                assert "\n" not in call.error and call.arguments == {}
+            else:
+                json.dumps(call.arguments).encode("utf-8")  # usable: storable and sendable

@@ -56,3 +56,58 @@ def test_content_given_as_parts_is_joined():
 def test_shorten_flattens_and_cuts():
     assert shorten("a\n  b", 10) == "a b"
     assert shorten("x" * 50, 10) == "x" * 9 + "…"
+
+
+# -- hostile arguments (issue 10) -----------------------------------------------
+
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from autoplug_builtins.models.wire import parse_arguments  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"answer": ' + "7" * 5000 + "}", "an integer of more than 4300 digits"),
+        ('{"a": ' * 1200 + "1" + "}" * 1200, "nested deeper than 100 levels"),
+        ('{"answer": "\\ud800"}', "lone surrogate"),
+    ],
+)
+def test_hostile_argument_text_is_a_malformed_call_with_a_reason(text, reason):
+    call = parse_arguments("final", text, "c1")
+    assert call.arguments == {} and call.raw_arguments == text
+    assert call.error.startswith("arguments of 'final' are not valid JSON: ")
+    assert reason in call.error
+
+
+def test_hostile_arguments_sent_as_an_object_are_a_malformed_call():
+    deep: dict = {}
+    for _ in range(3000):
+        deep = {"a": deep}
+    call = parse_arguments("final", deep, "c1")
+    assert call.arguments == {}
+    assert call.error == "arguments of 'final' are not usable JSON: nested deeper than 100 levels"
+
+
+def test_a_lone_surrogate_in_a_reply_body_does_not_refuse_the_body():
+    from autoplug.safejson import loads_envelope
+
+    raw = '{"choices": [{"message": {"content": "hi \\udc80"}, "finish_reason": "stop"}]}'
+    response, _ = parse_completion(loads_envelope(raw), raw)
+    assert response.text == "hi \ufffd"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=300), st.integers(min_value=0, max_value=1200))
+def test_argument_parsing_gives_a_call_or_a_one_line_rejection(noise, levels):
+    for raw in (noise, "[" * levels + noise, '{"a": ' * levels + json.dumps(noise) + "}" * levels):
+        call = parse_arguments("final", raw, "c1")
+        assert isinstance(call, FunctionCall)
+        if call.error:
+            assert "\n" not in call.error and call.arguments == {}
+        else:
+            json.dumps(call.arguments).encode("utf-8")

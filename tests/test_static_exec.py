@@ -483,3 +483,98 @@ def test_guard_stop_passes_through(tmp_path: Path) -> None:
     ctx, _, _ = make_ctx(tmp_path, [plan(step("e", "echo", {"text": "x"}, "o"))], llm_calls=0)
     with pytest.raises(GuardStop, match="llm_calls limit reached"):
         run(ctx)
+
+
+# -- values that cannot be stored or rendered (issue 10) --------------------------
+
+
+class Unprintable:
+    """An object that is not JSON and whose __str__ raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+class Hostile:
+    """Tools whose results cannot be stored as they are."""
+
+    name = "hostile"
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        @tool
+        def deep() -> list:
+            """A result nested 3,000 deep."""
+            value: list = []
+            for _ in range(3000):
+                value = [value]
+            return value
+
+        @tool
+        def huge() -> dict:
+            """A result with an integer of 5,000 digits."""
+            return {"n": 10**5000}
+
+        @tool
+        def unprintable() -> Any:
+            """A result with no JSON form and a broken __str__."""
+            return Unprintable()
+
+        @tool
+        def many(n: int) -> int:
+            """Return n."""
+            return n
+
+        for made in (deep, huge, unprintable, many):
+            register(made)
+
+
+def hostile_ctx(tmp_path: Path, replies: Any, folder: bool) -> RunContext:
+    kernel = Kernel(plugins=[Hostile()], home=tmp_path / "home")
+    return RunContext(
+        kernel=kernel,
+        model=ScriptedModel(replies),
+        run_id="run-1",
+        task="the task",
+        workspace=tmp_path,
+        assets=AssetStore(tmp_path / "assets" if folder else None),
+        limits=dict(kernel.config.limits),
+    )
+
+
+@pytest.mark.parametrize("folder", [True, False], ids=["on_disk", "in_memory"])
+def test_a_result_that_cannot_be_stored_fails_its_step_with_a_reason(
+    tmp_path: Path, folder: bool
+) -> None:
+    steps = [
+        step("d", "deep", {}, "deep_out"),
+        step("h", "huge", {}, "huge_out"),
+        step("u", "unprintable", {}, "u_out"),
+        step("ok", "many", {"n": 1}, "fine"),
+    ]
+    report = run_with(hostile_ctx(tmp_path, [plan(*steps)], folder))
+    assert report["status"] == "partial"
+    assert [a["name"] for a in report["assets"]] == ["fine"]
+    errors = {f["step"]: f["error"] for f in report["failed"]}
+    assert errors == {
+        "d": "step 'd': could not store asset 'deep_out': "
+        "the value cannot be stored: it is nested deeper than 100 levels",
+        "h": "step 'h': could not store asset 'huge_out': "
+        "the value cannot be stored: it is an integer of more than 4300 digits",
+        "u": "step 'u': could not store asset 'u_out': the value cannot be stored: it is not "
+        "JSON and its str() raised RuntimeError: no text for you",
+    }
+
+
+def test_the_report_lists_at_most_fifty_assets_then_counts_the_rest(tmp_path: Path) -> None:
+    steps = [step(f"s{i}", "many", {"n": i}, f"a{i}") for i in range(120)]
+    steps += [step(f"f{i}", "deep", {}, f"b{i}") for i in range(60)]
+    ctx = hostile_ctx(tmp_path, [call("submit_plan", steps=steps)], False)
+    ctx.limits["concurrency"] = 8
+    report = run_with(ctx)
+    assert len(report["assets"]) == 51 and report["assets"][-1] == "…and 70 more"
+    assert len(report["failed"]) == 51 and report["failed"][-1] == "…and 10 more"
+
+
+def run_with(ctx: RunContext) -> dict:
+    return asyncio.run(StaticAgent(ctx).run("the subtask", [], 1))

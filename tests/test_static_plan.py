@@ -360,3 +360,112 @@ def test_several_errors_are_all_reported() -> None:
 @pytest.mark.parametrize("name", ["plantools.fetch", "plantools__fetch"])
 def test_qualified_tool_names_are_accepted(name: str) -> None:
     assert errors_of([step("a", name, {"url": "u"}, "p")]) == []
+
+
+# -- hostile plans (issue 10) ---------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from autoplug.agents.plan_checks import structure_errors  # noqa: E402
+
+
+def chain(n: int) -> list[dict]:
+    """A valid chain of ``n`` steps, each reading the one before, listed consumer-first."""
+    steps = [step("s0", "fetch", {"url": "u"}, "a0")]
+    steps += [
+        step(f"s{i}", "summarize", {"text": {"$asset": f"a{i - 1}"}}, f"a{i}") for i in range(1, n)
+    ]
+    return list(reversed(steps))
+
+
+def test_a_valid_thousand_step_chain_listed_consumer_first_is_accepted() -> None:
+    assert errors_of(chain(1000)) == []
+
+
+def test_a_cycle_through_a_long_chain_is_found_without_recursion() -> None:
+    steps = chain(3000)
+    steps[-1] = step("s0", "summarize", {"text": {"$asset": "a2999"}}, "a0")
+    (error,) = errors_of(steps)
+    assert error.startswith("steps form a cycle: 's0' -> 's1' -> 's2'")
+    assert len(error) <= 2000 and "characters cut" in error  # bounded for the prompt
+
+
+def test_a_plan_literal_nested_two_thousand_deep_is_a_plan_error() -> None:
+    literal: list = []
+    for _ in range(2000):
+        literal = [literal]
+    steps = [step("s1", "summarize", {"text": literal}, "out")]
+    assert errors_of(steps) == [
+        "step 's1': argument 'text': the value is nested deeper than 100 levels"
+    ]
+    assert structure_errors({"steps": [{"id": "s", "args": literal}]}) == [
+        "submit_plan arguments: nested deeper than 100 levels"
+    ]
+
+
+def test_a_huge_tool_name_is_quoted_bounded() -> None:
+    (error,) = errors_of([step("s1", "x" * 5_000_000, {}, "out")])
+    assert error.startswith("step 's1': unknown tool 'xxx") and len(error) <= 2000
+
+
+def test_an_unusable_tool_in_a_plan_is_a_plan_error(tmp_path: Path) -> None:
+    broken = Tool(
+        name="broken",
+        func=lambda **kw: kw,
+        parameters={"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}},
+    )
+
+    class Broken:
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            register(broken)
+
+    kernel = Kernel(plugins=[Broken()], home=tmp_path)
+    _, errors = check_plan([step("s1", "broken", {"a": 1}, "out")], kernel.tools, [])
+    assert errors == [
+        "step 's1': tool 'broken' is unusable: schema path /properties/a/$ref: "
+        "cannot resolve '#/nowhere'"
+    ]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+step_values = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["s1", "s2", "s3"]),
+        "tool": st.sampled_from(["fetch", "summarize", "strict", "nope"]),
+        "args": st.dictionaries(
+            st.sampled_from(["url", "text", "a", "limit"]),
+            json_values
+            | st.fixed_dictionaries({"$asset": st.sampled_from(["o1", "o2", "o3", "zz"])})
+            | st.fixed_dictionaries({"$fill": st.text(max_size=5)}),
+            max_size=3,
+        ),
+        "output": st.sampled_from(["o1", "o2", "o3"]),
+    },
+    optional={"inputs": st.lists(st.sampled_from(["o1", "o2", "zz"]), max_size=2)},
+)
+PLAN_KERNEL = Kernel(plugins=[PlanTools()])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(json_values, st.fixed_dictionaries({"steps": st.lists(step_values, max_size=5)})))
+def test_plan_checks_always_return_errors_or_a_plan(arguments: Any) -> None:
+    errors = structure_errors(arguments)
+    assert all(isinstance(e, str) and len(e) <= 2000 for e in errors)
+    if not errors:
+        analysis, errors = check_plan(arguments["steps"], PLAN_KERNEL.tools, ["o3"])
+        assert all(isinstance(e, str) and len(e) <= 2000 for e in errors)
+        if not errors:
+            assert len(analysis.normalized()) == len(arguments["steps"])
+            json.dumps(analysis.normalized())

@@ -324,3 +324,264 @@ def test_hook_before_tool_call_not_reached_by_invalid_args(tmp_path):
     kernel = Kernel(plugins=[rec], home=tmp_path)
     assert kernel.tools.call("add", {"a": "x"}).kind == "invalid_args"
     assert rec.seen == []
+
+
+# -- hostile input at the door (issue 10) ----------------------------------------
+
+from typing import Any  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from autoplug.registry import MAX_ARGUMENT_CHARS  # noqa: E402
+
+
+@tool
+def take_any(x: Any = None) -> str:
+    """Accept anything.
+
+    x: any value
+    """
+    return "ok"
+
+
+def nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def hand_built(name: str, schema: dict, func: Any = None) -> Tool:
+    return Tool(name=name, func=func or (lambda **kw: kw), parameters=schema)
+
+
+def test_door_refuses_arguments_nested_past_the_recursion_limit():
+    result = registry(take_any).call("take_any", {"x": nested(5000)})
+    assert result.kind == "invalid_args"
+    assert result.error == (
+        "invalid arguments for tool 'take_any': the arguments are nested deeper than 100 levels"
+    )
+
+
+def test_door_refuses_a_huge_integer_before_validation():
+    result = registry(take_any).call("take_any", {"x": 10**5000})
+    assert result.kind == "invalid_args" and "more than 4300 digits" in result.error
+
+
+def test_door_refuses_oversized_arguments_before_validation():
+    reg = registry(take_any)
+    result = reg.call("take_any", {"x": "y" * (MAX_ARGUMENT_CHARS + 1)})
+    assert result.kind == "invalid_args"
+    assert "larger than 10,000,000 characters" in result.error
+    small = ToolRegistry(max_argument_chars=10)
+    small.add(take_any, "tests")
+    assert small.call("take_any", {"x": "y" * 20}).kind == "invalid_args"
+    assert small.call("take_any", {"x": "y"}).ok
+
+
+def test_unresolvable_ref_makes_the_tool_unusable_not_an_exception():
+    schema = {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}
+    reg = registry(hand_built("broken", schema))
+    assert reg.get("broken").unusable == (
+        "schema path /properties/a/$ref: cannot resolve '#/$defs/missing'"
+    )
+    result = reg.call("broken", {"a": 1})
+    assert result.kind == "tool_error"
+    assert result.error == (
+        "tool 'broken' is unusable: schema path /properties/a/$ref: cannot resolve '#/$defs/missing'"
+    )
+
+
+def test_remote_ref_is_never_fetched_and_makes_the_tool_unusable():
+    schema = {"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/s.json"}}}
+    reg = registry(hand_built("remote", schema))
+    result = reg.call("remote", {"a": 1})
+    assert result.kind == "tool_error" and "remote references are never fetched" in result.error
+
+
+def test_pattern_python_cannot_compile_makes_the_tool_unusable():
+    schema = {"type": "object", "properties": {"a": {"type": "string", "pattern": "\\p{L}+"}}}
+    reg = registry(hand_built("letters", schema))
+    result = reg.call("letters", {"a": "x"})
+    assert result.kind == "tool_error"
+    assert (
+        "schema path /properties/a/pattern" in result.error and "does not compile" in result.error
+    )
+
+
+def test_unusable_tool_is_never_offered_to_a_model(tmp_path):
+    from autoplug.agents.dynamic import tool_lines
+    from autoplug.agents.planner import tool_catalog
+
+    schema = {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}
+
+    class Plugin:
+        @hookimpl
+        def register_tools(self, register):
+            register(hand_built("broken", schema))
+            register(add)
+
+    kernel = Kernel(plugins=[Plugin()], home=tmp_path)
+    assert "broken" not in tool_catalog(kernel.tools) and "add" in tool_catalog(kernel.tools)
+    assert "broken" not in tool_lines(kernel)
+
+
+def test_schema_is_validated_in_the_dialect_its_schema_names():
+    draft7 = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "definitions": {"n": {"type": "integer"}},
+        "properties": {"a": {"$ref": "#/definitions/n"}, "b": {"items": [{"type": "string"}]}},
+    }
+    reg = registry(hand_built("old", draft7))
+    assert reg.get("old").unusable is None
+    assert reg.call("old", {"a": 1, "b": ["x"]}).ok
+    bad = reg.call("old", {"a": 1, "b": [3]})  # draft-07 tuple "items": b[0] must be a string
+    assert bad.kind == "invalid_args" and "$.b[0]" in bad.error
+    unknown = registry(hand_built("odd", {"$schema": "urn:nope", "type": "object"}))
+    assert "unknown dialect 'urn:nope'" in unknown.get("odd").unusable
+
+
+class Custom(BaseException):
+    """A BaseException subclass that is not an Exception."""
+
+
+def test_a_tool_raising_a_base_exception_fails_its_call():
+    def raises() -> None:
+        raise Custom("deep trouble")
+
+    reg = registry(hand_built("custom", {"type": "object"}, raises))
+    assert reg.call("custom", {}).error == "tool 'custom' failed: Custom: deep trouble"
+    result = asyncio.run(reg.acall("custom", {}))
+    assert result.error == "tool 'custom' failed: Custom: deep trouble"
+
+
+def test_keyboard_interrupt_from_a_tool_in_a_worker_thread_fails_only_its_call():
+    def interrupts() -> None:
+        raise KeyboardInterrupt("from the tool")
+
+    async def async_interrupts() -> None:
+        raise KeyboardInterrupt("async")
+
+    reg = registry(
+        hand_built("kb", {"type": "object"}, interrupts),
+        hand_built("akb", {"type": "object"}, async_interrupts),
+    )
+    result = asyncio.run(reg.acall("kb", {}))
+    assert result.kind == "tool_error" and "KeyboardInterrupt: from the tool" in result.error
+    assert "KeyboardInterrupt: async" in asyncio.run(reg.acall("akb", {})).error
+    # In the caller's own thread it may be the user's Ctrl-C: it is not swallowed.
+    with pytest.raises(KeyboardInterrupt):
+        reg.call("kb", {})
+
+
+def test_the_door_does_not_swallow_the_callers_cancellation():
+    async def slow() -> None:
+        await asyncio.sleep(30)
+
+    async def cancels_itself() -> None:
+        raise asyncio.CancelledError()
+
+    reg = registry(
+        hand_built("slow", {"type": "object"}, slow),
+        hand_built("selfcancel", {"type": "object"}, cancels_itself),
+    )
+
+    async def main() -> tuple[bool, ToolResult]:
+        task = asyncio.create_task(reg.acall("slow", {}))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            cancelled = True
+        else:
+            cancelled = False
+        return cancelled, await reg.acall("selfcancel", {})
+
+    cancelled, own = asyncio.run(main())
+    assert cancelled
+    assert own.kind == "tool_error" and "CancelledError" in own.error
+
+
+def test_an_exception_whose_str_raises_is_a_failed_call():
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    def raises() -> None:
+        raise Unprintable()
+
+    result = registry(hand_built("unprintable", {"type": "object"}, raises)).call("unprintable", {})
+    assert result.error == (
+        "tool 'unprintable' failed: Unprintable (its message cannot be shown: RuntimeError)"
+    )
+
+
+def test_a_huge_exception_message_is_cut_keeping_start_and_end():
+    def raises() -> None:
+        raise ValueError("START" + "x" * 10_000_000 + "END")
+
+    result = registry(hand_built("loud", {"type": "object"}, raises)).call("loud", {})
+    assert len(result.error) < 2100
+    assert "START" in result.error and result.error.endswith("END")
+    assert "characters cut" in result.error
+
+
+def test_absolute_workspace_paths_in_tool_errors_become_relative(tmp_path):
+    def opens(*, context: CallContext) -> None:
+        open(context.workspace / "data" / "missing.csv")  # noqa: SIM115
+
+    reg = registry(hand_built("opens", {"type": "object"}, opens))
+    result = reg.call("opens", {}, context=CallContext(workspace=tmp_path))
+    assert str(tmp_path) not in result.error
+    assert result.error == (
+        "tool 'opens' failed: FileNotFoundError: [Errno 2] No such file or directory: "
+        "'data/missing.csv'"
+    )
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["add", "take_any", "forecast", "refs", "nope"]),
+    json_values,
+    st.integers(min_value=0, max_value=1500),
+    st.booleans(),
+)
+def test_the_door_always_returns_a_tool_result(name, value, levels, huge):
+    refs = hand_built(
+        "refs",
+        {
+            "type": "object",
+            "$defs": {
+                "node": {"type": ["array", "object", "integer"], "items": {"$ref": "#/$defs/node"}}
+            },
+            "properties": {"v": {"$ref": "#/$defs/node"}, "s": {"type": "string", "pattern": "^a"}},
+        },
+    )
+    reg = registry(add, take_any, forecast, refs)
+    args_variants = [
+        value,
+        {"x": value, "v": value, "a": value},
+        {"v": nested(levels), "x": 10**4400 if huge else value},
+    ]
+    for args in args_variants:
+        result = reg.call(name, args)
+        assert isinstance(result, ToolResult)
+        assert result.ok or (result.error and "\n" not in result.error)
+        result = asyncio.run(reg.acall(name, args))
+        assert isinstance(result, ToolResult)

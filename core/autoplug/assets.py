@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import RunError
+from .errors import RunError, describe_error
+from .safejson import clean_text, value_problem
 
 #: The manifest's file name inside an asset folder.
 MANIFEST = "manifest.json"
@@ -72,15 +73,29 @@ class Asset:
 def _encode(value: Any) -> tuple[str, Any, bytes]:
     """The asset type, the value as it will read back, and its stored bytes."""
     if isinstance(value, str):
+        value = clean_text(value)  # a lone surrogate cannot be written as UTF-8
         return "text", value, value.encode("utf-8")
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)
         return "bytes", raw, raw
+    problem = value_problem(value, strict=False)
+    if problem is not None:
+        # Checked first: json.dumps and str() recurse, and a huge int has no str().
+        raise ValueError(f"the value cannot be stored: it is {problem}")
     try:
         # allow_nan=False keeps the file strict JSON that any reader accepts.
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
-        text = str(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            text = str(value)
+        except Exception as exc:  # a __str__ that raises
+            raise ValueError(
+                f"the value cannot be stored: it is not JSON and its str() raised "
+                f"{describe_error(exc)}"
+            ) from None
+        if not isinstance(text, str):
+            raise ValueError("the value cannot be stored: its str() is not a string") from None
+        text = clean_text(text)
         return "text", text, text.encode("utf-8")
     # The in-memory value is what a resumed run reads back (tuples become lists),
     # so a pointer resolves the same before and after a resume.

@@ -22,6 +22,7 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "loop_repeats": 3,
     "plan_repairs": 2,
     "fill_retries": 2,
+    "rejected_replies": 3,
     "concurrency": 4,
     "tool_timeout_s": 60,
     "max_tokens": None,
@@ -30,7 +31,7 @@ DEFAULT_LIMITS: dict[str, Any] = {
 
 # Limits that count something: a fraction would be silently rounded one way or the other.
 WHOLE_LIMITS = frozenset(
-    ("iterations", "llm_calls", "loop_repeats", "plan_repairs", "fill_retries")
+    ("iterations", "llm_calls", "loop_repeats", "plan_repairs", "fill_retries", "rejected_replies")
     + ("concurrency", "max_tokens")
 )
 # Limits where 0 makes no sense (no step could run; every tool would time out at once).
@@ -87,6 +88,7 @@ CONFIG_TEMPLATE = """\
 # loop_repeats = 3         # the same decision this many times stops the run
 # plan_repairs = 2
 # fill_retries = 2
+# rejected_replies = 3      # replies with no valid call in a row stop the run
 # concurrency = 4          # steps run at once
 # tool_timeout_s = 60
 # max_tokens = 200000      # prompt + completion tokens per run (default: no limit)

@@ -7,15 +7,36 @@ stderr (never a traceback) and exits with the error's ``exit_code``.
 
 from __future__ import annotations
 
+#: How much of an exception's message :func:`describe_error` keeps (start and end).
+ERROR_CHARS = 2000
 
-def describe_error(exc: BaseException) -> str:
-    """One line naming an exception's type and message (whitespace folded).
+
+def describe_error(exc: BaseException, limit: int = ERROR_CHARS) -> str:
+    """One line naming an exception's type and message (whitespace folded, bounded).
 
     Used wherever a plugin's or a tool's exception is reported: plugin failures,
-    failed tool calls, hook errors.
+    failed tool calls, hook errors. A message longer than ``limit`` characters
+    keeps its start and its end; an exception whose ``__str__`` raises is
+    described by its type and that failure.
     """
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    name = type(exc).__name__
+    try:
+        raw = str(exc)
+    except Exception as inner:  # a broken __str__ must not turn one failure into a crash
+        return f"{name} (its message cannot be shown: {type(inner).__name__})"
+    if not isinstance(raw, str):
+        return name
+    if len(raw) > 4 * limit:
+        # Fold only what is kept: a 10 MB message is not split into words whole.
+        raw = raw[: 2 * limit] + " … " + raw[-2 * limit :]
+    text = " ".join(raw.split())
+    if len(text) > limit:
+        keep = max(0, limit - len(f"…[{len(text)} characters cut]…"))
+        tail = keep // 3
+        head = keep - tail
+        cut = len(text) - head - tail
+        text = f"{text[:head]}…[{cut} characters cut]…{text[len(text) - tail :]}"
+    return f"{name}: {text}" if text else name
 
 
 class AutoplugError(Exception):

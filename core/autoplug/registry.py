@@ -9,14 +9,88 @@ never raise for a problem with one call.
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .errors import BlockingCallInLoop, ToolDefinitionError, ToolRefused, describe_error
+from .safejson import MAX_DEPTH, value_problem
 from .tools import CallContext, Tool, ToolCall, ToolResult, _failure, as_tool
 
 _call_ids = itertools.count(1)
+
+
+#: The most characters of strings and keys (each value counting one more) that one
+#: call's arguments may hold; larger arguments are refused before validation.
+MAX_ARGUMENT_CHARS = 10_000_000
+#: The deepest nesting of arrays and objects accepted in one call's arguments.
+MAX_ARGUMENT_DEPTH = MAX_DEPTH
+
+
+def argument_problem(args: Any, max_chars: int = MAX_ARGUMENT_CHARS) -> str | None:
+    """Why ``args`` are refused before validation (too large, too deep, a huge int), or None.
+
+    The common case, a flat object of short scalars, is checked in one loop;
+    anything nested goes to :func:`autoplug.safejson.value_problem` (iterative).
+    Other Python objects a caller passes are left to the schema.
+    """
+    if type(args) is dict:
+        size = len(args)
+        for key, value in args.items():
+            kind = type(value)
+            if kind is str:
+                size += len(value)
+            elif kind is int:
+                if value.bit_length() > 14_000:
+                    break
+            elif kind is not bool and kind is not float and value is not None:
+                break
+            if type(key) is str:
+                size += len(key)
+        else:
+            return f"larger than {max_chars:,} characters" if size > max_chars else None
+    return value_problem(args, max_depth=MAX_ARGUMENT_DEPTH, max_chars=max_chars, strict=False)
+
+
+def relative_paths(text: str, context: CallContext) -> str:
+    """``text`` with the workspace's absolute path made relative (``.``) and home as ``~``.
+
+    Error text reaches the model's prompt, which holds no absolute paths of the machine.
+    """
+    try:
+        home: Path | None = Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry
+        home = None
+    roots: list[tuple[str, str]] = []
+    for path, shown in ((getattr(context, "workspace", None), "."), (home, "~")):
+        if path is None:
+            continue
+        for form in {str(path), str(Path(path).resolve())}:
+            if len(form) > 1:
+                roots.append((form.rstrip("/"), shown))
+    for root, shown in sorted(roots, key=lambda r: -len(r[0])):
+        if root not in text:
+            continue
+        # Only the whole path or what lies under it: /home/ann is not /home/anna.
+        under = "" if shown == "." else shown + "/"
+        text = text.replace(root + "/", under)
+        text = re.sub(re.escape(root) + r"(?![\w.-])", shown, text)
+    return text
+
+
+class ToolAborted(Exception):
+    """Raised in place of a ``BaseException`` (not cancellation) a tool raised.
+
+    ``KeyboardInterrupt``, ``GeneratorExit`` or a custom ``BaseException``
+    subclass from a tool fails its call; escaping, it would stop the event loop.
+    ``original`` is what the tool raised.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(describe_error(original))
+        self.original = original
 
 
 class ToolExited(Exception):
@@ -31,18 +105,45 @@ class ToolExited(Exception):
         super().__init__(f"the tool called sys.exit({code!r})")
 
 
-def _no_exit_sync(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+def _no_exit_sync(func: Callable[..., Any], kwargs: dict[str, Any], own_thread: bool) -> Any:
+    """Run a sync tool; its SystemExit and other BaseExceptions become ordinary ones.
+
+    In the caller's own thread (``own_thread`` false) a KeyboardInterrupt is let
+    through: it may be the user's Ctrl-C, which arrives wherever the thread is.
+    """
     try:
         return func(**kwargs)
     except SystemExit as exc:
         raise ToolExited(exc.code) from None
+    except Exception:
+        raise
+    except KeyboardInterrupt as exc:
+        if not own_thread:
+            raise
+        raise ToolAborted(exc) from None
+    except BaseException as exc:
+        raise ToolAborted(exc) from None
 
 
 async def _no_exit_async(awaitable: Any) -> Any:
+    """Await an async tool; its SystemExit and BaseExceptions, not cancellation, become ordinary."""
+    import asyncio
+
     try:
         return await awaitable
     except SystemExit as exc:
         raise ToolExited(exc.code) from None
+    except (Exception, asyncio.CancelledError):
+        raise
+    except BaseException as exc:
+        raise ToolAborted(exc) from None
+
+
+def _tool_failure(found: Tool, exc: BaseException, ctx: CallContext) -> ToolResult:
+    """The failed result of a tool that raised ``exc``: one bounded line, paths relative."""
+    shown = exc.original if isinstance(exc, ToolAborted) else exc
+    text = relative_paths(f"tool {found.name!r} failed: {describe_error(shown)}", ctx)
+    return _failure("tool_error", text)
 
 
 def _running_loop() -> bool:
@@ -55,12 +156,19 @@ class ToolRegistry:
 
     ``hook`` is the plugin manager's hook relay (for ``before_tool_call`` and
     ``after_tool_call``), or None. ``default_timeout`` applies in ``acall`` to a
-    tool without a timeout of its own.
+    tool without a timeout of its own. Arguments over ``max_argument_chars``
+    (see :func:`argument_problem`) are refused before validation.
     """
 
-    def __init__(self, hook: Any = None, default_timeout: float | None = 60) -> None:
+    def __init__(
+        self,
+        hook: Any = None,
+        default_timeout: float | None = 60,
+        max_argument_chars: int = MAX_ARGUMENT_CHARS,
+    ) -> None:
         self._hook = hook
         self.default_timeout = default_timeout
+        self.max_argument_chars = max_argument_chars
         self._by_qualified: dict[str, Tool] = {}
         self._winners: dict[str, Tool] = {}
 
@@ -158,9 +266,40 @@ class ToolRegistry:
         ctx = context if context is not None else CallContext()
         if found is None:
             return None, ctx, None, _failure("unknown_tool", self.unknown_error(str(name)))
+        if found.unusable is not None:
+            return (
+                found,
+                ctx,
+                None,
+                _failure("tool_error", f"tool {found.name!r} is unusable: {found.unusable}"),
+            )
         if args is None:
             args = {}
-        problems = found.violations(args)
+        refused = argument_problem(args, self.max_argument_chars)
+        if refused is not None:
+            return (
+                found,
+                ctx,
+                None,
+                _failure(
+                    "invalid_args",
+                    f"invalid arguments for tool {found.name!r}: the arguments are {refused}",
+                    [("$", f"the arguments are {refused}")],
+                ),
+            )
+        try:
+            problems = found.violations(args)
+        except Exception as exc:  # the schema, not the call: an unresolvable $ref met late
+            return (
+                found,
+                ctx,
+                None,
+                _failure(
+                    "tool_error",
+                    f"tool {found.name!r}: its schema cannot validate the arguments: "
+                    f"{describe_error(exc)}",
+                ),
+            )
         if problems:
             detail = "; ".join(f"{path}: {message}" for path, message in problems)
             return (
@@ -240,10 +379,10 @@ class ToolRegistry:
 
                 value = asyncio.run(_no_exit_async(found.func(**kwargs)))
             else:
-                value = _no_exit_sync(found.func, kwargs)
+                value = _no_exit_sync(found.func, kwargs, own_thread=False)
             result = ToolResult(ok=True, value=value)
         except Exception as exc:
-            result = _failure("tool_error", f"tool {found.name!r} failed: {describe_error(exc)}")
+            result = _tool_failure(found, exc, ctx)
         return self._after(call, result, ctx)
 
     async def acall(
@@ -275,11 +414,16 @@ class ToolRegistry:
             if found.is_async:
                 awaitable = _no_exit_async(found.func(**kwargs))
             else:
-                awaitable = asyncio.to_thread(_no_exit_sync, found.func, kwargs)
+                awaitable = asyncio.to_thread(_no_exit_sync, found.func, kwargs, True)
             value = await asyncio.wait_for(awaitable, limit)
             result = ToolResult(ok=True, value=value)
         except TimeoutError:
             result = _failure("timeout", f"tool {found.name!r} timed out after {limit:g} s")
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the caller's own cancellation: never swallowed
+            result = _tool_failure(found, exc, ctx)  # the tool cancelled itself
         except Exception as exc:
-            result = _failure("tool_error", f"tool {found.name!r} failed: {describe_error(exc)}")
+            result = _tool_failure(found, exc, ctx)
         return self._after(call, result, ctx)

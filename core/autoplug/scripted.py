@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import safejson
 from .errors import ModelError, UsageError
 from .llm import ChatRequest, ChatResponse, FunctionCall, TextCallback, Usage
 
@@ -99,7 +100,11 @@ def load_replies(path: str | Path) -> list[Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read scripted replies file {file}: {exc}") from None
     try:
-        whole = json.loads(text)
+        whole = safejson.loads(text)
+    except safejson.UnsafeJSON as exc:
+        raise UsageError(
+            f"scripted replies file {file}: {exc.msg} at {_where(text, exc.pos)}"
+        ) from None
     except json.JSONDecodeError:
         whole = None
     if isinstance(whole, list):
@@ -111,7 +116,7 @@ def load_replies(path: str | Path) -> list[Any]:
             if not line.strip():
                 continue
             try:
-                items.append((number, json.loads(line)))
+                items.append((number, safejson.loads(line)))
             except json.JSONDecodeError as exc:
                 raise UsageError(
                     f"scripted replies file {file} line {number} is not valid JSON: {exc.msg}"
@@ -125,6 +130,23 @@ def load_replies(path: str | Path) -> list[Any]:
     return replies
 
 
+def _where(text: str, pos: int) -> str:
+    line = text.count("\n", 0, pos) + 1
+    return f"line {line} column {pos - (text.rfind(chr(10), 0, pos) + 1) + 1}"
+
+
+def _dumps_for_estimate(value: Any) -> str:
+    """``json.dumps`` for a token estimate; a value it cannot write counts as empty.
+
+    The agent, not the scripted model, answers an unusable reply (too deep, a huge
+    integer): the estimate must not crash first.
+    """
+    try:
+        return json.dumps(value, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return ""
+
+
 def as_response(reply: Any, model_id: str, request: ChatRequest) -> ChatResponse:
     """Turn one scripted reply into a ChatResponse (raising it if it is an exception)."""
     if isinstance(reply, dict):
@@ -133,7 +155,9 @@ def as_response(reply: Any, model_id: str, request: ChatRequest) -> ChatResponse
         raise reply
     if isinstance(reply, ChatResponse):
         return reply
-    prompt = json.dumps(request.to_dict()["messages"]) + json.dumps(request.to_dict()["functions"])
+    prompt = _dumps_for_estimate(request.to_dict()["messages"]) + _dumps_for_estimate(
+        request.to_dict()["functions"]
+    )
     if isinstance(reply, str):
         calls: tuple[FunctionCall, ...] = ()
         text: str | None = reply
@@ -155,7 +179,7 @@ def as_response(reply: Any, model_id: str, request: ChatRequest) -> ChatResponse
         )
         for i, c in enumerate(calls)
     )
-    out = (text or "") + json.dumps([c.to_dict() for c in calls])
+    out = (text or "") + _dumps_for_estimate([c.to_dict() for c in calls])
     return ChatResponse(
         text=text,
         function_calls=calls,

@@ -81,8 +81,12 @@ class Tool:
     """A callable a model can use: a name, a description, a JSON Schema for its arguments.
 
     Build one with :func:`tool`, or by hand with an explicit ``parameters`` schema
-    (checked against the JSON Schema meta-schema when registered). ``plugin`` is
-    set when the tool is registered. A ``Tool`` is callable like its function.
+    (checked against the meta-schema of the dialect its ``$schema`` names when
+    registered). ``plugin`` is set when the tool is registered. ``unusable`` is
+    the reason a hand-built schema cannot be used (an unresolvable ``$ref``, a
+    ``pattern`` that does not compile), or None; such a tool is never offered to
+    a model and every call of it fails with that reason. A ``Tool`` is callable
+    like its function.
     """
 
     name: str
@@ -94,6 +98,7 @@ class Tool:
     trusted_schema: bool = False
     plugin: str | None = None
     builtin: bool = False
+    unusable: str | None = field(init=False, default=None)
     wants_context: bool = field(init=False, default=False)
     is_async: bool = field(init=False, default=False)
     _validator: Any = field(init=False, default=None, repr=False)
@@ -135,15 +140,24 @@ class Tool:
             raise ToolDefinitionError(
                 f"{where}: parameters must be a JSON Schema with type 'object'"
             )
-        from jsonschema import Draft202012Validator
         from jsonschema.exceptions import SchemaError
 
+        from .schemacheck import schema_fault, validator_class
+
         try:
-            Draft202012Validator.check_schema(schema)
+            # A $ref that does not resolve or a pattern that does not compile makes the
+            # tool unusable (listed with its reason, never offered), not a failed plugin.
+            self.unusable = schema_fault(schema)
+            if self.unusable is None:
+                validator_class(schema)[0].check_schema(schema)
         except SchemaError as exc:
             path = "/".join(str(p) for p in exc.path) or "(root)"
             raise ToolDefinitionError(
                 f"{where}: invalid parameters schema at {path}: {exc.message}"
+            ) from None
+        except RecursionError:
+            raise ToolDefinitionError(
+                f"{where}: the parameters schema is nested too deeply to check"
             ) from None
 
     def violations(self, args: Any) -> list[tuple[str, str]]:
@@ -155,9 +169,9 @@ class Tool:
             return []
         validator = self._validator
         if validator is None:
-            from jsonschema import Draft202012Validator
+            from .schemacheck import make_validator
 
-            validator = self._validator = Draft202012Validator(self.parameters)
+            validator = self._validator = make_validator(self.parameters)
         errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
         return [(e.json_path, e.message) for e in errors]
 

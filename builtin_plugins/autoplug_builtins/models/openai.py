@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from autoplug import ChatRequest, ChatResponse, ModelError, Usage
+from autoplug import ChatRequest, ChatResponse, ModelError, Usage, safejson
 from autoplug.llm import TextCallback
 from autoplug.scripted import estimate_tokens
 
@@ -73,7 +73,7 @@ class _Retryable(Exception):
 def _server_message(body: str) -> str:
     """The error text a server put in its body (OpenAI's ``error.message``), shortened."""
     try:
-        data = json.loads(body)
+        data = safejson.loads_envelope(body)
     except ValueError:
         return shorten(body) if body.strip() else "(empty body)"
     if isinstance(data, dict):
@@ -270,7 +270,7 @@ class OpenAICompatibleModel:
 
     def _parse_json(self, status: int, raw: str) -> tuple[ChatResponse, bool]:
         try:
-            data = json.loads(raw)
+            data = safejson.loads_envelope(raw)
         except ValueError:
             raise self._error(
                 f"the server at {self.settings.base_url} answered HTTP {status} with a body "
@@ -294,7 +294,7 @@ class OpenAICompatibleModel:
             if not payload.strip():
                 return False
             try:
-                chunk = json.loads(payload)
+                chunk = safejson.loads_envelope(payload)
             except ValueError:
                 raise self._error(
                     f"the server at {self.settings.base_url} streamed a chunk that is not JSON: "

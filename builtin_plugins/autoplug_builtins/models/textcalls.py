@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from autoplug import safejson
 from autoplug.llm import FunctionCall, FunctionSpec, Message, canonical_json
 
 #: At most this many calls are read from one text reply.
@@ -88,14 +89,17 @@ def find_json_object(text: str) -> tuple[dict[str, Any] | None, str, str | None]
     """
     candidates = [(m.group(1), m.start(), m.end()) for m in _FENCE.finditer(text)]
     candidates.append((text, 0, len(text)))
-    decoder = json.JSONDecoder()
     first_error: str | None = None
     for chunk, start, end in candidates:
         for i, char in enumerate(chunk):
             if char != "{":
                 continue
             try:
-                obj, stop = decoder.raw_decode(chunk, i)
+                obj, stop = safejson.raw_decode(chunk, i)
+            except safejson.UnsafeJSON as exc:
+                # JSON that parses but must not be used (too deep, a huge integer, a lone
+                # surrogate): the reply is refused whole, not searched for an inner object.
+                return None, text.strip(), f"{exc.msg} at character {exc.pos - i + 1} of the object"
             except json.JSONDecodeError as exc:
                 if first_error is None:
                     first_error = f"{exc.msg} at character {exc.pos - i + 1} of the object"
@@ -176,7 +180,7 @@ def _text_call_from_object(
         return FunctionCall(name, {}, id="call_0", raw_arguments=raw, error=error)
     if isinstance(args, str):
         try:
-            args = json.loads(args) if args.strip() else {}
+            args = safejson.loads(args) if args.strip() else {}
         except json.JSONDecodeError as exc:
             error = f"the arguments of {name!r} are not valid JSON: {exc.msg}"
             return FunctionCall(name, {}, id="call_0", raw_arguments=args, error=error)

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from autoplug import safejson
 from autoplug.llm import ChatRequest, ChatResponse, FunctionCall, Message, Usage
 
 
@@ -101,12 +102,15 @@ def request_body(
 def parse_arguments(name: str, raw: Any, call_id: str | None) -> FunctionCall:
     """A FunctionCall from the argument text; bad JSON sets ``error`` and keeps the text."""
     if isinstance(raw, dict):  # some servers send the object itself
+        if problem := safejson.value_problem(raw):
+            error = f"arguments of {name!r} are not usable JSON: {problem}"
+            return FunctionCall(name, {}, id=call_id, raw_arguments="{}", error=error)
         return FunctionCall(name, raw, id=call_id)
     text = raw if isinstance(raw, str) else ""
     if not text.strip():
         return FunctionCall(name, {}, id=call_id)
     try:
-        value = json.loads(text)
+        value = safejson.loads(text)
     except json.JSONDecodeError as exc:
         error = f"arguments of {name!r} are not valid JSON: {exc.msg} at character {exc.pos + 1}"
         return FunctionCall(name, {}, id=call_id, raw_arguments=text, error=error)

@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 from ..errors import AutoplugError
 from ..events import Event
-from ..llm import ChatRequest, ChatResponse, Model, TextCallback, UsageTracker
+from ..llm import ChatRequest, ChatResponse, FunctionCall, Model, TextCallback, UsageTracker
+from ..safejson import clean_text, value_problem
 
 
 class GuardStop(AutoplugError):
@@ -68,6 +69,43 @@ class MemoryCheckpointer:
     def save_step(self, act_no: int, step_id: str, record: dict[str, Any]) -> None:
         """Keep the record of a finished step."""
         self.steps[(act_no, step_id)] = record
+
+
+def usable_response(response: ChatResponse) -> ChatResponse:
+    """``response`` with every call the agents cannot use marked as malformed.
+
+    A model object or provider may hand over arguments already parsed: nested
+    too deep, holding a huge integer, a lone surrogate or a non-JSON value. Such a
+    call keeps its name and gets ``error`` (so it is answered as a malformed
+    call and counts as a turn); lone surrogates in text become U+FFFD, so the
+    reply can be stored and sent back.
+    """
+    calls = []
+    changed = False
+    for call in response.function_calls:
+        fixed = call
+        problem = None if call.error else value_problem(call.arguments)
+        if not isinstance(call.arguments, dict) and not call.error:
+            problem = "they are not a JSON object"
+        if problem is not None:
+            fixed = FunctionCall(
+                clean_text(str(call.name)),
+                {},
+                id=call.id,
+                raw_arguments="{}",
+                error=f"the arguments are not usable JSON: {problem}",
+            )
+        else:
+            name, raw = clean_text(str(call.name)), call.raw_arguments
+            raw = clean_text(raw) if isinstance(raw, str) else raw
+            if name != call.name or raw != call.raw_arguments:
+                fixed = dataclasses.replace(call, name=name, raw_arguments=raw)
+        changed = changed or fixed is not call
+        calls.append(fixed)
+    text = clean_text(response.text) if isinstance(response.text, str) else response.text
+    if not changed and text is response.text:
+        return response
+    return dataclasses.replace(response, text=text, function_calls=tuple(calls))
 
 
 Approver = Callable[[Any, dict[str, Any]], "bool | Awaitable[bool]"]
@@ -143,7 +181,7 @@ class RunContext:
         if self.stream and not request.stream:
             # Streaming changes only how the reply arrives, not what is asked (nor its hash).
             request = dataclasses.replace(request, stream=True)
-        response = await self.model.complete(request, on_text=self.on_text)
+        response = usable_response(await self.model.complete(request, on_text=self.on_text))
         self.usage.add(
             getattr(self.model, "model_id", "unknown"), response.usage, self.kernel.config
         )

@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import ModelError
 from ..llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, canonical_json
 from .context import GuardStop, RunContext
-from .prompting import violation_lines
+from .prompting import QUOTE_CHARS, clip, violation_lines
 
 BRAINSTORM_ACK = "Noted. Decide the next turn: brainstorm, act or final."
 
@@ -99,6 +99,8 @@ def tool_lines(kernel: Any) -> str:
     """The tools offered to the static agent, one line each, for the system prompt."""
     lines = []
     for found in kernel.tools.all():
+        if found.unusable is not None:
+            continue  # never offered: its schema cannot validate a call
         summary = (found.description or "").strip().splitlines()
         text = summary[0] if summary else ""
         flag = " (side effects: needs approval)" if found.side_effects else ""
@@ -220,9 +222,11 @@ class DynamicAgent:
         self.turns = 0
         self.acts = 0
         self.seen: Counter[tuple[str, str]] = Counter()
+        self.rejected = 0  # rejected replies in a row
         self._prompt_saved = bool(resumed)
         for record in resumed or []:
             self.turns += 1
+            self.rejected = self.rejected + 1 if record.get("error") else 0
             if record.get("act_no") is not None:
                 self.acts += 1
             if record.get("function") and not record.get("error"):
@@ -297,6 +301,8 @@ class DynamicAgent:
         reply = Message("assistant", content=response.text, function_calls=calls)
         problem = self._problem(calls)
         if problem is not None:
+            # Bounded: a reply can quote anything back (a 10 MB function name).
+            problem = clip(problem, QUOTE_CHARS)
             if calls:
                 answers = [Message("tool", problem, call_id=c.id, name=c.name) for c in calls]
             else:
@@ -306,7 +312,8 @@ class DynamicAgent:
             name = calls[0].name if len(calls) == 1 else None
             args = calls[0].arguments if len(calls) == 1 else None
             self._save(iteration, name, args, problem, [reply, *answers], error=problem)
-            return None
+            return self._count_rejection()
+        self.rejected = 0
 
         call = calls[0]
         name, args = call.name, call.arguments
@@ -341,6 +348,22 @@ class DynamicAgent:
         answer = Message("tool", observation, call_id=call.id, name=name)
         self._save(iteration, name, args, observation, [reply, answer], act_no=act_no)
         return None
+
+    def _count_rejection(self) -> tuple[str, str | None, str | None] | None:
+        """Count one more rejected reply; stop the run when ``rejected_replies`` in a row."""
+        self.rejected += 1
+        limit = self.ctx.limits.get("rejected_replies")
+        if not limit or self.rejected < limit:
+            return None
+        model_id = str(getattr(self.ctx.model, "model_id", "") or "")
+        provider = model_id.partition(":")[0] if ":" in model_id else "NAME"
+        return (
+            "stopped",
+            None,
+            f"rejected_replies limit reached: {self.rejected} replies in a row had no valid "
+            f"function call (rejected_replies = {limit}); if model {model_id or '?'} cannot call "
+            f"functions natively, set function_calling = false under [providers.{provider}]",
+        )
 
     def _save(
         self,

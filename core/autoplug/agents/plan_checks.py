@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .prompting import VIOLATION_CHARS, clip
+from ..safejson import value_problem
+from .prompting import QUOTE_CHARS, VIOLATION_CHARS, clip
 
 #: The JSON Schema of ``submit_plan``'s arguments.
 PLAN_SCHEMA: dict[str, Any] = {
@@ -128,6 +129,10 @@ def classify_arg(value: Any) -> tuple[str, Any]:
 
 def structure_errors(arguments: Any) -> list[str]:
     """Where ``submit_plan``'s arguments break :data:`PLAN_SCHEMA`; empty when they fit."""
+    problem = value_problem(arguments)
+    if problem is not None:
+        # Before the schema: its messages quote the value, and repr recurses.
+        return [f"submit_plan arguments: {problem}"]
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(PLAN_SCHEMA)
@@ -170,31 +175,42 @@ def _schema_errors(info: StepInfo, literal: dict[str, Any], open_keys: set[str])
 
 
 def _find_cycles(steps: list[StepInfo]) -> list[list[str]]:
-    """Each cycle of the step graph once, as the ids along it (first id repeated at the end)."""
+    """Each cycle of the step graph once, as the ids along it (first id repeated at the end).
+
+    Iterative depth-first search: a valid chain of thousands of steps listed
+    consumer-first is as deep as it is long, too deep for recursion.
+    """
     by_id = {s.id: s for s in steps}
     state: dict[str, int] = {}  # 1 on the current path, 2 done
     cycles: list[list[str]] = []
     seen: set[frozenset[str]] = set()
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        path.append(node)
-        for dep in sorted(set(by_id[node].deps.values())):
+    for step in steps:
+        if step.id in state:
+            continue
+        path: list[str] = [step.id]
+        on_path: dict[str, int] = {step.id: 0}
+        state[step.id] = 1
+        pending = [iter(sorted(set(by_id[step.id].deps.values())))]
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                pending.pop()
+                done = path.pop()
+                del on_path[done]
+                state[done] = 2
+                continue
             if state.get(dep) == 1:
-                loop = path[path.index(dep) :]
+                loop = path[on_path[dep] :]
                 key = frozenset(loop)
                 if key not in seen:
                     seen.add(key)
                     # Written in the order things happen: a step before the one needing it.
                     cycles.append(list(reversed(loop)) + [loop[-1]])
             elif dep not in state:
-                visit(dep, path)
-        path.pop()
-        state[node] = 2
-
-    for step in steps:
-        if step.id not in state:
-            visit(step.id, [])
+                state[dep] = 1
+                on_path[dep] = len(path)
+                path.append(dep)
+                pending.append(iter(sorted(set(by_id[dep].deps.values()))))
     return cycles
 
 
@@ -230,6 +246,8 @@ def check_plan(
             close = _close_model_names(tools, info.tool_name)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             errors.append(f"step {info.id!r}: unknown tool {info.tool_name!r}{hint}")
+        elif tool.unusable is not None:
+            errors.append(f"step {info.id!r}: tool {info.tool_name!r} is unusable: {tool.unusable}")
         else:
             info.tool = tool
             info.model_name = tools.model_name(tool)
@@ -245,9 +263,15 @@ def check_plan(
                 errors.append(f"step {info.id!r}: argument {key!r}: {detail}")
                 malformed.add(key)  # reported once, not again as a missing argument
             else:
+                problem = value_problem(value)
+                if problem is not None:
+                    # Checked before the schema: validation and the plan's own storage recurse.
+                    errors.append(f"step {info.id!r}: argument {key!r}: the value is {problem}")
+                    malformed.add(key)
+                    continue
                 literal[key] = value
         info.reads = list(dict.fromkeys([n for n, _ in info.refs.values()] + info.inputs))
-        if tool is not None:
+        if info.tool is not None:
             errors += _schema_errors(info, literal, set(info.refs) | set(info.fills) | malformed)
 
     producers: dict[str, str] = {}
@@ -286,4 +310,5 @@ def check_plan(
                 + " -> ".join(repr(s) for s in cycle)
                 + " (each needs an asset the one before it produces)"
             )
-    return PlanAnalysis(infos), errors
+    # Bounded: an error can quote what the model wrote (a 10 MB tool name).
+    return PlanAnalysis(infos), [clip(e, QUOTE_CHARS) for e in errors]

@@ -45,13 +45,17 @@ results, such as a summary to save.
 A step runs as soon as every asset it reads exists; independent steps run at the \
 same time. Prefer literals and $asset references: they need no further model call."""
 
+#: How many plan errors one rejection lists (the rest are counted).
+MAX_LISTED_ERRORS = 50
+
 #: How much of each passed asset the planner sees.
 PLANNER_PREVIEW_CHARS = 500
 
 
 def tool_catalog(tools: Any) -> str:
     """Every tool as the planner sees it, sorted by the name offered to models."""
-    entries = sorted((tools.model_name(t), t) for t in tools.all())
+    # An unusable tool (a schema that cannot validate) is never offered.
+    entries = sorted((tools.model_name(t), t) for t in tools.all() if t.unusable is None)
     if not entries:
         return "(no tools are registered)"
     lines = []
@@ -91,7 +95,10 @@ def planner_messages(ctx: Any, subtask: str, available: list[str]) -> list[Messa
 
 def rejection(errors: list[str]) -> str:
     """The message that sends plan errors back to the model."""
-    listed = "\n".join(f"- {e}" for e in errors)
+    shown = errors[:MAX_LISTED_ERRORS]
+    listed = "\n".join(f"- {e}" for e in shown)
+    if len(errors) > len(shown):
+        listed += f"\n- …and {len(errors) - len(shown)} more"
     return (
         f"The plan was rejected:\n{listed}\nCall submit_plan again with the whole corrected plan."
     )

@@ -49,22 +49,27 @@ def bounded_json(value: Any, limit: int) -> str:
     return f"{text[:limit]}… ({len(text)} characters in all)"
 
 
+#: How much of one error or preview is quoted into a prompt or a result (DESIGN:
+#: 2,000 characters, keeping the start and the end).
+QUOTE_CHARS = 2000
+
 #: How much of one schema violation message goes back to the model.
 VIOLATION_CHARS = 300
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut in the middle to about ``limit`` characters, saying how much was cut.
+    """``text`` cut in the middle to at most ``limit`` characters, saying how much was cut.
 
     Errors are cut in the middle, not at the end: a schema message starts with the
     offending value (which may be a whole asset) and ends with what was wrong with it.
     """
     if len(text) <= limit:
         return text
-    tail = limit // 3
-    head = limit - tail
+    keep = max(0, limit - len(f"…[{len(text)} characters cut]…"))
+    tail = keep // 3
+    head = keep - tail
     cut = len(text) - head - tail
-    return f"{text[:head]}…[{cut} characters cut]…{text[-tail:]}"
+    return f"{text[:head]}…[{cut} characters cut]…{text[len(text) - tail :]}"
 
 
 def violation_lines(problems: Any, limit: int = VIOLATION_CHARS) -> list[str]:

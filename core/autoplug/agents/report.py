@@ -6,12 +6,15 @@ import json
 from typing import Any
 
 from .executor import StepOutcome
-from .prompting import clip
+from .prompting import QUOTE_CHARS, clip
 
 #: How much of one error (of a failed step, a skip, a plan error) the report holds.
 #: Errors can quote a whole value (a schema message about an asset passed by
 #: ``$asset``, a tool's exception); the report goes into the dynamic agent's prompt.
-REPORT_ERROR_CHARS = 1000
+REPORT_ERROR_CHARS = QUOTE_CHARS
+#: How many entries each list of the report (assets, failed, skipped, plan errors)
+#: holds; the rest are counted in a last entry "…and K more".
+REPORT_LIST_MAX = 50
 
 
 def _bounded(text: str | None) -> str | None:
@@ -29,7 +32,8 @@ def build_report(
     ``status`` is ``succeeded`` when every step succeeded, ``partial`` when some
     did, ``failed`` when none did or the plan never passed its checks. The assets
     listed are those this act's steps produced, each with a bounded preview; each
-    error is bounded too (cut in the middle past :data:`REPORT_ERROR_CHARS`).
+    error is bounded too (cut in the middle past :data:`REPORT_ERROR_CHARS`), and
+    each list holds at most :data:`REPORT_LIST_MAX` entries, then ``"…and K more"``.
     """
     succeeded = [o for o in outcomes if o.status == "succeeded"]
     if plan_errors or not succeeded:
@@ -42,19 +46,30 @@ def build_report(
     return {
         "subtask": subtask,
         "status": status,
-        "assets": listed,
-        "failed": [
-            {"step": o.step, "tool": o.tool, "error": _bounded(o.error)}
-            for o in outcomes
-            if o.status == "failed"
-        ],
-        "skipped": [
-            {"step": o.step, "tool": o.tool, "reason": _bounded(o.error)}
-            for o in outcomes
-            if o.status == "skipped"
-        ],
-        "plan_errors": [clip(e, REPORT_ERROR_CHARS) for e in plan_errors or []],
+        "assets": _capped(listed),
+        "failed": _capped(
+            [
+                {"step": o.step, "tool": o.tool, "error": _bounded(o.error)}
+                for o in outcomes
+                if o.status == "failed"
+            ]
+        ),
+        "skipped": _capped(
+            [
+                {"step": o.step, "tool": o.tool, "reason": _bounded(o.error)}
+                for o in outcomes
+                if o.status == "skipped"
+            ]
+        ),
+        "plan_errors": _capped([clip(e, REPORT_ERROR_CHARS) for e in plan_errors or []]),
     }
+
+
+def _capped(items: list[Any]) -> list[Any]:
+    """At most :data:`REPORT_LIST_MAX` entries, then ``"…and K more"`` when there were more."""
+    if len(items) <= REPORT_LIST_MAX:
+        return items
+    return items[:REPORT_LIST_MAX] + [f"…and {len(items) - REPORT_LIST_MAX} more"]
 
 
 def render_report(report: dict[str, Any]) -> str:
