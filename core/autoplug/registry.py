@@ -17,14 +17,11 @@ from typing import Any
 
 from .errors import BlockingCallInLoop, ToolDefinitionError, ToolRefused, describe_error
 from .safejson import MAX_DEPTH, value_problem
-from .tools import CallContext, Tool, ToolCall, ToolResult, _failure, as_tool
+from .tools import MAX_ARGUMENT_CHARS, CallContext, Tool, ToolCall, ToolResult, _failure, as_tool
 
 _call_ids = itertools.count(1)
 
 
-#: The most characters of strings and keys (each value counting one more) that one
-#: call's arguments may hold; larger arguments are refused before validation.
-MAX_ARGUMENT_CHARS = 10_000_000
 #: The deepest nesting of arrays and objects accepted in one call's arguments.
 MAX_ARGUMENT_DEPTH = MAX_DEPTH
 
@@ -54,7 +51,7 @@ def argument_problem(args: Any, max_chars: int = MAX_ARGUMENT_CHARS) -> str | No
     return value_problem(args, max_depth=MAX_ARGUMENT_DEPTH, max_chars=max_chars, strict=False)
 
 
-def relative_paths(text: str, context: CallContext) -> str:
+def relative_paths(text: str, context: CallContext | None) -> str:
     """``text`` with the workspace's absolute path made relative (``.``) and home as ``~``.
 
     Error text reaches the model's prompt, which holds no absolute paths of the machine.
@@ -64,7 +61,8 @@ def relative_paths(text: str, context: CallContext) -> str:
     except (RuntimeError, KeyError):  # no HOME and no passwd entry
         home = None
     roots: list[tuple[str, str]] = []
-    for path, shown in ((getattr(context, "workspace", None), "."), (home, "~")):
+    workspace = context.workspace if context is not None else Path.cwd()
+    for path, shown in ((workspace, "."), (home, "~")):
         if path is None:
             continue
         for form in {str(path), str(Path(path).resolve())}:
@@ -139,7 +137,7 @@ async def _no_exit_async(awaitable: Any) -> Any:
         raise ToolAborted(exc) from None
 
 
-def _tool_failure(found: Tool, exc: BaseException, ctx: CallContext) -> ToolResult:
+def _tool_failure(found: Tool, exc: BaseException, ctx: CallContext | None) -> ToolResult:
     """The failed result of a tool that raised ``exc``: one bounded line, paths relative."""
     shown = exc.original if isinstance(exc, ToolAborted) else exc
     text = relative_paths(f"tool {found.name!r} failed: {describe_error(shown)}", ctx)
@@ -261,11 +259,14 @@ class ToolRegistry:
 
     def _prepare(
         self, name: str, args: Any, context: CallContext | None
-    ) -> tuple[Tool | None, CallContext, ToolCall | None, ToolResult | None]:
+    ) -> tuple[Tool | None, CallContext | None, ToolCall | None, ToolResult | None]:
         found = self.get(name) if isinstance(name, str) else None
-        ctx = context if context is not None else CallContext()
+        # A default context (its workspace is Path.cwd(), ~1 µs) only when something reads it.
+        ctx = context
         if found is None:
             return None, ctx, None, _failure("unknown_tool", self.unknown_error(str(name)))
+        if ctx is None and (self._hook is not None or found.wants_context or found.side_effects):
+            ctx = CallContext()
         if found.unusable is not None:
             return (
                 found,
@@ -275,31 +276,38 @@ class ToolRegistry:
             )
         if args is None:
             args = {}
-        refused = argument_problem(args, self.max_argument_chars)
-        if refused is not None:
-            return (
-                found,
-                ctx,
-                None,
-                _failure(
-                    "invalid_args",
-                    f"invalid arguments for tool {found.name!r}: the arguments are {refused}",
-                    [("$", f"the arguments are {refused}")],
-                ),
-            )
-        try:
-            problems = found.violations(args)
-        except Exception as exc:  # the schema, not the call: an unresolvable $ref met late
-            return (
-                found,
-                ctx,
-                None,
-                _failure(
-                    "tool_error",
-                    f"tool {found.name!r}: its schema cannot validate the arguments: "
-                    f"{describe_error(exc)}",
-                ),
-            )
+        # The common case (a flat object of simple values, within the size cap) is
+        # accepted in one loop; anything else is bounded first, then validated.
+        problems: list[tuple[str, str]] = []
+        fast = found._fast  # the compiled check, inlined: this is the door's hot path
+        if not (fast and fast(args, self.max_argument_chars)) and not found.quick_accept(
+            args, self.max_argument_chars
+        ):
+            refused = argument_problem(args, self.max_argument_chars)
+            if refused is not None:
+                return (
+                    found,
+                    ctx,
+                    None,
+                    _failure(
+                        "invalid_args",
+                        f"invalid arguments for tool {found.name!r}: the arguments are {refused}",
+                        [("$", f"the arguments are {refused}")],
+                    ),
+                )
+            try:
+                problems = found.violations(args)
+            except Exception as exc:  # the schema, not the call: an unresolvable $ref met late
+                return (
+                    found,
+                    ctx,
+                    None,
+                    _failure(
+                        "tool_error",
+                        f"tool {found.name!r}: its schema cannot validate the arguments: "
+                        f"{describe_error(exc)}",
+                    ),
+                )
         if problems:
             detail = "; ".join(f"{path}: {message}" for path, message in problems)
             return (
@@ -310,7 +318,7 @@ class ToolRegistry:
                     "invalid_args", f"invalid arguments for tool {found.name!r}: {detail}", problems
                 ),
             )
-        if found.side_effects and not ctx.approved:
+        if found.side_effects and not (ctx is not None and ctx.approved):
             return (
                 found,
                 ctx,
@@ -324,10 +332,10 @@ class ToolRegistry:
             tool=found.qualified_name,
             args=args,
             call_id=f"call-{next(_call_ids)}",
-            run_id=ctx.run_id,
-            step_id=ctx.step_id,
+            run_id=ctx.run_id if ctx is not None else None,
+            step_id=ctx.step_id if ctx is not None else None,
         )
-        if self._hook is not None:
+        if self._hook is not None and self._implemented("before_tool_call"):
             try:
                 early = self._hook.before_tool_call(call=call, context=ctx)
             except ToolRefused as exc:
@@ -347,8 +355,18 @@ class ToolRegistry:
                 return found, ctx, call, early
         return found, ctx, call, None
 
-    def _after(self, call: ToolCall | None, result: ToolResult, ctx: CallContext) -> ToolResult:
-        if call is not None and self._hook is not None:
+    def _implemented(self, name: str) -> bool:
+        """Whether hook ``name`` has implementations (calling an empty relay costs ~1 µs)."""
+        caller = getattr(self._hook, name, None)
+        if caller is None:
+            return False
+        get = getattr(caller, "get_hookimpls", None)
+        return True if get is None else bool(get())
+
+    def _after(
+        self, call: ToolCall | None, result: ToolResult, ctx: CallContext | None
+    ) -> ToolResult:
+        if call is not None and self._hook is not None and self._implemented("after_tool_call"):
             try:
                 self._hook.after_tool_call(call=call, result=result, context=ctx)
             except Exception as exc:
@@ -379,7 +397,7 @@ class ToolRegistry:
 
                 value = asyncio.run(_no_exit_async(found.func(**kwargs)))
             else:
-                value = _no_exit_sync(found.func, kwargs, own_thread=False)
+                value = _no_exit_sync(found.func, kwargs, False)
             result = ToolResult(ok=True, value=value)
         except Exception as exc:
             result = _tool_failure(found, exc, ctx)

@@ -18,6 +18,11 @@ from .errors import ToolDefinitionError
 from .schema import function_schema
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: The most characters of strings and keys (each value counting one more) that one
+#: call's arguments may hold; larger arguments are refused before validation.
+MAX_ARGUMENT_CHARS = 10_000_000
+# Ints past this many bits go to the full check (which refuses past 4,300 digits).
+_MAX_FAST_INT_BITS = 14_000
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,16 @@ class Tool:
                 f"{where}: the parameters schema is nested too deeply to check"
             ) from None
 
+    def quick_accept(self, args: Any, max_chars: int = MAX_ARGUMENT_CHARS) -> bool:
+        """True when the compiled fast check accepts ``args`` within ``max_chars``.
+
+        False means "not sure": the caller bounds and validates them fully.
+        """
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = _compile_fast(self.parameters) or False
+        return bool(fast) and fast(args, max_chars)
+
     def violations(self, args: Any) -> list[tuple[str, str]]:
         """Every way ``args`` breaks the schema, as ``(json_path, message)``; empty when valid."""
         fast = self._fast
@@ -198,19 +213,24 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
     required = tuple(schema.get("required", ()))
     no_bool = {n for n, k in checks.items() if k != (bool,)}
 
-    def accept(args: Any) -> bool:
+    def accept(args: Any, max_chars: int = MAX_ARGUMENT_CHARS) -> bool:
         if type(args) is not dict:
             return False
         for name in required:
             if name not in args:
                 return False
+        size = 0
         for name, value in args.items():
             kind = checks.get(name)
             if kind is None or not isinstance(value, kind):
                 return False
             if name in no_bool and isinstance(value, bool):
                 return False
-        return True
+            if type(value) is str:
+                size += len(value)
+            elif type(value) is int and value.bit_length() > _MAX_FAST_INT_BITS:
+                return False  # unsure: the full check names a huge integer
+        return size <= max_chars
 
     return accept
 
