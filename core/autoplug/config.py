@@ -264,17 +264,17 @@ class Config:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid config file {path}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"invalid config file {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                f"at offset {exc.start})"
+            ) from None
         except RecursionError:
             raise ConfigError(
                 f"invalid config file {path}: arrays or inline tables nested too deeply"
             ) from None
         except ValueError as exc:  # an integer too long to convert (more than 4,300 digits)
             raise ConfigError(f"invalid config file {path}: {_long_number(text, exc)}") from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"invalid config file {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
-                f"at offset {exc.start})"
-            ) from None
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
         config = cls(home=home, data=data)

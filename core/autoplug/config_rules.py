@@ -52,11 +52,12 @@ class Rule:
                 elif self.low is not None:
                     noun += f" {'>' if self.low_open else '>='} {self.low:g}"
                 parts.append(noun)
+            elif kind == "bool":
+                parts.append("true or false" if len(self.kinds) == 1 else "true, false")
             else:
-                parts.append(
-                    {"str": "a string", "bool": "true or false", "names": "a list of strings"}[kind]
-                )
-        return " or ".join(dict.fromkeys(parts))
+                parts.append({"str": "a string", "names": "a list of strings"}[kind])
+        parts = list(dict.fromkeys(parts))
+        return " or ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` (as parsed from TOML) is of an accepted kind and in range."""
