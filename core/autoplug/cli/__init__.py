@@ -215,7 +215,7 @@ def _main(args: list[str]) -> int | str | None:
         exc.show()
         return exc.exit_code
     except AutoplugError as exc:
-        click.echo(f"error: {_one_line(str(exc))}", err=True)
+        click.echo(f"error: {exc}", err=True)
         return exc.exit_code
     except Exception as exc:  # a bug: one line, the traceback only when asked for
         if os.environ.get(TRACEBACK_ENV, "").strip() not in ("", "0"):
