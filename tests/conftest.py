@@ -11,6 +11,7 @@ CLEARED = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "XDG_DATA_HOME",
+    "AUTOPLUG_TRACEBACK",
 )
 
 

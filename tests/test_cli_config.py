@@ -51,7 +51,7 @@ def test_invalid_config_exits_2_naming_the_file(isolated_home):
 
 def test_config_rejects_wrong_value_types_naming_the_key(tmp_path):
     (tmp_path / "config.toml").write_text("[limits]\niterations = 'many'\n")
-    with pytest.raises(ConfigError, match=r"\[limits\] iterations must be a non-negative number"):
+    with pytest.raises(ConfigError, match=r"\[limits\] iterations must be a whole number >= 1"):
         Config.load(tmp_path)
     (tmp_path / "config.toml").write_text("[limits]\nitterations = 3\n")
     with pytest.raises(ConfigError, match=r"unknown key \[limits\] itterations"):

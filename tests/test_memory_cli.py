@@ -192,4 +192,4 @@ def test_invalid_memory_setting_exits_2_naming_the_key(tmp_path):
     (tmp_path / "config.toml").write_text('[memory]\ncapacity = "lots"\n')
     out = autoplug(tmp_path, "memory", "stats")
     assert out.returncode == 2
-    assert "[memory] capacity must be an integer >= 1, got 'lots'" in out.stderr
+    assert '[memory] capacity must be a whole number >= 1, not "lots"' in out.stderr

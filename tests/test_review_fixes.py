@@ -174,7 +174,10 @@ SCRIPT = [{"call": "final", "arguments": {"answer": "42"}}]
     [
         ('[prices."scripted:r.json"]\ninput_per_mtok = "cheap"\n', "input_per_mtok must be"),
         ('[prices."scripted:r.json"]\ninput_per_mtok = -1\n', "input_per_mtok must be"),
-        ('[prices."scripted:r.json"]\ninput_per_token = 1\n', "unknown key 'input_per_token'"),
+        (
+            '[prices."scripted:r.json"]\ninput_per_token = 1\n',
+            'unknown key [prices."scripted:r.json"] input_per_token',
+        ),
         ('[prices]\n"scripted:r.json" = 3\n', "must be a table"),
     ],
 )
@@ -444,10 +447,10 @@ def test_assistant_send_inside_a_running_loop_raises_blocking_call_in_loop(tmp_p
 @pytest.mark.parametrize(
     ("setting", "fault"),
     [
-        ("iterations = 2.5", "[limits] iterations must be a whole number, not 2.5"),
-        ("max_tokens = 1e5", "[limits] max_tokens must be a whole number, not 100000.0"),
-        ("concurrency = 0", "[limits] concurrency must be more than 0"),
-        ("tool_timeout_s = 0", "[limits] tool_timeout_s must be more than 0"),
+        ("iterations = 2.5", "[limits] iterations must be a whole number >= 1, not 2.5"),
+        ("max_tokens = 1e5", "[limits] max_tokens must be a whole number >= 0, not 100000.0"),
+        ("concurrency = 0", "[limits] concurrency must be a whole number >= 1, not 0"),
+        ("tool_timeout_s = 0", "[limits] tool_timeout_s must be a number > 0, not 0"),
     ],
 )
 def test_a_limit_that_cannot_mean_what_it_says_is_a_config_error(
@@ -465,13 +468,13 @@ def test_a_limit_that_cannot_mean_what_it_says_is_a_config_error(
 
 def test_fractional_seconds_and_zero_counts_are_valid_limits(tmp_path, isolated_home):
     (isolated_home / "config.toml").write_text(
-        "[limits]\ntool_timeout_s = 0.5\nloop_repeats = 0\nmax_usd = 0.25\n"
+        "[limits]\ntool_timeout_s = 0.5\nplan_repairs = 0\nmax_usd = 0.25\n"
     )
 
     kernel = Kernel(home=isolated_home)
 
     assert kernel.config.limits["tool_timeout_s"] == 0.5
-    assert kernel.config.limits["loop_repeats"] == 0
+    assert kernel.config.limits["plan_repairs"] == 0
     assert kernel.tools.default_timeout == 0.5
 
 
@@ -672,7 +675,9 @@ def test_bad_memory_setting_stops_run_before_it_starts(isolated_home, tmp_path):
     (isolated_home / "config.toml").write_text('[memory]\ntop_k = "x"\n')
     out = autoplug("run", "hi", "--model", _scripted_final(tmp_path), cwd=tmp_path)
     assert out.returncode == 2
-    assert "[memory] top_k must be an integer" in out.stderr and "Traceback" not in out.stderr
+    assert (
+        "[memory] top_k must be a whole number >= 1" in out.stderr and "Traceback" not in out.stderr
+    )
     assert not (isolated_home / "runs").exists() or not any((isolated_home / "runs").iterdir())
 
 

@@ -132,10 +132,10 @@ def test_empty_search_url_means_not_configured(isolated_home):
     [
         ("allow_private", "yes", "allow_private must be true, false or a list"),
         ("allow_private", ["not-a-net"], "'not-a-net' is not a network"),
-        ("timeout_s", 0, "timeout_s must be a positive number"),
-        ("timeout_s", True, "timeout_s must be a positive number"),
-        ("max_bytes", 1.5, "max_bytes must be a positive whole number"),
-        ("max_bytes", -1, "max_bytes must be a positive whole number"),
+        ("timeout_s", 0, "timeout_s must be a number > 0"),
+        ("timeout_s", True, "timeout_s must be a number > 0"),
+        ("max_bytes", 1.5, "max_bytes must be a whole number >= 1"),
+        ("max_bytes", -1, "max_bytes must be a whole number >= 1"),
         ("search_url", "localhost:8888", "search_url must be an http:// or https:// URL"),
     ],
 )

@@ -267,7 +267,9 @@ def test_urls_that_are_not_http_are_refused(kernel, url, fault):
 
 
 def test_invalid_web_config_is_a_tool_error_naming_file_and_key(isolated_home, server):
-    kernel = make_kernel(isolated_home, timeout_s="soon")
+    kernel = make_kernel(isolated_home)
+    # The file is read at call time: an edit after the kernel started fails the call.
+    write_web_config(isolated_home, allow_private=LOOPBACK, timeout_s="soon")
     result = browse(kernel, server.url("/page.html"))
     assert result.kind == "tool_error"
     assert str(isolated_home / "config.toml") in result.error and "timeout_s" in result.error

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_rules import Rule, Table, check
 from .errors import ConfigError
 
 DEFAULT_LIMITS: dict[str, Any] = {
@@ -28,14 +29,6 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "max_tokens": None,
     "max_usd": None,
 }
-
-# Limits that count something: a fraction would be silently rounded one way or the other.
-WHOLE_LIMITS = frozenset(
-    ("iterations", "llm_calls", "loop_repeats", "plan_repairs", "fill_retries", "rejected_replies")
-    + ("concurrency", "max_tokens")
-)
-# Limits where 0 makes no sense (no step could run; every tool would time out at once).
-POSITIVE_LIMITS = frozenset({"concurrency", "tool_timeout_s"})
 
 DEFAULT_MEMORY: dict[str, Any] = {
     "backend": "lancedb",
@@ -55,6 +48,99 @@ DEFAULT_WEB: dict[str, Any] = {
 
 # The keys of a [prices."ID"] table: USD per million tokens.
 PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
+
+# -- the known keys: one line each (and one in CONFIG_TEMPLATE) ---------------------
+# DESIGN "Config and state": numbers are finite; counts >= 1, repairs and retries >= 0,
+# timeouts > 0, max_tokens and max_usd >= 0; a key left out means its default.
+
+COUNT = Rule(("int",), low=1)
+"""A whole number >= 1: how many of something."""
+WHOLE = Rule(("int",), low=0)
+"""A whole number >= 0: retries, repairs, token budgets."""
+POSITIVE = Rule(("float",), low=0, low_open=True)
+"""A number > 0: timeouts, half-lives."""
+AMOUNT = Rule(("float",), low=0)
+"""A number >= 0: USD, waits, ages."""
+FRACTION = Rule(("float",), low=0, high=1)
+"""A number from 0 to 1: similarities."""
+TEXT = Rule(("str",))
+"""A string."""
+FLAG = Rule(("bool",))
+"""true or false."""
+NAMES = Rule(("names",))
+"""A list of strings."""
+
+LIMIT_KEYS: dict[str, Rule] = {
+    "iterations": COUNT,
+    "llm_calls": COUNT,
+    "loop_repeats": COUNT,
+    "plan_repairs": WHOLE,
+    "fill_retries": WHOLE,
+    "rejected_replies": COUNT,
+    "concurrency": COUNT,
+    "tool_timeout_s": POSITIVE,
+    "max_tokens": WHOLE,
+    "max_usd": AMOUNT,
+}
+
+PROVIDER_KEYS: dict[str, Rule] = {
+    "base_url": TEXT,
+    "api_key_env": TEXT,
+    "function_calling": FLAG,
+    "connect_timeout_s": POSITIVE,
+    "read_timeout_s": POSITIVE,
+    "max_retries": WHOLE,
+    "backoff_s": AMOUNT,
+    "max_backoff_s": AMOUNT,
+    "max_retry_wait_s": AMOUNT,
+    "stream_usage": FLAG,
+}
+
+MEMORY_KEYS: dict[str, Rule] = {
+    "backend": TEXT,
+    "half_life_days": POSITIVE,
+    "embedder_base_url": TEXT,
+    "embedder_model": TEXT,
+    "embedder_api_key_env": TEXT,
+    "embedder_dimension": COUNT,
+    "embedder_batch_size": COUNT,
+    "embedder_timeout_s": POSITIVE,
+    "embedder": TEXT,
+    "top_k": COUNT,
+    "max_prompt_tokens": WHOLE,
+    "capacity": COUNT,
+    "max_age_days": AMOUNT,
+}
+
+WEB_KEYS: dict[str, Rule] = {
+    "allow_private": Rule(("bool", "names")),
+    "search_url": TEXT,
+    "timeout_s": POSITIVE,
+    "max_bytes": COUNT,
+}
+
+SPEC: dict[str, Rule | Table] = {
+    "model": TEXT,
+    "plugins": Table({"disabled": NAMES}, owned=True),
+    "providers": Table({}, named=PROVIDER_KEYS),
+    "prices": Table({}, named={key: AMOUNT for key in PRICE_KEYS}, name_label='"ID"'),
+    "limits": Table(LIMIT_KEYS),
+    "memory": Table(MEMORY_KEYS),
+    "web": Table(WEB_KEYS),
+}
+"""Every key the config file may hold: top-level keys and tables, checked by ``Config.load``.
+
+Adding a key is one line here and one in ``CONFIG_TEMPLATE`` (a test checks that
+the two list the same keys); a new table is one ``Table(...)`` entry.
+"""
+
+# Limits that count something: a fraction would be silently rounded one way or the other.
+WHOLE_LIMITS = frozenset(key for key, rule in LIMIT_KEYS.items() if rule.whole)
+# Limits where 0 makes no sense (no step could run; every tool would time out at once).
+POSITIVE_LIMITS = frozenset(
+    key for key, rule in LIMIT_KEYS.items() if rule.low_open or (rule.low or 0) >= 1
+)
+
 
 CONFIG_TEMPLATE = """\
 # autoplug configuration. Every line is commented out: the defaults apply.
@@ -101,6 +187,8 @@ CONFIG_TEMPLATE = """\
 # embedder_model = "text-embedding-3-small"
 # embedder_api_key_env = "OPENAI_API_KEY"
 # embedder_dimension = 1536
+# embedder_batch_size = 64   # texts per request to the embedder server
+# embedder_timeout_s = 30
 # embedder = "minilm"      # written here on first use; minilm when installed, else hashing
 # top_k = 5
 # max_prompt_tokens = 800
@@ -161,7 +249,9 @@ class Config:
     def load(cls, home: Path | None = None, *, create: bool = True) -> Config:
         """Read ``home/config.toml``, writing the commented template first if missing.
 
-        Raises :class:`ConfigError` naming the file and the fault when it is not valid TOML.
+        Raises :class:`ConfigError` naming the file and the fault when it is not
+        valid TOML or breaks a rule of ``SPEC`` (an unknown table or key, a value
+        of the wrong type or out of range).
         """
         home = Path(home) if home is not None else default_home()
         path = home / "config.toml"
@@ -170,7 +260,8 @@ class Config:
                 return cls(home=home)
             write_template(home)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid config file {path}: {exc}") from None
         except UnicodeDecodeError as exc:
@@ -178,6 +269,12 @@ class Config:
                 f"invalid config file {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
                 f"at offset {exc.start})"
             ) from None
+        except RecursionError:
+            raise ConfigError(
+                f"invalid config file {path}: arrays or inline tables nested too deeply"
+            ) from None
+        except ValueError as exc:  # an integer too long to convert (more than 4,300 digits)
+            raise ConfigError(f"invalid config file {path}: {_long_number(text, exc)}") from None
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
         config = cls(home=home, data=data)
@@ -185,53 +282,7 @@ class Config:
         return config
 
     def _check(self) -> None:
-        for section in ("plugins", "limits", "memory", "web", "providers", "prices"):
-            value = self.data.get(section, {})
-            if not isinstance(value, dict):
-                raise ConfigError(f"invalid config file {self.path}: [{section}] must be a table")
-        if "model" in self.data and not isinstance(self.data["model"], str):
-            raise ConfigError(f"invalid config file {self.path}: 'model' must be a string")
-        disabled = self.data.get("plugins", {}).get("disabled", [])
-        if not isinstance(disabled, list) or not all(isinstance(x, str) for x in disabled):
-            raise ConfigError(
-                f"invalid config file {self.path}: [plugins] disabled must be a list of names"
-            )
-        for name, value in self.data.get("providers", {}).items():
-            if not isinstance(value, dict):
-                raise ConfigError(
-                    f"invalid config file {self.path}: [providers.{name}] must be a table "
-                    f'such as [providers.{name}] base_url = "http://localhost:8000/v1"'
-                )
-        for model_id, value in self.data.get("prices", {}).items():
-            self._check_price(model_id, value)
-        for key, value in self.data.get("limits", {}).items():
-            if key not in DEFAULT_LIMITS:
-                raise ConfigError(f"invalid config file {self.path}: unknown key [limits] {key}")
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise ConfigError(
-                    f"invalid config file {self.path}: [limits] {key} must be a non-negative number"
-                )
-            if key in WHOLE_LIMITS and not isinstance(value, int):
-                raise ConfigError(
-                    f"invalid config file {self.path}: [limits] {key} must be a whole number, "
-                    f"not {value!r}"
-                )
-            if key in POSITIVE_LIMITS and value == 0:
-                raise ConfigError(
-                    f"invalid config file {self.path}: [limits] {key} must be more than 0"
-                )
-
-    def _check_price(self, model_id: str, value: Any) -> None:
-        where = f'invalid config file {self.path}: [prices."{model_id}"]'
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be a table of input_per_mtok and output_per_mtok")
-        for key, price in value.items():
-            if key not in PRICE_KEYS:
-                raise ConfigError(
-                    f"{where}: unknown key {key!r}; known keys: {', '.join(PRICE_KEYS)}"
-                )
-            if not isinstance(price, int | float) or isinstance(price, bool) or price < 0:
-                raise ConfigError(f"{where} {key} must be a non-negative number of USD")
+        check(self.data, SPEC, self.path)
 
     def section(self, name: str) -> dict[str, Any]:
         """A top-level table of the file, or an empty dict."""
@@ -311,3 +362,12 @@ def _toml_literal(value: str | int | float | bool) -> str:
         return repr(value)
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def _long_number(text: str, exc: ValueError) -> str:
+    """Where the integer too long to read is, for the error message."""
+    match = re.search(r"\d[\d_]{999,}", text)
+    if match is None:
+        return " ".join(str(exc).split())[:200]
+    line = text.count("\n", 0, match.start()) + 1
+    return f"line {line} holds an integer of {match.end() - match.start()} digits, too long to read"

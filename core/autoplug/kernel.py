@@ -241,6 +241,12 @@ class Kernel:
                 if impl.plugin_name == name:
                     impl.function(*([adder] if impl.argnames else []))
 
+    def fail_plugin(self, name: str, error: str) -> None:
+        """Mark plugin ``name`` ``failed`` with ``error`` and forget all it registered."""
+        info = self.plugins[name]
+        info.status, info.error = "failed", error
+        self._forget(name)
+
     def _forget(self, name: str) -> None:
         for registry in (self.tools, self.models, self.autos, self.embedders, self.memory_backends):
             registry.remove_plugin(name)

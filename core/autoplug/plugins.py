@@ -27,6 +27,26 @@ BUILTIN_NAMES = (
     "autoplug_web",
 )
 
+# DESIGN "More of the command line": the CLI's own command names. A plugin's
+# register_commands may not add or replace them (a builtin plugin may add one that
+# is not there yet, e.g. the mcp extra's `mcp`); such a plugin is marked failed.
+RESERVED_COMMANDS = (
+    "plugins",
+    "tools",
+    "models",
+    "autos",
+    "roles",
+    "run",
+    "chat",
+    "runs",
+    "resume",
+    "memory",
+    "new-plugin",
+    "mcp",
+    "batch",
+    "ui",
+)
+
 
 @dataclass
 class PluginInfo:

@@ -8,14 +8,17 @@ by ``--help`` or ``--version``.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from contextlib import nullcontext
 from typing import Any, NoReturn
 
 import click
 
 from ..errors import AutoplugError, PluginError, describe_error
 from ..kernel import Kernel
-from ..plugins import strict_plugins
+from ..plugins import RESERVED_COMMANDS, strict_plugins
+from .stdout import reserved, reserved_stdout, wants_json
 
 # Modules under autoplug.cli that add the kernel's own commands, each with add_commands(cli).
 COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin")
@@ -55,10 +58,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def echo_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on stdout."""
+    """Print ``data`` as indented JSON on stdout (the reserved stream under ``--json``).
+
+    A value JSON cannot hold (an integer of more than 4,300 digits, nesting past
+    the recursion limit) is an :class:`AutoplugError`, not a traceback.
+    """
     import json
 
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError) as exc:
+        raise AutoplugError(
+            f"the result cannot be written as JSON: {describe_error(exc)}"
+        ) from None
+    click.echo(text, file=reserved())
 
 
 def echo_table(rows: list[list[Any]], headers: list[str]) -> None:
@@ -82,6 +95,76 @@ def cli() -> None:
     """
 
 
+def _groups(group: click.Group) -> list[click.Group]:
+    """``group`` and every group under it."""
+    found = [group]
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            found += _groups(command)
+    return found
+
+
+def _tree(group: click.Group, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """Every command under ``group`` by its path of names."""
+    found: dict[tuple[str, ...], Any] = {}
+    for name, command in group.commands.items():
+        found[(*path, name)] = command
+        if isinstance(command, click.Group):
+            found.update(_tree(command, (*path, name)))
+    return found
+
+
+def _overreach(
+    before: dict[tuple[str, ...], Any], after: dict[tuple[str, ...], Any], builtin: bool
+) -> str | None:
+    """What a plugin's register_commands did that it may not, or None.
+
+    It may add commands (also under the builtin groups); it may not replace or
+    remove one that was there, nor add a reserved top-level name unless it is a
+    builtin plugin.
+    """
+    for path, command in before.items():
+        if after.get(path) is not command:
+            verb = "removed" if path not in after else "replaced"
+            return f"register_commands {verb} the command 'autoplug {' '.join(path)}'"
+    added = sorted(p[0] for p in after if len(p) == 1 and p not in before)
+    reserved = [name for name in added if name in RESERVED_COMMANDS]
+    if reserved and not builtin:
+        return (
+            f"register_commands added the reserved command 'autoplug {reserved[0]}' "
+            f"(the CLI's own names: {', '.join(RESERVED_COMMANDS)})"
+        )
+    return None
+
+
+def _add_plugin_commands(kernel: Kernel, group: click.Group) -> None:
+    """Call each plugin's register_commands; a plugin that fails or overreaches is ``failed``.
+
+    Its commands are taken out again, so the CLI is as it was before the plugin.
+    """
+    for impl in sorted(
+        kernel.pm.hook.register_commands.get_hookimpls(), key=lambda i: i.plugin_name
+    ):
+        name = impl.plugin_name
+        before = _tree(group)
+        saved = [(g, dict(g.commands)) for g in _groups(group)]
+        try:
+            impl.function(*([group] if impl.argnames else []))
+            problem = _overreach(before, _tree(group), kernel.plugins[name].builtin)
+        except Exception as exc:
+            problem = f"register_commands failed: {describe_error(exc)}"
+        if problem is None:
+            continue
+        for owner, commands in saved:
+            owner.commands.clear()
+            owner.commands.update(commands)
+        kernel.fail_plugin(name, problem)
+        message = f"plugin {name!r} {problem}"
+        if strict_plugins():  # DESIGN: any plugin failure is an error exit under strict
+            raise PluginError(message)
+        click.echo(f"autoplug: warning: {message}", err=True)
+
+
 def build_cli() -> click.Group:
     """The ``autoplug`` group with the kernel's commands and every plugin's."""
     for module_name in COMMAND_MODULES:
@@ -89,42 +172,66 @@ def build_cli() -> click.Group:
         module.add_commands(cli)
     try:
         STATE.kernel = Kernel.load(create_config=False)
+        _add_plugin_commands(STATE.kernel, cli)
     except AutoplugError as exc:
         STATE.error = exc
-        return cli
-    for impl in sorted(
-        STATE.kernel.pm.hook.register_commands.get_hookimpls(), key=lambda i: i.plugin_name
-    ):
-        try:
-            impl.function(*([cli] if impl.argnames else []))
-        except Exception as exc:
-            problem = f"plugin {impl.plugin_name!r} register_commands failed: {describe_error(exc)}"
-            if strict_plugins():  # DESIGN: any plugin failure is an error exit under strict
-                STATE.error = PluginError(problem)
-                return cli
-            click.echo(f"autoplug: warning: {problem}", err=True)
     return cli
 
 
+#: Set to 1 to see the traceback of an internal error (a bug in autoplug or a plugin).
+TRACEBACK_ENV = "AUTOPLUG_TRACEBACK"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``autoplug`` console script."""
-    group = build_cli()
+    """Entry point of the ``autoplug`` console script.
+
+    With ``--json`` the whole command, plugin import included, runs inside
+    :func:`~autoplug.cli.stdout.reserved_stdout`: only the JSON reaches stdout.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    with reserved_stdout() if wants_json(args) else nullcontext():
+        code = _main(args)
+    sys.exit(code)
+
+
+def _main(args: list[str]) -> int | str | None:
+    """Run one command line; the exit status (every error already printed as one line)."""
     try:
-        result = group.main(args=argv, prog_name="autoplug", standalone_mode=False)
+        group = build_cli()
+        result = group.main(args=args, prog_name="autoplug", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("\ninterrupted", err=True)
-        sys.exit(130)
+        return 130
     except click.UsageError as exc:
         # One line, like every other user error; the command's --help has the rest.
         where = exc.ctx.command_path if exc.ctx is not None else "autoplug"
         click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except AutoplugError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    sys.exit(result if isinstance(result, int) else 0)
+        return exc.exit_code
+    except Exception as exc:  # a bug: one line, the traceback only when asked for
+        if os.environ.get(TRACEBACK_ENV, "").strip() not in ("", "0"):
+            import traceback
+
+            traceback.print_exc()
+        detail = _one_line(describe_error(exc))
+        click.echo(f"error: internal error: {detail} (please report)", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def _one_line(text: str, limit: int = 2000) -> str:
+    """``text`` folded onto one line and cut to ``limit`` characters, keeping start and end."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    half = (limit - 5) // 2
+    return f"{flat[:half]} […] {flat[-half:]}"

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..errors import describe_error
 from ..schema import json_type
 from ..tools import CallContext
 from . import echo_json, echo_table, fail, get_kernel
@@ -103,6 +104,10 @@ def tools_call(name: str, args_json: str, yes: bool, as_json: bool) -> None:
         args = json.loads(args_json)
     except json.JSONDecodeError as exc:
         fail(f"ARGS_JSON is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", 2)
+    except RecursionError:
+        fail("ARGS_JSON is nested too deeply to read (arrays or objects inside each other)", 2)
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        fail(f"ARGS_JSON cannot be read: {' '.join(str(exc).split())[:200]}", 2)
     if not isinstance(args, dict):
         fail(f"ARGS_JSON must be a JSON object, not {json_type(args)}: {args_json.strip()[:80]}", 2)
     found = kernel.tools.get(name)
@@ -113,7 +118,11 @@ def tools_call(name: str, args_json: str, yes: bool, as_json: bool) -> None:
     if as_json:
         echo_json(result.to_dict())
     elif result.ok:
-        click.echo(json.dumps(result.value, ensure_ascii=False, default=str))
+        try:
+            text = json.dumps(result.value, ensure_ascii=False, default=str)
+        except (ValueError, RecursionError) as exc:
+            fail(f"the value of tool {name!r} cannot be written as JSON: {describe_error(exc)}", 1)
+        click.echo(text)
     if not result.ok:
         if not as_json:
             click.echo(f"error: {result.error}", err=True)

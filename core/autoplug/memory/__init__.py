@@ -12,11 +12,13 @@ config file; it changes only when the user edits that line.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from typing import Any
 
 from ..errors import UsageError
+from .guard import GuardedBackend, MemoryStoreError
 from .records import (
     KINDS,
     BackendStats,
@@ -111,7 +113,9 @@ def load_memory(kernel: Any) -> LongTermMemory:
                 f"unknown embedder {choice!r} ([memory] embedder in {config.path}); known: {known}"
             )
         embedder = kernel.embedders.get(choice).create(config)
-        backend = kernel.memory_backends.get(settings.backend).create(config, embedder)
+        backend = GuardedBackend(
+            kernel.memory_backends.get(settings.backend).create(config, embedder)
+        )
         memory = LongTermMemory(backend, embedder, settings, embedder_choice=choice)
         _OPENED[kernel] = memory
         return memory
@@ -126,7 +130,15 @@ def choose_embedder(kernel: Any) -> str:
     names = kernel.embedders.names()
     for name in (*DEFAULT_EMBEDDERS, *names):
         if name in names and _available(kernel.embedders.get(name)):
-            kernel.config.set_value("memory", "embedder", name)
+            try:
+                kernel.config.set_value("memory", "embedder", name)
+            except OSError as exc:
+                # A home that cannot be written: use the choice now, make it again next time.
+                print(
+                    f"autoplug: warning: cannot record the embedder choice {name!r} in "
+                    f"{kernel.config.path}: {exc.strerror or exc}",
+                    file=sys.stderr,
+                )
             return name
     raise UsageError("no embedder is registered (is the autoplug_memory plugin disabled?)")
 
@@ -155,6 +167,8 @@ __all__ = [
     "MemoryBackend",
     "MemoryBackendFactory",
     "MemoryRecord",
+    "MemoryStoreError",
+    "GuardedBackend",
     "MemorySettings",
     "NewMemory",
     "Pruned",

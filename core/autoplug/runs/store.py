@@ -15,6 +15,7 @@ from ..errors import RunError
 from ..events import Event
 from .ids import new_run_id, utc_iso
 from .owners import owner_alive, process_start_time
+from .shapes import DECISION, MESSAGE, RUN_ROW, STEP, USAGE, checked, checked_plan
 from .trace import open_for_append, read_events
 
 #: Every status a run can have; ``interrupted`` is also derived for a dead owner.
@@ -79,7 +80,7 @@ class SqliteCheckpointer:
     def saved_plan(self, act_no: int) -> dict[str, Any] | None:
         """The accepted plan of act ``act_no``, if saved."""
         row = self._store._query("SELECT plan FROM plans WHERE act_no = ?", (act_no,))
-        return self._store._load(row[0][0], "plan") if row else None
+        return self._store._plan(row[0][0], act_no) if row else None
 
     def save_plan(self, act_no: int, plan: dict[str, Any]) -> None:
         """Save (or replace) the accepted plan of act ``act_no``."""
@@ -92,7 +93,7 @@ class SqliteCheckpointer:
         row = self._store._query(
             "SELECT record FROM steps WHERE act_no = ? AND step_id = ?", (act_no, step_id)
         )
-        return self._store._load(row[0][0], "step") if row else None
+        return self._store._step(row[0][0], act_no, step_id) if row else None
 
     def save_step(self, act_no: int, step_id: str, record: dict[str, Any]) -> None:
         """Save a finished (succeeded, failed or skipped) step."""
@@ -252,13 +253,33 @@ class RunStore:
                     f"run {self.run_id!r}: cannot write {self.state_path}: {exc}"
                 ) from None
 
-    def _load(self, text: str, what: str) -> Any:
+    def _load(self, text: Any, what: str) -> Any:
+        if not isinstance(text, str | bytes):
+            raise RunError(
+                f"run {self.run_id!r}: {what} in {self.state_path} is corrupt: expected JSON text"
+            )
         try:
             return json.loads(text)
-        except ValueError as exc:
+        except RecursionError:
             raise RunError(
-                f"run {self.run_id!r}: a {what} in {self.state_path} is not valid JSON: {exc}"
+                f"run {self.run_id!r}: {what} in {self.state_path} is nested too deeply to read"
             ) from None
+        except ValueError as exc:  # also an integer of more than 4,300 digits
+            detail = " ".join(str(exc).split())[:200]
+            raise RunError(
+                f"run {self.run_id!r}: {what} in {self.state_path} is not valid JSON: {detail}"
+            ) from None
+
+    def _where(self, what: str) -> str:
+        return f"run {self.run_id!r}: {what} in {self.state_path}"
+
+    def _plan(self, text: Any, act_no: Any) -> dict[str, Any]:
+        what = f"the plan of act {act_no}"
+        return checked_plan(self._load(text, what), self._where(what))
+
+    def _step(self, text: Any, act_no: Any, step_id: Any) -> dict[str, Any]:
+        what = f"step {step_id!r} of act {act_no}"
+        return checked(self._load(text, what), STEP, self._where(what))
 
     # -- the trace --------------------------------------------------------------
 
@@ -298,8 +319,11 @@ class RunStore:
 
     def decisions(self) -> list[dict[str, Any]]:
         """The saved dynamic-agent turns, in order (for resume)."""
-        rows = self._query("SELECT record FROM decisions ORDER BY iteration")
-        return [self._load(r[0], "decision") for r in rows]
+        rows = self._query("SELECT iteration, record FROM decisions ORDER BY iteration")
+        return [
+            checked(self._load(r[1], f"decision {r[0]}"), DECISION, self._where(f"decision {r[0]}"))
+            for r in rows
+        ]
 
     def save_conversation(self, messages: list[dict[str, Any]]) -> None:
         """Save the whole conversation (the Assistant's turns), replacing the saved one."""
@@ -318,20 +342,36 @@ class RunStore:
 
     def conversation(self) -> list[dict[str, Any]]:
         """The saved conversation, in order."""
-        rows = self._query("SELECT message FROM conversation ORDER BY idx")
-        return [self._load(r[0], "message") for r in rows]
+        rows = self._query("SELECT idx, message FROM conversation ORDER BY idx")
+        return [
+            checked(self._load(r[1], f"message {r[0]}"), MESSAGE, self._where(f"message {r[0]}"))
+            for r in rows
+        ]
 
     # -- plans and steps (for `runs show`) --------------------------------------
 
     def plans(self) -> dict[int, dict[str, Any]]:
         """Every saved plan by act number."""
         rows = self._query("SELECT act_no, plan FROM plans ORDER BY act_no")
-        return {r[0]: self._load(r[1], "plan") for r in rows}
+        plans = {}
+        for act_no, text in rows:
+            if not isinstance(act_no, int):
+                raise RunError(
+                    f"{self._where('a plan')} is corrupt: its act number is not an integer"
+                )
+            plans[act_no] = self._plan(text, act_no)
+        return plans
 
     def steps(self) -> list[tuple[int, str, dict[str, Any]]]:
         """Every finished step as ``(act_no, step_id, record)``, in the order they finished."""
         rows = self._query("SELECT act_no, step_id, record FROM steps ORDER BY seq")
-        return [(r[0], r[1], self._load(r[2], "step")) for r in rows]
+        steps = []
+        for act_no, step_id, text in rows:
+            if not isinstance(act_no, int) or not isinstance(step_id, str):
+                where = self._where(f"step {step_id!r} of act {act_no!r}")
+                raise RunError(f"{where} is corrupt: its act number or step id has the wrong type")
+            steps.append((act_no, step_id, self._step(text, act_no, step_id)))
+        return steps
 
     # -- status -----------------------------------------------------------------
 
@@ -384,6 +424,9 @@ class RunStore:
         if not rows:
             raise RunError(f"run {self.run_id!r} is corrupt: {self.state_path} holds no run row")
         row = rows[0]
+        checked(dict(zip(RUN_ROW, row, strict=True)), RUN_ROW, self._where("the run row"))
+        if row[1] not in STATUSES:
+            raise RunError(f"{self._where('the run row')} is corrupt: unknown status {row[1]!r}")
         status = row[1]
         if status == "running" and not owner_alive(row[11], row[12], row[13]):
             status = "interrupted"
@@ -398,6 +441,8 @@ class RunStore:
             "finished": row[7],
             "reason": row[8],
             "answer": row[9],
-            "usage": self._load(row[10], "usage") if row[10] else None,
+            "usage": checked(self._load(row[10], "the usage"), USAGE, self._where("the usage"))
+            if row[10]
+            else None,
             "owner": {"pid": row[11], "host": row[12]},
         }

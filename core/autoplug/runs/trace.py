@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import RunError
+from .shapes import EVENT, checked
 
 
 def open_for_append(path: Path) -> TextIO:
@@ -46,9 +47,12 @@ def read_events(path: Path, run_id: str) -> list[dict[str, Any]]:
             continue
         try:
             event = json.loads(line)
+        except RecursionError:
+            raise RunError(f"run {run_id!r}: {path} line {number} is nested too deeply") from None
         except ValueError as exc:
-            raise RunError(f"run {run_id!r}: {path} line {number} is not JSON: {exc}") from None
+            detail = " ".join(str(exc).split())[:200]
+            raise RunError(f"run {run_id!r}: {path} line {number} is not JSON: {detail}") from None
         if not isinstance(event, dict):
             raise RunError(f"run {run_id!r}: {path} line {number} is not a JSON object")
-        events.append(event)
+        events.append(checked(event, EVENT, f"run {run_id!r}: {path} line {number}"))
     return events

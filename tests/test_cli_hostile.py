@@ -1,0 +1,312 @@
+"""Hostile input and damaged state answered by the CLI with one ``error:`` line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hostile_cli import one_line_error, run_autoplug
+from plugin_packages import make_package, pip_install_target
+
+from autoplug import Kernel
+from autoplug.memory import NewMemory, open_memory
+
+HOSTILE = '''
+import click
+from autoplug import hookimpl, tool
+
+
+@tool
+def huge() -> int:
+    """An integer JSON cannot print."""
+    return 10**5000
+
+
+@hookimpl
+def register_tools(register):
+    register(huge)
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command("boom")
+    def boom():
+        raise RuntimeError("a bug in a plugin command\\nspanning lines")
+'''
+
+
+@pytest.fixture(scope="module")
+def hostile_path(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("hostile_src")
+    project = make_package(root, "acme-hostile", "hostile", "acme_hostile", HOSTILE)
+    target = tmp_path_factory.mktemp("hostile_site")
+    pip_install_target([project], target)
+    return target
+
+
+# -- tools call ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args_json", "expected"),
+    [
+        ('{"path": ' + "1" * 5000 + "}", "error: ARGS_JSON cannot be read: Exceeds the limit"),
+        ('{"path": ' + "[" * 50000 + "]" * 50000 + "}", "error: ARGS_JSON is nested too deeply"),
+        ("{oops", "error: ARGS_JSON is not valid JSON"),
+    ],
+)
+def test_tools_call_with_hostile_args_json_is_one_line_exit_2(tmp_path, args_json, expected):
+    out = run_autoplug("tools", "call", "read_file", args_json, cwd=tmp_path)
+    assert out.returncode == 2
+    assert one_line_error(out).startswith(expected)
+    assert out.stdout == ""
+
+
+def test_tools_call_with_valid_args_json_still_works(tmp_path):
+    (tmp_path / "a.txt").write_text("hello")
+    out = run_autoplug("tools", "call", "read_file", '{"path": "a.txt"}', cwd=tmp_path)
+    assert out.returncode == 0 and json.loads(out.stdout) == "hello"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_tool_value_json_cannot_hold_is_one_line_exit_1(hostile_path, as_json):
+    flags = ["--json"] if as_json else []
+    out = run_autoplug("tools", "call", "huge", *flags, env={"PYTHONPATH": str(hostile_path)})
+    assert out.returncode == 1
+    error = one_line_error(out)
+    assert "cannot be written as JSON" in error and "4300 digits" in error
+    assert out.stdout == ""
+
+
+# -- the last-resort guard -------------------------------------------------------------------
+
+
+def test_an_unexpected_exception_is_one_internal_error_line(hostile_path):
+    out = run_autoplug("boom", env={"PYTHONPATH": str(hostile_path)})
+    assert out.returncode == 1
+    assert one_line_error(out) == (
+        "error: internal error: RuntimeError: a bug in a plugin command spanning lines "
+        "(please report)"
+    )
+
+
+def test_autoplug_traceback_shows_the_traceback_of_an_internal_error(hostile_path):
+    out = run_autoplug("boom", env={"PYTHONPATH": str(hostile_path), "AUTOPLUG_TRACEBACK": "1"})
+    assert out.returncode == 1
+    assert "Traceback (most recent call last)" in out.stderr
+    assert out.stderr.rstrip().splitlines()[-1].startswith("error: internal error: RuntimeError")
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def memory_home(tmp_path) -> Path:
+    """A home holding one memory in a real LanceDB store (the hashing embedder)."""
+    home = tmp_path / "home"
+    kernel = Kernel(builtins=["autoplug_memory"], home=home)
+    kernel.config.set_value("memory", "embedder", "hashing")
+    open_memory(kernel).remember([NewMemory("The capital of Norway is Oslo", "fact")])
+    return home
+
+
+def damage_manifests(home: Path) -> Path:
+    table = next((home / "memory").glob("*.lance"))
+    for manifest in (table / "_versions").iterdir():
+        manifest.write_bytes(b"garbage\n")
+    return table
+
+
+def damage_data(home: Path) -> Path:
+    table = next((home / "memory").glob("*.lance"))
+    for data in (table / "data").iterdir():
+        data.unlink()
+    return table
+
+
+COMMANDS = [
+    ("memory", "list"),
+    ("memory", "list", "--json"),
+    ("memory", "stats"),
+    ("memory", "search", "Oslo"),
+    ("memory", "prune"),
+    ("memory", "forget", "0123456789abcdef"),
+]
+
+
+@pytest.mark.parametrize("damage", [damage_manifests, damage_data])
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_a_damaged_lancedb_store_is_one_error_line_naming_the_store(memory_home, damage, args):
+    damage(memory_home)
+    out = run_autoplug(*args, env={"AUTOPLUG_HOME": str(memory_home)})
+    if damage is damage_data and args == ("memory", "stats"):
+        # stats reads only the table's metadata, which is intact
+        assert out.returncode == 0, out.stderr
+        return
+    assert out.returncode == 1
+    error = one_line_error(out)
+    assert error.startswith(f"error: the memory store in {memory_home / 'memory'} cannot be used")
+    assert "it may be damaged" in error and len(error) < 700
+    assert out.stdout == ""
+
+
+def test_the_same_store_undamaged_answers(memory_home):
+    out = run_autoplug(
+        "memory", "search", "Oslo", "--json", env={"AUTOPLUG_HOME": str(memory_home)}
+    )
+    assert out.returncode == 0 and json.loads(out.stdout)[0]["text"].endswith("Oslo")
+
+
+def read_only_prefix(home: Path) -> list[str] | None:
+    """A command prefix running the rest with ``home`` mounted read-only, or None if impossible."""
+    if os.geteuid() != 0:
+        home.chmod(0o555)
+        return []
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    probe = subprocess.run(
+        [unshare, "-rm", "sh", "-c", f"mount --bind -o ro '{home}' '{home}' && ! touch '{home}/x'"],
+        capture_output=True,
+    )
+    if probe.returncode != 0:
+        return None
+    return [unshare, "-rm", "sh", "-c", f'mount --bind -o ro "{home}" "{home}" && exec "$@"', "sh"]
+
+
+@pytest.mark.parametrize(
+    "args", [("memory", "list"), ("memory", "stats"), ("memory", "search", "x")]
+)
+def test_memory_reading_commands_work_on_a_home_that_cannot_be_written(tmp_path, args):
+    home = tmp_path / "home"
+    home.mkdir()
+    assert run_autoplug("tools", env={"AUTOPLUG_HOME": str(home)}).returncode == 0
+    prefix = read_only_prefix(home)
+    if prefix is None:
+        pytest.skip("cannot make a read-only folder here")
+    try:
+        out = subprocess.run(
+            [*prefix, sys.executable, "-m", "autoplug.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "AUTOPLUG_HOME": str(home)},
+        )
+    finally:
+        home.chmod(0o755)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "autoplug: warning: cannot record the embedder choice 'hashing' in" in out.stderr
+    assert str(home / "config.toml") in out.stderr
+
+
+# -- wrong-shaped run state -----------------------------------------------------------------------
+
+READ_NOTES = [
+    {"call": "act", "arguments": {"subtask": "read the notes", "assets": []}},
+    {
+        "call": "submit_plan",
+        "arguments": {
+            "steps": [
+                {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
+            ]
+        },
+    },
+    {"call": "final", "arguments": {"answer": "Jupiter"}},
+]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> tuple[Path, str]:
+    """A home with one real finished run (its folder is copied before each damage)."""
+    home = tmp_path_factory.mktemp("runs_home")
+    work = tmp_path_factory.mktemp("runs_work")
+    (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    (work / "notes.txt").write_text("Jupiter is the largest planet.\n")
+    (work / "replies.json").write_text(json.dumps(READ_NOTES))
+    out = run_autoplug(
+        "run",
+        "which planet?",
+        "--model",
+        f"scripted:{work / 'replies.json'}",
+        cwd=work,
+        env={"AUTOPLUG_HOME": str(home)},
+    )
+    assert out.returncode == 0, out.stderr
+    return home, next(p.name for p in (home / "runs").iterdir())
+
+
+DAMAGES = [
+    ("UPDATE decisions SET record = '[1, 2]'", "decision 1 in", "expected an object, found a list"),
+    (
+        "UPDATE decisions SET record = '{\"arguments\": 7}'",
+        "decision 1 in",
+        "'arguments' should be",
+    ),
+    ("UPDATE plans SET plan = '\"x\"'", "the plan of act 1 in", "expected an object, found text"),
+    ("UPDATE plans SET plan = '{\"steps\": [1]}'", "the plan of act 1 in", "step 1 is corrupt"),
+    ("UPDATE plans SET plan = '{\"steps\": 5}'", "the plan of act 1 in", "'steps' should be"),
+    (
+        "UPDATE plans SET plan = '" + "[" * 5000 + "]" * 5000 + "'",
+        "the plan of act 1",
+        "too deeply",
+    ),
+    ("UPDATE steps SET record = '[]'", "step 's1' of act 1 in", "expected an object"),
+    (
+        'UPDATE steps SET record = \'{"n": ' + "9" * 5000 + "}'",
+        "step 's1' of act 1",
+        "not valid JSON",
+    ),
+    ("UPDATE run SET usage = '[1]'", "the usage in", "expected an object"),
+    ("UPDATE run SET task = x'00ff'", "the run row in", "'task' should be text, not bytes"),
+    ("UPDATE run SET owner_pid = 'abc'", "the run row in", "'owner_pid' should be"),
+    ("UPDATE run SET status = 5", "the run row in", "unknown status"),
+]
+
+
+@pytest.mark.parametrize(("sql", "where", "fault"), DAMAGES, ids=[d[0][:40] for d in DAMAGES])
+def test_wrong_shaped_run_state_is_one_error_line_naming_the_file(
+    finished_run, tmp_path, sql, where, fault
+):
+    source, run_id = finished_run
+    home = tmp_path / "home"
+    shutil.copytree(source, home)
+    state = home / "runs" / run_id / "state.sqlite"
+    with sqlite3.connect(state) as conn:
+        conn.execute("UPDATE run SET status = 'failed'")  # resumable, so resume reads it all
+        conn.execute(sql)
+    env = {"AUTOPLUG_HOME": str(home)}
+    expected = f"error: run {run_id!r}: {where}"
+    for args in (("runs", "show", run_id), ("runs", "show", run_id, "--json")):
+        out = run_autoplug(*args, env=env)
+        assert out.returncode == 1, out.stderr
+        error = one_line_error(out)
+        assert error.startswith(expected) and str(state) in error and fault in error
+    listing = run_autoplug("runs", "--json", env=env)
+    assert listing.returncode == 0
+    (entry,) = json.loads(listing.stdout)
+    row_fault = where in ("the run row in", "the usage in")
+    assert entry["status"] == ("corrupt" if row_fault else "failed")
+    resume = run_autoplug("resume", run_id, env=env, cwd=tmp_path)
+    if row_fault or where.startswith("decision"):
+        assert resume.returncode == 1
+        assert one_line_error(resume).startswith(expected)
+    assert "Traceback" not in resume.stderr
+
+
+def test_a_run_trace_line_of_the_wrong_shape_is_one_error_line(finished_run, tmp_path):
+    source, run_id = finished_run
+    home = tmp_path / "home"
+    shutil.copytree(source, home)
+    trace = home / "runs" / run_id / "trace.jsonl"
+    trace.write_text('{"type": 5, "data": []}\n' + trace.read_text())
+    out = run_autoplug("runs", "show", run_id, env={"AUTOPLUG_HOME": str(home)})
+    assert out.returncode == 1
+    error = one_line_error(out)
+    assert f"{trace} line 1 is corrupt: 'type' should be text" in error
