@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autoplug import Kernel, ModelError, UsageError, hookimpl, tool
+from autoplug import ConfigError, Kernel, ModelError, UsageError, hookimpl, tool
 from autoplug.runs import RunStore
 from autoplug.scripted import ScriptedModel, call
 
@@ -275,10 +275,10 @@ def test_a_valid_call_resets_the_rejected_replies_count(tmp_path):
     assert run.status == "succeeded" and run.answer == "done"
 
 
-def test_rejected_replies_zero_turns_the_guard_off(tmp_path):
-    kernel = kernel_with(tmp_path, {"rejected_replies": 0, "iterations": 5})
-    run = kernel.run("Weather?", model=ScriptedModel(lambda request: "no"))
-    assert run.status == "stopped" and run.reason.startswith("iterations limit reached")
+def test_rejected_replies_below_one_is_a_config_error_naming_the_key(tmp_path):
+    # DESIGN: counts are >= 1; a guard is never silently turned off by a config value.
+    with pytest.raises(ConfigError, match=r"\[limits\] rejected_replies"):
+        kernel_with(tmp_path, {"rejected_replies": 0, "iterations": 5})
 
 
 def hostile_values() -> list:

@@ -353,7 +353,7 @@ class DynamicAgent:
         """Count one more rejected reply; stop the run when ``rejected_replies`` in a row."""
         self.rejected += 1
         limit = self.ctx.limits.get("rejected_replies")
-        if not limit or self.rejected < limit:
+        if self.rejected < limit:
             return None
         model_id = str(getattr(self.ctx.model, "model_id", "") or "")
         provider = model_id.partition(":")[0] if ":" in model_id else "NAME"
