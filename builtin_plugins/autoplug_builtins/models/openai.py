@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import weakref
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -22,9 +19,12 @@ from autoplug import ChatRequest, ChatResponse, ModelError, Usage
 from autoplug.llm import TextCallback
 from autoplug.scripted import estimate_tokens
 
+from .retry import backoff, classify, is_loopback, retry_after_seconds, server_message
 from .settings import ProviderSettings
 from .textcalls import messages_for_text_calls, parse_text_call
 from .wire import StreamAssembler, WireError, parse_completion, request_body, shorten
+
+__all__ = ["CallStats", "OpenAICompatibleModel", "retry_after_seconds", "ssl_context"]
 
 _SSL_CONTEXT: Any = None
 
@@ -35,24 +35,6 @@ def ssl_context() -> Any:
     if _SSL_CONTEXT is None:
         _SSL_CONTEXT = httpx.create_ssl_context()
     return _SSL_CONTEXT
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass
@@ -68,21 +50,6 @@ class _Retryable(Exception):
     def __init__(self, error: ModelError, wait: float | None = None) -> None:
         super().__init__(str(error))
         self.error, self.wait = error, wait
-
-
-def _server_message(body: str) -> str:
-    """The error text a server put in its body (OpenAI's ``error.message``), shortened."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return shorten(body) if body.strip() else "(empty body)"
-    if isinstance(data, dict):
-        error = data.get("error", data.get("detail", data.get("message")))
-        if isinstance(error, dict):
-            error = error.get("message") or error
-        if error:
-            return shorten(str(error))
-    return shorten(body)
 
 
 class OpenAICompatibleModel:
@@ -137,6 +104,7 @@ class OpenAICompatibleModel:
             messages=messages,
             tools=not text_mode,
             stream_usage=self.settings.stream_usage,
+            model_id=self.model_id,
         )
         response, reported = await self._send(body, request.stream, on_text)
         if not reported:
@@ -183,9 +151,7 @@ class OpenAICompatibleModel:
                 attempt += 1
 
     def _backoff(self, attempt: int) -> float:
-        # Exponential, with "equal jitter" so concurrent clients do not retry in step.
-        ceiling = min(self.settings.max_backoff_s, self.settings.backoff_s * 2**attempt)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        return backoff(attempt, self.settings.backoff_s, self.settings.max_backoff_s)
 
     def _error(self, what: str) -> ModelError:
         return ModelError(f"{self.model_id}: {what}")
@@ -229,11 +195,12 @@ class OpenAICompatibleModel:
             ) from None
         except httpx.ConnectError as exc:
             reason = shorten(str(exc), 80) or type(exc).__name__
-            raise _Retryable(
-                self._error(
-                    f"cannot reach {self.settings.base_url} ({reason}); is the server running?"
-                )
-            ) from None
+            error = self._error(
+                f"cannot reach {self.settings.base_url} ({reason}); is the server running?"
+            )
+            if is_loopback(self.url):
+                raise error from None  # nothing listens there: a retry cannot help
+            raise _Retryable(error) from None
         except httpx.TransportError as exc:
             reason = shorten(str(exc), 80) or type(exc).__name__
             raise _Retryable(
@@ -243,12 +210,23 @@ class OpenAICompatibleModel:
     def _check_status(self, status: int, headers: Any, raw: str) -> None:
         if 200 <= status < 300:
             return
-        message = _server_message(raw)
+        message = server_message(raw)
         where = self.settings.base_url
-        if status == 429 or status >= 500:
-            wait = retry_after_seconds(headers.get("retry-after"))
-            label = "rate limited" if status == 429 else "server error"
-            raise _Retryable(self._error(f"{label} at {where} (HTTP {status}): {message}"), wait)
+        verdict = classify(status, headers, raw)
+        if verdict.retry:
+            raise _Retryable(
+                self._error(f"{verdict.label} at {where} (HTTP {status}): {message}"), verdict.wait
+            )
+        if verdict.label == "quota spent":
+            raise self._error(
+                f"the quota at {where} is spent (HTTP {status}); not retried: check the "
+                f"account's plan and billing; it said: {message}"
+            )
+        if status >= 500:
+            raise self._error(
+                f"the server at {where} cannot serve this request (HTTP {status}); not retried, "
+                f"as the same request would fail again; it said: {message}"
+            )
         if status in (401, 403):
             env = self.settings.api_key_env
             if env and self.settings.api_key():
@@ -277,12 +255,12 @@ class OpenAICompatibleModel:
                 f"that is not JSON: {shorten(raw) or '(empty)'!r}"
             ) from None
         try:
-            return parse_completion(data, raw)
+            return parse_completion(data, raw, self.model_id)
         except WireError as exc:
             raise self._error(f"the server at {self.settings.base_url}: {exc}") from None
 
     async def _read_stream(self, reply: Any, relay: TextCallback) -> tuple[ChatResponse, bool]:
-        assembler = StreamAssembler()
+        assembler = StreamAssembler(model_id=self.model_id)
         data_lines: list[str] = []
 
         def dispatch() -> bool:
