@@ -68,6 +68,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 def wait_from_headers(headers: Mapping[str, str]) -> float | None:
     """The wait a server asks for: ``retry-after-ms``, else ``Retry-After``; None when neither."""
+    headers = {k.lower(): v for k, v in headers.items()}  # a plain dict is case-sensitive
     millis = headers.get("retry-after-ms")
     if millis:
         try:
@@ -125,6 +126,7 @@ class Verdict:
 
 def classify(status: int, headers: Mapping[str, str], body: str) -> Verdict:
     """The retry verdict for an HTTP ``status`` with its ``headers`` and ``body``."""
+    headers = {k.lower(): v for k, v in headers.items()}
     wait = wait_from_headers(headers)
     if status == 429 and error_codes(body) & QUOTA_CODES:
         return Verdict(False, None, "quota spent")
