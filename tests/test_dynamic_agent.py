@@ -248,3 +248,20 @@ def test_an_empty_task_is_refused(tmp_path):
     kernel = kernel_with(tmp_path)
     with pytest.raises(UsageError, match="task must be a non-empty string"):
         kernel.run("  ", model=ScriptedModel([]))
+
+
+def test_a_refusal_is_answered_like_a_reply_with_no_call(tmp_path):
+    from autoplug import ChatResponse
+
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(
+        [ChatResponse(refusal="I can't help with that."), call("final", answer="sunny")]
+    )
+    events = []
+    run = kernel.run("Weather?", model=model, on_event=events.append)
+    assert run.status == "succeeded" and run.answer == "sunny"
+    refused, answer = model.requests[1].messages[-2:]
+    assert (refused.role, refused.content) == ("assistant", "I can't help with that.")
+    assert answer.role == "user" and "your reply was a refusal with no call" in answer.content
+    rejected = [e for e in events if e.type == "decision_rejected"]
+    assert len(rejected) == 1 and rejected[0].data["iteration"] == 1

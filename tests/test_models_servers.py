@@ -29,10 +29,20 @@ from provider_servers import (
 
 from autoplug import ChatRequest, FunctionCall, FunctionSpec, Kernel, Message, ModelError
 
-TWO_TURNS = [
-    Reply.chat(tool_calls=[("brainstorm", {"thoughts": "2 + 2 is 4"})]),
-    Reply.chat(tool_calls=[("final", {"answer": "4"})]),
-]
+# DeepSeek's usage shape: cache hits and reasoning tokens beside the OpenAI counts.
+DEEPSEEK_USAGE = {
+    "prompt_cache_hit_tokens": 8,
+    "completion_tokens_details": {"reasoning_tokens": 5},
+}
+
+
+def two_turns() -> list[Reply]:
+    return [
+        Reply.chat(
+            tool_calls=[("brainstorm", {"thoughts": "2 + 2 is 4"})], usage_extra=DEEPSEEK_USAGE
+        ),
+        Reply.chat(tool_calls=[("final", {"answer": "4"})], usage_extra=DEEPSEEK_USAGE),
+    ]
 
 
 def autoplug(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -55,13 +65,18 @@ def configure(home: Path, name: str, url: str, **settings) -> None:
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_a_two_turn_run_echoes_reasoning_content_to_a_deepseek_like_server(isolated_home, stream):
-    answer = deepseek_like(list(TWO_TURNS))
+    answer = deepseek_like(two_turns())
     with OpenAIServer(answer) as server:
         configure(isolated_home, "deepseek", server.url)
         args = ["run", "What is 2 + 2?", "--model", "deepseek:deepseek-reasoner", "--json"]
         proc = autoplug(*args, *(["--stream"] if stream else []))
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["answer"] == "4"
+    result = json.loads(proc.stdout)
+    assert result["answer"] == "4"
+    usage = result["usage"]
+    assert (usage["input_tokens"], usage["cached_input_tokens"]) == (22, 16)
+    assert (usage["output_tokens"], usage["reasoning_tokens"]) == (14, 10)
+    assert usage["usd"] > 0  # priced by genai-prices as provider "deepseek"
     second = server.requests[1].body["messages"]
     assert second[2]["role"] == "assistant"
     assert second[2]["reasoning_content"] == "Okay, turn 1."
@@ -70,7 +85,7 @@ def test_a_two_turn_run_echoes_reasoning_content_to_a_deepseek_like_server(isola
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_a_two_turn_run_echoes_thought_signatures_to_a_gemini_like_server(isolated_home, stream):
-    with OpenAIServer(gemini_like(list(TWO_TURNS))) as server:
+    with OpenAIServer(gemini_like(two_turns())) as server:
         configure(isolated_home, "gemini", server.url)
         args = ["run", "What is 2 + 2?", "--model", "gemini:gemini-3-pro-preview", "--json"]
         proc = autoplug(*args, *(["--stream"] if stream else []))
@@ -113,7 +128,7 @@ def test_fields_of_another_model_are_not_sent_and_gemini_array_errors_are_read(i
 
 def test_a_resumed_run_carries_the_reasoning_back(isolated_home, tmp_path):
     """Killed after turn one, the run resumes from its checkpoint with reasoning_content intact."""
-    answer = deepseek_like(list(TWO_TURNS))
+    answer = deepseek_like(two_turns())
     first_try = {"hung": False}
 
     def replies(recorded):

@@ -53,7 +53,7 @@ DEFAULT_WEB: dict[str, Any] = {
 }
 
 # The keys of a [prices."ID"] table: USD per million tokens.
-PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
+PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
 
 CONFIG_TEMPLATE = """\
 # autoplug configuration. Every line is commented out: the defaults apply.
@@ -76,10 +76,12 @@ CONFIG_TEMPLATE = """\
 # max_backoff_s = 30
 # max_retry_wait_s = 60    # a longer Retry-After fails at once
 # stream_usage = true      # false for servers that reject stream_options
+# price_provider = "openai"   # the genai-prices provider that prices its models (default: NAME, else by base_url)
 
-# [prices."openai:gpt-4o-mini"]
+# [prices."openai:gpt-4o-mini"]   # overrides the genai-prices package's price
 # input_per_mtok = 0.15
 # output_per_mtok = 0.60
+# cached_input_per_mtok = 0.075   # prompt-cache reads (default: the input price)
 
 # [limits]
 # iterations = 25          # dynamic-agent turns per run
@@ -222,7 +224,7 @@ class Config:
     def _check_price(self, model_id: str, value: Any) -> None:
         where = f'invalid config file {self.path}: [prices."{model_id}"]'
         if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be a table of input_per_mtok and output_per_mtok")
+            raise ConfigError(f"{where} must be a table of {', '.join(PRICE_KEYS)}")
         for key, price in value.items():
             if key not in PRICE_KEYS:
                 raise ConfigError(

@@ -318,39 +318,48 @@ def request_hash(model_id: str, request: ChatRequest) -> str:
 
 
 def cost_usd(model_id: str, usage: Usage, config: Any) -> float | None:
-    """The cost of ``usage`` from ``[prices."ID"]`` in the config, or None when unpriced."""
-    price = config.price(model_id) if config is not None else None
-    if not price:
-        return None
-    per_in = float(price.get("input_per_mtok", 0))
-    per_out = float(price.get("output_per_mtok", 0))
-    return (usage.input_tokens * per_in + usage.output_tokens * per_out) / 1_000_000
+    """The cost of ``usage``: ``[prices."ID"]`` in the config, else genai-prices; None when unpriced."""
+    from .prices import find_price
+
+    price = find_price(model_id, config)
+    return price.cost(usage) if price is not None else None
 
 
 @dataclass
 class UsageTracker:
-    """Per-run accounting: model calls, tokens, and USD where priced."""
+    """Per-run accounting: model calls, tokens, and USD where priced.
+
+    Each model's price is looked up once (see :mod:`autoplug.prices`).
+    """
 
     calls: int = 0
     usage: Usage = field(default_factory=Usage)
     usd: float = 0.0
     priced: bool = False
+    prices: dict[str, Any] = field(default_factory=dict)
 
     def add(self, model_id: str, usage: Usage, config: Any) -> None:
         """Count one call."""
+        from .prices import find_price
+
         self.calls += 1
         self.usage = self.usage + usage
-        cost = cost_usd(model_id, usage, config)
-        if cost is not None:
-            self.usd += cost
+        if model_id not in self.prices:
+            self.prices[model_id] = find_price(model_id, config)
+        price = self.prices[model_id]
+        if price is not None:
+            self.usd += price.cost(usage)
             self.priced = True
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``llm_calls``, ``input_tokens``, ``output_tokens``, ``total_tokens``, ``usd``."""
+        """JSON-ready form: ``llm_calls``, ``input_tokens``, ``cached_input_tokens``,
+        ``output_tokens``, ``reasoning_tokens``, ``total_tokens``, ``usd`` (null when unpriced)."""
         return {
             "llm_calls": self.calls,
             "input_tokens": self.usage.input_tokens,
+            "cached_input_tokens": self.usage.cached_input_tokens,
             "output_tokens": self.usage.output_tokens,
+            "reasoning_tokens": self.usage.reasoning_tokens,
             "total_tokens": self.usage.total_tokens,
             "usd": round(self.usd, 6) if self.priced else None,
         }
