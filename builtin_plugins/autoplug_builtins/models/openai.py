@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -19,7 +19,15 @@ from autoplug import ChatRequest, ChatResponse, ModelError, Usage
 from autoplug.llm import TextCallback
 from autoplug.scripted import estimate_tokens
 
-from .retry import backoff, classify, is_loopback, retry_after_seconds, server_message
+from .retry import (
+    CallStats,
+    Retryable,
+    classify,
+    is_loopback,
+    retry_after_seconds,
+    server_message,
+    with_retries,
+)
 from .settings import ProviderSettings
 from .textcalls import messages_for_text_calls, parse_text_call
 from .wire import StreamAssembler, WireError, parse_completion, request_body, shorten
@@ -35,21 +43,6 @@ def ssl_context() -> Any:
     if _SSL_CONTEXT is None:
         _SSL_CONTEXT = httpx.create_ssl_context()
     return _SSL_CONTEXT
-
-
-@dataclass
-class CallStats:
-    """What the client did: HTTP attempts, retries, and each wait before a retry (seconds)."""
-
-    requests: int = 0
-    retries: int = 0
-    waits: list[float] = field(default_factory=list)
-
-
-class _Retryable(Exception):
-    def __init__(self, error: ModelError, wait: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error, self.wait = error, wait
 
 
 class OpenAICompatibleModel:
@@ -129,29 +122,13 @@ class OpenAICompatibleModel:
             if on_text is not None:
                 on_text(piece)
 
-        attempt = 0
-        while True:
-            try:
-                return await self._attempt(body, stream, relay)
-            except _Retryable as retry:
-                # Once text has reached the caller a retry would repeat it.
-                if attempt >= self.settings.max_retries or emitted:
-                    tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
-                    raise ModelError(f"{retry.error} (after {tries})", retryable=True) from None
-                wait = retry.wait if retry.wait is not None else self._backoff(attempt)
-                if wait > self.settings.max_retry_wait_s:
-                    raise ModelError(
-                        f"{retry.error}; the server asks to wait {wait:g} s, more than "
-                        f"max_retry_wait_s = {self.settings.max_retry_wait_s:g} ({self.settings.where})",
-                        retryable=True,
-                    ) from None
-                self.stats.retries += 1
-                self.stats.waits.append(wait)
-                await asyncio.sleep(wait)
-                attempt += 1
-
-    def _backoff(self, attempt: int) -> float:
-        return backoff(attempt, self.settings.backoff_s, self.settings.max_backoff_s)
+        # Once text has reached the caller a retry would repeat it.
+        return await with_retries(
+            lambda: self._attempt(body, stream, relay),
+            self.settings,
+            self.stats,
+            may_retry=lambda: not emitted,
+        )
 
     def _error(self, what: str) -> ModelError:
         return ModelError(f"{self.model_id}: {what}")
@@ -180,14 +157,14 @@ class OpenAICompatibleModel:
                     return response, reported
                 return await self._read_stream(reply, relay)
         except httpx.ConnectTimeout:
-            raise _Retryable(
+            raise Retryable(
                 self._error(
                     f"cannot reach {self.settings.base_url}: no connection within "
                     f"connect_timeout_s = {self.settings.connect_timeout_s:g} s"
                 )
             ) from None
         except httpx.TimeoutException:
-            raise _Retryable(
+            raise Retryable(
                 self._error(
                     f"the server at {self.settings.base_url} did not answer within "
                     f"read_timeout_s = {self.settings.read_timeout_s:g} s"
@@ -200,10 +177,10 @@ class OpenAICompatibleModel:
             )
             if is_loopback(self.url):
                 raise error from None  # nothing listens there: a retry cannot help
-            raise _Retryable(error) from None
+            raise Retryable(error) from None
         except httpx.TransportError as exc:
             reason = shorten(str(exc), 80) or type(exc).__name__
-            raise _Retryable(
+            raise Retryable(
                 self._error(f"the connection to {self.settings.base_url} broke ({reason})")
             ) from None
 
@@ -214,7 +191,7 @@ class OpenAICompatibleModel:
         where = self.settings.base_url
         verdict = classify(status, headers, raw)
         if verdict.retry:
-            raise _Retryable(
+            raise Retryable(
                 self._error(f"{verdict.label} at {where} (HTTP {status}): {message}"), verdict.wait
             )
         if verdict.label == "quota spent":

@@ -11,20 +11,29 @@ and any further provider share one policy (DESIGN *The wider LLM protocol*):
 - the wait is ``retry-after-ms``, else ``Retry-After`` (seconds or an HTTP date),
   else exponential backoff with jitter;
 - a refused connection to a loopback address is not retried (nothing listens there).
+
+:func:`with_retries` is the loop itself, for any async client: an attempt raises
+:class:`Retryable` for what may pass later and :class:`autoplug.ModelError` for
+what cannot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import random
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
+
+from autoplug import ModelError
+
+T = TypeVar("T")
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
@@ -165,3 +174,71 @@ def backoff(attempt: int, first: float, ceiling: float) -> float:
     """
     top = min(ceiling, first * 2**attempt)
     return top / 2 + random.uniform(0, top / 2)
+
+
+@dataclass
+class CallStats:
+    """What a client did: HTTP attempts, retries, and each wait before a retry (seconds)."""
+
+    requests: int = 0
+    retries: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class Retryable(Exception):
+    """Raised by one attempt whose failure may pass on a later try.
+
+    ``error`` is what to report if no try passes; ``wait`` is the server's wait
+    in seconds (None: back off).
+    """
+
+    def __init__(self, error: ModelError, wait: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error, self.wait = error, wait
+
+
+class RetrySettings(Protocol):
+    """How patiently to retry (a provider's settings, e.g. ``ProviderSettings``)."""
+
+    max_retries: int
+    backoff_s: float
+    max_backoff_s: float
+    max_retry_wait_s: float
+    where: str
+
+
+async def with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    settings: RetrySettings,
+    stats: CallStats,
+    *,
+    may_retry: Callable[[], bool] = lambda: True,
+) -> T:
+    """``attempt()`` until it returns, retrying each :class:`Retryable` as the settings allow.
+
+    ``may_retry`` says whether a retry is still possible (not once streamed text
+    has reached the caller: it would repeat). Raises the last error as a
+    retryable ModelError naming the attempts, or at once when the server's wait
+    is longer than ``max_retry_wait_s``.
+    """
+    tries = 0
+    while True:
+        try:
+            return await attempt()
+        except Retryable as retry:
+            if tries >= settings.max_retries or not may_retry():
+                count = f"{tries + 1} attempt" + ("s" if tries else "")
+                raise ModelError(f"{retry.error} (after {count})", retryable=True) from None
+            wait = retry.wait
+            if wait is None:
+                wait = backoff(tries, settings.backoff_s, settings.max_backoff_s)
+            if wait > settings.max_retry_wait_s:
+                raise ModelError(
+                    f"{retry.error}; the server asks to wait {wait:g} s, more than "
+                    f"max_retry_wait_s = {settings.max_retry_wait_s:g} ({settings.where})",
+                    retryable=True,
+                ) from None
+            stats.retries += 1
+            stats.waits.append(wait)
+            await asyncio.sleep(wait)
+            tries += 1
