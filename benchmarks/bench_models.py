@@ -92,6 +92,60 @@ def replay_lookup(home: Path, entries: int) -> tuple[float, float]:
     return load, asyncio.run(all_of_them())
 
 
+def assembly(fragments: int) -> float:
+    """Seconds to assemble one call streamed as ``fragments`` argument pieces, name repeated in each."""
+    from autoplug_builtins.models.wire import StreamAssembler
+
+    text = json.dumps({"answer": "x" * (fragments * 8 - 14)})
+    pieces = [text[i : i + 8] for i in range(0, len(text), 8)]
+    chunks = [
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "0",
+                                "function": {"name": "final", "arguments": piece},
+                            }
+                        ]
+                    },
+                }
+            ]
+        }
+        for piece in pieces
+    ]
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        assembler = StreamAssembler(model_id="p:m")
+        for chunk in chunks:
+            assembler.feed(chunk, "")
+        response, _ = assembler.response()
+        best = min(best, time.perf_counter() - started)
+    assert response.function_calls[0].arguments == json.loads(text)
+    return best
+
+
+def price_lookups() -> tuple[float, float]:
+    """Seconds for the first price lookup in a fresh interpreter (imports genai-prices), then one more."""
+    code = (
+        "import time; from autoplug.config import Config; from autoplug.prices import find_price;"
+        " c = Config(home=__import__('pathlib').Path('.')); t = time.perf_counter();"
+        " find_price('openai:gpt-4o-mini', c); first = time.perf_counter() - t;"
+        " t = time.perf_counter(); find_price('deepseek:deepseek-chat', c);"
+        " print(first, time.perf_counter() - t)"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        for _ in range(3)
+    ]
+    pairs = [tuple(float(x) for x in r.stdout.split()) for r in runs]
+    return min(p[0] for p in pairs), min(p[1] for p in pairs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
@@ -140,6 +194,11 @@ def main() -> None:
     )
     print(f"replay: load a 2000-exchange cassette:     {load * 1000:.1f} ms")
     print(f"replay: answer one request (hash + match): {lookup * 1e6:.0f} µs")
+    pieces = 1000
+    print(f"stream assembly, one call in {pieces} pieces:  {assembly(pieces) * 1000:.2f} ms")
+    first, next_one = price_lookups()
+    print(f"price lookup, first (imports genai-prices): {first * 1000:.0f} ms")
+    print(f"price lookup, another model:               {next_one * 1000:.2f} ms")
 
 
 if __name__ == "__main__":

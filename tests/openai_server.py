@@ -62,37 +62,54 @@ class Reply:
         finish_reason: str | None = None,
         model: str = "test-model",
         chunk_chars: int = 3,
+        message_extra: dict[str, Any] | None = None,
+        usage_extra: dict[str, Any] | None = None,
     ) -> Reply:
         """A chat completion: JSON, or SSE split every ``chunk_chars`` characters when streamed.
 
-        ``tool_calls`` items are ``(name, arguments)`` or ``{"name", "arguments", "id"}``;
-        arguments are a dict (sent as JSON text) or a str (sent as it is, even if invalid).
+        ``tool_calls`` items are ``(name, arguments)`` or ``{"name", "arguments", "id",
+        "extra"}``; arguments are a dict (sent as JSON text) or a str (sent as it is,
+        even if invalid); ``extra`` fields go on the call object (streamed: on its
+        first fragment). ``message_extra`` fields go on the message (streamed: text
+        values cut into deltas like the content, others sent whole in one delta);
+        ``usage_extra`` is merged into the usage object.
         """
         calls = []
         for n, item in enumerate(tool_calls):
+            extra: dict[str, Any] = {}
             if isinstance(item, dict):
                 name, args, call_id = item["name"], item.get("arguments", {}), item.get("id")
+                extra = item.get("extra") or {}
             else:
                 (name, args), call_id = item, None
             text_args = args if isinstance(args, str) else json.dumps(args)
-            calls.append({"id": call_id or f"call_{n}", "name": name, "arguments": text_args})
+            calls.append(
+                {"id": call_id or f"call_{n}", "name": name, "arguments": text_args, "extra": extra}
+            )
         completion = {
             "text": text,
             "calls": calls,
             "usage": usage,
+            "usage_extra": usage_extra or {},
             "finish_reason": finish_reason or ("tool_calls" if calls else "stop"),
             "model": model,
+            "message_extra": message_extra or {},
         }
         return cls(completion=completion, chunk_chars=chunk_chars)
 
     @classmethod
     def error(
-        cls, status: int, message: str = "error", headers: dict[str, str] | None = None
+        cls,
+        status: int,
+        message: str = "error",
+        headers: dict[str, str] | None = None,
+        *,
+        code: str | None = None,
     ) -> Reply:
-        """An OpenAI-style error body ``{"error": {"message": ...}}`` with ``status``."""
+        """An OpenAI-style error body ``{"error": {"message", "type", "code"}}`` with ``status``."""
         return cls(
             status=status,
-            body={"error": {"message": message, "type": "test"}},
+            body={"error": {"message": message, "type": code or "test", "code": code}},
             headers=headers or {},
         )
 
@@ -115,12 +132,14 @@ class Reply:
 def completion_json(completion: dict[str, Any]) -> dict[str, Any]:
     """The non-streamed body of a :meth:`Reply.chat` completion."""
     message: dict[str, Any] = {"role": "assistant", "content": completion["text"]}
+    message.update(completion.get("message_extra") or {})
     if completion["calls"]:
         message["tool_calls"] = [
             {
                 "id": c["id"],
                 "type": "function",
                 "function": {"name": c["name"], "arguments": c["arguments"]},
+                **(c.get("extra") or {}),
             }
             for c in completion["calls"]
         ]
@@ -136,6 +155,7 @@ def completion_json(completion: dict[str, Any]) -> dict[str, Any]:
             "prompt_tokens": prompt,
             "completion_tokens": out,
             "total_tokens": prompt + out,
+            **(completion.get("usage_extra") or {}),
         }
     return body
 
@@ -156,6 +176,11 @@ def completion_chunks(
         }
 
     chunks = [chunk({"role": "assistant", "content": ""})]
+    for key, value in (completion.get("message_extra") or {}).items():
+        if isinstance(value, str):
+            chunks += [chunk({key: value[i : i + size]}) for i in range(0, len(value), size)]
+        else:
+            chunks.append(chunk({key: value}))
     text = completion["text"] or ""
     chunks += [chunk({"content": text[i : i + size]}) for i in range(0, len(text), size)]
     for index, call in enumerate(completion["calls"]):
@@ -164,6 +189,7 @@ def completion_chunks(
             "id": call["id"],
             "type": "function",
             "function": {"name": call["name"], "arguments": ""},
+            **(call.get("extra") or {}),
         }
         chunks.append(chunk({"tool_calls": [head]}))
         args = call["arguments"]
@@ -174,6 +200,7 @@ def completion_chunks(
     if include_usage and completion["usage"] is not None:
         prompt, out = completion["usage"]
         usage = {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}
+        usage.update(completion.get("usage_extra") or {})
         chunks.append(
             {
                 "id": "chatcmpl-test",

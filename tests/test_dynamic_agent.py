@@ -330,3 +330,20 @@ def test_a_lone_surrogate_in_reply_text_is_stored_as_a_replacement_character(tmp
     assert run.status == "succeeded"
     (record,) = RunStore.open(tmp_path, run.run_id).decisions()
     assert record["messages"][0]["content"] == "thinking \ufffd"
+
+
+def test_a_refusal_is_answered_like_a_reply_with_no_call(tmp_path):
+    from autoplug import ChatResponse
+
+    kernel = kernel_with(tmp_path)
+    model = ScriptedModel(
+        [ChatResponse(refusal="I can't help with that."), call("final", answer="sunny")]
+    )
+    events = []
+    run = kernel.run("Weather?", model=model, on_event=events.append)
+    assert run.status == "succeeded" and run.answer == "sunny"
+    refused, answer = model.requests[1].messages[-2:]
+    assert (refused.role, refused.content) == ("assistant", "I can't help with that.")
+    assert answer.role == "user" and "your reply was a refusal with no call" in answer.content
+    rejected = [e for e in events if e.type == "decision_rejected"]
+    assert len(rejected) == 1 and rejected[0].data["iteration"] == 1

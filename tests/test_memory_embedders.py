@@ -60,6 +60,8 @@ class EmbeddingsHandler(BaseHTTPRequestHandler):
 
     requests: list[dict] = []
     mode = "ok"
+    # (status, headers, body) answers sent before the usual ones, in order.
+    failures: list[tuple[int, dict, bytes]] = []
 
     def log_message(self, *args):  # keep the test output quiet
         pass
@@ -69,6 +71,9 @@ class EmbeddingsHandler(BaseHTTPRequestHandler):
         type(self).requests.append(
             {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
         )
+        if type(self).failures:
+            status, headers, payload = type(self).failures.pop(0)
+            return self._send(status, payload, headers)
         if self.mode == "error":
             return self._send(500, b'{"error": "boom"}')
         if self.mode == "malformed":
@@ -80,10 +85,12 @@ class EmbeddingsHandler(BaseHTTPRequestHandler):
         data.reverse()  # the index, not the order, says which text a vector is for
         self._send(200, json.dumps({"data": data, "model": body["model"]}).encode())
 
-    def _send(self, status, payload):
+    def _send(self, status, payload, headers=None):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
 
@@ -92,6 +99,7 @@ class EmbeddingsHandler(BaseHTTPRequestHandler):
 def server():
     EmbeddingsHandler.requests = []
     EmbeddingsHandler.mode = "ok"
+    EmbeddingsHandler.failures = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), EmbeddingsHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -136,21 +144,47 @@ def test_openai_embedder_stores_and_recalls_through_lancedb(server, tmp_path):
 
 
 def test_openai_embedder_reports_http_errors_and_malformed_answers(server):
-    embedder = OpenAIEmbedder(server, "tiny-embed")
+    embedder = OpenAIEmbedder(server, "tiny-embed", backoff_s=0.001)
     EmbeddingsHandler.mode = "error"
-    with pytest.raises(ModelError, match=r"embeddings endpoint .*/v1/embeddings answered HTTP 500"):
+    with pytest.raises(
+        ModelError, match=r"embeddings endpoint .*/v1/embeddings answered HTTP 500: boom"
+    ):
         embedder.embed(["x"])
+    assert len(EmbeddingsHandler.requests) == 1 + embedder.max_retries
     EmbeddingsHandler.mode = "malformed"
     with pytest.raises(ModelError, match="sent a malformed answer"):
         embedder.embed(["x"])
 
 
-def test_openai_embedder_reports_an_unreachable_server():
+def test_openai_embedder_reports_an_unreachable_server_after_one_attempt():
     embedder = OpenAIEmbedder("http://127.0.0.1:9/v1", "tiny-embed", timeout_s=2)
     with pytest.raises(
-        ModelError, match=r"embeddings request to http://127.0.0.1:9/v1/embeddings failed"
+        ModelError,
+        match=r"embeddings request to http://127.0.0.1:9/v1/embeddings failed: .*"
+        r"is the server running\?$",
     ):
         embedder.embed(["x"])
+    assert embedder.retries == 0
+
+
+def test_openai_embedder_retries_a_429_after_its_retry_after(server):
+    EmbeddingsHandler.failures = [(429, {"Retry-After": "0.01"}, b'{"error": {"message": "slow"}}')]
+    embedder = OpenAIEmbedder(server, "tiny-embed", dimension=8)
+    assert len(embedder.embed(["aaa"])) == 1
+    assert (len(EmbeddingsHandler.requests), embedder.retries) == (2, 1)
+
+
+def test_openai_embedder_does_not_retry_a_spent_quota_or_a_bad_request(server):
+    quota = (
+        b'{"error": {"message": "You exceeded your current quota", "code": "insufficient_quota"}}'
+    )
+    EmbeddingsHandler.failures = [(429, {}, quota), (400, {}, b'{"error": {"message": "bad"}}')]
+    embedder = OpenAIEmbedder(server, "tiny-embed", backoff_s=0.001)
+    with pytest.raises(ModelError, match="HTTP 429: You exceeded your current quota"):
+        embedder.embed(["x"])
+    with pytest.raises(ModelError, match="HTTP 400: bad"):
+        embedder.embed(["x"])
+    assert (len(EmbeddingsHandler.requests), embedder.retries) == (2, 0)
 
 
 def test_openai_embedder_rejects_a_bad_setting(tmp_path):

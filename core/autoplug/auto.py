@@ -89,6 +89,7 @@ class Auto:
         from .memory import check_memory_config
 
         check_memory_config(kernel)  # a bad [memory] setting is bad usage, before any run exists
+        self._check_budget()
         if record is not None:
             self.model = kernel.models.recording(self.model, Path(record))
         self.workspace = resolve_workspace(workspace)
@@ -97,6 +98,19 @@ class Auto:
         self.stream = stream or on_text is not None
         self.on_event = on_event
         self._memory: Any = False  # False: not opened yet; None: no memory configured
+
+    def _check_budget(self) -> None:
+        """A USD budget needs a price: without one it could never stop the run."""
+        max_usd = self.kernel.config.limits.get("max_usd")
+        if max_usd is None:
+            return
+        from .prices import find_price, how_to_price
+
+        if find_price(self.model_id, self.kernel.config) is None:
+            raise UsageError(
+                f"[limits] max_usd = {max_usd} is set but model {self.model_id!r} has no price; "
+                + how_to_price(self.model_id, self.kernel.config)
+            )
 
     @property
     def model_id(self) -> str:
@@ -163,9 +177,7 @@ class Auto:
         for event in events:
             if event.get("type") == "llm_call":
                 data = event.get("data") or {}
-                used = Usage(
-                    int(data.get("input_tokens") or 0), int(data.get("output_tokens") or 0)
-                )
+                used = Usage.from_dict({k: v or 0 for k, v in data.items() if "tokens" in k})
                 ctx.usage.add(info["model"], used, self.kernel.config)
         store.set_status("running")
         ctx.emit(

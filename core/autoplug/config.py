@@ -47,7 +47,7 @@ DEFAULT_WEB: dict[str, Any] = {
 }
 
 # The keys of a [prices."ID"] table: USD per million tokens.
-PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
+PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
 
 # -- the known keys: one line each (and one in CONFIG_TEMPLATE) ---------------------
 # DESIGN "Config and state": numbers are finite; counts >= 1, repairs and retries >= 0,
@@ -94,6 +94,7 @@ PROVIDER_KEYS: dict[str, Rule] = {
     "max_backoff_s": AMOUNT,
     "max_retry_wait_s": AMOUNT,
     "stream_usage": FLAG,
+    "price_provider": TEXT,
 }
 
 MEMORY_KEYS: dict[str, Rule] = {
@@ -163,10 +164,12 @@ CONFIG_TEMPLATE = """\
 # max_backoff_s = 30
 # max_retry_wait_s = 60    # a longer Retry-After fails at once
 # stream_usage = true      # false for servers that reject stream_options
+# price_provider = "openai"   # the genai-prices provider that prices its models (default: NAME, else by base_url)
 
-# [prices."openai:gpt-4o-mini"]
+# [prices."openai:gpt-4o-mini"]   # overrides the genai-prices package's price
 # input_per_mtok = 0.15
 # output_per_mtok = 0.60
+# cached_input_per_mtok = 0.075   # prompt-cache reads (default: the input price)
 
 # [limits]
 # iterations = 25          # dynamic-agent turns per run

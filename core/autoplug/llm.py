@@ -28,12 +28,30 @@ class FunctionSpec:
         return {"name": self.name, "description": self.description, "parameters": self.parameters}
 
 
+#: Opaque provider fields by the id of the model that produced them:
+#: ``{"deepseek:deepseek-reasoner": {"reasoning_content": "..."}}``.
+Extra = dict[str, dict[str, Any]]
+
+
+def tag_extra(model_id: str, fields: dict[str, Any]) -> Extra:
+    """``fields`` tagged with ``model_id`` (empty when there are no fields)."""
+    return {model_id: dict(fields)} if fields else {}
+
+
+def _extra_from(data: Any) -> Extra:
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): dict(v) for k, v in data.items() if isinstance(v, dict) and v}
+
+
 @dataclass(frozen=True)
 class FunctionCall:
     """A function call in a model's reply; ``arguments`` parsed from JSON.
 
     ``error`` is set (and ``arguments`` empty) when the model's argument text was
-    not a JSON object; ``raw_arguments`` keeps that text.
+    not a JSON object; ``raw_arguments`` keeps that text. ``extra`` holds
+    provider fields of this call that must be sent back to the model that made
+    it (Gemini's ``extra_content``), by model id; see :data:`Extra`.
     """
 
     name: str
@@ -41,16 +59,24 @@ class FunctionCall:
     id: str | None = None
     raw_arguments: str | None = None
     error: str | None = None
+    extra: Extra = field(default_factory=dict)
+
+    def extra_for(self, model_id: str) -> dict[str, Any]:
+        """The fields to echo to ``model_id`` (none when another model made this call)."""
+        return self.extra.get(model_id, {})
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
+        """JSON-ready form; an empty ``extra`` is left out, so older cassettes still match."""
+        data = {
             "name": self.name,
             "arguments": self.arguments,
             "id": self.id,
             "raw_arguments": self.raw_arguments,
             "error": self.error,
         }
+        if self.extra:
+            data["extra"] = self.extra
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FunctionCall:
@@ -61,6 +87,7 @@ class FunctionCall:
             id=data.get("id"),
             raw_arguments=data.get("raw_arguments"),
             error=data.get("error"),
+            extra=_extra_from(data.get("extra")),
         )
 
 
@@ -70,7 +97,9 @@ class Message:
 
     ``role`` is ``system``, ``user``, ``assistant`` or ``tool``. An assistant
     message may carry ``function_calls``; a ``tool`` message answers one of them
-    (``call_id``) with its ``content``.
+    (``call_id``) with its ``content``. ``extra`` holds provider fields of an
+    assistant message that must be sent back to the model that wrote it (a
+    reasoning text such as ``reasoning_content``), by model id; see :data:`Extra`.
     """
 
     role: str
@@ -78,6 +107,11 @@ class Message:
     function_calls: tuple[FunctionCall, ...] = ()
     call_id: str | None = None
     name: str | None = None
+    extra: Extra = field(default_factory=dict)
+
+    def extra_for(self, model_id: str) -> dict[str, Any]:
+        """The fields to echo to ``model_id`` (none when another model wrote this message)."""
+        return self.extra.get(model_id, {})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (used for hashing and cassettes)."""
@@ -88,6 +122,8 @@ class Message:
             data["call_id"] = self.call_id
         if self.name is not None:
             data["name"] = self.name
+        if self.extra:
+            data["extra"] = self.extra
         return data
 
     @classmethod
@@ -99,15 +135,23 @@ class Message:
             function_calls=tuple(FunctionCall.from_dict(c) for c in data.get("function_calls", ())),
             call_id=data.get("call_id"),
             name=data.get("name"),
+            extra=_extra_from(data.get("extra")),
         )
 
 
 @dataclass(frozen=True)
 class Usage:
-    """Token counts of one call or a sum of calls."""
+    """Token counts of one call or a sum of calls.
+
+    ``input_tokens`` counts all input, ``cached_input_tokens`` the part of it read
+    from the provider's prompt cache (cache writes are ordinary input), and
+    ``reasoning_tokens`` the part of ``output_tokens`` spent thinking.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -116,7 +160,29 @@ class Usage:
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
-            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        """``input_tokens`` and ``output_tokens``, and the cached and reasoning parts when not 0."""
+        data = {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+        if self.cached_input_tokens:
+            data["cached_input_tokens"] = self.cached_input_tokens
+        if self.reasoning_tokens:
+            data["reasoning_tokens"] = self.reasoning_tokens
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            int(data.get("input_tokens", 0)),
+            int(data.get("output_tokens", 0)),
+            int(data.get("cached_input_tokens", 0)),
+            int(data.get("reasoning_tokens", 0)),
         )
 
 
@@ -147,37 +213,52 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class ChatResponse:
-    """A model's reply: text, function calls, why it stopped, and token usage."""
+    """A model's reply: text, function calls, why it stopped, and token usage.
+
+    ``refusal`` is the model's refusal text (OpenAI's ``message.refusal``), if it
+    refused; ``extra`` holds provider fields of the reply to send back with it
+    (see :data:`Extra`). :meth:`message` is the reply as it joins the history.
+    """
 
     text: str | None = None
     function_calls: tuple[FunctionCall, ...] = ()
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
+    refusal: str | None = None
+    extra: Extra = field(default_factory=dict)
+
+    def message(self) -> Message:
+        """The assistant message that records this reply (a refusal stands as its text)."""
+        text = self.text if self.text or not self.refusal else self.refusal
+        return Message("assistant", text, function_calls=self.function_calls, extra=self.extra)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (used by cassettes)."""
-        return {
+        """JSON-ready form (used by cassettes); ``refusal`` and ``extra`` only when set."""
+        data: dict[str, Any] = {
             "text": self.text,
             "function_calls": [c.to_dict() for c in self.function_calls],
             "finish_reason": self.finish_reason,
-            "usage": {
-                "input_tokens": self.usage.input_tokens,
-                "output_tokens": self.usage.output_tokens,
-            },
+            "usage": self.usage.to_dict(),
             "model": self.model,
         }
+        if self.refusal is not None:
+            data["refusal"] = self.refusal
+        if self.extra:
+            data["extra"] = self.extra
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatResponse:
         """Inverse of :meth:`to_dict`."""
-        usage = data.get("usage") or {}
         return cls(
             text=data.get("text"),
             function_calls=tuple(FunctionCall.from_dict(c) for c in data.get("function_calls", ())),
             finish_reason=data.get("finish_reason"),
-            usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
+            usage=Usage.from_dict(data.get("usage") or {}),
             model=data.get("model"),
+            refusal=data.get("refusal"),
+            extra=_extra_from(data.get("extra")),
         )
 
 
@@ -237,39 +318,48 @@ def request_hash(model_id: str, request: ChatRequest) -> str:
 
 
 def cost_usd(model_id: str, usage: Usage, config: Any) -> float | None:
-    """The cost of ``usage`` from ``[prices."ID"]`` in the config, or None when unpriced."""
-    price = config.price(model_id) if config is not None else None
-    if not price:
-        return None
-    per_in = float(price.get("input_per_mtok", 0))
-    per_out = float(price.get("output_per_mtok", 0))
-    return (usage.input_tokens * per_in + usage.output_tokens * per_out) / 1_000_000
+    """The cost of ``usage``: ``[prices."ID"]`` in the config, else genai-prices; None when unpriced."""
+    from .prices import find_price
+
+    price = find_price(model_id, config)
+    return price.cost(usage) if price is not None else None
 
 
 @dataclass
 class UsageTracker:
-    """Per-run accounting: model calls, tokens, and USD where priced."""
+    """Per-run accounting: model calls, tokens, and USD where priced.
+
+    Each model's price is looked up once (see :mod:`autoplug.prices`).
+    """
 
     calls: int = 0
     usage: Usage = field(default_factory=Usage)
     usd: float = 0.0
     priced: bool = False
+    prices: dict[str, Any] = field(default_factory=dict)
 
     def add(self, model_id: str, usage: Usage, config: Any) -> None:
         """Count one call."""
+        from .prices import find_price
+
         self.calls += 1
         self.usage = self.usage + usage
-        cost = cost_usd(model_id, usage, config)
-        if cost is not None:
-            self.usd += cost
+        if model_id not in self.prices:
+            self.prices[model_id] = find_price(model_id, config)
+        price = self.prices[model_id]
+        if price is not None:
+            self.usd += price.cost(usage)
             self.priced = True
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``llm_calls``, ``input_tokens``, ``output_tokens``, ``total_tokens``, ``usd``."""
+        """JSON-ready form: ``llm_calls``, ``input_tokens``, ``cached_input_tokens``,
+        ``output_tokens``, ``reasoning_tokens``, ``total_tokens``, ``usd`` (null when unpriced)."""
         return {
             "llm_calls": self.calls,
             "input_tokens": self.usage.input_tokens,
+            "cached_input_tokens": self.usage.cached_input_tokens,
             "output_tokens": self.usage.output_tokens,
+            "reasoning_tokens": self.usage.reasoning_tokens,
             "total_tokens": self.usage.total_tokens,
             "usd": round(self.usd, 6) if self.priced else None,
         }

@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Any
 
 from autoplug import ConfigError, ModelError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "text-embedding-3-small"
+#: Retries of one request (429, 5xx, a dropped connection), and the longest
+#: ``Retry-After`` waited for.
+MAX_RETRIES = 3
+MAX_RETRY_WAIT_S = 30.0
 
 
 class OpenAIEmbedder:
-    """Embeds texts by calling an OpenAI-compatible embeddings endpoint over httpx."""
+    """Embeds texts by calling an OpenAI-compatible embeddings endpoint over httpx.
+
+    Failed requests are retried as the chat models' are (``retries`` counts them).
+    """
 
     def __init__(
         self,
@@ -36,7 +44,12 @@ class OpenAIEmbedder:
         dimension: int | None = None,
         batch_size: int = 64,
         timeout_s: float = 30.0,
+        max_retries: int = MAX_RETRIES,
+        backoff_s: float = 0.5,
     ) -> None:
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.retries = 0
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai-{model}"
@@ -95,23 +108,47 @@ class OpenAIEmbedder:
     def _request(self, batch: list[str]) -> list[list[float]]:
         import httpx
 
+        from ..models.retry import backoff, classify, is_loopback, server_message
+
         url = f"{self.base_url}/embeddings"
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        try:
-            response = httpx.post(
-                url,
-                json={"model": self.model, "input": batch},
-                headers=headers,
-                timeout=self.timeout_s,
-            )
-        except httpx.HTTPError as exc:
-            raise ModelError(f"embeddings request to {url} failed: {exc}", retryable=True) from None
-        if response.status_code != 200:
-            raise ModelError(
-                f"embeddings endpoint {url} answered HTTP {response.status_code}: "
-                f"{response.text[:200]}",
-                retryable=response.status_code in (429, 500, 502, 503, 504),
-            )
+        attempt = 0
+        while True:
+            # The chat models' retry policy (models/retry.py): only what can pass later.
+            wait: float | None = None
+            try:
+                response = httpx.post(
+                    url,
+                    json={"model": self.model, "input": batch},
+                    headers=headers,
+                    timeout=self.timeout_s,
+                )
+            except httpx.HTTPError as exc:
+                refused = isinstance(exc, httpx.ConnectError) and is_loopback(url)
+                error = ModelError(
+                    f"embeddings request to {url} failed: {exc}"
+                    + ("; is the server running?" if refused else ""),
+                    retryable=not refused,
+                )
+                if refused or attempt >= self.max_retries:
+                    raise error from None
+            else:
+                if response.status_code == 200:
+                    break
+                verdict = classify(response.status_code, response.headers, response.text)
+                error = ModelError(
+                    f"embeddings endpoint {url} answered HTTP {response.status_code}: "
+                    f"{server_message(response.text)}",
+                    retryable=verdict.retry,
+                )
+                if not verdict.retry or attempt >= self.max_retries:
+                    raise error
+                wait = verdict.wait
+                if wait is not None and wait > MAX_RETRY_WAIT_S:
+                    raise error
+            self.retries += 1
+            time.sleep(wait if wait is not None else backoff(attempt, self.backoff_s, 8.0))
+            attempt += 1
         try:
             data = sorted(response.json()["data"], key=lambda d: d.get("index", 0))
             vectors = [[float(x) for x in item["embedding"]] for item in data]

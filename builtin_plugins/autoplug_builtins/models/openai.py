@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import weakref
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -22,9 +19,20 @@ from autoplug import ChatRequest, ChatResponse, ModelError, Usage, safejson
 from autoplug.llm import TextCallback
 from autoplug.scripted import estimate_tokens
 
+from .retry import (
+    CallStats,
+    Retryable,
+    classify,
+    is_loopback,
+    retry_after_seconds,
+    server_message,
+    with_retries,
+)
 from .settings import ProviderSettings
 from .textcalls import messages_for_text_calls, parse_text_call
 from .wire import StreamAssembler, WireError, parse_completion, request_body, shorten
+
+__all__ = ["CallStats", "OpenAICompatibleModel", "retry_after_seconds", "ssl_context"]
 
 _SSL_CONTEXT: Any = None
 
@@ -35,54 +43,6 @@ def ssl_context() -> Any:
     if _SSL_CONTEXT is None:
         _SSL_CONTEXT = httpx.create_ssl_context()
     return _SSL_CONTEXT
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-@dataclass
-class CallStats:
-    """What the client did: HTTP attempts, retries, and each wait before a retry (seconds)."""
-
-    requests: int = 0
-    retries: int = 0
-    waits: list[float] = field(default_factory=list)
-
-
-class _Retryable(Exception):
-    def __init__(self, error: ModelError, wait: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error, self.wait = error, wait
-
-
-def _server_message(body: str) -> str:
-    """The error text a server put in its body (OpenAI's ``error.message``), shortened."""
-    try:
-        data = safejson.loads_envelope(body)
-    except ValueError:
-        return shorten(body) if body.strip() else "(empty body)"
-    if isinstance(data, dict):
-        error = data.get("error", data.get("detail", data.get("message")))
-        if isinstance(error, dict):
-            error = error.get("message") or error
-        if error:
-            return shorten(str(error))
-    return shorten(body)
 
 
 class OpenAICompatibleModel:
@@ -137,6 +97,7 @@ class OpenAICompatibleModel:
             messages=messages,
             tools=not text_mode,
             stream_usage=self.settings.stream_usage,
+            model_id=self.model_id,
         )
         response, reported = await self._send(body, request.stream, on_text)
         if not reported:
@@ -161,31 +122,13 @@ class OpenAICompatibleModel:
             if on_text is not None:
                 on_text(piece)
 
-        attempt = 0
-        while True:
-            try:
-                return await self._attempt(body, stream, relay)
-            except _Retryable as retry:
-                # Once text has reached the caller a retry would repeat it.
-                if attempt >= self.settings.max_retries or emitted:
-                    tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
-                    raise ModelError(f"{retry.error} (after {tries})", retryable=True) from None
-                wait = retry.wait if retry.wait is not None else self._backoff(attempt)
-                if wait > self.settings.max_retry_wait_s:
-                    raise ModelError(
-                        f"{retry.error}; the server asks to wait {wait:g} s, more than "
-                        f"max_retry_wait_s = {self.settings.max_retry_wait_s:g} ({self.settings.where})",
-                        retryable=True,
-                    ) from None
-                self.stats.retries += 1
-                self.stats.waits.append(wait)
-                await asyncio.sleep(wait)
-                attempt += 1
-
-    def _backoff(self, attempt: int) -> float:
-        # Exponential, with "equal jitter" so concurrent clients do not retry in step.
-        ceiling = min(self.settings.max_backoff_s, self.settings.backoff_s * 2**attempt)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        # Once text has reached the caller a retry would repeat it.
+        return await with_retries(
+            lambda: self._attempt(body, stream, relay),
+            self.settings,
+            self.stats,
+            may_retry=lambda: not emitted,
+        )
 
     def _error(self, what: str) -> ModelError:
         return ModelError(f"{self.model_id}: {what}")
@@ -214,14 +157,14 @@ class OpenAICompatibleModel:
                     return response, reported
                 return await self._read_stream(reply, relay)
         except httpx.ConnectTimeout:
-            raise _Retryable(
+            raise Retryable(
                 self._error(
                     f"cannot reach {self.settings.base_url}: no connection within "
                     f"connect_timeout_s = {self.settings.connect_timeout_s:g} s"
                 )
             ) from None
         except httpx.TimeoutException:
-            raise _Retryable(
+            raise Retryable(
                 self._error(
                     f"the server at {self.settings.base_url} did not answer within "
                     f"read_timeout_s = {self.settings.read_timeout_s:g} s"
@@ -229,26 +172,38 @@ class OpenAICompatibleModel:
             ) from None
         except httpx.ConnectError as exc:
             reason = shorten(str(exc), 80) or type(exc).__name__
-            raise _Retryable(
-                self._error(
-                    f"cannot reach {self.settings.base_url} ({reason}); is the server running?"
-                )
-            ) from None
+            error = self._error(
+                f"cannot reach {self.settings.base_url} ({reason}); is the server running?"
+            )
+            if is_loopback(self.url):
+                raise error from None  # nothing listens there: a retry cannot help
+            raise Retryable(error) from None
         except httpx.TransportError as exc:
             reason = shorten(str(exc), 80) or type(exc).__name__
-            raise _Retryable(
+            raise Retryable(
                 self._error(f"the connection to {self.settings.base_url} broke ({reason})")
             ) from None
 
     def _check_status(self, status: int, headers: Any, raw: str) -> None:
         if 200 <= status < 300:
             return
-        message = _server_message(raw)
+        message = server_message(raw)
         where = self.settings.base_url
-        if status == 429 or status >= 500:
-            wait = retry_after_seconds(headers.get("retry-after"))
-            label = "rate limited" if status == 429 else "server error"
-            raise _Retryable(self._error(f"{label} at {where} (HTTP {status}): {message}"), wait)
+        verdict = classify(status, headers, raw)
+        if verdict.retry:
+            raise Retryable(
+                self._error(f"{verdict.label} at {where} (HTTP {status}): {message}"), verdict.wait
+            )
+        if verdict.label == "quota spent":
+            raise self._error(
+                f"the quota at {where} is spent (HTTP {status}); not retried: check the "
+                f"account's plan and billing; it said: {message}"
+            )
+        if status >= 500:
+            raise self._error(
+                f"the server at {where} cannot serve this request (HTTP {status}); not retried, "
+                f"as the same request would fail again; it said: {message}"
+            )
         if status in (401, 403):
             env = self.settings.api_key_env
             if env and self.settings.api_key():
@@ -277,12 +232,12 @@ class OpenAICompatibleModel:
                 f"that is not JSON: {shorten(raw) or '(empty)'!r}"
             ) from None
         try:
-            return parse_completion(data, raw)
+            return parse_completion(data, raw, self.model_id)
         except WireError as exc:
             raise self._error(f"the server at {self.settings.base_url}: {exc}") from None
 
     async def _read_stream(self, reply: Any, relay: TextCallback) -> tuple[ChatResponse, bool]:
-        assembler = StreamAssembler()
+        assembler = StreamAssembler(model_id=self.model_id)
         data_lines: list[str] = []
 
         def dispatch() -> bool:

@@ -26,6 +26,8 @@ KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
     "max_backoff_s": ((int, float), 30.0),
     "max_retry_wait_s": ((int, float), 60.0),
     "stream_usage": ((bool,), True),
+    # Read by autoplug.prices, not by the client: the genai-prices provider id.
+    "price_provider": ((str,), None),
 }
 
 _TYPE_NAMES = {
@@ -43,7 +45,8 @@ class ProviderSettings:
     ``api_key_env`` names the environment variable holding the key (None: the
     server needs no key). ``backoff_s`` is the first retry's wait before
     doubling (with jitter) up to ``max_backoff_s``; a ``Retry-After`` longer
-    than ``max_retry_wait_s`` is not waited for.
+    than ``max_retry_wait_s`` is not waited for. ``price_provider`` names the
+    genai-prices provider that prices this server's models (see :mod:`autoplug.prices`).
     """
 
     name: str
@@ -57,6 +60,7 @@ class ProviderSettings:
     max_backoff_s: float = 30.0
     max_retry_wait_s: float = 60.0
     stream_usage: bool = True
+    price_provider: str | None = None
     where: str = "the builtin defaults"
 
     def api_key(self) -> str | None:

@@ -60,7 +60,8 @@ def messages_for_text_calls(
                     parts.append(c.raw_arguments)
                 else:
                     parts.append(canonical_json({"function": c.name, "arguments": c.arguments}))
-            out.append(Message("assistant", "\n".join(parts)))
+            # The message's own provider fields (a reasoning text) still go back.
+            out.append(Message("assistant", "\n".join(parts), extra=message.extra))
         elif message.role == "tool":
             name = message.name or names.get(message.call_id or "")
             label = f"Result of function {name}" if name else "Function result"

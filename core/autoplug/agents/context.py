@@ -190,6 +190,8 @@ class RunContext:
             purpose=purpose,
             input_tokens=response.usage.input_tokens,
             output_tokens=response.usage.output_tokens,
+            cached_input_tokens=response.usage.cached_input_tokens,
+            reasoning_tokens=response.usage.reasoning_tokens,
             calls=self.usage.calls,
         )
         max_tokens = self.limits.get("max_tokens")

@@ -264,12 +264,13 @@ class DynamicAgent:
 
     # -- one turn ----------------------------------------------------------------
 
-    def _problem(self, calls: tuple[FunctionCall, ...]) -> str | None:
+    def _problem(self, calls: tuple[FunctionCall, ...], refused: bool = False) -> str | None:
         """Why a reply is not one valid decision, or None."""
         if not calls:
+            what = "a refusal" if refused else "text"
             return (
                 "error: reply with exactly one function call (brainstorm, act or final); "
-                "your reply was text with no call"
+                f"your reply was {what} with no call"
             )
         if len(calls) > 1:
             names = ", ".join(c.name for c in calls)
@@ -298,8 +299,9 @@ class DynamicAgent:
     ) -> tuple[str, str | None, str | None] | None:
         ctx = self.ctx
         calls = response.function_calls
-        reply = Message("assistant", content=response.text, function_calls=calls)
-        problem = self._problem(calls)
+        reply = response.message()
+        # A refusal is a reply with no call: answered and counted as one.
+        problem = self._problem(calls, refused=response.refusal is not None)
         if problem is not None:
             # Bounded: a reply can quote anything back (a 10 MB function name).
             problem = clip(problem, QUOTE_CHARS)

@@ -30,7 +30,7 @@ def error_turn(response: ChatResponse, error: str) -> list[Message]:
     Function-calling APIs require every call in an assistant message to be
     answered by a tool message with its id, so errors about a call go there.
     """
-    turn = [Message("assistant", response.text, function_calls=response.function_calls)]
+    turn = [response.message()]
     if response.function_calls:
         for call in response.function_calls:
             turn.append(Message("tool", error, call_id=call.id, name=call.name))

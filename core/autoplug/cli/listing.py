@@ -142,15 +142,45 @@ def models_command(as_json: bool) -> None:
         }
         for name, provider in sorted(kernel.models.providers.items())
     ]
+    from ..prices import config_price, find_price
+
     default = kernel.config.default_model()
+    price = find_price(default, kernel.config) if default else None
+    configured = [
+        {"model": model_id, **config_price(model_id, table).to_dict()}
+        for model_id, table in sorted(kernel.config.section("prices").items())
+        if isinstance(table, dict)
+    ]
     if as_json:
-        echo_json({"default": default, "providers": providers})
+        echo_json(
+            {
+                "default": default,
+                "default_price": price.to_dict() if price is not None else None,
+                "prices": configured,
+                "providers": providers,
+            }
+        )
         return
     echo_table(
         [[p["name"], p["plugin"], p["description"]] for p in providers],
         ["PROVIDER", "PLUGIN", "DESCRIPTION"],
     )
     click.echo(f"default model: {default or '(none: use --model or set AUTOPLUG_MODEL)'}")
+    if default:
+        click.echo(f"price: {_price_line(price) if price else 'none (max_usd cannot apply)'}")
+    for entry in configured:
+        click.echo(f"[prices] {entry['model']}: {_price_line(entry)}")
+
+
+def _price_line(price: Any) -> str:
+    """``$0.15 in, $0.6 out, $0.075 cached in per million tokens (from SOURCE)``."""
+    data = price if isinstance(price, dict) else price.to_dict()
+    cached = data["cached_input_per_mtok"]
+    cached_text = f", ${cached:g} cached in" if cached is not None else ""
+    return (
+        f"${data['input_per_mtok']:g} in, ${data['output_per_mtok']:g} out{cached_text} "
+        f"per million tokens (from {data['source']})"
+    )
 
 
 @click.command("autos")
