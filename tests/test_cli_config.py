@@ -64,16 +64,6 @@ def test_config_limits_merge_over_defaults(tmp_path):
     assert limits["iterations"] == 7 and limits["concurrency"] == 4
 
 
-def test_set_value_writes_a_choice_and_keeps_comments(tmp_path):
-    config = Config.load(tmp_path)
-    config.set_value("memory", "embedder", "hashing")
-    config.set_value("memory", "embedder", "minilm")
-    text = config.path.read_text()
-    assert text.splitlines().count('embedder = "minilm"') == 1 and "# [limits]" in text
-    assert 'embedder = "hashing"' not in text
-    assert Config.load(tmp_path).memory["embedder"] == "minilm"
-
-
 def test_default_home_follows_xdg_data_home(tmp_path, monkeypatch):
     from autoplug.config import default_home
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from homes import memory_home
 
 from autoplug import Kernel, UsageError
 from autoplug.memory import NewMemory, format_memories, open_memory
@@ -18,13 +19,8 @@ DAY = 86_400.0
 
 def make_kernel(home, backend="lancedb", embedder="hashing", **extra):
     """A kernel with only the memory builtin, its config naming backend and embedder."""
-    kernel = Kernel(builtins=["autoplug_memory"], home=home)
-    kernel.config.set_value("memory", "backend", backend)
-    if embedder:
-        kernel.config.set_value("memory", "embedder", embedder)
-    for key, value in extra.items():
-        kernel.config.set_value("memory", key, value)
-    return kernel
+    values = {"backend": backend, **({"embedder": embedder} if embedder else {}), **extra}
+    return Kernel(builtins=["autoplug_memory"], home=memory_home(home, **values))
 
 
 @pytest.fixture(params=["lancedb", "inprocess"])

@@ -56,7 +56,8 @@ def test_record_then_replay_concurrent_requests_in_another_order(kernel, tmp_pat
     requests = [ask(f"part {i}") for i in range(20)]
     recorder, recorded = record(kernel, cassette, requests)
     assert recorder.model_id == "openai:gpt-4o-mini"  # prices still apply while recording
-    lines = cassette.read_text().splitlines()
+    head, *lines = cassette.read_text().splitlines()
+    assert json.loads(head) == {"cassette_format": 2, "tools": None}  # no run: no catalog
     assert len(lines) == 20
     assert all(json.loads(line)["model"] == "openai:gpt-4o-mini" for line in lines)
 
@@ -74,7 +75,7 @@ def test_cassette_line_holds_hash_request_and_response(kernel, tmp_path):
     cassette = tmp_path / "one.jsonl"
     request = ask("notes")
     record(kernel, cassette, [request])
-    entry = json.loads(cassette.read_text())
+    entry = json.loads(cassette.read_text().splitlines()[1])
     assert entry["hash"] == request_hash("openai:gpt-4o-mini", request)
     assert entry["request"] == request.to_dict()
     assert entry["response"]["function_calls"][0]["arguments"] == {"path": "notes.md"}
@@ -101,7 +102,10 @@ def test_unmatched_request_names_cassette_and_last_message(kernel, tmp_path):
     assert str(cassette) in message
     assert "no recorded answer" in message
     assert "functions: read_file" in message
-    assert "last message (user): 'something never recorded" in message
+    assert (
+        "nearest recorded request (line 2): message 1 (user) differs: recorded 'known' "
+        "but now 'something never recorded" in message
+    )
     assert len(message) < 400
 
 
@@ -148,7 +152,7 @@ def test_corrupt_cassette_names_file_and_line(kernel, tmp_path):
     record(kernel, cassette, [ask("ok")])
     with cassette.open("a") as handle:
         handle.write("\n{truncated\n")
-    with pytest.raises(UsageError, match=r"replay cassette .*bad.jsonl line 3 is not valid JSON"):
+    with pytest.raises(UsageError, match=r"replay cassette .*bad.jsonl line 4 is not valid JSON"):
         kernel.model(f"replay:{cassette}")
 
 

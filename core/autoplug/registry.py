@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .errors import BlockingCallInLoop, ToolDefinitionError, ToolRefused, describe_error
@@ -55,12 +57,16 @@ class ToolRegistry:
 
     ``hook`` is the plugin manager's hook relay (for ``before_tool_call`` and
     ``after_tool_call``), or None. ``default_timeout`` applies in ``acall`` to a
-    tool without a timeout of its own.
+    tool without a timeout of its own. ``home`` is the kernel's AUTOPLUG_HOME: a
+    call whose context has no ``home`` gets this one.
     """
 
-    def __init__(self, hook: Any = None, default_timeout: float | None = 60) -> None:
+    def __init__(
+        self, hook: Any = None, default_timeout: float | None = 60, home: Path | None = None
+    ) -> None:
         self._hook = hook
         self.default_timeout = default_timeout
+        self.home = home
         self._by_qualified: dict[str, Tool] = {}
         self._winners: dict[str, Tool] = {}
 
@@ -95,6 +101,21 @@ class ToolRegistry:
         self._by_qualified = {q: t for q, t in self._by_qualified.items() if t.plugin != plugin}
         for name in names:
             self._resolve_winner(name)
+
+    def restricted(self, qualified_names: Iterable[str]) -> ToolRegistry:
+        """A registry of only the tools named ``plugin.tool``, with the same hooks and home.
+
+        The bare-name rules apply among those tools alone (a replay offers exactly
+        its recorded catalog: see :mod:`autoplug.catalog`). Unknown names are skipped.
+        """
+        subset = ToolRegistry(self._hook, self.default_timeout, self.home)
+        for name in qualified_names:
+            found = self._by_qualified.get(name)
+            if found is not None:
+                subset._by_qualified[name] = found
+        for bare in {t.name for t in subset._by_qualified.values()}:
+            subset._resolve_winner(bare)
+        return subset
 
     def _resolve_winner(self, name: str) -> None:
         candidates = [t for t in self._by_qualified.values() if t.name == name]
@@ -155,7 +176,9 @@ class ToolRegistry:
         self, name: str, args: Any, context: CallContext | None
     ) -> tuple[Tool | None, CallContext, ToolCall | None, ToolResult | None]:
         found = self.get(name) if isinstance(name, str) else None
-        ctx = context if context is not None else CallContext()
+        ctx = context if context is not None else CallContext(home=self.home)
+        if ctx.home is None and self.home is not None:
+            ctx = replace(ctx, home=self.home)
         if found is None:
             return None, ctx, None, _failure("unknown_tool", self.unknown_error(str(name)))
         if args is None:

@@ -6,8 +6,9 @@ Opening is cheap: no backend library and no model is imported until a memory is
 stored or a non-empty store is searched.
 
 On first use with no ``[memory] embedder`` set, the embedder is chosen —
-``minilm`` when its packages are installed, else ``hashing`` — and written to the
-config file; it changes only when the user edits that line.
+``minilm`` when its packages are installed, else ``hashing`` — and kept in the
+home's state folder (:mod:`autoplug.memory.choice`); the config file is never
+edited, and a ``[memory] embedder`` set there always wins.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import weakref
 from typing import Any
 
 from ..errors import UsageError
+from .choice import DEFAULT_EMBEDDERS, chosen_embedder, configured_embedder
 from .records import (
+    DEFAULT_MIN_SIMILARITY,
     KINDS,
     BackendStats,
     Candidate,
@@ -30,6 +33,7 @@ from .records import (
     Pruned,
     PrunePolicy,
     Recalled,
+    Recollection,
     TableInfo,
     safe_name,
     split_table_name,
@@ -38,9 +42,6 @@ from .records import (
 from .scoring import DEFAULT_WEIGHTS, Weights, blend, rank, recency, select_pruned
 from .settings import MemorySettings
 from .store import CONSOLIDATE_AT, REINFORCE_STEP, LongTermMemory
-
-DEFAULT_EMBEDDERS = ("minilm", "hashing")
-"""Tried in order on first use; the first registered and available one is chosen."""
 
 # One LongTermMemory per kernel, so a run's recall and remember share a loaded model
 # (and the in-process backend its contents); dropped with the kernel.
@@ -59,7 +60,7 @@ def open_memory(kernel: Any) -> LongTermMemory | None:
     settings = check_memory_config(kernel)
     if not settings.enabled or settings.backend not in kernel.memory_backends:
         return None
-    if settings.embedder is None and not kernel.embedders.names():
+    if configured_embedder(kernel) is None and not kernel.embedders.names():
         return None
     return load_memory(kernel)
 
@@ -104,36 +105,21 @@ def load_memory(kernel: Any) -> LongTermMemory:
                 f"unknown memory backend {settings.backend!r} ([memory] backend in "
                 f"{config.path}); known: {known}"
             )
-        choice = settings.embedder or choose_embedder(kernel)
+        choice = chosen_embedder(kernel)
         if choice not in kernel.embedders:
             known = ", ".join(kernel.embedders.names()) or "none"
-            raise UsageError(
-                f"unknown embedder {choice!r} ([memory] embedder in {config.path}); known: {known}"
+            where = (
+                f"[memory] embedder in {config.path}"
+                if settings.embedder is not None
+                else f"chosen on first use, kept in {config.home / 'state' / 'memory.json'}; "
+                f"set [memory] embedder in {config.path} to change it"
             )
+            raise UsageError(f"unknown embedder {choice!r} ({where}); known: {known}")
         embedder = kernel.embedders.get(choice).create(config)
         backend = kernel.memory_backends.get(settings.backend).create(config, embedder)
         memory = LongTermMemory(backend, embedder, settings, embedder_choice=choice)
         _OPENED[kernel] = memory
         return memory
-
-
-def choose_embedder(kernel: Any) -> str:
-    """Pick the default embedder and write it to the config file (``[memory] embedder``).
-
-    ``minilm`` when registered and available, else ``hashing``, else the first
-    registered one. Raises :class:`UsageError` when no embedder is registered.
-    """
-    names = kernel.embedders.names()
-    for name in (*DEFAULT_EMBEDDERS, *names):
-        if name in names and _available(kernel.embedders.get(name)):
-            kernel.config.set_value("memory", "embedder", name)
-            return name
-    raise UsageError("no embedder is registered (is the autoplug_memory plugin disabled?)")
-
-
-def _available(factory: Any) -> bool:
-    check = getattr(factory, "available", None)
-    return bool(check()) if callable(check) else True
 
 
 def format_memories(recalled: list[Recalled]) -> str:
@@ -144,6 +130,7 @@ def format_memories(recalled: list[Recalled]) -> str:
 __all__ = [
     "CONSOLIDATE_AT",
     "DEFAULT_EMBEDDERS",
+    "DEFAULT_MIN_SIMILARITY",
     "DEFAULT_WEIGHTS",
     "KINDS",
     "REINFORCE_STEP",
@@ -160,11 +147,12 @@ __all__ = [
     "Pruned",
     "PrunePolicy",
     "Recalled",
+    "Recollection",
     "TableInfo",
     "check_memory_config",
     "Weights",
     "blend",
-    "choose_embedder",
+    "chosen_embedder",
     "format_memories",
     "load_memory",
     "open_memory",
