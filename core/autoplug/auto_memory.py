@@ -135,12 +135,10 @@ class MemoryUse:
             return
         run_id = ctx.run_id
         items = []
-        if not self.stores_turns:
-            pass
-        elif answer is not None:
+        if self.stores_turns and answer is not None:
             text = f"Task: {task}\nAnswer: {answer}"
             items.append(NewMemory(text, kind="answer", source_run=run_id, importance=0.7))
-        else:
+        elif self.stores_turns:
             text = f"Task: {task}\nNot finished ({status}): {reason}"
             items.append(NewMemory(text, kind="task", source_run=run_id, importance=0.3))
         for asset in ctx.assets.all():
