@@ -44,7 +44,7 @@ from autoplug import Kernel
 from autoplug.memory import open_memory
 memory = open_memory(Kernel.load())
 t1 = time.perf_counter()
-found = memory.recall("how do I deploy the service?", warm=False)
+found = memory.recall("how do I deploy the service?")
 t2 = time.perf_counter()
 print(json.dumps({"open": t1 - t0, "recall": t2 - t1, "found": len(found),
                   "torch_loaded": "torch" in sys.modules, "lancedb_loaded": "lancedb" in sys.modules}))

@@ -8,8 +8,13 @@ this task: hand a subtask to the static agent, plan two independent steps
 else is the real thing: the real `autoplug run` command, the real HTTP provider,
 the real files tools, the real cassette recorder.
 
-Run from the repository root:  python examples/record_planets.py
-Then watch it:  autoplug run "Which is the largest planet? Check the notes file." \
+Only the builtin plugins are loaded, so the cassette's tool catalog (kept in its
+first line) is theirs, whatever else is installed; replaying offers exactly
+that catalog. Any change to a prompt changes the requests, so re-record the
+cassette in the same commit (tests/test_example.py fails until it is).
+
+Run from the repository root:  python examples/record_planets.py [PATH]
+(PATH defaults to examples/planets.jsonl). Then watch it:  autoplug run "Which is the largest planet? Check the notes file." \
     --model replay:examples/planets.jsonl --workspace examples/workspace
 """
 
@@ -50,13 +55,16 @@ def choose(request: Recorded) -> Reply:
     return Reply.chat(tool_calls=[("final", {"answer": ANSWER})])
 
 
+BUILTINS = "autoplug_files,autoplug_web,autoplug_models,autoplug_memory,autoplug_autos"
+
+
 def main() -> None:
-    cassette = ROOT / "examples" / "planets.jsonl"
+    cassette = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "planets.jsonl"
     cassette.unlink(missing_ok=True)
     home = Path(tempfile.mkdtemp())
     with OpenAIServer(choose) as server:
         (home / "config.toml").write_text(f'[providers.local]\nbase_url = "{server.url}"\n')
-        env = {**os.environ, "AUTOPLUG_HOME": str(home)}
+        env = {**os.environ, "AUTOPLUG_HOME": str(home), "AUTOPLUG_LOAD_PLUGINS": BUILTINS}
         out = subprocess.run(
             [
                 sys.executable,
@@ -80,7 +88,8 @@ def main() -> None:
     print(out.stderr, file=sys.stderr)
     result = json.loads(out.stdout)
     print(json.dumps({k: result[k] for k in ("status", "answer", "usage")}, indent=2))
-    print(f"wrote {cassette} ({len(cassette.read_text().splitlines())} exchanges)")
+    exchanges = len(cassette.read_text().splitlines()) - 1  # the first line is the header
+    print(f"wrote {cassette} ({exchanges} exchanges)")
 
 
 if __name__ == "__main__":

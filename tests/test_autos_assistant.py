@@ -127,3 +127,33 @@ def test_the_assistant_runs_a_single_task_like_a_runner(tmp_path):
             {"role": "assistant", "content": "hello"},
         ]
         assert store.info()["status"] == "succeeded"
+
+
+def test_an_assistant_stores_what_its_steps_observed_but_not_its_own_turns(tmp_path):
+    from autoplug.memory import open_memory
+
+    (tmp_path / "config.toml").write_text('[memory]\nbackend = "inprocess"\nembedder = "hashing"\n')
+    kernel = Kernel(
+        plugins=[CityPlugin()], builtins=["autoplug_autos", "autoplug_memory"], home=tmp_path
+    )
+    step = {"id": "s1", "tool": "population", "args": {"city": "Oslo"}, "output": "oslo_pop"}
+    model = ScriptedModel(
+        [
+            call("act", subtask="population of Oslo", assets=[]),
+            call("submit_plan", steps=[step]),
+            call("final", answer="About 709,000."),
+            call("final", answer="Still about 709,000."),
+        ]
+    )
+    chat = kernel.autos.get("assistant")(kernel, model=model)
+    events = []
+    chat.on_event = events.append
+    chat.send("How many people live in Oslo?")
+    chat.send("How many people live in Oslo, again?")
+    chat.close()
+    stored = open_memory(kernel).list()
+    assert [m.kind for m in stored] == ["observation"]  # no "answer" memory of a turn
+    # its own observation is not recalled into its own next turn
+    recalled = [e.data for e in events if e.type == "memory_recalled"]
+    assert [r["memories"] for r in recalled] == [[], []]
+    assert "Relevant memories" not in model.requests[3].messages[1].content

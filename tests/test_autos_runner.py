@@ -172,6 +172,46 @@ def test_without_memory_the_first_prompt_has_no_memories_section(tmp_path):
     assert "memory_recalled" not in [e.type for e in events]
 
 
+def test_a_run_that_failed_on_a_model_error_stores_nothing(tmp_path):
+    kernel = memory_kernel(tmp_path)
+    model = ScriptedModel([ModelError("cannot reach http://localhost:11434/v1: refused")])
+    run = kernel.run("What is the weather in Oslo?", model=model)
+    assert run.status == "failed" and "cannot reach" in run.reason
+    assert open_memory(kernel).list() == []
+    stopped = kernel.run("Count to three.", model=ScriptedModel([]), auto="runner")
+    assert stopped.status == "failed"  # the scripted model ran out: also a model error
+    assert open_memory(kernel).list() == []
+
+
+def test_a_run_without_memory_neither_recalls_nor_stores(tmp_path):
+    kernel = memory_kernel(tmp_path)
+    kernel.run("Which is the largest planet?", model=ScriptedModel([call("final", answer="J")]))
+    assert len(open_memory(kernel).list()) == 1
+    model = ScriptedModel([call("final", answer="Jupiter")])
+    events = []
+    run = kernel.run(
+        "Which is the largest planet?", model=model, memory=False, on_event=events.append
+    )
+    assert run.status == "succeeded"
+    assert "Relevant memories" not in model.requests[0].messages[1].content
+    assert "memory_recalled" not in [e.type for e in events]
+    assert len(open_memory(kernel).list()) == 1
+
+
+def test_recall_reports_how_many_memories_passed_the_floor(tmp_path):
+    kernel = memory_kernel(tmp_path)
+    kernel.run("Which is the largest planet?", model=ScriptedModel([call("final", answer="J")]))
+    events = []
+    kernel.run(
+        "Write a haiku about autumn leaves.",
+        model=ScriptedModel([call("final", answer="...")]),
+        on_event=events.append,
+    )
+    recalled = next(e for e in events if e.type == "memory_recalled").data
+    assert (recalled["memories"], recalled["searched"], recalled["passed"]) == ([], 1, 0)
+    assert recalled["min_similarity"] == 0.3
+
+
 # -- resume --------------------------------------------------------------------------
 
 

@@ -64,16 +64,6 @@ def test_config_limits_merge_over_defaults(tmp_path):
     assert limits["iterations"] == 7 and limits["concurrency"] == 4
 
 
-def test_set_value_writes_a_choice_and_keeps_comments(tmp_path):
-    config = Config.load(tmp_path)
-    config.set_value("memory", "embedder", "hashing")
-    config.set_value("memory", "embedder", "minilm")
-    text = config.path.read_text()
-    assert text.splitlines().count('embedder = "minilm"') == 1 and "# [limits]" in text
-    assert 'embedder = "hashing"' not in text
-    assert Config.load(tmp_path).memory["embedder"] == "minilm"
-
-
 def test_default_home_follows_xdg_data_home(tmp_path, monkeypatch):
     from autoplug.config import default_home
 
@@ -109,3 +99,86 @@ def test_malformed_args_json_exit_2():
     assert out.returncode == 2 and "ARGS_JSON is not valid JSON" in out.stderr
     out = autoplug("tools", "call", "read_file", "[1]")
     assert out.returncode == 2 and "must be a JSON object" in out.stderr
+
+
+# -- autoplug never edits the config: its own choices go to the state folder ---------
+
+FINAL = json.dumps([{"call": "final", "arguments": {"answer": "Jupiter"}}])
+
+
+def first_run(home: Path, workdir: Path, task: str = "Which is the largest planet?"):
+    (workdir / "r.json").write_text(FINAL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "autoplug.cli", "run", task, "--model", "scripted:r.json"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "AUTOPLUG_HOME": str(home)},
+    )
+
+
+@pytest.mark.slow
+def test_a_config_with_a_commented_memory_table_is_byte_identical_after_a_run(
+    isolated_home, tmp_path
+):
+    text = "# mine\n[memory]  # note\ntop_k = 3\n\n[limits]\niterations = 9\n"
+    (isolated_home / "config.toml").write_bytes(text.encode())
+    proc = first_run(isolated_home, tmp_path)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert (isolated_home / "config.toml").read_bytes() == text.encode()
+    kept = json.loads((isolated_home / "state" / "memory.json").read_text())
+    assert kept["embedder"] in ("minilm", "hashing")
+    listed = autoplug("memory", "list", "--json", AUTOPLUG_HOME=str(isolated_home))
+    assert [m["kind"] for m in json.loads(listed.stdout)] == ["answer"]  # memory was used
+
+
+@pytest.mark.slow
+def test_two_processes_making_their_first_run_at_once_leave_valid_state(tmp_path):
+    from autoplug.config import CONFIG_TEMPLATE
+
+    home = tmp_path / "home"
+    procs = []
+    for n in range(3):
+        workdir = tmp_path / f"w{n}"
+        workdir.mkdir()
+        procs.append(first_run(home, workdir, f"Which is the largest planet? ({n})"))
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    assert (home / "config.toml").read_text() == CONFIG_TEMPLATE
+    kept = json.loads((home / "state" / "memory.json").read_text())
+    assert set(kept) == {"embedder"} and kept["embedder"] in ("minilm", "hashing")
+    assert sorted(p.name for p in (home / "state").iterdir()) == ["memory.json", "memory.lock"]
+    listed = autoplug("memory", "list", "--json", AUTOPLUG_HOME=str(home))
+    assert len(json.loads(listed.stdout)) == 3  # every run stored with the one embedder
+
+
+def test_an_appended_embedder_block_of_an_older_version_keeps_working_and_is_noted_once(
+    isolated_home,
+):
+    from autoplug.config import CONFIG_TEMPLATE
+
+    text = CONFIG_TEMPLATE + '\n[memory]\nembedder = "hashing"\n'
+    (isolated_home / "config.toml").write_text(text)
+    first = autoplug("memory", "stats", "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["embedder"] == "hashing"
+    assert "were written by an older autoplug" in first.stderr
+    assert "you can remove those two lines" in first.stderr
+    second = autoplug("memory", "stats", "--json")
+    assert second.returncode == 0 and "older autoplug" not in second.stderr
+    assert (isolated_home / "config.toml").read_text() == text
+    # removing the lines, as the note says, keeps the same embedder
+    (isolated_home / "config.toml").write_text(CONFIG_TEMPLATE)
+    third = autoplug("memory", "stats", "--json")
+    assert json.loads(third.stdout)["embedder"] == "hashing"
+
+
+def test_an_embedder_the_user_sets_is_not_taken_for_an_appended_block(isolated_home):
+    (isolated_home / "config.toml").write_text('[memory]\nembedder = "hashing"\ntop_k = 2\n')
+    out = autoplug("memory", "stats", "--json")
+    assert out.returncode == 0 and out.stderr == ""
+    assert not (isolated_home / "state" / "memory.json").exists()

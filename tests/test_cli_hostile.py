@@ -110,8 +110,9 @@ def test_autoplug_traceback_shows_the_traceback_of_an_internal_error(hostile_pat
 def memory_home(tmp_path) -> Path:
     """A home holding one memory in a real LanceDB store (the hashing embedder)."""
     home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[memory]\nembedder = "hashing"\n')
     kernel = Kernel(builtins=["autoplug_memory"], home=home)
-    kernel.config.set_value("memory", "embedder", "hashing")
     open_memory(kernel).remember([NewMemory("The capital of Norway is Oslo", "fact")])
     return home
 

@@ -347,3 +347,25 @@ def test_chat_with_no_model_exits_2(home, workspace):
     done = autoplug("chat", cwd=workspace, stdin="hello\n")
     assert done.returncode == 2
     assert "no model configured" in done.stderr
+
+
+def test_no_memory_runs_and_chats_neither_recall_nor_store(isolated_home, workspace):
+    (isolated_home / "config.toml").write_text('[memory]\nembedder = "hashing"\n')
+    model = script(workspace, [{"call": "final", "arguments": {"answer": "Jupiter"}}] * 3)
+
+    def stored() -> int:
+        listed = autoplug("memory", "list", "--json", cwd=workspace)
+        return len(json.loads(listed.stdout))
+
+    out = autoplug("run", "Largest planet?", "--model", model, "--no-memory", cwd=workspace)
+    assert out.returncode == 0, out.stderr
+    assert stored() == 0
+    chat = autoplug("chat", "--model", model, "--no-memory", cwd=workspace, stdin="hi\n")
+    assert chat.returncode == 0, chat.stderr
+    assert stored() == 0
+    remembered = autoplug("run", "Largest planet?", "--model", model, cwd=workspace)
+    assert remembered.returncode == 0 and stored() == 1
+    again = autoplug("run", "Largest planet?", "--model", model, cwd=workspace)
+    assert "recalled 1 memories (1 of the 1 nearest reached min_similarity 0.3)" in again.stderr
+    quiet = autoplug("run", "Largest planet?", "--model", model, "--no-memory", cwd=workspace)
+    assert "recalled" not in quiet.stderr

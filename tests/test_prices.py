@@ -193,7 +193,9 @@ def test_a_negative_cached_price_is_a_config_error(isolated_home):
     )
     proc = autoplug("models")
     assert proc.returncode == 2
-    assert "[prices.\"openai:gpt-4o-mini\"] cached_input_per_mtok must be a number >= 0" in proc.stderr
+    assert (
+        '[prices."openai:gpt-4o-mini"] cached_input_per_mtok must be a number >= 0' in proc.stderr
+    )
 
 
 def test_models_shows_the_default_models_price_and_each_prices_entry(isolated_home):

@@ -150,7 +150,7 @@ def test_recording_to_a_file_still_works(tmp_path):
 
     assert proc.returncode == 0, proc.stderr
     assert "Jupiter" in proc.stdout
-    assert len(cassette.read_text().splitlines()) == 3
+    assert len(cassette.read_text().splitlines()) == 4  # the header and three exchanges
 
 
 def test_replaying_from_a_folder_says_it_is_a_folder(tmp_path):

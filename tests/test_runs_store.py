@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -403,3 +404,45 @@ def test_prune_never_deletes_a_running_run_even_at_age_zero(tmp_path):
     # Its end is stored to the second, rounded down, so it is already in the past.
     assert prune_runs(tmp_path, 0) == [ended.run_id]
     assert live.folder.exists()
+
+
+# -- where there is no /proc (macOS) --------------------------------------------------
+
+
+@pytest.fixture
+def no_proc(monkeypatch, tmp_path):
+    """The owner check as on macOS: /proc is missing, so ``ps`` tells start times."""
+    from autoplug.runs import owners
+
+    if shutil.which("ps") is None:
+        pytest.skip("no ps command here")
+    monkeypatch.setattr(owners, "PROC", tmp_path / "no-proc")
+
+
+def test_without_proc_a_live_owner_is_alive_and_its_start_time_comes_from_ps(no_proc, tmp_path):
+    start = process_start_time(os.getpid())
+    assert start is not None and not start.isdigit()  # ps's lstart, not /proc's ticks
+    store = make(tmp_path)  # recorded with the ps start time
+    assert store.info()["status"] == "running"
+    assert store.owner_alive()
+
+
+def test_without_proc_a_reused_pid_and_a_dead_pid_are_not_the_owner(no_proc, tmp_path):
+    store = make(tmp_path)
+    set_owner(store, os.getpid(), "Thu Jan  1 00:00:00 1970")
+    assert store.info()["status"] == "interrupted"
+    set_owner(store, dead_pid(), None)
+    assert store.info()["status"] == "interrupted"
+
+
+def test_without_proc_the_check_sends_no_signal_that_could_stop_a_process(no_proc, tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        store = make(tmp_path)
+        set_owner(store, sleeper.pid, process_start_time(sleeper.pid))
+        for _ in range(3):
+            assert store.info()["status"] == "running"
+        assert sleeper.poll() is None  # still running: signal 0 delivers nothing
+    finally:
+        sleeper.kill()
+        sleeper.wait()

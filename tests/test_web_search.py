@@ -142,3 +142,15 @@ def test_hook_register_tools_a_plugin_web_search_replaces_the_builtin(isolated_h
     # The builtin stays reachable by its qualified name.
     builtin = search(kernel, "jupiter", name="autoplug_web.web_search")
     assert builtin.ok and builtin.value[0]["title"] == "Jupiter - Wikipedia"
+
+
+def test_web_tools_read_the_kernels_home_not_autoplug_home(isolated_home, server, tmp_path):
+    """Kernel(home=...) is the config the tools read, whatever AUTOPLUG_HOME says."""
+    write_web_config(isolated_home, search_url="http://127.0.0.1:9")  # the environment's home
+    kernel = make_kernel(tmp_path / "mine", search_url=server.url(""))
+    result = search(kernel, "largest planet")
+    assert result.ok, result.error
+    assert result.value[0]["title"] == "Jupiter - Wikipedia"
+    other = Kernel(builtins=["autoplug_web"], home=isolated_home)
+    failed = search(other, "largest planet")
+    assert not failed.ok and "127.0.0.1:9" in failed.error

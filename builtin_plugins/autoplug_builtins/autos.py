@@ -66,6 +66,7 @@ class Assistant(Auto):
     """
 
     name = "assistant"
+    stores_turns = False  # its turns are in its own prompt; only observations are stored
 
     def __init__(self, kernel: Any, **options: Any) -> None:
         super().__init__(kernel, **options)
@@ -126,6 +127,7 @@ class Assistant(Auto):
         ctx = self.ctx
         ctx.task = message
         ctx.usage = UsageTracker()  # the guards count per turn
+        ctx.model.model_error = None  # a model error of an earlier turn is not this turn's
         self.turn += 1
         ctx.store.set_status("running")
         ctx.emit("turn_started", turn=self.turn, message=message)

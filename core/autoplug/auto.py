@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .agents.context import GuardStop, RunContext, approver_from
+from .auto_memory import MemoryUse, ModelWatch
 from .errors import AutoplugError, UsageError
 from .events import Event
 from .llm import Usage
@@ -53,7 +54,7 @@ def resolve_workspace(workspace: Path | str | None) -> Path:
     return path
 
 
-class Auto:
+class Auto(MemoryUse):
     """Base of every Auto. A subclass sets the class attribute ``name`` and a docstring.
 
     It usually overrides only :meth:`solve` (what happens between the start and
@@ -67,6 +68,8 @@ class Auto:
     :param on_text: called with streamed model text.
     :param stream: ask the model to stream its text (also on when ``on_text`` is given).
     :param on_event: called with every event, after the trace and the hooks.
+    :param memory: False for a run that neither recalls nor stores memories
+        (``--no-memory``); recording and replaying runs never touch memory.
     """
 
     name: ClassVar[str] = ""
@@ -82,16 +85,30 @@ class Auto:
         on_text: Callable[[str], None] | None = None,
         stream: bool = False,
         on_event: EventCallback | None = None,
+        memory: bool = True,
     ) -> None:
+        from .catalog import KernelView, catalog_entries, replay_catalog
+        from .memory import check_memory_config
+
         self.kernel = kernel
         self.model = kernel.model(model)
         self._owns_model = model is None or isinstance(model, str)  # built here: closed here
-        from .memory import check_memory_config
-
         check_memory_config(kernel)  # a bad [memory] setting is bad usage, before any run exists
         self._check_budget()
+        # What the agents see: the kernel, or for a replay the kernel with the recorded catalog.
+        self.run_kernel: Any = kernel
+        recorded = getattr(self.model, "catalog", None)
+        if self.model_id.startswith("replay:") and isinstance(recorded, list):
+            where = self.model_id.removeprefix("replay:")
+            chosen = replay_catalog(kernel.tools, recorded, where)
+            self.run_kernel = KernelView(kernel, chosen.tools)
+            print(f"autoplug: {chosen.note(where)}", file=sys.stderr)
         if record is not None:
-            self.model = kernel.models.recording(self.model, Path(record))
+            catalog = catalog_entries(self.run_kernel.tools)
+            self.model = kernel.models.recording(self.model, Path(record), catalog)
+        # A recorded run must replay in any home: memories recalled into its first prompt
+        # would be missing there, and what it stored would change the next recording.
+        self.use_memory = memory and record is None and not self.model_id.startswith("replay:")
         self.workspace = resolve_workspace(workspace)
         self.approve = approver_from(approve)
         self.on_text = on_text
@@ -234,8 +251,8 @@ class Auto:
     def context(self, store: Any, task: str, assets: Any) -> RunContext:
         """The RunContext of a run kept in ``store``; its events go to :meth:`deliver`."""
         ctx = RunContext(
-            kernel=self.kernel,
-            model=self.model,
+            kernel=self.run_kernel,
+            model=ModelWatch(self.model),
             run_id=store.run_id,
             task=task,
             workspace=self.workspace,
@@ -252,6 +269,8 @@ class Auto:
     def deliver(self, store: Any, event: Event) -> None:
         """Write ``event`` to the trace, then give it to the hooks and ``on_event``."""
         store.append_event(event)
+        if event.type == "llm_call":
+            self.model_answered()
         self.kernel.emit(event)
         if self.on_event is not None:
             try:
@@ -295,89 +314,6 @@ class Auto:
             if close is not None:
                 with suppress(Exception):  # closing is hygiene, never a failure of the run
                     await close()
-
-    # -- memory --------------------------------------------------------------------
-
-    async def memory(self) -> Any:
-        """The kernel's long-term memory, opened once (in a worker thread); None if none.
-
-        A replayed run (model ``replay:...``) has none: memories recalled now would
-        change the first prompt the cassette recorded, and storing would make the
-        next replay differ too.
-        """
-        if self._memory is False and self.model_id.startswith("replay:"):
-            self._memory = None
-        if self._memory is False:
-            from .memory import open_memory
-
-            try:
-                self._memory = await _to_thread(open_memory, self.kernel)
-            except Exception as exc:  # e.g. a bad [memory] setting: the task goes on without
-                print(f"autoplug: warning: long-term memory unavailable: {exc}", file=sys.stderr)
-                self._memory = None
-        return self._memory
-
-    async def recall(self, ctx: RunContext, query: str) -> str:
-        """Memories relevant to ``query`` as prompt text; emits ``memory_recalled``."""
-        from .memory import format_memories
-
-        memory = await self.memory()
-        if memory is None:
-            return ""
-        try:
-            recalled = await _to_thread(memory.recall, query)
-        except Exception as exc:  # memory is an aid: a broken store must not stop the task
-            print(f"autoplug: warning: memory recall failed: {exc}", file=sys.stderr)
-            return ""
-        ctx.emit(
-            "memory_recalled",
-            memories=[
-                {"id": m.id, "text": m.text, "kind": m.kind, "score": round(m.score, 4)}
-                for m in recalled
-            ],
-        )
-        return format_memories(recalled) if recalled else ""
-
-    async def remember(
-        self,
-        ctx: RunContext,
-        task: str,
-        status: str,
-        answer: str | None,
-        reason: str | None,
-        before: set[str],
-    ) -> None:
-        """Store the task with its answer, and what its steps observed (no LLM call)."""
-        from .memory import NewMemory
-
-        memory = await self.memory()
-        if memory is None:
-            return
-        run_id = ctx.run_id
-        if answer is not None:
-            items = [
-                NewMemory(
-                    f"Task: {task}\nAnswer: {answer}",
-                    kind="answer",
-                    source_run=run_id,
-                    importance=0.7,
-                )
-            ]
-        else:
-            text = f"Task: {task}\nNot finished ({status}): {reason}"
-            items = [NewMemory(text, kind="task", source_run=run_id, importance=0.3)]
-        for asset in ctx.assets.all():
-            if asset.name in before:
-                continue
-            text = (
-                f"Observed for the task {task!r}: asset {asset.name!r} from tool "
-                f"{asset.tool}: {asset.preview(300)}"
-            )
-            items.append(NewMemory(text, kind="observation", source_run=run_id, importance=0.4))
-        try:
-            await _to_thread(memory.remember, items)
-        except Exception as exc:
-            print(f"autoplug: warning: storing memories failed: {exc}", file=sys.stderr)
 
 
 async def _to_thread(func: Callable[..., Any], *args: Any) -> Any:

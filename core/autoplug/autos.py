@@ -80,8 +80,9 @@ async def arun_task(
     on_text: Callable[[str], None] | None = None,
     stream: bool = False,
     on_event: EventCallback | None = None,
+    memory: bool = True,
 ) -> RunResult:
-    """Run ``task`` with the Auto ``auto`` to completion.
+    """Run ``task`` with the Auto ``auto`` to completion (``memory=False``: no long-term memory).
 
     Raises :class:`autoplug.NoModelConfigured` or :class:`autoplug.UnknownModelError`
     before any run is created; an error during the run ends it ``failed``.
@@ -96,6 +97,7 @@ async def arun_task(
         on_text=on_text,
         stream=stream,
         on_event=on_event,
+        memory=memory,
     )
     try:
         return await runner.arun(task)

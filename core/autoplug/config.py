@@ -8,7 +8,6 @@ pinning old ones.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +31,9 @@ DEFAULT_LIMITS: dict[str, Any] = {
 
 DEFAULT_MEMORY: dict[str, Any] = {
     "backend": "lancedb",
-    "embedder": None,  # chosen on first use and written to the file
+    "embedder": None,  # chosen on first use and kept in the state folder
     "top_k": 5,
+    "min_similarity": None,  # None: the embedder's own floor
     "max_prompt_tokens": 800,
     "capacity": 10000,
     "max_age_days": 365,
@@ -108,6 +108,7 @@ MEMORY_KEYS: dict[str, Rule] = {
     "embedder_timeout_s": POSITIVE,
     "embedder": TEXT,
     "top_k": COUNT,
+    "min_similarity": FRACTION,
     "max_prompt_tokens": WHOLE,
     "capacity": COUNT,
     "max_age_days": AMOUNT,
@@ -192,8 +193,9 @@ CONFIG_TEMPLATE = """\
 # embedder_dimension = 1536
 # embedder_batch_size = 64   # texts per request to the embedder server
 # embedder_timeout_s = 30
-# embedder = "minilm"      # written here on first use; minilm when installed, else hashing
+# embedder = "minilm"      # default: chosen on first use (minilm when installed, else hashing)
 # top_k = 5
+# min_similarity = 0.3     # cosine floor for recall, 0..1 (default: the embedder's own)
 # max_prompt_tokens = 800
 # capacity = 10000
 # max_age_days = 365
@@ -325,52 +327,3 @@ class Config:
     def default_model(self) -> str | None:
         """``AUTOPLUG_MODEL``, else the file's ``model``, else None."""
         return os.environ.get("AUTOPLUG_MODEL") or self.data.get("model") or None
-
-    def set_value(self, section: str, key: str, value: str | int | float | bool) -> None:
-        """Write ``key = value`` under ``[section]`` in the file, keeping everything else.
-
-        Used for choices made once and kept (the embedder). Updates ``data`` too.
-        """
-        literal = _toml_literal(value)
-        path = self.path
-        self.home.mkdir(parents=True, exist_ok=True)
-        text = path.read_text(encoding="utf-8") if path.exists() else CONFIG_TEMPLATE
-        lines = text.splitlines()
-        header = f"[{section}]"
-        start = next((i for i, line in enumerate(lines) if line.strip() == header), None)
-        if start is None:
-            lines += ["", header, f"{key} = {literal}"]
-        else:
-            end = next(
-                (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
-                len(lines),
-            )
-            pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-            for i in range(start + 1, end):
-                if pattern.match(lines[i]):
-                    lines[i] = f"{key} = {literal}"
-                    break
-            else:
-                lines.insert(start + 1, f"{key} = {literal}")
-        tmp = path.with_suffix(".toml.tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        self.data.setdefault(section, {})[key] = value
-
-
-def _toml_literal(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def _long_number(text: str, exc: ValueError) -> str:
-    """Where the integer too long to read is, for the error message."""
-    match = re.search(r"\d[\d_]{999,}", text)
-    if match is None:
-        return " ".join(str(exc).split())[:200]
-    line = text.count("\n", 0, match.start()) + 1
-    return f"line {line} holds an integer of {match.end() - match.start()} digits, too long to read"

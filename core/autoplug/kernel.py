@@ -123,7 +123,7 @@ class Kernel:
         self.pm = get_plugin_manager()
         self.plugins: dict[str, PluginInfo] = {}
         self.tools = ToolRegistry(
-            self.pm.hook, default_timeout=self.config.limits["tool_timeout_s"]
+            self.pm.hook, default_timeout=self.config.limits["tool_timeout_s"], home=self.home
         )
         self.models = ModelRegistry(self.config)
         self.autos = NamedRegistry("auto")
@@ -308,7 +308,8 @@ class Kernel:
         ``approve`` (True, False or a callable), ``record`` (cassette path),
         ``workspace`` (a folder), ``on_text`` (streamed text callback),
         ``stream`` (ask the model to stream its text), ``on_event`` (a callback
-        for each event).
+        for each event), ``memory`` (False: neither recall nor store long-term
+        memories).
         """
         from .autos import arun_task
 

@@ -414,15 +414,21 @@ class ModelRegistry:
             )
         return provider.model(model_name, self.config)
 
-    def recording(self, model: Model, path: Any) -> Model:
+    def recording(
+        self, model: Model, path: Any, catalog: list[dict[str, Any]] | None = None
+    ) -> Model:
         """``model`` wrapped to write every exchange to the cassette at ``path``.
 
-        Needs the ``replay`` provider (builtin ``autoplug_models``) to offer
-        ``recorder(model, path)``; raises UsageError otherwise.
+        ``catalog`` (:func:`autoplug.catalog.catalog_entries`) is the tool catalog
+        the run offers, kept in the cassette so a replay offers the same. Needs the
+        ``replay`` provider (builtin ``autoplug_models``) to offer ``recorder(model,
+        path, catalog)``; raises UsageError otherwise.
         """
         from .errors import UsageError
 
         provider = self.providers.get("replay")
         if provider is None or not hasattr(provider, "recorder"):
             raise UsageError("recording needs the 'replay' provider (plugin autoplug_models)")
-        return provider.recorder(model, path)
+        if catalog is None:
+            return provider.recorder(model, path)
+        return provider.recorder(model, path, catalog)

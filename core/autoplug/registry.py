@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,8 @@ class ToolRegistry:
     ``hook`` is the plugin manager's hook relay (for ``before_tool_call`` and
     ``after_tool_call``), or None. ``default_timeout`` applies in ``acall`` to a
     tool without a timeout of its own. Arguments over ``max_argument_chars``
-    (see :func:`argument_problem`) are refused before validation.
+    (see :func:`argument_problem`) are refused before validation. ``home`` is the
+    kernel's AUTOPLUG_HOME: a call whose context has no ``home`` gets this one.
     """
 
     def __init__(
@@ -163,10 +165,12 @@ class ToolRegistry:
         hook: Any = None,
         default_timeout: float | None = 60,
         max_argument_chars: int = MAX_ARGUMENT_CHARS,
+        home: Path | None = None,
     ) -> None:
         self._hook = hook
         self.default_timeout = default_timeout
         self.max_argument_chars = max_argument_chars
+        self.home = home
         self._by_qualified: dict[str, Tool] = {}
         self._winners: dict[str, Tool] = {}
 
@@ -201,6 +205,21 @@ class ToolRegistry:
         self._by_qualified = {q: t for q, t in self._by_qualified.items() if t.plugin != plugin}
         for name in names:
             self._resolve_winner(name)
+
+    def restricted(self, qualified_names: Iterable[str]) -> ToolRegistry:
+        """A registry of only the tools named ``plugin.tool``, with the same hooks and home.
+
+        The bare-name rules apply among those tools alone (a replay offers exactly
+        its recorded catalog: see :mod:`autoplug.catalog`). Unknown names are skipped.
+        """
+        subset = ToolRegistry(self._hook, self.default_timeout, self.home)
+        for name in qualified_names:
+            found = self._by_qualified.get(name)
+            if found is not None:
+                subset._by_qualified[name] = found
+        for bare in {t.name for t in subset._by_qualified.values()}:
+            subset._resolve_winner(bare)
+        return subset
 
     def _resolve_winner(self, name: str) -> None:
         candidates = [t for t in self._by_qualified.values() if t.name == name]
@@ -263,10 +282,12 @@ class ToolRegistry:
         found = self.get(name) if isinstance(name, str) else None
         # A default context (its workspace is Path.cwd(), ~1 µs) only when something reads it.
         ctx = context
+        if ctx is not None and ctx.home is None and self.home is not None:
+            ctx = replace(ctx, home=self.home)
         if found is None:
             return None, ctx, None, _failure("unknown_tool", self.unknown_error(str(name)))
         if ctx is None and (self._hook is not None or found.wants_context or found.side_effects):
-            ctx = CallContext()
+            ctx = CallContext(home=self.home)
         if found.unusable is not None:
             return (
                 found,

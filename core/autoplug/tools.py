@@ -30,13 +30,16 @@ class CallContext:
     """What a tool call runs in; injected into a tool that declares ``*, context: CallContext``.
 
     Outside a run the ids are None and the workspace is the current directory.
-    A side-effect tool runs only when ``approved`` is true.
+    A side-effect tool runs only when ``approved`` is true. ``home`` is the
+    kernel's AUTOPLUG_HOME (filled by ``kernel.tools.call`` and by runs), so a tool
+    reads its settings from the kernel it runs in, not from the environment.
     """
 
     run_id: str | None = None
     step_id: str | None = None
     workspace: Path = field(default_factory=Path.cwd)
     approved: bool = False
+    home: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ class HashingEmbedder:
     """Deterministic, model-free embedder for tests and minimal installs (384 dimensions)."""
 
     name = "hashing"
+    min_similarity = 0.3
+    """Recall's cosine floor: unrelated texts share stop words, so they sit at 0.1-0.3
+    (benchmarks/bench_memory_quality.py; docs/performance.md)."""
 
     def __init__(self, dimension: int = 384) -> None:
         self._dimension = dimension

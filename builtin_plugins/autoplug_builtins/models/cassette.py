@@ -1,6 +1,14 @@
 """Record and replay: every model exchange of a run in a JSONL cassette, answered again offline.
 
-One line per exchange::
+The first line is the header: the format version and the tool catalog the run
+offered (each tool's name as models saw it, its plugin, description, parameters
+and side effects; null when recorded outside a run)::
+
+    {"cassette_format": 2, "tools": [{"name": "read_file", "plugin": "autoplug_files", ...}]}
+
+A replay offers exactly that catalog (see :mod:`autoplug.catalog`), so a
+cassette replays wherever the same tools are installed, whatever else is. A
+file with no header is format 1 (no catalog). Then one line per exchange::
 
     {"hash": "<sha256>", "model": "openai:gpt-4o-mini",
      "request": {...ChatRequest.to_dict()...},
@@ -25,7 +33,24 @@ from typing import Any
 from autoplug import ChatRequest, ChatResponse, Message, ModelError, ReplayMismatch, UsageError
 from autoplug.llm import Model, TextCallback, request_hash
 
+from .replay_diff import explain
 from .wire import shorten
+
+FORMAT = 2
+"""The cassette format this version writes and the newest it reads."""
+
+
+def header(catalog: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The first line of a cassette: the format version and the tool catalog."""
+    return {"cassette_format": FORMAT, "tools": catalog}
+
+
+def _first_line(path: Path) -> str | None:
+    with path.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                return line
+    return None
 
 
 class RecordingModel:
@@ -36,10 +61,13 @@ class RecordingModel:
     or threads) never interleave; the file is appended to, never truncated.
     """
 
-    def __init__(self, model: Model, path: str | Path) -> None:
+    def __init__(
+        self, model: Model, path: str | Path, catalog: list[dict[str, Any]] | None = None
+    ) -> None:
         self.inner = model
         self.model_id = model.model_id
         self.path = Path(path).expanduser()
+        self.catalog = catalog
         self._lock = threading.Lock()
         # Checked now, before the run starts: a cassette that cannot be written is bad usage.
         if self.path.is_dir():
@@ -50,8 +78,31 @@ class RecordingModel:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8"):
                 pass
-        except OSError as exc:
-            raise UsageError(f"cannot record to {self.path}: {exc.strerror or exc}") from None
+            first = _first_line(self.path)
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise UsageError(f"cannot record to {self.path}: {why}") from None
+        if first is None:
+            self._append(header(catalog))
+        else:
+            self._check_appendable(first)
+
+    def _check_appendable(self, first: str) -> None:
+        """Appending is fine only to a cassette of this format and this catalog."""
+        try:
+            found = json.loads(first)
+        except json.JSONDecodeError:
+            found = None
+        if not isinstance(found, dict) or found.get("cassette_format") != FORMAT:
+            raise UsageError(
+                f"cannot record to {self.path}: it is not an empty file or a cassette of "
+                f"format {FORMAT}; record to a new file"
+            )
+        if found.get("tools") != self.catalog:
+            raise UsageError(
+                f"cannot record to {self.path}: it was recorded with another tool catalog; "
+                "record to a new file"
+            )
 
     async def complete(
         self, request: ChatRequest, *, on_text: TextCallback | None = None
@@ -79,7 +130,11 @@ class RecordingModel:
 
 
 def load_cassette(path: Path) -> list[dict[str, Any]]:
-    """The exchanges of a cassette; UsageError naming the file and line when it is unusable."""
+    """The lines of a cassette, the header first (``{}`` for format 1, which has none).
+
+    Each exchange gains ``"line"``, its line number. Raises UsageError naming the
+    file and line when it is unusable, or when a newer autoplug wrote it.
+    """
     if path.is_dir():
         raise UsageError(f"replay cassette {path} is a folder, not a cassette file")
     if not path.is_file():
@@ -88,7 +143,8 @@ def load_cassette(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read replay cassette {path}: {exc}") from None
-    entries = []
+    entries: list[dict[str, Any]] = []
+    head: dict[str, Any] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -101,6 +157,12 @@ def load_cassette(path: Path) -> list[dict[str, Any]]:
             ) from None
         if not isinstance(entry, dict):
             raise UsageError(f"{where} must be a JSON object")
+        if "cassette_format" in entry:
+            if entries or head:
+                raise UsageError(f"{where}: the cassette header must be the first line")
+            head = _checked_header(entry, where)
+            continue
+        entry["line"] = number
         missing = [k for k in ("hash", "model") if not isinstance(entry.get(k), str)]
         if missing:
             raise UsageError(f"{where} lacks {', '.join(repr(k) for k in missing)}")
@@ -112,7 +174,26 @@ def load_cassette(path: Path) -> list[dict[str, Any]]:
         elif not isinstance(entry.get("error"), dict):
             raise UsageError(f"{where} has neither 'response' nor 'error'")
         entries.append(entry)
-    return entries
+    return [head, *entries]
+
+
+def _checked_header(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    version = entry["cassette_format"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 2:
+        raise UsageError(f"{where}: cassette_format must be a whole number >= 2, got {version!r}")
+    if version > FORMAT:
+        raise UsageError(
+            f"{where}: the cassette is of format {version}, written by a newer autoplug; "
+            f"this one reads formats up to {FORMAT}"
+        )
+    tools = entry.get("tools")
+    valid = tools is None or (
+        isinstance(tools, list)
+        and all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools)
+    )
+    if not valid:
+        raise UsageError(f"{where}: 'tools' must be null or a list of tools with a 'name'")
+    return entry
 
 
 def describe_request(request: ChatRequest) -> str:
@@ -133,7 +214,11 @@ class ReplayModel:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
         self.model_id = f"replay:{path}"
-        entries = load_cassette(self.path)
+        head, *entries = load_cassette(self.path)
+        self.format: int = head.get("cassette_format", 1)
+        self.catalog: list[dict[str, Any]] | None = head.get("tools")
+        """The tools the recording run offered; None when not recorded (format 1)."""
+        self._requests = [(e["line"], e.get("request") or {}) for e in entries]
         # Recorded model ids, in first-seen order: requests are hashed under each.
         self.recorded_models: list[str] = list(dict.fromkeys(e["model"] for e in entries))
         self._answers: dict[str, deque[dict[str, Any]]] = {}
@@ -151,9 +236,16 @@ class ReplayModel:
                     self.replayed += 1
                     return queue.popleft()
                 used_up = used_up or queue is not None
-        reason = "all its answers to this request were used" if used_up else "no recorded answer"
+        if used_up:
+            raise ReplayMismatch(
+                f"replay cassette {self.path} has all its answers to this request were used: "
+                f"{describe_request(request)}"
+            )
         raise ReplayMismatch(
-            f"replay cassette {self.path} has {reason}: {describe_request(request)}"
+            f"replay cassette {self.path} has no recorded answer for this request "
+            f"({len(request.messages)} messages, functions: "
+            f"{', '.join(f.name for f in request.functions) or 'none'}); "
+            f"{explain(request.to_dict(), self._requests)}"
         )
 
     async def complete(

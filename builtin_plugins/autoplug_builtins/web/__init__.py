@@ -6,8 +6,8 @@ binary content and oversized bodies. ``web_search`` asks a SearXNG instance
 (``[web] search_url``); a plugin replaces it by registering its own
 ``web_search`` tool, which wins over this builtin one.
 
-Both read the ``[web]`` table of ``$AUTOPLUG_HOME/config.toml`` at call time
-(``settings``). Everything but the tool declarations, httpx and BeautifulSoup
+Both read the ``[web]`` table of the config file of the kernel they run in
+(``CallContext.home``) at call time (``settings``). Everything but the tool declarations, httpx and BeautifulSoup
 included, is imported only when a tool runs, so loading this plugin costs
 nearly nothing at start-up.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoplug import Tool, hookimpl, tool
+from autoplug import CallContext, Tool, hookimpl, tool
 
 DEFAULT_MAX_CHARS = 20_000
 DEFAULT_MAX_RESULTS = 5
@@ -31,7 +31,7 @@ def _constrain(made: Tool, **properties: dict[str, Any]) -> Tool:
 
 
 @tool
-async def browse_url(url: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict:
+async def browse_url(url: str, max_chars: int = DEFAULT_MAX_CHARS, *, context: CallContext) -> dict:
     """Fetch a web page (http or https) and return its title, readable text and links.
 
     HTML is reduced to its main text (no scripts, styles or navigation) and its
@@ -45,11 +45,13 @@ async def browse_url(url: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict:
     from .browse import browse
     from .settings import load_settings
 
-    return await browse(url, max_chars, load_settings())
+    return await browse(url, max_chars, load_settings(context.home))
 
 
 @tool
-async def web_search(query: str, max_results: int = DEFAULT_MAX_RESULTS) -> list:
+async def web_search(
+    query: str, max_results: int = DEFAULT_MAX_RESULTS, *, context: CallContext
+) -> list:
     """Search the web; returns [{title, url, snippet}], best first.
 
     The builtin backend is the SearXNG instance at [web] search_url in the
@@ -61,7 +63,7 @@ async def web_search(query: str, max_results: int = DEFAULT_MAX_RESULTS) -> list
     from .search import searxng_search
     from .settings import load_settings
 
-    return await searxng_search(query, max_results, load_settings())
+    return await searxng_search(query, max_results, load_settings(context.home))
 
 
 _constrain(browse_url, url={"minLength": 1}, max_chars={"minimum": 1})

@@ -2,8 +2,9 @@
 
 Tools receive only their arguments and a ``CallContext``, and the
 ``register_tools`` hook never sees the kernel, so the web tools read the config
-file themselves at call time: ``$AUTOPLUG_HOME/config.toml`` (the same file the
-CLI uses). Nothing is cached, so an edit to the file applies to the next call.
+file themselves at call time: ``config.toml`` in ``CallContext.home``, the home of
+the kernel the call runs in (``Kernel(home=...)`` as much as the CLI's). Nothing
+is cached, so an edit to the file applies to the next call.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class WebSettings:
 
 
 def load_settings(home: Path | None = None) -> WebSettings:
-    """The ``[web]`` settings of ``home`` (default: ``AUTOPLUG_HOME``), defaults applied.
+    """The ``[web]`` settings of ``home`` (None, for a context outside any kernel:
+    ``AUTOPLUG_HOME``), defaults applied.
 
     Never creates the config file. Raises :class:`autoplug.ConfigError` naming
     the file and the key when a value has the wrong type or range.

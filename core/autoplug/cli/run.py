@@ -65,7 +65,13 @@ class Progress:
         if kind == "run_resumed":
             return f"resuming run {self.run_id}: {d['decisions']} turns already made"
         if kind == "memory_recalled":
-            return f"recalled {len(d['memories'])} memories" if d["memories"] else None
+            if not d.get("searched"):
+                return None  # an empty store: nothing to say
+            floor = d.get("min_similarity")
+            return (
+                f"recalled {len(d['memories'])} memories ({d.get('passed')} of the "
+                f"{d['searched']} nearest reached min_similarity {floor:g})"
+            )
         if kind == "decision":
             args = d["arguments"]
             if d["function"] == "brainstorm":
@@ -181,6 +187,7 @@ def interrupted(kernel: Any, run_id: str | None, how: str) -> None:
 @click.option("--stream", is_flag=True, help="Stream the model's text to stderr.")
 @click.option("--record", metavar="PATH", help="Record every model exchange to a cassette.")
 @click.option("--workspace", metavar="DIR", help="The folder file tools work in (default: .).")
+@click.option("--no-memory", is_flag=True, help="Neither recall nor store long-term memories.")
 def run_command(
     task: str,
     model_id: str | None,
@@ -190,6 +197,7 @@ def run_command(
     stream: bool,
     record: str | None,
     workspace: str | None,
+    no_memory: bool,
 ) -> None:
     """Run TASK to completion: progress on stderr, the answer on stdout.
 
@@ -216,6 +224,7 @@ def run_command(
                 on_text=progress.text if stream else None,
                 stream=stream,
                 on_event=progress,
+                memory=not no_memory,
             )
         )
     except KeyboardInterrupt:
@@ -287,8 +296,9 @@ async def _converse(assistant: Any, progress: Progress) -> None:
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a saved conversation.")
 @click.option("--yes", is_flag=True, help="Approve every tool with side effects.")
 @click.option("--workspace", metavar="DIR", help="The folder file tools work in (default: .).")
+@click.option("--no-memory", is_flag=True, help="Neither recall nor store long-term memories.")
 def chat_command(
-    model_id: str | None, resume_id: str | None, yes: bool, workspace: str | None
+    model_id: str | None, resume_id: str | None, yes: bool, workspace: str | None, no_memory: bool
 ) -> None:
     """Talk with an Assistant: one message a line on stdin, answers on stdout.
 
@@ -303,7 +313,11 @@ def chat_command(
     kernel = get_kernel()
     cls = auto_class(kernel, "assistant")
     progress = Progress()
-    options: dict[str, Any] = {"approve": approver(yes), "on_event": progress}
+    options: dict[str, Any] = {
+        "approve": approver(yes),
+        "on_event": progress,
+        "memory": not no_memory,
+    }
     if model_id is not None:
         options["model"] = model_id
     if workspace is not None:

@@ -6,8 +6,9 @@ Opening is cheap: no backend library and no model is imported until a memory is
 stored or a non-empty store is searched.
 
 On first use with no ``[memory] embedder`` set, the embedder is chosen —
-``minilm`` when its packages are installed, else ``hashing`` — and written to the
-config file; it changes only when the user edits that line.
+``minilm`` when its packages are installed, else ``hashing`` — and kept in the
+home's state folder (:mod:`autoplug.memory.choice`); the config file is never
+edited, and a ``[memory] embedder`` set there always wins.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import weakref
 from typing import Any
 
 from ..errors import UsageError
+from .choice import DEFAULT_EMBEDDERS, chosen_embedder, configured_embedder
 from .guard import GuardedBackend, MemoryStoreError
 from .records import (
+    DEFAULT_MIN_SIMILARITY,
     KINDS,
     BackendStats,
     Candidate,
@@ -32,6 +35,7 @@ from .records import (
     Pruned,
     PrunePolicy,
     Recalled,
+    Recollection,
     TableInfo,
     safe_name,
     split_table_name,
@@ -40,9 +44,6 @@ from .records import (
 from .scoring import DEFAULT_WEIGHTS, Weights, blend, rank, recency, select_pruned
 from .settings import MemorySettings
 from .store import CONSOLIDATE_AT, REINFORCE_STEP, LongTermMemory
-
-DEFAULT_EMBEDDERS = ("minilm", "hashing")
-"""Tried in order on first use; the first registered and available one is chosen."""
 
 # One LongTermMemory per kernel, so a run's recall and remember share a loaded model
 # (and the in-process backend its contents); dropped with the kernel.
@@ -61,7 +62,7 @@ def open_memory(kernel: Any) -> LongTermMemory | None:
     settings = check_memory_config(kernel)
     if not settings.enabled or settings.backend not in kernel.memory_backends:
         return None
-    if settings.embedder is None and not kernel.embedders.names():
+    if configured_embedder(kernel) is None and not kernel.embedders.names():
         return None
     return load_memory(kernel)
 
@@ -106,12 +107,16 @@ def load_memory(kernel: Any) -> LongTermMemory:
                 f"unknown memory backend {settings.backend!r} ([memory] backend in "
                 f"{config.path}); known: {known}"
             )
-        choice = settings.embedder or choose_embedder(kernel)
+        choice = chosen_embedder(kernel)
         if choice not in kernel.embedders:
             known = ", ".join(kernel.embedders.names()) or "none"
-            raise UsageError(
-                f"unknown embedder {choice!r} ([memory] embedder in {config.path}); known: {known}"
+            where = (
+                f"[memory] embedder in {config.path}"
+                if settings.embedder is not None
+                else f"chosen on first use, kept in {config.home / 'state' / 'memory.json'}; "
+                f"set [memory] embedder in {config.path} to change it"
             )
+            raise UsageError(f"unknown embedder {choice!r} ({where}); known: {known}")
         embedder = kernel.embedders.get(choice).create(config)
         backend = GuardedBackend(
             kernel.memory_backends.get(settings.backend).create(config, embedder)
@@ -119,33 +124,6 @@ def load_memory(kernel: Any) -> LongTermMemory:
         memory = LongTermMemory(backend, embedder, settings, embedder_choice=choice)
         _OPENED[kernel] = memory
         return memory
-
-
-def choose_embedder(kernel: Any) -> str:
-    """Pick the default embedder and write it to the config file (``[memory] embedder``).
-
-    ``minilm`` when registered and available, else ``hashing``, else the first
-    registered one. Raises :class:`UsageError` when no embedder is registered.
-    """
-    names = kernel.embedders.names()
-    for name in (*DEFAULT_EMBEDDERS, *names):
-        if name in names and _available(kernel.embedders.get(name)):
-            try:
-                kernel.config.set_value("memory", "embedder", name)
-            except OSError as exc:
-                # A home that cannot be written: use the choice now, make it again next time.
-                print(
-                    f"autoplug: warning: cannot record the embedder choice {name!r} in "
-                    f"{kernel.config.path}: {exc.strerror or exc}",
-                    file=sys.stderr,
-                )
-            return name
-    raise UsageError("no embedder is registered (is the autoplug_memory plugin disabled?)")
-
-
-def _available(factory: Any) -> bool:
-    check = getattr(factory, "available", None)
-    return bool(check()) if callable(check) else True
 
 
 def format_memories(recalled: list[Recalled]) -> str:
@@ -156,6 +134,7 @@ def format_memories(recalled: list[Recalled]) -> str:
 __all__ = [
     "CONSOLIDATE_AT",
     "DEFAULT_EMBEDDERS",
+    "DEFAULT_MIN_SIMILARITY",
     "DEFAULT_WEIGHTS",
     "KINDS",
     "REINFORCE_STEP",
@@ -174,11 +153,12 @@ __all__ = [
     "Pruned",
     "PrunePolicy",
     "Recalled",
+    "Recollection",
     "TableInfo",
     "check_memory_config",
     "Weights",
     "blend",
-    "choose_embedder",
+    "chosen_embedder",
     "format_memories",
     "load_memory",
     "open_memory",

@@ -16,6 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 KINDS = ("task", "answer", "observation", "fact")
 """The kinds of memory: a task given, its answer, what a step observed, a plain fact."""
 
+DEFAULT_MIN_SIMILARITY = 0.3
+"""Recall's cosine floor for an embedder that declares no ``min_similarity`` of its own."""
+
 ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 """Memory ids are 16 lower-case hex digits (random), safe to quote in a filter."""
 
@@ -47,6 +50,20 @@ class Recalled:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Recollection:
+    """What one recall found: the memories kept and how many passed the similarity floor.
+
+    ``searched``: nearest candidates looked at; ``passed``: how many of them reached
+    ``min_similarity`` (before ``top_k`` and the token bound); ``memories``: those kept.
+    """
+
+    memories: list[Recalled]
+    searched: int
+    passed: int
+    min_similarity: float
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,9 @@ class Embedder(Protocol):
     ``name`` identifies the vector space (two embedders with one name must give
     comparable vectors): it names the backend's table together with ``dimension``.
     Vectors are unit length so that a dot product is the cosine similarity.
+    An embedder may declare ``min_similarity``: the cosine below which a memory is
+    unrelated to a query in its vector space (recall's floor; default
+    :data:`DEFAULT_MIN_SIMILARITY`; ``[memory] min_similarity`` overrides it).
     """
 
     name: str

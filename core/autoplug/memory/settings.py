@@ -16,6 +16,7 @@ class MemorySettings:
     """``[memory]`` merged over its defaults, every value checked.
 
     ``half_life_days`` is the recency half-life of the scoring (default 30).
+    ``min_similarity`` is the cosine floor of recall, or None for the embedder's own.
     """
 
     backend: str
@@ -25,6 +26,7 @@ class MemorySettings:
     capacity: int
     max_age_days: float
     half_life_days: float
+    min_similarity: float | None = None
 
     @property
     def enabled(self) -> bool:
@@ -53,6 +55,16 @@ class MemorySettings:
         embedder = values.get("embedder")
         if embedder is not None and (not isinstance(embedder, str) or not embedder):
             raise ConfigError(f"[memory] embedder must be a non-empty string ({where})")
+        floor = values.get("min_similarity")
+        if floor is not None and (
+            isinstance(floor, bool)
+            or not isinstance(floor, int | float)
+            or not 0.0 <= floor <= 1.0  # also refuses nan
+        ):
+            raise ConfigError(
+                f"[memory] min_similarity must be a number from 0 to 1 (a cosine similarity), "
+                f"got {floor!r} ({where})"
+            )
         return cls(
             backend=backend,
             embedder=embedder,
@@ -61,4 +73,5 @@ class MemorySettings:
             capacity=number("capacity", 10000, integer=True, minimum=1),
             max_age_days=number("max_age_days", 365, integer=False, minimum=0),
             half_life_days=number("half_life_days", 30.0, integer=False, minimum=0.001),
+            min_similarity=float(floor) if floor is not None else None,
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .records import (
+    DEFAULT_MIN_SIMILARITY,
     ID_PATTERN,
     KINDS,
     Embedder,
@@ -28,6 +29,7 @@ from .records import (
     Pruned,
     PrunePolicy,
     Recalled,
+    Recollection,
 )
 from .scoring import DEFAULT_WEIGHTS, Weights, rank, within_tokens
 from .settings import MemorySettings
@@ -118,6 +120,13 @@ class LongTermMemory:
 
     # -- recall ---------------------------------------------------------------
 
+    @property
+    def min_similarity(self) -> float:
+        """Recall's cosine floor: ``[memory] min_similarity``, else the embedder's own."""
+        if self.settings.min_similarity is not None:
+            return self.settings.min_similarity
+        return float(getattr(self.embedder, "min_similarity", DEFAULT_MIN_SIMILARITY))
+
     def recall(
         self,
         query: str,
@@ -125,40 +134,62 @@ class LongTermMemory:
         max_tokens: int | None = None,
         *,
         touch: bool = True,
-        warm: bool = True,
+        exclude_run: str | None = None,
     ) -> list[Recalled]:
         """The best ``k`` memories for ``query`` within ``max_tokens``, best first.
 
-        Defaults come from ``[memory] top_k`` and ``max_prompt_tokens``. On an
-        empty store this returns [] at once, loading neither the backend's library
-        nor the embedder; with ``warm`` it starts loading the embedder in the
-        background, since a remember usually follows. With ``touch`` the returned
-        memories count an access (their recency is refreshed).
+        Only memories at least :attr:`min_similarity` similar to the query count.
+        See :meth:`recollect`, which also says how many passed that floor.
+        """
+        return self.recollect(query, k, max_tokens, touch=touch, exclude_run=exclude_run).memories
+
+    def recollect(
+        self,
+        query: str,
+        k: int | None = None,
+        max_tokens: int | None = None,
+        *,
+        touch: bool = True,
+        exclude_run: str | None = None,
+        floor: float | None = None,
+    ) -> Recollection:
+        """Recall with its counts: how many candidates were searched and passed the floor.
+
+        Defaults come from ``[memory] top_k``, ``max_prompt_tokens`` and
+        :attr:`min_similarity` (``floor`` overrides the last). On an empty store
+        this returns at once, loading neither the backend's library nor the
+        embedder. With ``touch`` the returned memories count an access (their
+        recency is refreshed). Memories stored by the run ``exclude_run`` are left
+        out (a conversation never recalls its own turns).
         """
         k = self.settings.top_k if k is None else k
         max_tokens = self.settings.max_prompt_tokens if max_tokens is None else max_tokens
+        floor = self.min_similarity if floor is None else floor
         if k < 1:
             raise UsageError(f"k must be a positive integer, got {k}")
         if not query.strip():
-            return []
+            return Recollection([], 0, 0, floor)
         with self._lock:
             if self.backend.is_empty():
-                if warm:
-                    self.warm()
-                return []
-            found = within_tokens(self._ranked(query, k), max_tokens)
+                return Recollection([], 0, 0, floor)
+            vector = self._embed([query])[0]
+            candidates = self.backend.search(vector, max(4 * k, MIN_CANDIDATES))
+            if exclude_run is not None:
+                candidates = [c for c in candidates if c.record.source_run != exclude_run]
+            passing = [c for c in candidates if c.similarity >= floor]
+            ranked = rank(passing, self.clock(), self.weights)[:k]
+            found = within_tokens(ranked, max_tokens)
             if touch and found:
                 self.backend.touch([m.id for m in found], self.clock())
-            return found
+            return Recollection(found, len(candidates), len(passing), floor)
 
     def search(self, query: str, k: int | None = None) -> list[Recalled]:
-        """Like :meth:`recall` but without the token bound and without counting an access."""
-        return self.recall(query, k, max_tokens=10**12, touch=False, warm=False)
+        """The best ``k`` memories for ``query`` at any similarity, with no token bound.
 
-    def _ranked(self, query: str, k: int) -> list[Recalled]:
-        vector = self._embed([query])[0]
-        candidates = self.backend.search(vector, max(4 * k, MIN_CANDIDATES))
-        return rank(candidates, self.clock(), self.weights)[:k]
+        For looking into memory (``autoplug memory search``): it ignores
+        ``min_similarity`` and does not count an access.
+        """
+        return self.recollect(query, k, max_tokens=10**12, touch=False, floor=-1.0).memories
 
     # -- remember -------------------------------------------------------------
 

@@ -2,35 +2,71 @@
 
 A killed process cannot write its own status, so a run records its owner's pid,
 host and start time; a ``running`` run whose owner is gone was interrupted.
+
+Liveness is asked with signal 0, which checks that a process exists and sends
+it nothing. A pid may have been reused by a newer process, so the owner's start
+time is compared too: from ``/proc`` on Linux, else (macOS, the BSDs, where
+there is no ``/proc``) from ``ps -o stat=,lstart=``. Windows is not supported.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from pathlib import Path
 
+PROC = Path("/proc")
+"""Where Linux describes processes; when it is missing, ``ps`` is asked instead."""
 
-def process_start_time(pid: int) -> str | None:
-    """The start time of process ``pid`` (clock ticks since boot, from /proc), if readable.
 
-    Stored with the owner so that a recycled pid is not mistaken for the owner.
-    """
+def _proc_stat(pid: int) -> tuple[str, str | None] | None:
+    """``(state, start)`` of ``pid`` from /proc, None when it cannot be read."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = (PROC / str(pid) / "stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
     fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else None
+    if not fields:
+        return None
+    return fields[0], (fields[19] if len(fields) > 19 else None)
 
 
-def _zombie(pid: int) -> bool:
+def _ps_stat(pid: int) -> tuple[str, str | None] | None:
+    """``(state, start)`` of ``pid`` from ``ps`` (POSIX ``stat``, BSD ``lstart``), if it runs."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].startswith("Z")
+        out = subprocess.run(
+            ["ps", "-o", "stat=,lstart=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+            env={**os.environ, "LC_ALL": "C"},  # one spelling of the date, whatever the locale
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    line = out.stdout.strip()
+    if out.returncode != 0 or not line:
+        return None
+    state, _, start = line.partition(" ")
+    return state, " ".join(start.split()) or None
+
+
+def _stat(pid: int) -> tuple[str, str | None] | None:
+    if PROC.is_dir():
+        return _proc_stat(pid)
+    return _ps_stat(pid)
+
+
+def process_start_time(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot from /proc, else ``ps``'s
+    ``lstart``), if it can be read.
+
+    Stored with the owner so that a recycled pid is not mistaken for the owner.
+    """
+    found = _stat(pid)
+    return found[1] if found else None
 
 
 def owner_alive(pid: int | None, host: str | None, start: str | None) -> bool:
@@ -43,17 +79,19 @@ def owner_alive(pid: int | None, host: str | None, start: str | None) -> bool:
     if host != socket.gethostname():
         return True
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: existence and permission only, nothing is delivered
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # it exists, owned by someone else
     except OSError:
         return False
-    if _zombie(pid):
-        return False
-    if start is not None:
-        current = process_start_time(pid)
-        if current is not None and current != start:
-            return False  # the pid was reused by another process
+    found = _stat(pid)
+    if found is None:
+        return True  # it exists (signal 0 said so) but cannot be described here
+    state, current = found
+    if state.startswith("Z"):
+        return False  # a zombie has ended; its parent has not collected it yet
+    if start is not None and current is not None and current != start:
+        return False  # the pid was reused by another process
     return True
