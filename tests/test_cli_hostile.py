@@ -203,8 +203,8 @@ def test_memory_reading_commands_work_on_a_home_that_cannot_be_written(tmp_path,
         home.chmod(0o755)
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
-    assert "autoplug: warning: cannot record the embedder choice 'hashing' in" in out.stderr
-    assert str(home / "config.toml") in out.stderr
+    assert "autoplug: warning: cannot keep the embedder choice in" in out.stderr
+    assert str(home / "state") in out.stderr
 
 
 # -- wrong-shaped run state -----------------------------------------------------------------------

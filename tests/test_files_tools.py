@@ -64,11 +64,12 @@ def test_write_needs_approval(kernel, tmp_path):
 
 
 def home_with(tmp_path, monkeypatch, toml: str | None):
-    home = tmp_path / "cfg"
-    home.mkdir()
+    """Write the kernel fixture's config; AUTOPLUG_HOME points elsewhere (the tool must not use it)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
     if toml is not None:
         (home / "config.toml").write_text(toml)
-    monkeypatch.setenv("AUTOPLUG_HOME", str(home))
+    monkeypatch.setenv("AUTOPLUG_HOME", str(tmp_path / "elsewhere"))
     return home
 
 

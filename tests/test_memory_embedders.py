@@ -189,8 +189,9 @@ def test_openai_embedder_does_not_retry_a_spent_quota_or_a_bad_request(server):
 
 
 def test_openai_embedder_rejects_a_bad_setting(tmp_path):
-    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path, embedder_dimension=-3))
+    home = memory_home(tmp_path, embedder_dimension=-3)
     with pytest.raises(
-        ConfigError, match=r"\[memory\] embedder_dimension must be a positive number"
+        ConfigError,
+        match=r"config.toml: \[memory\] embedder_dimension must be a whole number >= 1, not -3",
     ):
-        OpenAIEmbedder.from_config(kernel.config)
+        Kernel(builtins=["autoplug_memory"], home=home)

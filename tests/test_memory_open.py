@@ -87,12 +87,11 @@ def test_unknown_embedder_in_config_is_a_clear_error(tmp_path):
 
 
 def test_invalid_memory_setting_names_the_key_and_file(tmp_path):
-    kernel = Kernel(builtins=["autoplug_memory"], home=memory_home(tmp_path, top_k=0))
+    home = memory_home(tmp_path, top_k=0)
     with pytest.raises(
-        ConfigError,
-        match=r"\[memory\] top_k must be an integer >= 1, got 0 \(in config file .*config.toml\)",
+        ConfigError, match=r"config.toml: \[memory\] top_k must be a whole number >= 1, not 0"
     ):
-        open_memory(kernel)
+        Kernel(builtins=["autoplug_memory"], home=home)
 
 
 def test_changed_embedder_gets_its_own_table_and_stats_lists_the_other(tmp_path):

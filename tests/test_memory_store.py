@@ -263,7 +263,7 @@ def test_min_similarity_outside_0_to_1_names_the_key_and_the_file(tmp_path, valu
     from autoplug import ConfigError
 
     with pytest.raises(
-        ConfigError, match=r"\[memory\] min_similarity must be a number from 0 to 1 .*config.toml"
+        ConfigError, match=r"config.toml: \[memory\] min_similarity must be a number from 0 to 1"
     ):
         open_memory(make_kernel(tmp_path, "inprocess", min_similarity=value))
 

@@ -8,6 +8,7 @@ pinning old ones.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,3 +328,12 @@ class Config:
     def default_model(self) -> str | None:
         """``AUTOPLUG_MODEL``, else the file's ``model``, else None."""
         return os.environ.get("AUTOPLUG_MODEL") or self.data.get("model") or None
+
+
+def _long_number(text: str, exc: ValueError) -> str:
+    """Where the integer too long to read is, for the error message."""
+    match = re.search(r"\d[\d_]{999,}", text)
+    if match is None:
+        return " ".join(str(exc).split())[:200]
+    line = text.count("\n", 0, match.start()) + 1
+    return f"line {line} holds an integer of {match.end() - match.start()} digits, too long to read"

@@ -212,7 +212,9 @@ class ToolRegistry:
         The bare-name rules apply among those tools alone (a replay offers exactly
         its recorded catalog: see :mod:`autoplug.catalog`). Unknown names are skipped.
         """
-        subset = ToolRegistry(self._hook, self.default_timeout, self.home)
+        subset = ToolRegistry(
+            self._hook, self.default_timeout, self.max_argument_chars, home=self.home
+        )
         for name in qualified_names:
             found = self._by_qualified.get(name)
             if found is not None:

@@ -13,7 +13,6 @@ edited, and a ``[memory] embedder`` set there always wins.
 
 from __future__ import annotations
 
-import sys
 import threading
 import weakref
 from typing import Any
