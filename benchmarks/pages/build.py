@@ -7,6 +7,7 @@ templates copy the markup habits of common site types: a news site whose first
 WordPress, Medium-like and Ghost blogs with comments and recommendations,
 Sphinx, MkDocs-Material and Docusaurus docs, phpBB and Discourse forums, a Q&A
 site, and pages built from bare ``<div>``s. Seeded, so the files do not change.
+``heldout.py`` adds templates written after the extractor was frozen.
 
 Run: python benchmarks/pages/build.py
 """
@@ -424,6 +425,7 @@ TEMPLATES: dict[str, tuple[Template, dict[str, tuple[str, list[Block]]]]] = {
 
 
 def main() -> None:
+    from heldout import heldout_pages
     from threads import forum_pages
 
     written = 0
@@ -434,7 +436,11 @@ def main() -> None:
             (HERE / f"{name}.html").write_text(template(rng, title, blocks), encoding="utf-8")
             (HERE / f"{name}.gold.txt").write_text(gold(title, blocks), encoding="utf-8")
             written += 1
-    for name, html, gold_text in forum_pages(QANDA, THREADS, DIVSOUP, gold):
+    more = [
+        *forum_pages(QANDA, THREADS, DIVSOUP, gold),
+        *heldout_pages(NEWS, BLOGS, DOCS, THREADS, DIVSOUP, gold),
+    ]
+    for name, html, gold_text in more:
         (HERE / f"{name}.html").write_text(html, encoding="utf-8")
         (HERE / f"{name}.gold.txt").write_text(gold_text, encoding="utf-8")
         written += 1

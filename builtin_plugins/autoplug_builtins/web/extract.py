@@ -37,7 +37,7 @@ CHROME_WORDS = re.compile(
     r"screen-reader|signature|postprofile|jumpbox|online-list|navbar|navigation|topbar|top-bar|"
     r"masthead|footer|announcement|feedback|byline|author|tableofcontents|table-of-contents|"
     r"copyright|leaderboard|searchbox|avatar|back2top|back-link|ad-slot|adslot|ad-container|"
-    r"-ad-|post-buttons|post-menu|post-controls|edit-this",
+    r"-ad-|post-buttons|post-menu|post-controls|edit-this|userinfo|user-info|usertitle",
     re.I,
 )
 # Whole words of a class or id (split at -, _ and case changes) that name chrome.
@@ -120,9 +120,13 @@ def measure(root: Any) -> Stats:
 MODIFIER = re.compile(r"^(?:has|with|is|no|show|hide)[-_]", re.I)
 
 
+# Attributes that name a component where sites use no class for it.
+NAMING_ATTRIBUTES = ("id", "data-component", "data-testid", "data-e2e", "data-module")
+
+
 def _names(tag: Any) -> str:
     classes = [name for name in tag.get("class") or [] if not MODIFIER.match(name)]
-    return " ".join([*classes, str(tag.get("id") or "")]).strip()
+    return " ".join([*classes, *(str(tag.get(a) or "") for a in NAMING_ATTRIBUTES)]).strip()
 
 
 def _tokens(names: str) -> set[str]:
@@ -233,6 +237,11 @@ def _ancestors(tag: Any) -> list[Any]:
     return [p for p in tag.parents if p.name not in ("[document]",)]
 
 
+def _lineage(tag: Any) -> set[int]:
+    # By identity: Tag's == compares whole subtrees, slow and wrong for look-alikes.
+    return {id(p) for p in tag.parents}
+
+
 def choose(root: Any) -> list[Any]:
     """The elements holding the main text, in document order; empty when none scores."""
     scores = score(root)
@@ -250,19 +259,18 @@ def choose(root: Any) -> list[Any]:
     for tag, points in ranked[1:]:
         if points < 0.75 * top_score or len(alternatives) > 5:
             break
-        lineage = _ancestors(tag)
-        if not any(alt in lineage or tag in _ancestors(alt) for alt in alternatives):
+        lineage = _lineage(tag)
+        if not any(id(alt) in lineage or id(tag) in _lineage(alt) for alt in alternatives):
             alternatives.append(tag)
     alternatives = alternatives[1:]
     if len(alternatives) >= 2:
         for ancestor in _ancestors(top):
             if ancestor.name == "html":
                 break
-            inside = sum(1 for alt in alternatives if ancestor in _ancestors(alt))
+            inside = sum(1 for alt in alternatives if id(ancestor) in _lineage(alt))
             if inside >= 2:
-                top = ancestor
-                top_score = final.get(id(top), (top, top_score))[1]
-                break
+                # The ancestor gathers the similar blocks; its siblings are the page's.
+                return [ancestor]
     parent = top.parent
     if parent is None or top.name == "body":
         return [top]
