@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from web_server import LOOPBACK, WebServer, bomb, write_web_config
 
 from autoplug import Kernel, ToolResult
+from autoplug_builtins.web.browse import clip
 
 
 @pytest.fixture
@@ -408,3 +411,23 @@ def test_invalid_web_config_is_a_tool_error_naming_file_and_key(isolated_home, s
     result = browse(kernel, server.url("/page.html"))
     assert result.kind == "tool_error"
     assert str(isolated_home / "config.toml") in result.error and "timeout_s" in result.error
+
+
+@given(
+    text=st.text(alphabet=st.sampled_from("ab .\n"), max_size=3000),
+    max_chars=st.integers(1, 3000),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_cut_text_fits_max_chars_keeps_a_prefix_and_counts_what_it_dropped(text, max_chars):
+    clipped = clip(text, max_chars)
+    assert len(clipped) <= max_chars
+    if len(text) <= max_chars:
+        assert clipped == text
+        return
+    note = re.search(r"\n\[([\d,]+) more characters not shown: [^\n]*\]$", clipped)
+    if note is None:
+        assert clipped == text[:max_chars]
+    else:
+        kept = clipped[: note.start()]
+        assert text.startswith(kept)
+        assert int(note.group(1).replace(",", "")) == len(text) - len(kept)

@@ -34,10 +34,9 @@ def _constrain(made: Tool, **properties: dict[str, Any]) -> Tool:
 async def browse_url(url: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict:
     """Fetch a web page (http or https) and return its title, readable text and links.
 
-    HTML is reduced to its main text, headline first (no menus, ads, comments,
-    sidebars or related lists), and its links as absolute URLs, the main text's
-    first; plain text, JSON and XML come back as text; binary files are refused.
-    Text longer than max_chars ends with a note of how many characters were cut. Result: {url, final_url, status, content_type, title, text,
+    HTML is reduced to its main text (no scripts, styles or navigation) and its
+    links as absolute URLs; plain text, JSON and XML come back as text; binary
+    files are refused. Result: {url, final_url, status, content_type, title, text,
     links: [{text, url}], truncated}.
 
     url: the http:// or https:// address of the page
