@@ -214,3 +214,18 @@ def test_the_article_is_never_lost_to_ad_mains_and_wrappers(wrappers, ads_before
         inner = f"<{name} class='{cls}'>{inner}</{name}>"
     html = f"<nav><a href='/'>Home</a></nav>{ad * ads_before}{inner}{ad * ads_after}<footer>Footer text</footer>"
     assert_reads(html, ["Advertisement", "Great offer", "Footer text", "Home"])
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        "<div class='responsive-container'>{}</div>",
+        "<article class='post type-post comments-open'>{}</article>",
+        "<div class='has-comments layout'>{}</div>",
+        "<div class='cookie-free-zone'><h1>Bridge</h1>{}</div>",
+    ],
+)
+def test_a_chrome_word_in_a_wrapper_s_state_or_another_word_does_not_drop_the_article(wrapper):
+    # Were the wrapper pruned, the page would fall back to its whole text, sidebar and all.
+    sidebar = "<div class='sidebar'><p>Sidebar: our most popular stories this week, picked for you.</p></div>"
+    assert_reads("<body>" + wrapper.format(paragraphs()) + sidebar + "</body>", ["Sidebar"])

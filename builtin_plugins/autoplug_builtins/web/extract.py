@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # A match on these removes the element whatever it holds.
-ALWAYS_CHROME = re.compile(r"comment|disqus|respond|cookie|consent|gdpr", re.I)
+ALWAYS_CHROME = re.compile(r"comment|disqus|(?<![a-z])respond(?![a-z])|cookie|consent|gdpr", re.I)
 # Substrings of a class or id that name page chrome.
 CHROME_WORDS = re.compile(
     r"sidebar|share|sharing|social|newsletter|subscribe|signup|related|breadcrumb|crumbs|"
@@ -116,8 +116,10 @@ def measure(root: Any) -> Stats:
 
 
 # Class names that state what an element has or is ("has-sidebar", "with-comments",
-# "no-js"), not what it is: a post with a profile box is still a post.
-MODIFIER = re.compile(r"^(?:has|with|is|no|show|hide)[-_]", re.I)
+# "no-js", "comments-open"), not what it is: a post with a profile box is still a post.
+MODIFIER = re.compile(
+    r"^(?:has|with|is|no|show|hide)[-_]|[-_](?:open|closed|enabled|disabled|allowed)$", re.I
+)
 
 
 # Attributes that name a component where sites use no class for it.
@@ -125,7 +127,7 @@ NAMING_ATTRIBUTES = ("id", "data-component", "data-testid", "data-e2e", "data-mo
 
 
 def _names(tag: Any) -> str:
-    classes = [name for name in tag.get("class") or [] if not MODIFIER.match(name)]
+    classes = [name for name in tag.get("class") or [] if not MODIFIER.search(name)]
     return " ".join([*classes, *(str(tag.get(a) or "") for a in NAMING_ATTRIBUTES)]).strip()
 
 
@@ -151,7 +153,7 @@ def _is_chrome(tag: Any, stats: Stats) -> bool:
     if tag.name in ("body", "html", "main", "article") and not tag.get("class"):
         return False
     names = _names(tag)
-    if names and ALWAYS_CHROME.search(names):
+    if names and ALWAYS_CHROME.search(names) and tag.find("h1") is None:
         return True
     role = str(tag.get("role", "")).lower()
     named = bool(names) and (
