@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 for the web-tool tests (and the web benchmark).
 
 ``WebServer`` runs a threaded ``http.server`` on port 0 and serves a fixed set
-of pages: HTML with chrome and relative links, redirect chains, redirects to
+of pages: HTML with chrome and relative links, a page
+whose first ``<main>`` is an ad slot, redirect chains, redirects to
 forbidden addresses and schemes, a huge body, slow and dripping responses, a binary file,
 text types, a 404, and a fake SearXNG JSON endpoint. Every request is recorded
 (path, query and Host header) so tests can tell what reached the server.
@@ -51,6 +52,24 @@ ARTICLE_HTML = """<!DOCTYPE html>
   <footer>FOOTER-TEXT</footer>
 </body>
 </html>
+"""
+
+# A news page whose first <main> is an ad slot and whose article is in the second.
+TWO_MAINS_HTML = """<!DOCTYPE html>
+<html><head><title>Moon base plans unveiled | Example News</title></head>
+<body>
+  <header><a href="/">Example News</a> <a href="/world">World</a></header>
+  <main class="ad-slot"><div class="ad-label">Advertisement</div>
+    <a href="https://ads.example/c">Save 40% on premium telescopes this week only, free delivery.</a>
+  </main>
+  <main><div id="story">
+    <h1>Moon base plans unveiled</h1>
+    <p>The space agency on Monday showed the first detailed plans for a research base near the
+       lunar south pole, where ice in shadowed craters could supply water and fuel.</p>
+    <p>Construction would begin in 2032, with the first crew of four staying for a month.</p>
+  </div></main>
+  <main><div>Sponsored</div></main>
+</body></html>
 """
 
 BOMB_BYTES = 50_000_000
@@ -174,6 +193,8 @@ def _handler_for(server: WebServer) -> type[BaseHTTPRequestHandler]:
                 self.send(200, server.extra_routes[path], "text/html; charset=utf-8")
             elif path == "/page.html":
                 self.send(200, ARTICLE_HTML.encode(), "text/html; charset=utf-8")
+            elif path == "/two-mains.html":
+                self.send(200, TWO_MAINS_HTML.encode(), "text/html; charset=utf-8")
             elif path == "/latin1.html":
                 body = "<title>Caf\xe9</title><p>cr\xe8me br\xfbl\xe9e</p>".encode("latin-1")
                 self.send(200, body, "text/html; charset=ISO-8859-1")

@@ -132,9 +132,9 @@ def _inside(tag: Any, names: tuple[str, ...]) -> bool:
     return any(parent.name in names for parent in tag.parents)
 
 
-def extract_links(soup: Any, base_url: str, limit: int) -> list[dict[str, str]]:
-    """Up to ``limit`` distinct http(s) links of the page as ``{text, url}``, absolute."""
-    links: list[dict[str, str]] = []
+def link_entries(soup: Any, base_url: str) -> list[tuple[Any, dict[str, str]]]:
+    """Every distinct http(s) link of the page as ``(anchor, {text, url})``, absolute."""
+    entries: list[tuple[Any, dict[str, str]]] = []
     seen: set[str] = set()
     for anchor in soup.find_all("a", href=True):
         href = str(anchor["href"]).strip()
@@ -147,10 +147,13 @@ def extract_links(soup: Any, base_url: str, limit: int) -> list[dict[str, str]]:
             continue
         seen.add(url)
         text = _one_line(anchor.get_text(" ")) or _one_line(str(anchor.get("title", "")))
-        links.append({"text": text, "url": url})
-        if len(links) >= limit:
-            break
-    return links
+        entries.append((anchor, {"text": text, "url": url}))
+    return entries
+
+
+def extract_links(soup: Any, base_url: str, limit: int) -> list[dict[str, str]]:
+    """Up to ``limit`` distinct http(s) links of the page as ``{text, url}``, absolute."""
+    return [link for _, link in link_entries(soup, base_url)[:limit]]
 
 
 def _flatten(text: str) -> str:
@@ -170,8 +173,11 @@ def _skipped(tag: Any, in_section: bool) -> bool:
     return tag.has_attr("hidden")
 
 
-def render_text(root: Any) -> str:
+def render_text(root: Any, in_section: bool = False) -> str:
     """The readable text under ``root``: chrome skipped, one line per block, tidied.
+
+    ``in_section`` says that ``root`` is article content, where ``header`` and
+    ``footer`` are the article's own (kept) rather than the site's (skipped).
 
     A walk that builds the text without changing the tree (inserting markers
     into a big tree costs time quadratic in the number of siblings). Line breaks
@@ -183,7 +189,7 @@ def render_text(root: Any) -> str:
     pieces: list[str] = []
     # Entries: (node, inside pre, inside article or main), or a string to emit
     # once a tag's children are done.
-    stack: list[Any] = [(root, False, False)]
+    stack: list[Any] = [(root, False, in_section)]
     while stack:
         entry = stack.pop()
         if isinstance(entry, str):
@@ -224,7 +230,9 @@ def read_html(
 ) -> tuple[str | None, str, list[dict[str, str]]]:
     """``(title, text, links)`` of an HTML page fetched from ``base_url``.
 
-    The text comes from ``main`` when the page has one, else from ``body``.
+    The text is the page's main text as ``extract`` finds it, with the headline
+    first; a page where nothing reads as main text gives its whole text, chrome
+    left out. Links: those of the main text first, then the rest of the page.
     """
     from bs4 import BeautifulSoup
 
@@ -234,6 +242,32 @@ def read_html(
     if base_tag is not None:
         base_url = urljoin(base_url, str(base_tag["href"]).strip())
     # Links come from the whole page, navigation included: that is how an agent moves on.
-    links = extract_links(soup, base_url, max_links)
-    root = soup.find("main") or soup.body or soup
-    return title or None, render_text(root), links
+    entries = link_entries(soup, base_url)
+    text, content = main_text(soup, title)
+    if not text:
+        # Everything was pruned as chrome: read the page as it came, main or body.
+        soup = BeautifulSoup(body, "html.parser", from_encoding=charset)
+        text, content = render_text(soup.find("main") or soup.body or soup), []
+    inside = {id(a) for node in content for a in node.find_all("a", href=True)}
+    first = [link for anchor, link in entries if id(anchor) in inside]
+    rest = [link for anchor, link in entries if id(anchor) not in inside]
+    return title or None, text, (first + rest)[:max_links]
+
+
+def main_text(soup: Any, title: str) -> tuple[str, list[Any]]:
+    """The main text of ``soup`` (pruned in place) and the elements it was read from."""
+    from .extract import choose, clean, headline, measure, prune
+
+    head = headline(soup, title)
+    head_text = _one_line(head.get_text(" ")) if head is not None else ""
+    root = soup.body or soup
+    prune(root)
+    content = choose(root)
+    if not content:
+        return render_text(root), [root]
+    for node in content:
+        clean(node, measure(node))
+    text = tidy("\n".join(render_text(node, in_section=True) for node in content))
+    if head_text and head_text not in _one_line(text[: len(head_text) * 4 + 200]):
+        text = f"# {head_text}\n{text}"
+    return text, content
