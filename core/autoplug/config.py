@@ -52,6 +52,9 @@ DEFAULT_WEB: dict[str, Any] = {
     "max_bytes": 2_000_000,
 }
 
+# The keys of the [otel] table (read by the builtin plugin autoplug_otel).
+OTEL_KEYS = ("enabled",)
+
 # The keys of a [prices."ID"] table: USD per million tokens.
 PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
 
@@ -104,6 +107,9 @@ CONFIG_TEMPLATE = """\
 # max_prompt_tokens = 800
 # capacity = 10000
 # max_age_days = 365
+
+# [otel]                   # OpenTelemetry traces (pip install 'autoplug[otel]')
+# enabled = false          # true: spans for every run; unset: on when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
 # [web]
 # allow_private = false    # true, or a list of networks like ["127.0.0.0/8"]: lets browse_url reach non-public addresses
@@ -183,7 +189,7 @@ class Config:
         return config
 
     def _check(self) -> None:
-        for section in ("plugins", "limits", "memory", "web", "providers", "prices"):
+        for section in ("plugins", "limits", "memory", "web", "providers", "prices", "otel"):
             value = self.data.get(section, {})
             if not isinstance(value, dict):
                 raise ConfigError(f"invalid config file {self.path}: [{section}] must be a table")
@@ -199,6 +205,16 @@ class Config:
                 raise ConfigError(
                     f"invalid config file {self.path}: [providers.{name}] must be a table "
                     f'such as [providers.{name}] base_url = "http://localhost:8000/v1"'
+                )
+        for key, value in self.data.get("otel", {}).items():
+            if key not in OTEL_KEYS:
+                raise ConfigError(
+                    f"invalid config file {self.path}: unknown key [otel] {key}; "
+                    f"known keys: {', '.join(OTEL_KEYS)}"
+                )
+            if not isinstance(value, bool):
+                raise ConfigError(
+                    f"invalid config file {self.path}: [otel] {key} must be true or false"
                 )
         for model_id, value in self.data.get("prices", {}).items():
             self._check_price(model_id, value)
