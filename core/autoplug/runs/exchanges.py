@@ -1,8 +1,10 @@
 """What every model call of a run was told and answered, kept in the run's SQLite.
 
-Each message of a request is a *prompt part*, stored once per run in a
-content-addressed table (``prompt_parts``: its SHA-256 and its JSON); a call's
-row (``model_calls``) lists the ids of its messages in order, with the reply,
+Each paragraph of a message's content (split at blank lines) and each message's
+header (its role, call id, function calls and the ids of its paragraphs) is a
+*prompt part*, stored once per run in a content-addressed table
+(``prompt_parts``: its SHA-256 and its JSON); a call's row (``model_calls``)
+lists the ids of its messages' headers in order, with the reply,
 the model id, the usage and the duration. The dynamic agent resends its whole
 history on every turn and the planner its tool catalog on every act: stored by
 reference, each distinct part costs its size once, whatever the number of calls.
@@ -23,6 +25,10 @@ from ..llm import canonical_json
 
 if TYPE_CHECKING:
     from .store import RunStore
+
+#: Message contents are stored split at blank lines: a prompt's recurring paragraphs
+#: (the planner's tool catalog, the dynamic agent's system prompt) are stored once.
+PARAGRAPH = "\n\n"
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS prompt_parts (
@@ -62,7 +68,7 @@ class ExchangeLog:
                     store._conn.executescript(TABLES)  # commits on its own
                     self._ready = True
                 with store._conn:  # one transaction: the parts and the row, or neither
-                    ids = [self._part_id(m) for m in messages]
+                    ids = [self._message_id(m) for m in messages]
                     store._conn.execute(
                         "INSERT OR REPLACE INTO model_calls (seq, agent, team_role, model, parts,"
                         " reply, usage, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -82,8 +88,16 @@ class ExchangeLog:
                     f"run {store.run_id!r}: cannot write {store.state_path}: {exc}"
                 ) from None
 
-    def _part_id(self, message: dict[str, Any]) -> int:
-        text = canonical_json(message)
+    def _message_id(self, message: dict[str, Any]) -> int:
+        """Store a message as its paragraphs (parts) and a header part that lists them."""
+        content = message.get("content")
+        if not isinstance(content, str):
+            return self._part_id(message)
+        chunks = [self._part_id(chunk) for chunk in content.split(PARAGRAPH)]
+        return self._part_id({**message, "content": None, "chunks": chunks})
+
+    def _part_id(self, part: Any) -> int:
+        text = canonical_json(part)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         conn = self._store._conn
         conn.execute(
@@ -116,12 +130,22 @@ class ExchangeLog:
             for r in rows
         }
 
-    def parts(self) -> dict[int, dict[str, Any]]:
-        """Every stored prompt part (a message) by id."""
+    def messages(self) -> dict[int, dict[str, Any]]:
+        """Every stored message by the id a call's ``parts`` lists, its content reassembled."""
         if not self._has_tables():
             return {}
         rows = self._store._query("SELECT id, part FROM prompt_parts")
-        return {r[0]: self._store._load(r[1], "prompt part") for r in rows}
+        parts = {r[0]: self._store._load(r[1], "prompt part") for r in rows}
+        messages = {}
+        for part_id, part in parts.items():
+            if not isinstance(part, dict):
+                continue  # a paragraph, not a message
+            chunks = part.get("chunks")
+            if isinstance(chunks, list):
+                part = {k: v for k, v in part.items() if k != "chunks"}
+                part["content"] = PARAGRAPH.join(str(parts.get(i, "")) for i in chunks)
+            messages[part_id] = part
+        return messages
 
     def _has_tables(self) -> bool:
         found = self._store._query(

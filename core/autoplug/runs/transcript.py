@@ -31,7 +31,9 @@ STEP_ENDS = {"step_finished": "succeeded", "step_failed": "failed", "step_skippe
 def transcript(store: RunStore) -> list[dict[str, Any]]:
     """The transcript of the run kept in ``store`` (see the module docstring for the shapes)."""
     events = store.events()
-    builder = _Builder(store.info().get("model"), store.exchanges.calls(), store.exchanges.parts())
+    builder = _Builder(
+        store.info().get("model"), store.exchanges.calls(), store.exchanges.messages()
+    )
     acts = act_numbers(events)
     for event, act in zip(events, acts, strict=True):
         builder.note(event, act)
