@@ -335,3 +335,18 @@ def test_the_otlp_http_exporter_posts_the_spans_to_the_endpoint(tmp_path):
     chat_attributes = {a.key: a.value for a in chats[0].attributes}
     assert chat_attributes["gen_ai.usage.input_tokens"].int_value > 0
     assert chat_attributes["gen_ai.provider.name"].string_value == "scripted"
+
+
+def test_with_otel_on_loading_the_kernel_still_imports_no_opentelemetry(tmp_path):
+    (tmp_path / "config.toml").write_text("[otel]\nenabled = true\n")
+    code = (
+        "import sys; from autoplug import Kernel; k = Kernel.load(); "
+        "print(k.plugins['autoplug_otel'].status, k.pm.get_plugin('autoplug_otel.spans') is not None, "
+        # Looking the extra up imports its namespace packages (no code: no __file__), no more.
+        "sorted(m for m in sys.modules if m.startswith('opentelemetry')"
+        " and getattr(sys.modules[m], '__file__', None)))"
+    )
+    env = dict(os.environ, AUTOPLUG_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["loaded", "True", "[]"]

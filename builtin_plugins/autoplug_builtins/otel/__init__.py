@@ -55,6 +55,25 @@ def kernel_loaded(kernel: Any) -> None:
             "OpenTelemetry is on ([otel] enabled or OTEL_EXPORTER_OTLP_ENDPOINT) but its "
             "packages are missing: install autoplug[otel] (pip install 'autoplug[otel]')"
         )
-    from .spans import RunSpans, tracer_provider
+    kernel.pm.register(LazySpans(), name=OBSERVER_NAME)
 
-    kernel.pm.register(RunSpans(tracer_provider()), name=OBSERVER_NAME)
+
+class LazySpans:
+    """This kernel's span builder, made at the first event.
+
+    OpenTelemetry is imported then, not when the kernel loads (``autoplug tools``
+    stays fast with tracing on), and the tracer provider is chosen then, so an
+    application that sets its provider after building the kernel still gets the spans.
+    """
+
+    def __init__(self) -> None:
+        self._spans: Any = None
+
+    @hookimpl
+    def on_event(self, event: Any) -> None:
+        """Give ``event`` to the span builder, making it first if needed."""
+        if self._spans is None:
+            from .spans import RunSpans, tracer_provider
+
+            self._spans = RunSpans(tracer_provider())
+        self._spans.on_event(event)
