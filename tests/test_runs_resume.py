@@ -238,6 +238,12 @@ def test_a_killed_run_is_interrupted_and_resume_finishes_it_without_redoing_step
 
     listed = json.loads(cli(env, "runs", "--json").stdout)
     assert [(r["run_id"], r["status"]) for r in listed] == [(run_id, "succeeded")]
+    # The transcript spans both processes: each step once, in act 1 (the reused step
+    # is not repeated; the attempt killed in flight never ended).
+    told = json.loads(cli(env, "runs", "show", run_id, "--transcript", "--json").stdout)
+    steps = [(e["act"], e["step"], e["status"]) for e in told if e["kind"] == "step"]
+    assert steps == [(1, "first", "succeeded"), (1, "second", "succeeded")]
+    assert told[-1]["kind"] == "model" and told[-1]["agent"] == "dynamic"
     again = cli(env, "resume", run_id)
     assert again.returncode == 2 and "already succeeded" in again.stderr
 

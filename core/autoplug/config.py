@@ -47,6 +47,9 @@ DEFAULT_WEB: dict[str, Any] = {
     "max_bytes": 2_000_000,
 }
 
+# The keys of the [otel] table (read by the builtin plugin autoplug_otel).
+OTEL_KEYS = ("enabled",)
+
 # The keys of a [prices."ID"] table: USD per million tokens.
 PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
 
@@ -130,6 +133,7 @@ SPEC: dict[str, Rule | Table] = {
     "limits": Table(LIMIT_KEYS),
     "memory": Table(MEMORY_KEYS),
     "web": Table(WEB_KEYS),
+    "otel": Table({key: FLAG for key in OTEL_KEYS}),
 }
 """Every key the config file may hold: top-level keys and tables, checked by ``Config.load``.
 
@@ -200,6 +204,9 @@ CONFIG_TEMPLATE = """\
 # max_prompt_tokens = 800
 # capacity = 10000
 # max_age_days = 365
+
+# [otel]                   # OpenTelemetry traces (pip install 'autoplug[otel]')
+# enabled = false          # true: spans for every run; unset: on when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
 # [web]
 # allow_private = false    # true, or a list of networks like ["127.0.0.0/8"]: lets browse_url reach non-public addresses

@@ -16,7 +16,7 @@ EVENT_TYPES: dict[str, str] = {
     "run_started": "task, model, auto, workspace",
     "run_resumed": "decisions (turns already made), acts, assets (names reloaded)",
     "memory_recalled": "memories: [{id, text, kind, score}]",
-    "llm_call": "purpose, input_tokens, output_tokens, calls (so far)",
+    "llm_call": "purpose, model, input_tokens, output_tokens, calls (so far), duration_s",
     "turn_started": "turn, message (an Assistant turn begins)",
     "decision": "function (brainstorm|act|final), arguments, iteration",
     "decision_rejected": "iteration, error (a reply that was not exactly one valid call)",
@@ -34,6 +34,9 @@ EVENT_TYPES: dict[str, str] = {
     "turn_finished": "turn, status, reason, answer, usage (an Assistant turn ends)",
     "run_finished": "status, reason, answer, usage",
 }
+
+#: The agent that makes a model call of each ``purpose`` (the transcript's ``agent``).
+AGENT_OF_PURPOSE: dict[str, str] = {"decide": "dynamic", "plan": "planner", "fill": "fill"}
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,18 @@ def on_event(event: Any) -> None:
     :param event: a typed event; ``event.type`` names it.
     :return: ignored.
     """
+
+
+@hookspec
+def kernel_loaded(kernel: Any) -> None:
+    """Set the plugin up for one kernel, once every plugin has registered.
+
+    Called once per :class:`autoplug.Kernel`, in ascending plugin-name order, after
+    the ``register_*`` hooks. A plugin whose settings live in the config reads
+    them here (``kernel.config``) and may register per-kernel observers into
+    ``kernel.pm``. An exception raised here marks the plugin ``failed`` with the
+    exception's message as its error, and what it registered is forgotten.
+
+    :param kernel: the :class:`autoplug.Kernel` being built (config, home, registries).
+    :return: ignored.
+    """

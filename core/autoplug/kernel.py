@@ -227,6 +227,15 @@ class Kernel:
             except Exception as exc:
                 info.status, info.error = "failed", describe_error(exc)
                 self._forget(name)
+        for impl in sorted(self.pm.hook.kernel_loaded.get_hookimpls(), key=lambda i: i.plugin_name):
+            name = impl.plugin_name
+            try:
+                impl.function(*([self] if impl.argnames else []))
+            except Exception as exc:
+                if name in self.plugins:
+                    self.plugins[name].status = "failed"
+                    self.plugins[name].error = describe_error(exc)
+                self._forget(name)
 
     def _collect(self, name: str, builtin: bool) -> None:
         adders = {

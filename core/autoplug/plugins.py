@@ -24,6 +24,7 @@ BUILTIN_NAMES = (
     "autoplug_files",
     "autoplug_memory",
     "autoplug_models",
+    "autoplug_otel",
     "autoplug_web",
 )
 

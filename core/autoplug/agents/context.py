@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import AutoplugError
-from ..events import Event
-from ..llm import ChatRequest, ChatResponse, FunctionCall, Model, TextCallback, UsageTracker
+from ..events import AGENT_OF_PURPOSE, Event
+from ..llm import (
+    ChatRequest,
+    ChatResponse,
+    FunctionCall,
+    Message,
+    Model,
+    TextCallback,
+    UsageTracker,
+)
 from ..safejson import clean_text, value_problem
 
 
@@ -181,19 +190,23 @@ class RunContext:
         if self.stream and not request.stream:
             # Streaming changes only how the reply arrives, not what is asked (nor its hash).
             request = dataclasses.replace(request, stream=True)
+        model_id = str(getattr(self.model, "model_id", "unknown"))
+        started = time.perf_counter()
         response = usable_response(await self.model.complete(request, on_text=self.on_text))
-        self.usage.add(
-            getattr(self.model, "model_id", "unknown"), response.usage, self.kernel.config
-        )
-        self.emit(
+        duration_s = round(time.perf_counter() - started, 6)
+        self.usage.add(model_id, response.usage, self.kernel.config)
+        event = self.emit(
             "llm_call",
             purpose=purpose,
+            model=model_id,
             input_tokens=response.usage.input_tokens,
             output_tokens=response.usage.output_tokens,
             cached_input_tokens=response.usage.cached_input_tokens,
             reasoning_tokens=response.usage.reasoning_tokens,
             calls=self.usage.calls,
+            duration_s=duration_s,
         )
+        self._record_exchange(event.seq, purpose, model_id, request, response, duration_s)
         max_tokens = self.limits.get("max_tokens")
         if max_tokens is not None and self.usage.usage.total_tokens > max_tokens:
             raise GuardStop(
@@ -203,3 +216,30 @@ class RunContext:
         if max_usd is not None and self.usage.priced and self.usage.usd > max_usd:
             raise GuardStop(f"max_usd budget exceeded: ${self.usage.usd:.4f} > ${max_usd}")
         return response
+
+    def _record_exchange(
+        self,
+        seq: int,
+        purpose: str,
+        model_id: str,
+        request: ChatRequest,
+        response: ChatResponse,
+        duration_s: float,
+    ) -> None:
+        """Keep what the model was told and answered in the run's store (for the transcript)."""
+        log = getattr(self.store, "exchanges", None)
+        if log is None:  # a run with no folder, or a custom store
+            return
+        reply = Message("assistant", response.text, function_calls=response.function_calls)
+        log.save(
+            seq,
+            agent=AGENT_OF_PURPOSE.get(purpose, purpose),
+            model=model_id,
+            messages=[m.to_dict() for m in request.messages],
+            reply=reply.to_dict(),
+            usage={
+                "input_tokens": response.usage.input_tokens,
+                "output_tokens": response.usage.output_tokens,
+            },
+            duration_s=duration_s,
+        )

@@ -183,13 +183,26 @@ def _echo_shown(shown: dict[str, Any]) -> None:
 @runs_group.command("show")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
-def runs_show(run_id: str, as_json: bool) -> None:
-    """Show one run: its plans, steps with their status, assets, answer, reason and usage."""
-    from ..runs import RunStore
+@click.option(
+    "--transcript",
+    "as_transcript",
+    is_flag=True,
+    help="Show every model exchange and tool step in order (with --json: a JSON array).",
+)
+def runs_show(run_id: str, as_json: bool, as_transcript: bool) -> None:
+    """Show one run: its plans, steps with their status, assets, answer, reason and usage.
+
+    With --transcript: what each agent was told and answered, and each tool step.
+    """
+    from ..runs import RunStore, transcript
 
     with RunStore.open(get_kernel().home, run_id) as store:
-        shown = show_run(store)
-    if as_json:
+        shown = transcript(store) if as_transcript else show_run(store)
+    if as_transcript and not as_json:
+        from .transcript import echo_transcript
+
+        echo_transcript(shown)
+    elif as_json:
         echo_json(shown)
     else:
         _echo_shown(shown)

@@ -2,7 +2,8 @@
 
 Every run lives in ``$AUTOPLUG_HOME/runs/<run_id>/``::
 
-    state.sqlite   the run row, decisions, plans, finished steps, conversation (WAL)
+    state.sqlite   the run row, decisions, plans, finished steps, conversation (WAL),
+                   and every model call with its prompt parts (stored once each)
     trace.jsonl    every event, one JSON object a line
     assets/        the assets (written by :class:`autoplug.assets.AssetStore`)
 
@@ -25,6 +26,7 @@ from .store import (
     runs_dir,
 )
 from .trace import read_events
+from .transcript import transcript
 
 __all__ = [
     "NotResumableError",
@@ -42,5 +44,6 @@ __all__ = [
     "prune_runs",
     "read_events",
     "runs_dir",
+    "transcript",
     "utc_iso",
 ]

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from ..errors import RunError
 from ..events import Event
+from .exchanges import ExchangeLog
 from .ids import new_run_id, utc_iso
 from .owners import owner_alive, process_start_time
 from .shapes import DECISION, MESSAGE, RUN_ROW, STEP, USAGE, checked, checked_plan
@@ -121,6 +122,7 @@ class RunStore:
         self._lock = threading.RLock()
         self._trace: TextIO | None = None
         self.checkpoint = SqliteCheckpointer(self)
+        self.exchanges = ExchangeLog(self)
 
     # -- opening ----------------------------------------------------------------
 
