@@ -295,3 +295,15 @@ def test_anthropic_base_url_without_v1_and_a_bad_one(isolated_home, monkeypatch)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "api.anthropic.com")
     with pytest.raises(ConfigError, match="ANTHROPIC_BASE_URL must start with http"):
         Kernel(builtins=["autoplug_models"], home=isolated_home).model(MODEL)
+
+
+def test_a_stream_cut_before_message_stop_is_tried_again(isolated_home, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    whole = message(tool_uses=[("final", {"answer": "four"})]).completion
+    events = message_events(whole, {"input_tokens": 1, "output_tokens": 1}, 3)
+    cut = Reply.sse(events[:6], done=False)  # inside the tool_use's input JSON
+    with AnthropicServer([cut, message(tool_uses=[("final", {"answer": "4"})])]) as server:
+        model = kernel_model(isolated_home, server)
+        response = ask(model, stream=True)
+    assert response.function_calls[0].arguments == {"answer": "4"}
+    assert model.stats.retries == 1

@@ -133,10 +133,11 @@ class AnthropicModel(OpenAICompatibleModel):
         else:
             if data_lines:
                 dispatch()
-        if not assembler.stopped and not assembler.blocks:
+        if not assembler.stopped:
+            # The API always ends with message_stop: without it the reply is cut
+            # (a tool call's JSON half sent), so it is tried again, unless text
+            # already reached the caller.
             raise Retryable(
-                self._error(
-                    f"the stream from {self.settings.base_url} ended before the reply began"
-                )
+                self._error(f"the stream from {self.settings.base_url} ended before message_stop")
             )
         return assembler.response()
