@@ -255,6 +255,11 @@ def test_a_named_table_with_api_anthropic_and_text_calls(isolated_home, monkeypa
             "api in [providers.gw] in CONFIG must be one of 'openai', 'anthropic', not 'gemini'",
         ),
         (
+            '[providers.gw]\napi = "anthropic"',
+            "gw:m",
+            '[providers.gw] in CONFIG needs base_url, e.g. base_url = "http://localhost:4000"',
+        ),
+        (
             '[providers.anthropic]\napi = "openai"',
             MODEL,
             'api in [providers.anthropic] in CONFIG must be "anthropic"',

@@ -118,7 +118,10 @@ def read_settings(
         values[key] = value
     base_url = values["base_url"]
     if not base_url:
-        raise ConfigError(f'{where} needs base_url, e.g. base_url = "http://localhost:8000/v1"')
+        example = (
+            "http://localhost:4000" if values["api"] == "anthropic" else "http://localhost:8000/v1"
+        )
+        raise ConfigError(f'{where} needs base_url, e.g. base_url = "{example}"')
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"base_url in {where} must start with http:// or https://, not {base_url!r}"
