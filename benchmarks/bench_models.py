@@ -1,7 +1,8 @@
-"""Model-client overhead: autoplug's OpenAI-compatible model vs a bare httpx POST, and replay.
+"""Model-client overhead: autoplug's OpenAI-compatible and Anthropic models vs a bare httpx POST, and replay.
 
 Run: ``python benchmarks/bench_models.py [--calls N]``. Everything is local: the
-loopback server from tests/openai_server.py answers every request, so the
+loopback servers from tests/openai_server.py and tests/anthropic_server.py
+(Messages API) answer every request, so the
 figures are the client's own cost plus a threaded stdlib HTTP server's, not a
 model's latency. Prints one line per figure.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from anthropic_server import AnthropicServer, message  # noqa: E402
 from openai_server import OpenAIServer, Reply, providers_toml  # noqa: E402
 
 from autoplug import ChatRequest, FunctionSpec, Kernel, Message  # noqa: E402
@@ -36,14 +38,53 @@ def reply(_recorded: object) -> Reply:
     )
 
 
-async def bare_httpx(url: str, body: dict, calls: int) -> float:
+def claude_reply(_recorded: object) -> Reply:
+    return message("The answer is 42.", [("final", {"answer": "42" * 20})], thinking="6 x 7.")
+
+
+async def bare_httpx(url: str, body: dict, calls: int, path: str = "/chat/completions") -> float:
     import httpx
 
     async with httpx.AsyncClient() as client:
         start = time.perf_counter()
         for _ in range(calls):
-            (await client.post(f"{url}/chat/completions", json=body)).json()
+            (await client.post(f"{url}{path}", json=body)).json()
         return (time.perf_counter() - start) / calls
+
+
+def anthropic_figures(request: ChatRequest, calls: int) -> tuple[float, float, float]:
+    """Per call: a bare httpx POST to /v1/messages, the anthropic model plain and streamed.
+
+    The server checks nothing (no rule checks), signs thinking and simulates the
+    prompt cache as in the tests; the model sends ``cache_control`` and thinking.
+    """
+    streamed_request = ChatRequest(request.messages, request.functions, stream=True)
+    with AnthropicServer(claude_reply, check=False, chunk_chars=8) as server:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            (home / "config.toml").write_text(
+                f'[providers.claude]\napi = "anthropic"\nbase_url = "{server.url}"\n'
+                "thinking_budget = 1024\n"
+            )
+            kernel = Kernel(builtins=["autoplug_models"], home=home)
+            body = {
+                "model": "m",
+                "max_tokens": 4096,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "6 x 7?"}]}],
+            }
+            asyncio.run(bare_httpx(server.url, body, 20, "/v1/messages"))
+            bare = min(
+                asyncio.run(bare_httpx(server.url, body, calls, "/v1/messages")) for _ in range(3)
+            )
+            plain = min(
+                asyncio.run(through_model(kernel.model("claude:m"), request, calls))
+                for _ in range(3)
+            )
+            streamed = min(
+                asyncio.run(through_model(kernel.model("claude:m"), streamed_request, calls))
+                for _ in range(3)
+            )
+    return bare, plain, streamed
 
 
 async def through_model(model: object, request: ChatRequest, calls: int) -> float:
@@ -129,6 +170,27 @@ def assembly(fragments: int) -> float:
     return best
 
 
+def anthropic_assembly(fragments: int) -> float:
+    """Seconds to assemble one tool_use streamed as ``fragments`` input_json_delta events."""
+    from anthropic_server import message_events
+
+    from autoplug_builtins.models.anthropic_wire import StreamAssembler
+
+    args = {"answer": "x" * (fragments * 8 - 14)}
+    completion = message(tool_uses=[("final", args)]).completion
+    events = [e for _, e in message_events(completion, {"input_tokens": 1, "output_tokens": 1}, 8)]
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        assembler = StreamAssembler(model_id="claude:m")
+        for event in events:
+            assembler.feed(event, "")
+        response, _ = assembler.response()
+        best = min(best, time.perf_counter() - started)
+    assert response.function_calls[0].arguments == args
+    return best
+
+
 def price_lookups() -> tuple[float, float]:
     """Seconds for the first price lookup in a fresh interpreter (imports genai-prices), then one more."""
     code = (
@@ -192,10 +254,21 @@ def main() -> None:
     print(
         f"autoplug model, streamed reply, per call:  {streamed * 1000:.2f} ms (SSE, new connection each)"
     )
+    a_bare, a_plain, a_streamed = anthropic_figures(request, args.calls)
+    print(f"anthropic: bare httpx POST + json, per call: {a_bare * 1000:.2f} ms")
+    print(
+        f"anthropic model, plain reply, per call:     {a_plain * 1000:.2f} ms "
+        f"(+{(a_plain - a_bare) * 1000:.2f} ms)"
+    )
+    print(f"anthropic model, streamed reply, per call:  {a_streamed * 1000:.2f} ms (SSE events)")
     print(f"replay: load a 2000-exchange cassette:     {load * 1000:.1f} ms")
     print(f"replay: answer one request (hash + match): {lookup * 1e6:.0f} µs")
     pieces = 1000
     print(f"stream assembly, one call in {pieces} pieces:  {assembly(pieces) * 1000:.2f} ms")
+    print(
+        f"anthropic stream assembly, {pieces} input_json_delta events: "
+        f"{anthropic_assembly(pieces) * 1000:.2f} ms"
+    )
     first, next_one = price_lookups()
     print(f"price lookup, first (imports genai-prices): {first * 1000:.0f} ms")
     print(f"price lookup, another model:               {next_one * 1000:.2f} ms")

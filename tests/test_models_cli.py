@@ -33,7 +33,18 @@ def test_hook_register_models_lists_providers_and_default(tmp_path):
     listing = json.loads(done.stdout)
     assert listing["default"] == "vllm:qwen2.5"
     by_name = {p["name"]: p for p in listing["providers"]}
-    assert sorted(by_name) == ["ollama", "openai", "replay", "scripted", "tiny", "vllm"]
+    assert sorted(by_name) == [
+        "anthropic",
+        "ollama",
+        "openai",
+        "replay",
+        "scripted",
+        "tiny",
+        "vllm",
+    ]
+    assert by_name["anthropic"]["description"] == (
+        "Anthropic API at https://api.anthropic.com (key from ANTHROPIC_API_KEY)"
+    )
     assert {p["plugin"] for p in listing["providers"]} == {"autoplug_models"}
     assert by_name["vllm"]["description"] == (
         "OpenAI-compatible server at http://gpu-box:8000/v1 (key from VLLM_KEY)"
@@ -78,7 +89,13 @@ def test_providers_table_named_like_builtin_configures_it(tmp_path):
     model = kernel.model("ollama:llama3.1")
     assert model.url == "http://gpu-box:11434/v1/chat/completions"
     assert model.settings.read_timeout_s == 600
-    assert sorted(kernel.models.providers) == ["ollama", "openai", "replay", "scripted"]
+    assert sorted(kernel.models.providers) == [
+        "anthropic",
+        "ollama",
+        "openai",
+        "replay",
+        "scripted",
+    ]
 
 
 def test_wrong_key_fails_run_with_one_line_naming_the_variable(tmp_path):

@@ -111,10 +111,12 @@ def test_plan_request_offers_only_submit_plan_and_lists_tools_and_assets(tmp_pat
         "args",
         "output",
     ]
-    prompt = request.messages[-1].content
+    system, prompt = request.messages[0].content, request.messages[-1].content
     assert "Subtask: read the page" in prompt
-    assert "- count_words: Count the words of a text." in prompt
-    assert '"limit": {"default": 100' in prompt
+    # The catalog is stable from plan to plan: in the system prompt, before the subtask.
+    assert "- count_words: Count the words of a text." in system
+    assert '"limit": {"default": 100' in system
+    assert "count_words" not in prompt
     assert '- notes (json, 20 bytes): {"topic": "jupiter"}' in prompt
 
 

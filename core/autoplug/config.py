@@ -88,6 +88,7 @@ LIMIT_KEYS: dict[str, Rule] = {
 }
 
 PROVIDER_KEYS: dict[str, Rule] = {
+    "api": TEXT,
     "base_url": TEXT,
     "api_key_env": TEXT,
     "function_calling": FLAG,
@@ -99,6 +100,8 @@ PROVIDER_KEYS: dict[str, Rule] = {
     "max_retry_wait_s": AMOUNT,
     "stream_usage": FLAG,
     "price_provider": TEXT,
+    "max_tokens": COUNT,
+    "thinking_budget": COUNT,
 }
 
 MEMORY_KEYS: dict[str, Rule] = {
@@ -160,6 +163,7 @@ CONFIG_TEMPLATE = """\
 # disabled = []            # plugin names never imported (AUTOPLUG_LOAD_PLUGINS replaces this)
 
 # [providers.NAME]         # any OpenAI-compatible server, used as NAME:MODEL
+# api = "openai"           # or "anthropic": the Messages API (base_url then without /v1)
 # base_url = "http://localhost:8000/v1"
 # api_key_env = "MY_SERVER_KEY"
 # function_calling = true
@@ -171,6 +175,8 @@ CONFIG_TEMPLATE = """\
 # max_retry_wait_s = 60    # a longer Retry-After fails at once
 # stream_usage = true      # false for servers that reject stream_options
 # price_provider = "openai"   # the genai-prices provider that prices its models (default: NAME, else by base_url)
+# max_tokens = 4096        # api = "anthropic": the reply's limit when a request sets none
+# thinking_budget = 2048   # api = "anthropic": extended thinking on (off unless set)
 
 # [prices."openai:gpt-4o-mini"]   # overrides the genai-prices package's price
 # input_per_mtok = 0.15

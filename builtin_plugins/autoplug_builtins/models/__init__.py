@@ -1,11 +1,14 @@
-"""Builtin plugin ``autoplug_models``: OpenAI-compatible servers, scripted replies, record and replay.
+"""Builtin plugin ``autoplug_models``: OpenAI-compatible servers, Anthropic, scripted replies, record and replay.
 
 Providers (use a model as ``PROVIDER:MODEL``):
 
 - ``openai``: the OpenAI API, or ``OPENAI_BASE_URL``; key from ``OPENAI_API_KEY``;
+- ``anthropic``: Anthropic's Messages API, or ``ANTHROPIC_BASE_URL`` (without
+  ``/v1``); key from ``ANTHROPIC_API_KEY``;
 - ``ollama``: a local Ollama server at ``http://localhost:11434/v1``, no key;
 - one provider per ``[providers.NAME]`` table in the config (vLLM, llama.cpp
-  server, LM Studio, gateways: any OpenAI-compatible server);
+  server, LM Studio, gateways: any OpenAI-compatible server, or with
+  ``api = "anthropic"`` any server speaking the Messages API);
 - ``scripted``: ``scripted:PATH`` answers with the replies in a JSON/JSONL file;
 - ``replay``: ``replay:PATH`` answers from a cassette written by ``--record``.
 
@@ -21,15 +24,26 @@ from typing import Any
 from autoplug import ModelError, hookimpl
 from autoplug.llm import Model
 
-from .settings import ProviderSettings, named_settings, ollama_settings, openai_settings
+from .settings import (
+    ProviderSettings,
+    anthropic_settings,
+    named_settings,
+    ollama_settings,
+    openai_settings,
+)
 
 # Names with a meaning of their own: a [providers.NAME] table with one of these
-# configures the builtin (openai, ollama) or is not a server (scripted, replay).
-RESERVED = ("openai", "ollama", "scripted", "replay")
+# configures the builtin (openai, anthropic, ollama) or is not a server (scripted, replay).
+RESERVED = ("openai", "anthropic", "ollama", "scripted", "replay")
+BUILTIN_READERS = {
+    "openai": openai_settings,
+    "anthropic": anthropic_settings,
+    "ollama": ollama_settings,
+}
 
 
 class HTTPProvider:
-    """An OpenAI-compatible server; its settings are read when a model is built."""
+    """A model server (OpenAI-compatible or Anthropic); its settings are read when a model is built."""
 
     def __init__(self, name: str, read: Any, description: str) -> None:
         self.name = name
@@ -48,6 +62,10 @@ class HTTPProvider:
                 f"{self.name}:{model_name} needs an API key: set the environment variable "
                 f"{settings.api_key_env} (for example: export {settings.api_key_env}=...)"
             )
+        if settings.api == "anthropic":
+            from .anthropic import AnthropicModel
+
+            return AnthropicModel(settings, model_name)
         from .openai import OpenAICompatibleModel
 
         return OpenAICompatibleModel(settings, model_name)
@@ -100,8 +118,11 @@ class ProviderSource:
     """
 
     def providers(self, config: Any) -> Iterator[Any]:
-        """openai, ollama, one per ``[providers.NAME]``, scripted, replay."""
+        """openai, anthropic, ollama, one per ``[providers.NAME]``, scripted, replay."""
         yield HTTPProvider("openai", openai_settings, _describe(config, "openai", "OpenAI API"))
+        yield HTTPProvider(
+            "anthropic", anthropic_settings, _describe(config, "anthropic", "Anthropic API")
+        )
         yield HTTPProvider("ollama", ollama_settings, _describe(config, "ollama", "local Ollama"))
         tables = config.section("providers") if config is not None else {}
         for name in sorted(tables):
@@ -110,21 +131,27 @@ class ProviderSource:
             yield HTTPProvider(
                 name,
                 lambda cfg, name=name: named_settings(cfg, name),
-                _describe(config, name, "OpenAI-compatible server"),
+                _describe(config, name, None),
             )
         yield ScriptedProvider()
         yield ReplayProvider()
 
 
-def _describe(config: Any, name: str, what: str) -> str:
-    reader = {"openai": openai_settings, "ollama": ollama_settings}.get(name)
+def _describe(config: Any, name: str, what: str | None) -> str:
+    """One line for ``autoplug models``; ``what`` None: named by the table's ``api``."""
+    reader = BUILTIN_READERS.get(name)
     try:
         settings = reader(config) if reader else named_settings(config, name)
     except Exception as exc:  # listing must not fail on a bad table; using it will
-        return f"{what} (invalid config: {exc})"
+        return f"{what or 'server'} (invalid config: {exc})"
+    if what is None:
+        what = (
+            "Anthropic Messages API" if settings.api == "anthropic" else "OpenAI-compatible server"
+        )
     key = f"key from {settings.api_key_env}" if settings.api_key_env else "no key"
     calling = "" if settings.function_calling else ", function calls as JSON text"
-    return f"{what} at {settings.base_url} ({key}{calling})"
+    thinking = f", thinking budget {settings.thinking_budget}" if settings.thinking_budget else ""
+    return f"{what} at {settings.base_url} ({key}{calling}{thinking})"
 
 
 @hookimpl

@@ -51,6 +51,9 @@ class OpenAICompatibleModel:
     ``stats`` counts attempts, retries and waits (for tests and benchmarks).
     """
 
+    #: What a 404 suggests about the base URL.
+    BASE_URL_HINT = "that the base URL ends with the API root (often /v1)"
+
     def __init__(self, settings: ProviderSettings, model_name: str) -> None:
         self.settings = settings
         self.model_name = model_name
@@ -218,8 +221,7 @@ class OpenAICompatibleModel:
         if status == 404:
             raise self._error(
                 f"model {self.model_name!r} or the API was not found at {where} (HTTP 404); "
-                f"check the model name and that the base URL ends with the API root (often /v1); "
-                f"it said: {message}"
+                f"check the model name and {self.BASE_URL_HINT}; it said: {message}"
             )
         raise self._error(f"the server at {where} rejected the request (HTTP {status}): {message}")
 

@@ -1,4 +1,7 @@
-"""The settings of one OpenAI-compatible provider, read from ``[providers.NAME]``.
+"""The settings of one HTTP model provider, read from ``[providers.NAME]``.
+
+``api`` says which wire format the server speaks: ``openai`` (chat completions,
+the default) or ``anthropic`` (the Messages API).
 
 Kept free of httpx so that listing providers (``autoplug models``) stays light.
 """
@@ -13,9 +16,17 @@ from autoplug import ConfigError
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
+#: As the official SDK takes it, without ``/v1``: requests go to ``BASE/v1/messages``.
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+
+#: The wire formats a ``[providers.NAME]`` table may name with ``api``.
+APIS = ("openai", "anthropic")
+#: Anthropic's smallest thinking budget.
+MIN_THINKING_BUDGET = 1024
 
 # key -> (accepted types, default); a value of None means "no default".
 KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
+    "api": ((str,), "openai"),
     "base_url": ((str,), None),
     "api_key_env": ((str,), None),
     "function_calling": ((bool,), True),
@@ -28,6 +39,9 @@ KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
     "stream_usage": ((bool,), True),
     # Read by autoplug.prices, not by the client: the genai-prices provider id.
     "price_provider": ((str,), None),
+    # The Messages API requires max_tokens; thinking is off unless a budget is set.
+    "max_tokens": ((int,), 4096),
+    "thinking_budget": ((int,), None),
 }
 
 _TYPE_NAMES = {
@@ -40,17 +54,21 @@ _TYPE_NAMES = {
 
 @dataclass(frozen=True)
 class ProviderSettings:
-    """How to reach one OpenAI-compatible server and how patiently.
+    """How to reach one model server, in which wire format (``api``), and how patiently.
 
     ``api_key_env`` names the environment variable holding the key (None: the
     server needs no key). ``backoff_s`` is the first retry's wait before
     doubling (with jitter) up to ``max_backoff_s``; a ``Retry-After`` longer
     than ``max_retry_wait_s`` is not waited for. ``price_provider`` names the
     genai-prices provider that prices this server's models (see :mod:`autoplug.prices`).
+    ``max_tokens`` and ``thinking_budget`` are read by the Anthropic client only:
+    the reply's token limit when a request sets none, and the thinking budget
+    (None: no thinking).
     """
 
     name: str
     base_url: str
+    api: str = "openai"
     api_key_env: str | None = None
     function_calling: bool = True
     connect_timeout_s: float = 10.0
@@ -61,6 +79,8 @@ class ProviderSettings:
     max_retry_wait_s: float = 60.0
     stream_usage: bool = True
     price_provider: str | None = None
+    max_tokens: int = 4096
+    thinking_budget: int | None = None
     where: str = "the builtin defaults"
 
     def api_key(self) -> str | None:
@@ -98,14 +118,27 @@ def read_settings(
         values[key] = value
     base_url = values["base_url"]
     if not base_url:
-        raise ConfigError(f'{where} needs base_url, e.g. base_url = "http://localhost:8000/v1"')
+        example = (
+            "http://localhost:4000" if values["api"] == "anthropic" else "http://localhost:8000/v1"
+        )
+        raise ConfigError(f'{where} needs base_url, e.g. base_url = "{example}"')
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"base_url in {where} must start with http:// or https://, not {base_url!r}"
         )
-    for key in ("connect_timeout_s", "read_timeout_s"):
+    for key in ("connect_timeout_s", "read_timeout_s", "max_tokens"):
         if values[key] == 0:
             raise ConfigError(f"{key} in {where} must be more than 0")
+    if values["api"] not in APIS:
+        raise ConfigError(
+            f"api in {where} must be one of {', '.join(map(repr, APIS))}, not {values['api']!r}"
+        )
+    budget = values["thinking_budget"]
+    if budget is not None and not MIN_THINKING_BUDGET <= budget < values["max_tokens"]:
+        raise ConfigError(
+            f"thinking_budget in {where} must be at least {MIN_THINKING_BUDGET} and less than "
+            f"max_tokens ({values['max_tokens']}), not {budget}"
+        )
     values["base_url"] = base_url.rstrip("/")
     return ProviderSettings(name=name, where=where, **values)
 
@@ -123,6 +156,33 @@ def openai_settings(config: Any) -> ProviderSettings:
         table["base_url"] = env_url
     defaults = {"base_url": OPENAI_BASE_URL, "api_key_env": "OPENAI_API_KEY"}
     return read_settings("openai", table, defaults, config_where(config, "openai"))
+
+
+def anthropic_settings(config: Any) -> ProviderSettings:
+    """``anthropic``: ANTHROPIC_BASE_URL, else ``[providers.anthropic] base_url``, else the API.
+
+    The base URL is given without ``/v1`` (as the official SDK takes it).
+    """
+    table = dict(_table(config, "anthropic"))
+    env_url = os.environ.get("ANTHROPIC_BASE_URL")
+    if env_url:
+        if not env_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"the environment variable ANTHROPIC_BASE_URL must start with http:// or "
+                f"https://, not {env_url!r}"
+            )
+        table["base_url"] = env_url
+    if table.get("api", "anthropic") != "anthropic":
+        raise ConfigError(
+            f'api in {config_where(config, "anthropic")} must be "anthropic" (the builtin '
+            f"anthropic provider speaks only the Messages API), not {table['api']!r}"
+        )
+    defaults = {
+        "base_url": ANTHROPIC_BASE_URL,
+        "api_key_env": "ANTHROPIC_API_KEY",
+        "api": "anthropic",
+    }
+    return read_settings("anthropic", table, defaults, config_where(config, "anthropic"))
 
 
 def ollama_settings(config: Any) -> ProviderSettings:

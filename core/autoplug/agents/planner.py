@@ -1,7 +1,7 @@
 """Planning: one request offering ``submit_plan``, checked, with bounded repairs.
 
-The prompt lists every tool (its name as offered to models, description and
-parameters) and the assets ``act`` passed (name and a bounded JSON preview). A reply
+The system prompt lists every tool (its name as offered to models, description
+and parameters), the user prompt the subtask and the assets ``act`` passed (name and a bounded JSON preview). A reply
 that is not exactly one ``submit_plan`` call, or a plan that fails
 :func:`autoplug.agents.plan_checks.check_plan`, goes back to the model with the
 errors verbatim, at most ``plan_repairs`` times.
@@ -84,13 +84,15 @@ def asset_catalog(assets: Any, names: list[str]) -> str:
 
 
 def planner_messages(ctx: Any, subtask: str, available: list[str]) -> list[Message]:
-    """The first planning request's messages (no run ids, times or absolute paths)."""
-    user = (
-        f"Subtask: {subtask}\n\n"
-        f"Tools:\n{tool_catalog(ctx.kernel.tools)}\n\n"
-        f"Assets available:\n{asset_catalog(ctx.assets, available)}"
-    )
-    return [Message("system", PLANNER_SYSTEM), Message("user", user)]
+    """The first planning request's messages (no run ids, times or absolute paths).
+
+    The tool catalog, the same for every plan of a kernel, is in the system message
+    and the subtask and assets after it (DESIGN *Prompt layout*), so a provider's
+    prompt cache holds the catalog from one plan to the next.
+    """
+    system = f"{PLANNER_SYSTEM}\n\nTools:\n{tool_catalog(ctx.kernel.tools)}"
+    user = f"Subtask: {subtask}\n\nAssets available:\n{asset_catalog(ctx.assets, available)}"
+    return [Message("system", system), Message("user", user)]
 
 
 def rejection(errors: list[str]) -> str:

@@ -1,0 +1,143 @@
+"""Anthropic's Messages API over httpx: tool use, streaming, thinking, prompt caching.
+
+One request per model call to ``BASE/v1/messages`` (``x-api-key``,
+``anthropic-version``). The HTTP machinery (one client per event loop, timeouts,
+the retry loop, the HTTP status verdicts: 429 and 5xx, Anthropic's 529
+"overloaded" among them, are retried) is the OpenAI-compatible client's; this
+class changes what goes on the wire (:mod:`.anthropic_wire`) and how replies and
+streamed events are read. Imported only when such a model is first built.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from autoplug import ChatRequest, ChatResponse, Usage
+from autoplug.llm import TextCallback
+from autoplug.scripted import estimate_tokens
+
+from .anthropic_wire import (
+    ANTHROPIC_VERSION,
+    StreamAssembler,
+    StreamError,
+    body_json,
+    parse_message,
+    request_body,
+)
+from .openai import OpenAICompatibleModel
+from .retry import Retryable
+from .settings import ProviderSettings
+from .textcalls import messages_for_text_calls, parse_text_call
+from .wire import WireError, shorten
+
+__all__ = ["AnthropicModel"]
+
+
+class AnthropicModel(OpenAICompatibleModel):
+    """A Model talking to Anthropic's Messages API (or a server speaking it).
+
+    ``settings.max_tokens`` is sent when a request sets no limit (the API needs
+    one); ``settings.thinking_budget`` turns extended thinking on.
+    """
+
+    BASE_URL_HINT = "that the base URL is the API root without /v1 (e.g. https://api.anthropic.com)"
+
+    def __init__(self, settings: ProviderSettings, model_name: str) -> None:
+        super().__init__(settings, model_name)
+        self.url = f"{settings.base_url}/v1/messages"
+        self._headers = {"User-Agent": "autoplug", "anthropic-version": ANTHROPIC_VERSION}
+        key = settings.api_key()
+        if key:
+            self._headers["x-api-key"] = key
+
+    async def complete(
+        self, request: ChatRequest, *, on_text: TextCallback | None = None
+    ) -> ChatResponse:
+        """Send ``request``; retry what may pass on a second try; raise ModelError otherwise."""
+        text_mode = bool(request.functions) and not self.settings.function_calling
+        messages = (
+            messages_for_text_calls(request.messages, request.functions) if text_mode else None
+        )
+        body = request_body(
+            self.model_name,
+            request,
+            self.settings,
+            messages=messages,
+            tools=not text_mode,
+            model_id=self.model_id,
+        )
+        response, reported = await self._send(body, request.stream, on_text)
+        if not reported:
+            out = (response.text or "") + json.dumps([c.to_dict() for c in response.function_calls])
+            usage = Usage(estimate_tokens(body_json(body)), estimate_tokens(out))
+            response = replace(response, usage=usage)
+        if text_mode and not response.function_calls:
+            text, calls = parse_text_call(response.text or "", request.functions)
+            finish = "tool_calls" if calls else response.finish_reason
+            response = replace(response, text=text, function_calls=calls, finish_reason=finish)
+        return response
+
+    def _wire_error(self, exc: WireError) -> Exception:
+        error = self._error(f"the server at {self.settings.base_url}: {exc}")
+        if isinstance(exc, StreamError) and exc.retryable:
+            return Retryable(error)
+        return error
+
+    def _parse_json(self, status: int, raw: str) -> tuple[ChatResponse, bool]:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise self._error(
+                f"the server at {self.settings.base_url} answered HTTP {status} with a body "
+                f"that is not JSON: {shorten(raw) or '(empty)'!r}"
+            ) from None
+        try:
+            return parse_message(data, raw, self.model_id)
+        except WireError as exc:
+            raise self._wire_error(exc) from None
+
+    async def _read_stream(self, reply: Any, relay: TextCallback) -> tuple[ChatResponse, bool]:
+        assembler = StreamAssembler(model_id=self.model_id)
+        data_lines: list[str] = []
+
+        def dispatch() -> None:
+            payload = "\n".join(data_lines)
+            data_lines.clear()
+            if not payload.strip():
+                return
+            try:
+                event = json.loads(payload)
+            except ValueError:
+                raise self._error(
+                    f"the server at {self.settings.base_url} streamed an event that is not "
+                    f"JSON: {shorten(payload)!r}"
+                ) from None
+            try:
+                piece = assembler.feed(event, payload)
+            except WireError as exc:
+                raise self._wire_error(exc) from None
+            if piece:
+                relay(piece)
+
+        # The event name is repeated as the data's "type", which is what is read.
+        async for line in reply.aiter_lines():
+            if line == "":
+                if data_lines:
+                    dispatch()
+                if assembler.stopped:
+                    break
+            elif line.startswith("data:"):
+                data_lines.append(line[5:].removeprefix(" "))
+        else:
+            if data_lines:
+                dispatch()
+        if not assembler.stopped:
+            # The API always ends with message_stop: without it the reply is cut
+            # (a tool call's JSON half sent), so it is tried again, unless text
+            # already reached the caller.
+            raise Retryable(
+                self._error(f"the stream from {self.settings.base_url} ended before message_stop")
+            )
+        return assembler.response()
