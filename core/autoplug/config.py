@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .mcpconfig import check_mcp_tables
 
 DEFAULT_LIMITS: dict[str, Any] = {
     "iterations": 25,
@@ -104,6 +105,17 @@ CONFIG_TEMPLATE = """\
 # max_prompt_tokens = 800
 # capacity = 10000
 # max_age_days = 365
+
+# [mcp.NAME]               # an MCP server: its tools become autoplug tools (plugin mcp_NAME)
+# command = "mcp-server-time"            # stdio: the program, its args, env and cwd
+# args = ["--local-timezone", "UTC"]
+# env = { TZ = "UTC" }
+# cwd = "/path/to/folder"
+# url = "http://localhost:8000/mcp"      # or streamable HTTP (with headers) instead of command
+# headers = { Authorization = "Bearer ..." }
+# auto_approve = false     # true: this server's side-effect tools run without asking
+# timeout_s = 60           # start-up and each call
+# disabled = false
 
 # [web]
 # allow_private = false    # true, or a list of networks like ["127.0.0.0/8"]: lets browse_url reach non-public addresses
@@ -202,6 +214,7 @@ class Config:
                 )
         for model_id, value in self.data.get("prices", {}).items():
             self._check_price(model_id, value)
+        check_mcp_tables(self.data, self.path)
         for key, value in self.data.get("limits", {}).items():
             if key not in DEFAULT_LIMITS:
                 raise ConfigError(f"invalid config file {self.path}: unknown key [limits] {key}")

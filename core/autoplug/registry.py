@@ -8,13 +8,14 @@ never raise for a problem with one call.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from .errors import BlockingCallInLoop, ToolDefinitionError, ToolRefused, describe_error
-from .tools import CallContext, Tool, ToolCall, ToolResult, _failure, as_tool
+from .tools import CallContext, Tool, ToolCall, ToolOutput, ToolResult, _failure, as_tool
 
 _call_ids = itertools.count(1)
 
@@ -45,6 +46,12 @@ async def _no_exit_async(awaitable: Any) -> Any:
         raise ToolExited(exc.code) from None
 
 
+def _success(value: Any) -> ToolResult:
+    if isinstance(value, ToolOutput):
+        return ToolResult(ok=True, value=value.value, assets=tuple(value.assets))
+    return ToolResult(ok=True, value=value)
+
+
 def _running_loop() -> bool:
     asyncio = sys.modules.get("asyncio")
     return asyncio is not None and asyncio._get_running_loop() is not None
@@ -69,17 +76,8 @@ class ToolRegistry:
     def add(self, tool_or_func: Any, plugin: str, builtin: bool = False) -> Tool:
         """Register a tool for ``plugin``; raise ToolDefinitionError naming plugin and tool."""
         made = as_tool(tool_or_func)
-        made = Tool(
-            name=made.name,
-            func=made.func,
-            description=made.description,
-            parameters=made.parameters,
-            side_effects=made.side_effects,
-            timeout=made.timeout,
-            trusted_schema=made.trusted_schema,
-            plugin=plugin,
-            builtin=builtin,
-        )
+        # replace() keeps a Tool subclass (an MCP tool) and gives each registration its copy.
+        made = dataclasses.replace(made, plugin=plugin, builtin=builtin)
         made.check()
         if made.qualified_name in self._by_qualified:
             raise ToolDefinitionError(
@@ -101,7 +99,7 @@ class ToolRegistry:
         if not candidates:
             self._winners.pop(name, None)
             return
-        candidates.sort(key=lambda t: (t.builtin, t.plugin or ""))
+        candidates.sort(key=lambda t: (t.guest, t.builtin, t.plugin or ""))
         self._winners[name] = candidates[0]
 
     # -- lookup -------------------------------------------------------------
@@ -158,6 +156,9 @@ class ToolRegistry:
         ctx = context if context is not None else CallContext()
         if found is None:
             return None, ctx, None, _failure("unknown_tool", self.unknown_error(str(name)))
+        unusable = getattr(found, "unusable", None)  # an MCP tool whose schema cannot work
+        if unusable:
+            return found, ctx, None, _failure("tool_error", f"tool {found.name!r}: {unusable}")
         if args is None:
             args = {}
         problems = found.violations(args)
@@ -171,7 +172,7 @@ class ToolRegistry:
                     "invalid_args", f"invalid arguments for tool {found.name!r}: {detail}", problems
                 ),
             )
-        if found.side_effects and not ctx.approved:
+        if found.side_effects and not ctx.approved and not found.auto_approve:
             return (
                 found,
                 ctx,
@@ -241,7 +242,7 @@ class ToolRegistry:
                 value = asyncio.run(_no_exit_async(found.func(**kwargs)))
             else:
                 value = _no_exit_sync(found.func, kwargs)
-            result = ToolResult(ok=True, value=value)
+            result = _success(value)
         except Exception as exc:
             result = _failure("tool_error", f"tool {found.name!r} failed: {describe_error(exc)}")
         return self._after(call, result, ctx)
@@ -277,7 +278,7 @@ class ToolRegistry:
             else:
                 awaitable = asyncio.to_thread(_no_exit_sync, found.func, kwargs)
             value = await asyncio.wait_for(awaitable, limit)
-            result = ToolResult(ok=True, value=value)
+            result = _success(value)
         except TimeoutError:
             result = _failure("timeout", f"tool {found.name!r} timed out after {limit:g} s")
         except Exception as exc:

@@ -99,6 +99,8 @@ def tool_lines(kernel: Any) -> str:
     """The tools offered to the static agent, one line each, for the system prompt."""
     lines = []
     for found in kernel.tools.all():
+        if getattr(found, "unusable", None):  # never offered: its schema cannot work
+            continue
         summary = (found.description or "").strip().splitlines()
         text = summary[0] if summary else ""
         flag = " (side effects: needs approval)" if found.side_effects else ""

@@ -51,7 +51,10 @@ PLANNER_PREVIEW_CHARS = 500
 
 def tool_catalog(tools: Any) -> str:
     """Every tool as the planner sees it, sorted by the name offered to models."""
-    entries = sorted((tools.model_name(t), t) for t in tools.all())
+    # A tool whose schema cannot work (an MCP tool's unusable verdict) is never offered.
+    entries = sorted(
+        (tools.model_name(t), t) for t in tools.all() if not getattr(t, "unusable", None)
+    )
     if not entries:
         return "(no tools are registered)"
     lines = []

@@ -18,7 +18,7 @@ from ..kernel import Kernel
 from ..plugins import strict_plugins
 
 # Modules under autoplug.cli that add the kernel's own commands, each with add_commands(cli).
-COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin")
+COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin", "mcp")
 
 
 class State:
@@ -110,7 +110,16 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``autoplug`` console script."""
     group = build_cli()
     try:
-        result = group.main(args=argv, prog_name="autoplug", standalone_mode=False)
+        result = _run(group, argv)
+    finally:
+        if STATE.kernel is not None:
+            STATE.kernel.close()  # stops the MCP servers this command started
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _run(group: click.Group, argv: list[str] | None) -> Any:
+    try:
+        return group.main(args=argv, prog_name="autoplug", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
@@ -127,4 +136,3 @@ def main(argv: list[str] | None = None) -> None:
     except AutoplugError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    sys.exit(result if isinstance(result, int) else 0)
