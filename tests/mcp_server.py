@@ -15,7 +15,7 @@ Run as ``python tests/mcp_server.py [--tools N] [--log DIR] [--exit-at-start MSG
 - ``grow``: adds the tool ``grown`` and sends ``notifications/tools/list_changed``;
 - ``many_0`` … ``many_{N-1}`` with ``--tools N``, listed in pages of 100.
 
-Each start appends a line to ``DIR/starts`` (with ``--log``).
+Each start appends a line to ``DIR/starts`` and its pid to ``DIR/pids`` (with ``--log``).
 """
 
 from __future__ import annotations
@@ -159,8 +159,12 @@ def main() -> None:
     parser.add_argument("--silent", action="store_true")
     options = parser.parse_args()
     if options.log:
+        import os
+
         with open(Path(options.log) / "starts", "a") as handle:
             handle.write("start\n")
+        with open(Path(options.log) / "pids", "a") as handle:
+            handle.write(f"{os.getpid()}\n")
     if options.exit_at_start:
         print(options.exit_at_start, file=sys.stderr)
         raise SystemExit(1)

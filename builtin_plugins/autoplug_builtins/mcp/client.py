@@ -178,6 +178,9 @@ class Connection:
                 owner.cancel()
             try:
                 await asyncio.wait_for(asyncio.shield(owner), 5)
+            except asyncio.CancelledError:
+                if not owner.done():  # this task was cancelled, not the owner
+                    raise
             except (TimeoutError, Exception):
                 owner.cancel()
                 with contextlib.suppress(BaseException):
