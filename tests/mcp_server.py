@@ -1,7 +1,7 @@
 """A real MCP server over stdio, written with the SDK's low-level server API, for fault tests.
 
 Run as ``python tests/mcp_server.py [--tools N] [--log DIR] [--exit-at-start MSG]
-[--silent]``. Its tools:
+[--silent] [--http PORT [--key KEY]]`` (stdio unless ``--http``). Its tools:
 
 - ``echo {text}`` (read-only): structured ``{"echo": text}``;
 - ``shout {text}`` (no annotations, so side effects): text content only;
@@ -150,6 +150,23 @@ def build(options: argparse.Namespace) -> Server[Any]:
     )
 
 
+def serve_http(server: Server[Any], port: int, key: str | None) -> None:
+    """Serve streamable HTTP at http://127.0.0.1:PORT/mcp, refusing requests without the key."""
+    import uvicorn
+
+    app = server.streamable_http_app()
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        headers = dict(scope.get("headers") or [])
+        if scope["type"] == "http" and key and headers.get(b"x-test-key") != key.encode():
+            await send({"type": "http.response.start", "status": 401, "headers": []})
+            await send({"type": "http.response.body", "body": b"missing X-Test-Key"})
+            return
+        await app(scope, receive, send)
+
+    uvicorn.run(guarded, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+
+
 def main() -> None:
     """Parse the options and serve over stdio."""
     parser = argparse.ArgumentParser()
@@ -157,6 +174,8 @@ def main() -> None:
     parser.add_argument("--log")
     parser.add_argument("--exit-at-start")
     parser.add_argument("--silent", action="store_true")
+    parser.add_argument("--http", type=int, help="serve streamable HTTP on 127.0.0.1:PORT")
+    parser.add_argument("--key", help="with --http: require the header X-Test-Key: KEY")
     options = parser.parse_args()
     if options.log:
         import os
@@ -172,6 +191,9 @@ def main() -> None:
         time.sleep(3600)
         return
     server = build(options)
+    if options.http:
+        serve_http(server, options.http, options.key)
+        return
 
     async def serve() -> None:
         async with stdio_server() as (read, write):

@@ -100,6 +100,7 @@ def test_a_changed_command_makes_the_cached_list_stale(tmp_path, log):
         assert "echo" not in kernel.tools
 
 
+@pytest.mark.slow
 def test_every_page_of_a_thousand_tools_is_listed(tmp_path):
     with kernel_with(tmp_path, server_table("big", "--tools", "1000")) as kernel:
         kernel.mcp.refresh()
@@ -222,7 +223,9 @@ def test_timeout_s_bounds_each_call_also_through_the_blocking_door(tmp_path, log
     table = server_table("slowpoke", "--log", str(log), timeout_s=8)
     with kernel_with(tmp_path, table) as kernel:
         kernel.mcp.refresh()
-        assert kernel.plugins["mcp_slowpoke"].status == "loaded", kernel.plugins["mcp_slowpoke"].error
+        assert kernel.plugins["mcp_slowpoke"].status == "loaded", kernel.plugins[
+            "mcp_slowpoke"
+        ].error
         assert kernel.tools.get("hang").timeout == 8
         result = kernel.tools.call("hang", {})
         assert not result.ok and "no answer within 8 s; the call was cancelled" in result.error
@@ -290,3 +293,47 @@ def test_close_stops_every_server_process(tmp_path, log):
         alive = [p for p in alive if Path(f"/proc/{p}").exists()]
         time.sleep(0.05)
     assert alive == []
+
+
+@pytest.fixture
+def http_server(log):
+    """The fault server over streamable HTTP on a free loopback port, requiring a key header."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, SERVER, "--http", str(port), "--key", "sesame", "--log", str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+        except urllib.error.HTTPError:
+            break  # it answers (401 without the key)
+        except OSError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def test_a_streamable_http_server_is_reached_with_its_headers(tmp_path, http_server):
+    good = f'[mcp.web]\nurl = "{http_server}"\nheaders = {{ X-Test-Key = "sesame" }}\n'
+    bad = f'[mcp.nokey]\nurl = "{http_server}"\ntimeout_s = 10\n'
+    with kernel_with(tmp_path, good, bad) as kernel:
+        kernel.mcp.refresh()
+        assert kernel.plugins["mcp_web"].status == "loaded", kernel.plugins["mcp_web"].error
+        assert kernel.tools.call("echo", {"text": "over http"}).value["echo"] == "over http"
+        assert kernel.plugins["mcp_nokey"].status == "failed"
+        assert kernel.plugins["mcp_nokey"].error == (
+            f"the server refused initialize: HTTP 401 Unauthorized from {http_server}"
+        )
+        rows = {r["name"]: r for r in kernel.mcp.rows()}
+        assert rows["web"]["transport"] == "http" and rows["web"]["url"] == http_server

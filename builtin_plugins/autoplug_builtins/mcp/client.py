@@ -90,6 +90,7 @@ class Connection:
         self._owner: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
         self._errlog: Any = None
+        self._http_error: str | None = None  # the last HTTP error status of an url server
 
     # -- lifetime -----------------------------------------------------------
 
@@ -107,7 +108,7 @@ class Connection:
         return self.session
 
     async def _start(self) -> None:
-        self.dead = None
+        self.dead = self._http_error = None
         self._stop = asyncio.Event()
         self._errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
         ready: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
@@ -158,6 +159,13 @@ class Connection:
             from mcp.shared._httpx_utils import create_mcp_http_client
 
             client = create_mcp_http_client(headers=dict(server.headers) or None)
+
+            async def note_status(response: Any) -> None:
+                # The SDK reports a refused request without its HTTP status; keep it for errors.
+                if response.status_code >= 400:
+                    self._http_error = f"HTTP {response.status_code} {response.reason_phrase}"
+
+            client.event_hooks["response"].append(note_status)
             return _http(streamable_http_client, server.url, client)
         params = StdioServerParameters(
             command=server.command or "",
@@ -238,6 +246,9 @@ class Connection:
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def _request_failed(self, what: str, exc: MCPError) -> Exception:
+        if self._http_error is not None:
+            status, self._http_error = self._http_error, None
+            return ServerFailed(f"{what}: {status} from {self.server.url}: {exc.message}")
         if exc.code == types.CONNECTION_CLOSED:
             self.dead = "the server exited or closed its connection"
             return ServerFailed(f"{what}: {self.dead}" + self._stderr_tail())
@@ -257,6 +268,8 @@ class Connection:
         )
         if closed:
             return "the server exited before answering initialize" + self._stderr_tail()
+        if self._http_error is not None:
+            return f"the server refused initialize: {self._http_error} from {server.url}"
         return f"could not start the server: {_one_line(leaves[0])}" + self._stderr_tail()
 
     def _stderr_tail(self) -> str:
