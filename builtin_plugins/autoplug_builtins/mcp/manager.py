@@ -1,13 +1,12 @@
 """The MCP client of one kernel: server plugins, cached tool lists, listing and calls.
 
-Nothing here imports the SDK: building the plugins and their tools reads only
+Nothing here imports the SDK (nor asyncio): building the plugins and their tools reads only
 the state folder, so ``autoplug tools`` never starts a server. The connections
 (``client``, which imports the SDK) are made on the first listing or call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -55,7 +54,7 @@ class McpManager:
         self.entries = {s.plugin: read_entry(self.home, s) for s in servers}
         self._runtime: Any = None
         self._lock = threading.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[Any] = set()  # list_changed refreshes in flight
 
     def plugins(self) -> list[ServerPlugin]:
         """The plugin object of each enabled server."""
@@ -108,6 +107,8 @@ class McpManager:
 
     def _changed(self, server: ServerConfig) -> None:
         """notifications/tools/list_changed: list the server again (in the loop thread)."""
+        import asyncio  # only ever in the loop thread, where it is loaded; not at start
+
         task = asyncio.ensure_future(self._list(server))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -195,6 +196,8 @@ class McpManager:
 
 
 async def _gather(coros: list[Any]) -> list[Any]:
+    import asyncio
+
     return list(await asyncio.gather(*coros))
 
 
