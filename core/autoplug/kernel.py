@@ -258,6 +258,11 @@ class Kernel:
         for plugin in servers:
             self.plugins[plugin] = PluginInfo(name=plugin, status="disabled")
         if client is None:
+            broken = self.plugins.get("autoplug_mcp")
+            if broken is not None and broken.status == "failed":
+                for plugin in active:
+                    self.plugins[plugin].status = "failed"
+                    self.plugins[plugin].error = f"autoplug_mcp failed: {broken.error}"
             return []
         try:
             made = client.make_server_plugins(self, list(servers.values()), set(active))
