@@ -1,7 +1,7 @@
 """A real MCP server over stdio, written with the SDK's low-level server API, for fault tests.
 
 Run as ``python tests/mcp_server.py [--tools N] [--log DIR] [--exit-at-start MSG]
-[--silent] [--http PORT [--key KEY]]`` (stdio unless ``--http``). Its tools:
+[--silent] [--fail-if FILE] [--http PORT [--key KEY]]`` (stdio unless ``--http``). Its tools:
 
 - ``echo {text}`` (read-only): structured ``{"echo": text}``;
 - ``shout {text}`` (no annotations, so side effects): text content only;
@@ -174,6 +174,9 @@ def main() -> None:
     parser.add_argument("--log")
     parser.add_argument("--exit-at-start")
     parser.add_argument("--silent", action="store_true")
+    parser.add_argument(
+        "--fail-if", help="exit at start, like --exit-at-start, when this file exists"
+    )
     parser.add_argument("--http", type=int, help="serve streamable HTTP on 127.0.0.1:PORT")
     parser.add_argument("--key", help="with --http: require the header X-Test-Key: KEY")
     options = parser.parse_args()
@@ -184,6 +187,8 @@ def main() -> None:
             handle.write("start\n")
         with open(Path(options.log) / "pids", "a") as handle:
             handle.write(f"{os.getpid()}\n")
+    if options.fail_if and Path(options.fail_if).exists():
+        options.exit_at_start = Path(options.fail_if).read_text()
     if options.exit_at_start:
         print(options.exit_at_start, file=sys.stderr)
         raise SystemExit(1)

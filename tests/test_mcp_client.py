@@ -337,3 +337,20 @@ def test_a_streamable_http_server_is_reached_with_its_headers(tmp_path, http_ser
         )
         rows = {r["name"]: r for r in kernel.mcp.rows()}
         assert rows["web"]["transport"] == "http" and rows["web"]["url"] == http_server
+
+
+def test_a_server_that_cannot_restart_for_a_call_is_recorded_failed(tmp_path, log):
+    home, flag = tmp_path / "home", tmp_path / "broken"
+    table = server_table("faults", "--fail-if", str(flag), timeout_s=30)
+    with kernel_with(home, table) as kernel:
+        kernel.mcp.refresh()
+        flag.write_text("fatal: the disk went away")
+        assert not kernel.tools.call("crash", {}).ok
+        restart = kernel.tools.call("echo", {"text": "x"})
+        assert not restart.ok
+        assert (
+            "exited before answering initialize; stderr: fatal: the disk went away" in restart.error
+        )
+        assert kernel.plugins["mcp_faults"].status == "failed"
+        assert read_state(home, "mcp.faults")["status"] == "failed"
+        assert "echo" in kernel.tools  # still registered for this kernel

@@ -87,6 +87,7 @@ class Connection:
         self.server_info: dict[str, Any] = {}
         self.dead: str | None = None  # why the last connection ended
         self.restarts_left = 1
+        self.start_error: str | None = None  # why the last start failed, if it did
         self._owner: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
         self._errlog: Any = None
@@ -103,7 +104,12 @@ class Connection:
                 raise ServerFailed(f"{self.dead} (already restarted once)")
             self.restarts_left -= 1
             await self.stop()
-        await self._start()
+        try:
+            await self._start()
+        except ServerFailed as exc:
+            self.start_error = str(exc)
+            raise
+        self.start_error = None
         assert self.session is not None
         return self.session
 

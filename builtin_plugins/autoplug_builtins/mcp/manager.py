@@ -100,10 +100,25 @@ class McpManager:
     def _caller(self, server: ServerConfig) -> Any:
         async def call(original: str, arguments: dict[str, Any]) -> Any:
             connection = self._connection(server)
-            raw = await self.runtime().run(connection.call(original, arguments, server.timeout_s))
+            try:
+                raw = await self.runtime().run(
+                    connection.call(original, arguments, server.timeout_s)
+                )
+            except Exception:
+                if connection.start_error is not None:
+                    self._record_start_failure(server, connection.start_error)
+                raise
             return result_value(raw)
 
         return call
+
+    def _record_start_failure(self, server: ServerConfig, error: str) -> None:
+        """A start for a call failed: the plugin's last status is failed (its tools stay
+        registered for this kernel, so the next call can try again)."""
+        self.entries[server.plugin] = write_failure(self.home, server, error)
+        info = self.kernel.plugins.get(server.plugin)
+        if info is not None:
+            info.status, info.error, info.note = "failed", error, None
 
     def _changed(self, server: ServerConfig) -> None:
         """notifications/tools/list_changed: list the server again (in the loop thread)."""
