@@ -174,3 +174,69 @@ def test_every_server_name_maps_to_a_valid_stable_name_that_fits(plugin, origina
 def test_distinct_server_names_never_map_to_one_name(plugin, names):
     mapped = [tool_name(plugin, n) for n in names]
     assert len(set(mapped)) == len(names)
+
+
+# -- schema verdicts (decided when a server is listed) --------------------------
+
+
+async def _never(name, arguments):
+    raise AssertionError("the server must not be called")
+
+
+def mcp_tool(schema):
+    from autoplug_builtins.mcp.mcptool import make_tool, schema_verdict
+
+    listed = {"name": "t", "inputSchema": schema, "unusable": schema_verdict(schema)}
+    return make_tool("t", listed, call=_never, timeout=5, auto_approve=False)
+
+
+def test_a_draft07_tuple_schema_is_usable_and_validated_as_draft07():
+    made = mcp_tool(
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "properties": {
+                "pair": {"type": "array", "items": [{"type": "string"}, {"type": "integer"}]}
+            },
+        }
+    )
+    assert made.unusable is None
+    assert made.violations({"pair": ["a", 1]}) == []
+    assert made.violations({"pair": ["a", "b"]}) == [("$.pair[1]", "'b' is not of type 'integer'")]
+
+
+@pytest.mark.parametrize(
+    ("schema", "reason"),
+    [
+        (
+            {"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}},
+            "remote $ref",
+        ),
+        ({"type": "object", "properties": {"a": {"$ref": "#/$defs/nope"}}}, "does not resolve"),
+        ({"type": "object", "properties": {"a": {"type": "string", "pattern": "(?<x"}}}, "pattern"),
+        ({"type": "object", "properties": {"a": {"type": 5}}}, "invalid at /properties/a/type"),
+        ({"type": "array"}, "not a JSON Schema of type 'object'"),
+    ],
+)
+def test_an_unusable_schema_is_named_and_the_call_never_reaches_the_server(schema, reason):
+    made = mcp_tool(schema)
+    assert reason in made.unusable
+    assert made.description.startswith("[unusable: ")
+    from autoplug import ToolRegistry
+
+    registry = ToolRegistry()
+    registry.add(made, "mcp_x")
+    result = registry.call("t", {})
+    assert result.kind == "tool_error" and reason in result.error
+
+
+def test_a_ref_to_an_anchor_and_to_defs_resolves():
+    made = mcp_tool(
+        {
+            "type": "object",
+            "$defs": {"n": {"$anchor": "num", "type": "number"}},
+            "properties": {"a": {"$ref": "#num"}, "b": {"$ref": "#/$defs/n"}},
+        }
+    )
+    assert made.unusable is None
+    assert [p for p, _ in made.violations({"a": "x", "b": "y"})] == ["$.a", "$.b"]
