@@ -205,7 +205,9 @@ def test_an_unknown_key_in_a_provider_table_names_the_table_and_the_known_keys(t
         Config.load(tmp_path)
     message = str(caught.value)
     assert "unknown key [providers.local] base_ur (did you mean base_url?)" in message
-    assert "known keys in [providers.local]: api, base_url, api_key_env, function_calling" in message
+    assert (
+        "known keys in [providers.local]: api, base_url, api_key_env, function_calling" in message
+    )
 
 
 def test_an_unknown_price_key_names_the_quoted_model_id(tmp_path):

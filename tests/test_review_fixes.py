@@ -292,7 +292,7 @@ def test_an_isolated_kernel_with_a_misspelt_builtin_name_says_so(tmp_path):
 
     assert str(caught.value) == (
         "Kernel(builtins=...): no plugin named 'autoplug_file'; the builtins are "
-        "autoplug_autos, autoplug_files, autoplug_memory, autoplug_models, autoplug_otel, "
+        "autoplug_autos, autoplug_files, autoplug_mcp, autoplug_memory, autoplug_models, autoplug_otel, "
         "autoplug_web"
     )
 

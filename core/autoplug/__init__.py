@@ -26,7 +26,7 @@ from .hookspecs import hookimpl
 from .kernel import Kernel
 from .llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, Model, Usage
 from .registry import ToolRegistry
-from .tools import CallContext, Tool, ToolCall, ToolResult, tool
+from .tools import CallContext, Tool, ToolCall, ToolOutput, ToolResult, tool
 
 __version__ = "0.1.0"
 
@@ -71,6 +71,7 @@ __all__ = [
     "ToolDefinitionError",
     "ToolRefused",
     "ToolRegistry",
+    "ToolOutput",
     "ToolResult",
     "UnknownModelError",
     "Usage",

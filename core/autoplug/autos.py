@@ -68,6 +68,12 @@ def auto_class(kernel: Any, auto: Any) -> type[Auto]:
         raise
 
 
+async def list_unlisted_servers(kernel: Any) -> None:
+    """List the MCP servers never listed before, so the first plan sees their tools."""
+    if getattr(kernel, "mcp", None) is not None:
+        await kernel.mcp.alist_unlisted()
+
+
 async def arun_task(
     kernel: Any,
     task: str,
@@ -88,6 +94,7 @@ async def arun_task(
     before any run is created; an error during the run ends it ``failed``.
     """
     cls = auto_class(kernel, auto)
+    await list_unlisted_servers(kernel)
     runner = cls(
         kernel,
         model=model,
@@ -194,6 +201,7 @@ async def aresume_run(
         store.close()
         raise
     try:
+        await list_unlisted_servers(kernel)
         return await auto.aresume(store)
     finally:
         await auto.release()

@@ -16,6 +16,7 @@ from typing import Any
 
 from .config_rules import Rule, Table, check
 from .errors import ConfigError
+from .mcpconfig import check_mcp_tables
 
 DEFAULT_LIMITS: dict[str, Any] = {
     "iterations": 25,
@@ -137,6 +138,7 @@ SPEC: dict[str, Rule | Table] = {
     "memory": Table(MEMORY_KEYS),
     "web": Table(WEB_KEYS),
     "otel": Table({key: FLAG for key in OTEL_KEYS}),
+    "mcp": Table({}, owned=True),  # each [mcp.NAME] is checked by autoplug.mcpconfig
 }
 """Every key the config file may hold: top-level keys and tables, checked by ``Config.load``.
 
@@ -213,6 +215,17 @@ CONFIG_TEMPLATE = """\
 
 # [otel]                   # OpenTelemetry traces (pip install 'autoplug[otel]')
 # enabled = false          # true: spans for every run; unset: on when OTEL_EXPORTER_OTLP_ENDPOINT is set
+
+# [mcp.NAME]               # an MCP server: its tools become autoplug tools (plugin mcp_NAME)
+# command = "mcp-server-time"            # stdio: the program, its args, env and cwd
+# args = ["--local-timezone", "UTC"]
+# env = { TZ = "UTC" }
+# cwd = "/path/to/folder"
+# url = "http://localhost:8000/mcp"      # or streamable HTTP (with headers) instead of command
+# headers = { Authorization = "Bearer ..." }
+# auto_approve = false     # true: this server's side-effect tools run without asking
+# timeout_s = 60           # start-up and each call
+# disabled = false
 
 # [web]
 # allow_private = false    # true, or a list of networks like ["127.0.0.0/8"]: lets browse_url reach non-public addresses
@@ -302,6 +315,7 @@ class Config:
 
     def _check(self) -> None:
         check(self.data, SPEC, self.path)
+        check_mcp_tables(self.data, self.path)  # [mcp.NAME]: autoplug.mcpconfig checks each server
 
     def section(self, name: str) -> dict[str, Any]:
         """A top-level table of the file, or an empty dict."""

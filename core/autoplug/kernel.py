@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .config import Config
 from .errors import NoModelConfigured, PluginError, UsageError, describe_error
 from .llm import Model, ModelRegistry
+from .mcpconfig import ServerConfig, mcp_servers
 from .plugins import (
     BUILTIN_DISTRIBUTION,
     BUILTIN_NAMES,
@@ -131,6 +134,9 @@ class Kernel:
         self.memory_backends = NamedRegistry("memory backend")
         self.unknown_plugins: list[str] = []
         self._event_impls: list[Any] | None = None
+        # The MCP client (set by the builtin plugin autoplug_mcp when [mcp.NAME] servers exist).
+        self.mcp: Any = None
+        self._closers: list[Callable[[], None]] = []
 
         objects: list[tuple[str, Any]] = []
         for obj in plugins or []:
@@ -143,6 +149,27 @@ class Kernel:
             only = list(BUILTIN_NAMES) if builtins is True else list(builtins)
             objects += self._import_entry_points(only)
         self._register(objects)
+
+    # -- lifetime -----------------------------------------------------------
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Have :meth:`close` call ``closer`` (a plugin's servers, connections)."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Stop what plugins keep running for the kernel's lifetime (MCP servers); idempotent."""
+        closers, self._closers = self._closers, []
+        for closer in reversed(closers):
+            try:
+                closer()
+            except Exception as exc:
+                print(f"autoplug: warning: closing failed: {describe_error(exc)}", file=sys.stderr)
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @classmethod
     def load(cls, home: Path | str | None = None, *, create_config: bool = True) -> Kernel:
@@ -169,6 +196,7 @@ class Kernel:
 
     def _import_entry_points(self, only: list[str] | None) -> list[tuple[str, Any]]:
         eps = entry_points()
+        servers = mcp_servers(self.config.data, self.config.path)
         if only is not None:
             missing = sorted(set(only) - {ep.name for ep in eps})
             if missing:
@@ -178,11 +206,13 @@ class Kernel:
                     f"the builtins are {', '.join(BUILTIN_NAMES)}"
                 )
             eps = [ep for ep in eps if ep.name in set(only)]
-            wanted = {ep.name for ep in eps}
+            wanted = {ep.name for ep in eps} | set(servers)
         else:
             wanted, self.unknown_plugins = wanted_names(
-                [ep.name for ep in eps], self.config.disabled_plugins
+                [ep.name for ep in eps] + list(servers), self.config.disabled_plugins
             )
+            if wanted & set(servers) and os.environ.get("AUTOPLUG_LOAD_PLUGINS") is not None:
+                wanted.add("autoplug_mcp")  # naming a server brings the client with it
             for name in self.unknown_plugins:
                 if not strict_plugins():
                     print(
@@ -212,6 +242,43 @@ class Kernel:
                 info.status, info.error = "failed", describe_error(exc)
                 continue
             loaded.append((ep.name, info.module))
+        if servers:
+            loaded += self._load_mcp_servers(servers, wanted, dict(loaded).get("autoplug_mcp"))
+        return loaded
+
+    def _load_mcp_servers(
+        self, servers: dict[str, ServerConfig], wanted: set[str], client: Any
+    ) -> list[tuple[str, Any]]:
+        """The plugins ``mcp_NAME`` of the ``[mcp.NAME]`` servers, made by ``autoplug_mcp``.
+
+        Without the client plugin loaded every server is disabled; when the client
+        cannot make them (the extra is missing) it is failed and so is each server.
+        """
+        active = {p: s for p, s in servers.items() if p in wanted and not s.disabled}
+        for plugin in servers:
+            self.plugins[plugin] = PluginInfo(name=plugin, status="disabled")
+        if client is None:
+            broken = self.plugins.get("autoplug_mcp")
+            if broken is not None and broken.status == "failed":
+                for plugin in active:
+                    self.plugins[plugin].status = "failed"
+                    self.plugins[plugin].error = f"autoplug_mcp failed: {broken.error}"
+            return []
+        try:
+            made = client.make_server_plugins(self, list(servers.values()), set(active))
+        except Exception as exc:
+            info = self.plugins["autoplug_mcp"]
+            info.status, info.error, info.module = "failed", str(exc), None
+            for plugin in active:
+                self.plugins[plugin].status = "failed"
+                self.plugins[plugin].error = f"autoplug_mcp failed: {exc}"
+            return []
+        loaded: list[tuple[str, Any]] = []
+        for obj in made:
+            info = self.plugins[obj.name]
+            info.status, info.error, info.note = obj.status, obj.error, obj.note
+            info.distribution, info.version, info.module = obj.distribution, obj.version, obj
+            loaded.append((obj.name, obj))
         return loaded
 
     def _register(self, objects: list[tuple[str, Any]]) -> None:

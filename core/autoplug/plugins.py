@@ -22,6 +22,7 @@ BUILTIN_DISTRIBUTION = "autoplug"
 BUILTIN_NAMES = (
     "autoplug_autos",
     "autoplug_files",
+    "autoplug_mcp",
     "autoplug_memory",
     "autoplug_models",
     "autoplug_otel",
@@ -60,6 +61,7 @@ class PluginInfo:
     status: str = "loaded"  # loaded | failed | disabled
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
+    note: str | None = None  # shown when set: an MCP server never listed
     module: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,7 +74,7 @@ class PluginInfo:
             "status": self.status,
             "hooks": list(self.hooks),
             "error": self.error,
-        }
+        } | ({"note": self.note} if self.note else {})
 
 
 def get_plugin_manager() -> pluggy.PluginManager:

@@ -8,6 +8,7 @@ never raise for a problem with one call.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import sys
@@ -18,7 +19,16 @@ from typing import Any
 
 from .errors import BlockingCallInLoop, ToolDefinitionError, ToolRefused, describe_error
 from .safejson import MAX_DEPTH, value_problem
-from .tools import MAX_ARGUMENT_CHARS, CallContext, Tool, ToolCall, ToolResult, _failure, as_tool
+from .tools import (
+    MAX_ARGUMENT_CHARS,
+    CallContext,
+    Tool,
+    ToolCall,
+    ToolOutput,
+    ToolResult,
+    _failure,
+    as_tool,
+)
 
 _call_ids = itertools.count(1)
 
@@ -145,6 +155,12 @@ def _tool_failure(found: Tool, exc: BaseException, ctx: CallContext | None) -> T
     return _failure("tool_error", text)
 
 
+def _success(value: Any) -> ToolResult:
+    if isinstance(value, ToolOutput):
+        return ToolResult(ok=True, value=value.value, assets=tuple(value.assets))
+    return ToolResult(ok=True, value=value)
+
+
 def _running_loop() -> bool:
     asyncio = sys.modules.get("asyncio")
     return asyncio is not None and asyncio._get_running_loop() is not None
@@ -179,17 +195,8 @@ class ToolRegistry:
     def add(self, tool_or_func: Any, plugin: str, builtin: bool = False) -> Tool:
         """Register a tool for ``plugin``; raise ToolDefinitionError naming plugin and tool."""
         made = as_tool(tool_or_func)
-        made = Tool(
-            name=made.name,
-            func=made.func,
-            description=made.description,
-            parameters=made.parameters,
-            side_effects=made.side_effects,
-            timeout=made.timeout,
-            trusted_schema=made.trusted_schema,
-            plugin=plugin,
-            builtin=builtin,
-        )
+        # replace() keeps a Tool subclass (an MCP tool) and gives each registration its copy.
+        made = dataclasses.replace(made, plugin=plugin, builtin=builtin)
         made.check()
         if made.qualified_name in self._by_qualified:
             raise ToolDefinitionError(
@@ -228,7 +235,7 @@ class ToolRegistry:
         if not candidates:
             self._winners.pop(name, None)
             return
-        candidates.sort(key=lambda t: (t.builtin, t.plugin or ""))
+        candidates.sort(key=lambda t: (t.guest, t.builtin, t.plugin or ""))
         self._winners[name] = candidates[0]
 
     # -- lookup -------------------------------------------------------------
@@ -341,7 +348,7 @@ class ToolRegistry:
                     "invalid_args", f"invalid arguments for tool {found.name!r}: {detail}", problems
                 ),
             )
-        if found.side_effects and not (ctx is not None and ctx.approved):
+        if found.side_effects and not (ctx is not None and ctx.approved) and not found.auto_approve:
             return (
                 found,
                 ctx,
@@ -421,7 +428,7 @@ class ToolRegistry:
                 value = asyncio.run(_no_exit_async(found.func(**kwargs)))
             else:
                 value = _no_exit_sync(found.func, kwargs, False)
-            result = ToolResult(ok=True, value=value)
+            result = _success(value)
         except Exception as exc:
             result = _tool_failure(found, exc, ctx)
         return self._after(call, result, ctx)
@@ -457,7 +464,7 @@ class ToolRegistry:
             else:
                 awaitable = asyncio.to_thread(_no_exit_sync, found.func, kwargs, True)
             value = await asyncio.wait_for(awaitable, limit)
-            result = ToolResult(ok=True, value=value)
+            result = _success(value)
         except TimeoutError:
             result = _failure("timeout", f"tool {found.name!r} timed out after {limit:g} s")
         except asyncio.CancelledError as exc:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ToolDefinitionError
 from .schema import function_schema
@@ -68,16 +68,41 @@ class ToolResult:
     error: str | None = None
     kind: str | None = None
     violations: tuple[tuple[str, str], ...] = ()
+    assets: tuple[tuple[str, Any], ...] = ()  # extra outputs, from a ToolOutput
 
     def to_dict(self) -> dict[str, Any]:
-        """The result as JSON-ready data (``violations`` as ``[{"path", "message"}]``)."""
-        return {
+        """The result as JSON-ready data (``violations`` as ``[{"path", "message"}]``).
+
+        Extra outputs (``assets``) are listed by name, type and size, when there are any.
+        """
+        data: dict[str, Any] = {
             "ok": self.ok,
             "value": self.value,
             "error": self.error,
             "kind": self.kind,
             "violations": [{"path": p, "message": m} for p, m in self.violations],
         }
+        if self.assets:
+            data["assets"] = [
+                {"name": name, "type": "bytes", "size": len(v)}
+                if isinstance(v, bytes)
+                else {"name": name, "type": "json", "value": v}
+                for name, v in self.assets
+            ]
+        return data
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """What a tool returns when it has more than one output.
+
+    ``value`` is the call's value (the step's asset); each ``(name, value)`` of
+    ``assets`` is stored beside it as the asset ``OUTPUT.name`` (for example the
+    images of an MCP result, as bytes).
+    """
+
+    value: Any
+    assets: tuple[tuple[str, Any], ...] = ()
 
 
 def _failure(kind: str, error: str, violations: Iterable[tuple[str, str]] = ()) -> ToolResult:
@@ -107,10 +132,13 @@ class Tool:
     plugin: str | None = None
     builtin: bool = False
     unusable: str | None = field(init=False, default=None)
+    auto_approve: bool = False  # a side-effect tool that runs without asking (MCP auto_approve)
     wants_context: bool = field(init=False, default=False)
     is_async: bool = field(init=False, default=False)
     _validator: Any = field(init=False, default=None, repr=False)
     _fast: Any = field(init=False, default=None, repr=False)
+    # A guest tool (an MCP server's) takes its bare name only when no other plugin's tool has it.
+    guest: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.func)

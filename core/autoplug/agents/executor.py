@@ -223,7 +223,7 @@ class Executor:
             args = filled
         tool = info.tool
         approved = False
-        if tool.side_effects:
+        if tool.side_effects and not tool.auto_approve:
             approved = await ctx.is_approved(tool, args)
             ctx.emit(
                 "approval_asked", step=info.id, tool=info.model_name, args=args, approved=approved
@@ -238,25 +238,29 @@ class Executor:
         )
         if not result.ok:
             return self._fail(info, str(result.error), result.kind)
-        try:
-            asset = ctx.assets.put(info.output, result.value, step=info.id, tool=info.model_name)
-        except (OSError, ValueError) as exc:
-            # An OSError's text names the file: an absolute path into the run's folder
-            # (with its run id), which must not reach a prompt.
-            why = (exc.strerror or type(exc).__name__) if isinstance(exc, OSError) else str(exc)
-            return self._fail(
-                info, f"step {info.id!r}: could not store asset {info.output!r}: {why}", "asset"
+        # Extra outputs (a ToolOutput's, e.g. an MCP result's images) sit beside the value.
+        outputs = [(info.output, result.value)]
+        outputs += [(f"{info.output}.{name}", value) for name, value in result.assets]
+        for name, value in outputs:
+            try:
+                asset = ctx.assets.put(name, value, step=info.id, tool=info.model_name)
+            except (OSError, ValueError) as exc:
+                # An OSError's text names the file: an absolute path into the run's folder
+                # (with its run id), which must not reach a prompt.
+                why = (exc.strerror or type(exc).__name__) if isinstance(exc, OSError) else str(exc)
+                return self._fail(
+                    info, f"step {info.id!r}: could not store asset {name!r}: {why}", "asset"
+                )
+            # The preview lets the trace keep every version of a name, also one replaced later.
+            ctx.emit(
+                "asset_stored",
+                name=asset.name,
+                step=info.id,
+                tool=info.model_name,
+                type=asset.type,
+                size=asset.size,
+                preview=asset.preview(),
             )
-        # The preview lets the trace keep every version of a name, also one replaced later.
-        ctx.emit(
-            "asset_stored",
-            name=asset.name,
-            step=info.id,
-            tool=info.model_name,
-            type=asset.type,
-            size=asset.size,
-            preview=asset.preview(),
-        )
-        outcome = StepOutcome(info.id, info.model_name, "succeeded", asset=asset.name)
+        outcome = StepOutcome(info.id, info.model_name, "succeeded", asset=info.output)
         self._emit_end(outcome, duration_s=time.perf_counter() - started)
         return outcome

@@ -21,7 +21,7 @@ from ..plugins import RESERVED_COMMANDS, strict_plugins
 from .stdout import reserved, reserved_stdout, wants_json
 
 # Modules under autoplug.cli that add the kernel's own commands, each with add_commands(cli).
-COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin")
+COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin", "mcp")
 
 
 class State:
@@ -190,7 +190,11 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     with reserved_stdout() if wants_json(args) else nullcontext():
-        code = _main(args)
+        try:
+            code = _main(args)
+        finally:
+            if STATE.kernel is not None:
+                STATE.kernel.close()  # stops the MCP servers this command started
     sys.exit(code)
 
 

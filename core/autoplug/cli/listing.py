@@ -45,6 +45,8 @@ def plugins_command(as_json: bool) -> None:
     for p in infos:
         if p["error"]:
             click.echo(f"{p['name']}: {p['error']}", err=True)
+        elif p.get("note"):
+            click.echo(f"{p['name']}: {p['note']}", err=True)
 
 
 def _tool_dict(kernel: Any, tool: Any) -> dict[str, Any]:
@@ -112,7 +114,13 @@ def tools_call(name: str, args_json: str, yes: bool, as_json: bool) -> None:
         fail(f"ARGS_JSON must be a JSON object, not {json_type(args)}: {args_json.strip()[:80]}", 2)
     found = kernel.tools.get(name)
     approved = yes
-    if found is not None and found.side_effects and not yes and not found.violations(args):
+    if (
+        found is not None
+        and found.side_effects
+        and not found.auto_approve
+        and not yes
+        and not found.violations(args)
+    ):
         approved = _approve_interactively(found.name, args)
     result = kernel.tools.call(name, args, context=CallContext(approved=approved))
     if as_json:

@@ -308,10 +308,11 @@ def chat_command(
     """
     import asyncio
 
-    from ..autos import auto_class
+    from ..autos import auto_class, list_unlisted_servers
 
     kernel = get_kernel()
     cls = auto_class(kernel, "assistant")
+    asyncio.run(list_unlisted_servers(kernel))  # the first plan sees every MCP server's tools
     progress = Progress()
     options: dict[str, Any] = {
         "approve": approver(yes),
