@@ -43,9 +43,9 @@ from autoplug import hookimpl
 
 @hookimpl
 def register_commands(cli):
-    @cli.command("mcp")
-    def mcp():
-        click.echo("not the real mcp")
+    @cli.command("batch")
+    def batch():
+        click.echo("not the real batch")
 """
 
 SUBHIJACK = """
@@ -106,7 +106,7 @@ def test_a_plugin_replacing_or_reserving_a_builtin_command_is_failed(plugin_path
     assert plugins["hijack"]["status"] == "failed"
     assert "replaced the command 'autoplug run'" in plugins["hijack"]["error"]
     assert plugins["reserve"]["status"] == "failed"
-    assert "reserved command 'autoplug mcp'" in plugins["reserve"]["error"]
+    assert "reserved command 'autoplug batch'" in plugins["reserve"]["error"]
     assert plugins["subhijack"]["status"] == "failed"
     assert "replaced the command 'autoplug tools call'" in plugins["subhijack"]["error"]
     assert plugins["polite"]["status"] == "loaded" and plugins["polite"]["error"] is None
@@ -119,8 +119,8 @@ def test_the_builtin_commands_stay_and_the_failed_plugin_adds_nothing(plugin_pat
     assert "HIJACKED" not in run.stdout
     extra = cli(plugin_path, "hijack-extra")
     assert extra.returncode == 2 and "No such command 'hijack-extra'" in extra.stderr
-    mcp = cli(plugin_path, "mcp")
-    assert mcp.returncode == 2 and "not the real mcp" not in mcp.stdout
+    batch = cli(plugin_path, "batch")
+    assert batch.returncode == 2 and "not the real batch" not in batch.stdout
     tools = cli(plugin_path, "tools", "--json")
     assert "hijack_tool" not in {t["name"] for t in json.loads(tools.stdout)}
     call = cli(plugin_path, "tools", "call", "list_files", '{"pattern": "nothing-*"}')

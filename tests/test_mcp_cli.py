@@ -139,7 +139,7 @@ def test_a_bad_mcp_table_stops_the_command_with_exit_2(isolated_home):
     write_config(isolated_home, '[mcp.time]\ncommand = "x"\ntimeout_s = -1\n')
     done = autoplug(isolated_home, "tools")
     assert done.returncode == 2
-    assert "[mcp.time] timeout_s must be a number of seconds more than 0" in done.stderr
+    assert "[mcp.time] timeout_s must be a number > 0, not -1" in done.stderr
 
 
 def test_autoplug_tools_imports_no_mcp_sdk_with_servers_configured(isolated_home):

@@ -54,12 +54,15 @@ def test_a_stdio_and_an_http_server_are_read_with_their_defaults(tmp_path):
         ('[mcp.Time]\ncommand = "x"\n', r"\[mcp.Time\]: the server name must match"),
         ("[mcp.time]\nargs = []\n", r"needs exactly one of 'command'"),
         ('[mcp.time]\ncommand = "x"\nurl = "http://h/mcp"\n', r"needs exactly one of"),
-        ('[mcp.time]\ncommand = "x"\ncomand = "y"\n', r"unknown key 'comand'; known keys: command"),
+        (
+            '[mcp.time]\ncommand = "x"\ncomand = "y"\n',
+            r"unknown key \[mcp.time\] comand \(did you mean command\?\)",
+        ),
         ('[mcp.time]\ncommand = "x"\nargs = "--flag"\n', r"args must be a list of strings"),
         ('[mcp.time]\ncommand = "x"\nenv = { A = 1 }\n', r"env must be a table of strings"),
         (
             '[mcp.time]\ncommand = "x"\ntimeout_s = 0\n',
-            r"timeout_s must be a number of seconds more than 0",
+            r"\[mcp.time\] timeout_s must be a number > 0, not 0",
         ),
         ('[mcp.time]\ncommand = "x"\ntimeout_s = nan\n', r"timeout_s must be"),
         ('[mcp.time]\ncommand = "x"\ntimeout_s = inf\n', r"timeout_s must be"),
@@ -70,7 +73,7 @@ def test_a_stdio_and_an_http_server_are_read_with_their_defaults(tmp_path):
         ('[mcp.time]\nurl = "ftp://h/mcp"\n', r"url must be an http:// or https:// address"),
         ('[mcp.time]\nurl = "http://h/mcp"\nargs = []\n', r"'args' is for a command"),
         ('[mcp.time]\ncommand = "x"\nheaders = { A = "b" }\n', r"'headers' is for an url server"),
-        ('mcp = "time"\n', r"\[mcp\] must hold \[mcp.NAME\] tables"),
+        ('mcp = "time"\n', r'\[mcp\] must be a table, not "time"'),
         ("[mcp]\ntime = 3\n", r"\[mcp.time\] must be a table"),
     ],
 )
@@ -82,7 +85,7 @@ def test_a_bad_mcp_table_is_one_error_naming_the_file_table_and_key(tmp_path, te
 
 
 def test_the_template_documents_every_mcp_key():
-    block = CONFIG_TEMPLATE.split("# [mcp.NAME]", 1)[1].split("\n\n", 1)[0]
+    block = CONFIG_TEMPLATE.split("# [mcp.time]", 1)[1].split("\n\n", 1)[0]
     for key in (
         "command",
         "args",

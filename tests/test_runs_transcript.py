@@ -98,7 +98,7 @@ def test_transcript_json_shows_act_plan_fill_and_final_in_order(tmp_path: Path) 
     assert isinstance(first["duration_s"], float) and first["duration_s"] >= 0
     assert set(first["usage"]) == {"input_tokens", "output_tokens"}
     assert "make the name loud" in plan["messages_added"][1]["content"]
-    assert "shout" in plan["messages_added"][1]["content"]  # the tool catalog it was shown
+    assert "shout" in plan["messages_added"][0]["content"]  # the tool catalog, in the system prompt
     fill = next(e for e in entries if e.get("agent") == "fill")
     assert "a sentence about the loud name" in fill["messages_added"][1]["content"]
     assert "JUPITER" in fill["messages_added"][1]["content"]  # the asset it read

@@ -122,6 +122,18 @@ MEMORY_KEYS: dict[str, Rule] = {
     "max_age_days": AMOUNT,
 }
 
+MCP_KEYS: dict[str, Rule] = {
+    "command": TEXT,
+    "args": NAMES,
+    "env": Rule(("texts",)),
+    "cwd": TEXT,
+    "url": TEXT,
+    "headers": Rule(("texts",)),
+    "auto_approve": FLAG,
+    "timeout_s": POSITIVE,
+    "disabled": FLAG,
+}
+
 WEB_KEYS: dict[str, Rule] = {
     "allow_private": Rule(("bool", "names")),
     "search_url": TEXT,
@@ -138,7 +150,7 @@ SPEC: dict[str, Rule | Table] = {
     "memory": Table(MEMORY_KEYS),
     "web": Table(WEB_KEYS),
     "otel": Table({key: FLAG for key in OTEL_KEYS}),
-    "mcp": Table({}, owned=True),  # each [mcp.NAME] is checked by autoplug.mcpconfig
+    "mcp": Table({}, named=MCP_KEYS),  # autoplug.mcpconfig checks names and transports too
 }
 """Every key the config file may hold: top-level keys and tables, checked by ``Config.load``.
 
@@ -216,16 +228,17 @@ CONFIG_TEMPLATE = """\
 # [otel]                   # OpenTelemetry traces (pip install 'autoplug[otel]')
 # enabled = false          # true: spans for every run; unset: on when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
-# [mcp.NAME]               # an MCP server: its tools become autoplug tools (plugin mcp_NAME)
+# [mcp.time]               # an MCP server NAME (here "time"): its tools become tools of plugin mcp_NAME
 # command = "mcp-server-time"            # stdio: the program, its args, env and cwd
 # args = ["--local-timezone", "UTC"]
 # env = { TZ = "UTC" }
 # cwd = "/path/to/folder"
-# url = "http://localhost:8000/mcp"      # or streamable HTTP (with headers) instead of command
-# headers = { Authorization = "Bearer ..." }
 # auto_approve = false     # true: this server's side-effect tools run without asking
 # timeout_s = 60           # start-up and each call
 # disabled = false
+# [mcp.remote]             # or a server over streamable HTTP
+# url = "http://localhost:8000/mcp"
+# headers = { Authorization = "Bearer ..." }
 
 # [web]
 # allow_private = false    # true, or a list of networks like ["127.0.0.0/8"]: lets browse_url reach non-public addresses
@@ -315,7 +328,8 @@ class Config:
 
     def _check(self) -> None:
         check(self.data, SPEC, self.path)
-        check_mcp_tables(self.data, self.path)  # [mcp.NAME]: autoplug.mcpconfig checks each server
+        # Then what one key's rule cannot say: server names, exactly one transport.
+        check_mcp_tables(self.data, self.path)
 
     def section(self, name: str) -> dict[str, Any]:
         """A top-level table of the file, or an empty dict."""

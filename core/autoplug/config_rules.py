@@ -26,7 +26,8 @@ class Rule:
     """What one key accepts.
 
     ``kinds`` are among ``"int"``, ``"float"``, ``"str"``, ``"bool"`` and
-    ``"names"`` (a list of strings); ``"float"`` accepts whole numbers too.
+    ``"names"`` (a list of strings), ``"texts"`` (a table of strings, such as an
+    environment); ``"float"`` accepts whole numbers too.
     Numbers are always finite; ``low``/``high`` bound them (``low_open``: the
     value must be more than ``low``, not equal to it).
     """
@@ -55,7 +56,13 @@ class Rule:
             elif kind == "bool":
                 parts.append("true or false" if len(self.kinds) == 1 else "true, false")
             else:
-                parts.append({"str": "a string", "names": "a list of strings"}[kind])
+                parts.append(
+                    {
+                        "str": "a string",
+                        "names": "a list of strings",
+                        "texts": "a table of strings",
+                    }[kind]
+                )
         parts = list(dict.fromkeys(parts))
         return " or ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
@@ -75,6 +82,8 @@ class Rule:
             return "str" in self.kinds
         if isinstance(value, list):
             return "names" in self.kinds and all(isinstance(x, str) for x in value)
+        if isinstance(value, dict):
+            return "texts" in self.kinds and all(isinstance(x, str) for x in value.values())
         return False
 
 
