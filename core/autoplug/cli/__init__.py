@@ -18,7 +18,7 @@ from ..kernel import Kernel
 from ..plugins import strict_plugins
 
 # Modules under autoplug.cli that add the kernel's own commands, each with add_commands(cli).
-COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin")
+COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin", "ui")
 
 
 class State:
