@@ -209,8 +209,10 @@ class RunStore:
         if not state.is_file():
             raise RunError(f"run {run_id!r} is corrupt: {state} is missing")
         try:
-            # mode=rw: never create an empty database in place of a missing one.
-            uri = read_only_uri(state) if read_only else f"file:{state}?mode=rw"
+            # mode=rw: never create an empty database in place of a missing one. Quoted:
+            # a '?', '#' or '%' in the home's path would otherwise end the file name.
+            quoted = urllib.parse.quote(str(state))
+            uri = read_only_uri(state) if read_only else f"file:{quoted}?mode=rw"
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
         except sqlite3.Error as exc:
             raise RunError(f"run {run_id!r}: cannot open {state}: {exc}") from None
