@@ -8,7 +8,6 @@ every request it made (its performance log), which must all go to the server.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 
@@ -20,6 +19,8 @@ from ui_helpers import (
     chromium_missing,
     extra_missing,
     make_run,
+    requested_urls,
+    start_browser,
     wait_until,
 )
 
@@ -28,43 +29,6 @@ pytestmark = [
     pytest.mark.skipif(extra_missing() is not None, reason=str(extra_missing())),
     pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing())),
 ]
-
-#: The options the browser runs with: headless, and nothing of its own on the network.
-BROWSER_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-default-apps",
-    "--window-size=1280,900",
-)
-
-
-def start_browser(profile):
-    """A fresh headless Chromium with its performance log on (every request it makes)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for arg in (*BROWSER_ARGS, f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    options.binary_location = shutil.which("chromium")
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    # Both paths given: Selenium Manager (which would look things up online) is never asked.
-    return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-
-
-def requested_urls(driver):
-    """Every URL the page asked for since the last call (from the performance log)."""
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
 
 
 def document_statuses(driver):
@@ -118,12 +82,19 @@ def browser(tmp_path_factory):
 
 
 def node_statuses(driver):
-    from selenium.webdriver.common.by import By
+    """Each graph node's step id and status, read in one script (the page may be swapped live)."""
+    return driver.execute_script(
+        "const found = {};"
+        "document.querySelectorAll('svg.plan .node').forEach(n =>"
+        " found[n.getAttribute('data-step-id')] = n.getAttribute('data-status'));"
+        "return found;"
+    )
 
-    return {
-        n.get_attribute("data-step-id"): n.get_attribute("data-status")
-        for n in driver.find_elements(By.CSS_SELECTOR, "svg.plan .node")
-    }
+
+def run_status(driver):
+    return driver.execute_script(
+        "const s = document.getElementById('run-status'); return s && s.textContent;"
+    )
 
 
 def test_the_runs_page_lists_a_finished_run(browser, server, ids):
@@ -188,6 +159,7 @@ def test_a_running_run_updates_on_the_page_without_a_reload(browser, server, hom
         target=lambda: results.append(make_run(home, task="A run still going", steps=plan)),
         daemon=True,
     )
+
     def run_folders():
         return {p for p in (home / "runs").iterdir() if not p.name.startswith(".")}
 
@@ -203,7 +175,7 @@ def test_a_running_run_updates_on_the_page_without_a_reload(browser, server, hom
             )
         )
         browser.get(f"{server.base}/runs/{folder.name}")
-        assert browser.find_element(By.ID, "run-status").text == "running"
+        assert run_status(browser) == "running"
         assert node_statuses(browser) == {"first": "succeeded", "slow": "running"}
         browser.execute_script("window.notReloaded = 42;")
     finally:
@@ -211,7 +183,7 @@ def test_a_running_run_updates_on_the_page_without_a_reload(browser, server, hom
     worker.join(30)
     assert results and results[0].status == "succeeded"
     assert wait_until(lambda: node_statuses(browser).get("slow") == "succeeded", timeout=20)
-    assert wait_until(lambda: browser.find_element(By.ID, "run-status").text == "succeeded")
+    assert wait_until(lambda: run_status(browser) == "succeeded")
     assert browser.execute_script("return window.notReloaded") == 42
     assert "Mild." in browser.find_element(By.ID, "answer").text
 

@@ -257,7 +257,9 @@ def test_memory_json_finds_what_a_run_stored_and_counts_no_access(tmp_path):
     )
     memory_files = snapshot(home / "memory")
     with UiServer(home) as running:
-        answer = httpx.get(f"{running.base}/memory.json", params={"q": "Oslo winter"}, timeout=120).json()
+        answer = httpx.get(
+            f"{running.base}/memory.json", params={"q": "Oslo winter"}, timeout=120
+        ).json()
         assert answer["note"] is None
         assert any("Oslo" in m["text"] for m in answer["results"])
         assert {"score", "similarity", "importance", "recency", "kind", "created"} <= set(

@@ -7,6 +7,7 @@ subprocess, on a free port, reading the same home.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -143,6 +144,43 @@ def extra_missing() -> str | None:
 
     missing = missing_extra()
     return f"the ui extra is not installed ({', '.join(missing)})" if missing else None
+
+
+#: The options the browser runs with: headless, and nothing of its own on the network.
+BROWSER_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+)
+
+
+def start_browser(profile: Path, width: int = 1280, height: int = 900) -> Any:
+    """A fresh headless Chromium with its performance log on (every request it makes)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in (*BROWSER_ARGS, f"--window-size={width},{height}", f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    options.binary_location = shutil.which("chromium")
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    # Both paths given: Selenium Manager (which would look things up online) is never asked.
+    return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+
+
+def requested_urls(driver: Any) -> list[str]:
+    """Every URL the page asked for since the last call (from the performance log)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
 
 
 class UiServer:

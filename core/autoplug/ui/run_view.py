@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,24 @@ def step_timeline(events: list[dict[str, Any]]) -> dict[tuple[int, str], dict[st
     return found
 
 
+def _trace_duration(events: list[dict[str, Any]], live: bool) -> float | None:
+    """Seconds from the first event to the last ``run_finished`` (or to now while live).
+
+    Finer than the run row's times, which are whole seconds.
+    """
+    times = [e.get("time") for e in events if isinstance(e.get("time"), int | float)]
+    if not times:
+        return None
+    if live:
+        return round(max(0.0, time.time() - times[0]), 3)
+    ends = [
+        e["time"]
+        for e in events
+        if e.get("type") == "run_finished" and isinstance(e.get("time"), int | float)
+    ]
+    return round(ends[-1] - times[0], 3) if ends else None
+
+
 def _iso(value: Any) -> str | None:
     return utc_iso(value) if isinstance(value, int | float) else None
 
@@ -179,7 +198,7 @@ def build_run_page(home: Path, run_id: str) -> RunPage:
     row = summarize(shown)
     shown.update(
         live=live,
-        duration_s=row["duration_s"],
+        duration_s=_trace_duration(events, live) or row["duration_s"],
         # The run row's usage is written when the run ends; while it runs, the trace counts.
         tokens=row["tokens"] if row["tokens"] is not None else counted,
         llm_calls=usage.get("llm_calls", usage.get("calls", len(calls))),
