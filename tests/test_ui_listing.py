@@ -153,3 +153,15 @@ def test_a_home_path_with_uri_characters_opens_both_ways_and_nothing_lands_besid
         assert store.info()["status"] == "failed"
     # Unquoted, '?' ended the file name: SQLite opened a stray database 'odd ' instead.
     assert [p.name for p in tmp_path.iterdir()] == [home.name]
+
+
+def test_warm_reads_every_row_so_a_later_search_opens_no_database(tmp_path):
+    ids = [made(tmp_path, f"task {i}") for i in range(5)]
+    index = RunIndex(tmp_path)
+    assert index.warm() == 5
+    # Damage a database in place (no writer, so neither its folder nor a WAL changes):
+    # the warmed rows answer without opening it again.
+    state = runs_dir(tmp_path) / ids[0] / "state.sqlite"
+    state.write_bytes(b"x" * state.stat().st_size)
+    assert [r["status"] for r in index.page(q="task").runs] == ["succeeded"] * 5
+    assert RunIndex(tmp_path).row(ids[0])["status"] == "corrupt"  # a fresh index reads it

@@ -17,6 +17,7 @@ and SQLite reads never block the event loop.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -209,9 +210,20 @@ class Viewer:
         return self.error(request, 404, f"no page at {request.url.path}")
 
 
-def build_app(home: Path, kernel: Any, *, token: str | None, port: int) -> Gate:
-    """The viewer over ``home`` behind its :class:`Gate` (token None: loopback, no token)."""
+def build_app(
+    home: Path, kernel: Any, *, token: str | None, port: int, warm_after_s: float | None = 1.0
+) -> Gate:
+    """The viewer over ``home`` behind its :class:`Gate` (token None: loopback, no token).
+
+    ``warm_after_s``: start reading every run's row into the listing's cache after
+    that many seconds, in a background thread (None: never; rows are read as pages
+    need them).
+    """
     viewer = Viewer(home, kernel)
+    if warm_after_s is not None:
+        timer = threading.Timer(warm_after_s, viewer.index.warm)
+        timer.daemon = True  # a server stopping mid-way leaves nothing to finish
+        timer.start()
     routes = [
         Route("/", viewer.home_page),
         Route("/runs", viewer.runs),

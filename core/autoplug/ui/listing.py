@@ -3,9 +3,11 @@
 Run ids sort by time, so the folder names alone give the order: a page opens
 only the runs it shows (and, with a filter, the ones it passes over), never all
 of them. Each run's row is read through :meth:`RunStore.open` read-only and
-cached by the state files' size and modification time, so a later page or
-filter reads only what changed. A ``running`` row is never cached: its owner may
-die without touching the files, and its duration grows.
+cached until its folder (or its WAL, while it has one) changes, so a later page
+or filter reads only what changed; the folder names are cached until the runs
+folder changes. A ``running`` row is never cached: its owner may die without
+touching the files, and its duration grows. :meth:`RunIndex.warm` fills the cache
+in the background, so a search over every run reads them only once.
 """
 
 from __future__ import annotations
@@ -96,17 +98,34 @@ def summarize(info: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _signature(folder: Path) -> tuple[int, ...] | None:
-    """What changes when a run's state changes: size and mtime of the database and its WAL."""
-    parts: list[int] = []
-    for name in ("state.sqlite", "state.sqlite-wal"):
-        try:
-            st = os.stat(folder / name)
-        except OSError:
-            parts += [-1, -1]
-            continue
-        parts += [st.st_size, st.st_mtime_ns]
-    return tuple(parts)
+def _mtime(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _wal_signature(folder: Path) -> tuple[int, int] | None:
+    """Size and mtime of the run's WAL file, or None when it has none."""
+    try:
+        st = os.stat(folder / "state.sqlite-wal")
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class _Cached:
+    """A cached row and what must be unchanged for it to hold.
+
+    A writer opening a run creates its ``-wal`` file, which changes the folder's
+    mtime; while the WAL exists, writes change the WAL. So a finished run with no
+    WAL costs one ``stat`` of its folder to check.
+    """
+
+    folder_mtime: int | None
+    wal: tuple[int, int] | None
+    row: dict[str, Any]
 
 
 class RunIndex:
@@ -114,27 +133,43 @@ class RunIndex:
 
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
-        self._cache: dict[str, tuple[tuple[int, ...] | None, dict[str, Any]]] = {}
+        self._cache: dict[str, _Cached] = {}
+        self._ids: tuple[int | None, list[str]] = (None, [])
         self._lock = threading.Lock()
 
     def run_ids(self) -> list[str]:
-        """Every run folder's name, newest first (hidden staging folders left out)."""
+        """Every run folder's name, newest first (hidden staging folders left out).
+
+        Cached until the runs folder's mtime changes (a run added, renamed or deleted).
+        """
+        parent = runs_dir(self.home)
+        mtime = _mtime(parent)
+        with self._lock:
+            if mtime is not None and self._ids[0] == mtime:
+                return self._ids[1]
         try:
-            with os.scandir(runs_dir(self.home)) as entries:
+            with os.scandir(parent) as entries:
                 names = [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
         except FileNotFoundError:
             return []
         names.sort(reverse=True)
+        with self._lock:
+            self._ids = (mtime, names)
         return names
 
     def row(self, run_id: str) -> dict[str, Any]:
         """One run's listing row (status ``corrupt`` with the error when it cannot be read)."""
         folder = runs_dir(self.home) / run_id
-        signature = _signature(folder)
+        mtime = _mtime(folder)
         with self._lock:
             cached = self._cache.get(run_id)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
+        if (
+            cached is not None
+            and cached.folder_mtime == mtime
+            and (cached.wal is None or cached.wal == _wal_signature(folder))
+        ):
+            return cached.row
+        wal = _wal_signature(folder)  # taken before reading: a change after it is seen next time
         try:
             with RunStore.open(self.home, run_id, read_only=True) as store:
                 info = store.info()
@@ -144,10 +179,26 @@ class RunIndex:
         except Exception as exc:  # one damaged folder must never break the page
             info = corrupt_entry(run_id, f"run {run_id!r}: {exc!r}")
         row = summarize(info)
-        if row["status"] != "running":
+        # A running row changes without notice (its owner may die); a corrupt one may be
+        # repaired in place: neither is kept.
+        if row["status"] not in ("running", "corrupt"):
             with self._lock:
-                self._cache[run_id] = (signature, row)
+                self._cache[run_id] = _Cached(mtime, wal, row)
         return row
+
+    def warm(self, pause_every: int = 50, pause_s: float = 0.005) -> int:
+        """Read every run's row into the cache, newest first, pausing now and then.
+
+        The server runs this in the background after it starts, so the first
+        filter or search over every run does not read them all; the pauses leave
+        the pages' requests room. Returns how many rows were read.
+        """
+        ids = self.run_ids()
+        for number, run_id in enumerate(ids, 1):
+            self.row(run_id)
+            if number % pause_every == 0:
+                time.sleep(pause_s)
+        return len(ids)
 
     def page(
         self,

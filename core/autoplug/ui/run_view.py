@@ -151,7 +151,9 @@ def build_run_page(home: Path, run_id: str) -> RunPage:
         shown = show_run(store)
         events = store.events()
         plans = store.plans()
-        assets = AssetStore.load(store.assets_dir).all()
+        # Only a bytes asset may be an image to show inline: load values only then.
+        has_bytes = any(a["type"] == "bytes" for a in shown["assets"])
+        assets = AssetStore.load(store.assets_dir).all() if has_bytes else []
         transcript = transcript_entries(store, events)
         children = children_of(store)
     live = shown["status"] == "running"
