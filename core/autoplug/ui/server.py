@@ -28,8 +28,13 @@ class Bound:
 
     @property
     def url(self) -> str:
-        """The URL to open, with ``?token=`` when one is needed."""
-        host = f"[{self.address}]" if ":" in self.address else self.address
+        """The URL to open, with ``?token=`` when one is needed.
+
+        Bound to every address (``0.0.0.0``, ``::``), it names this machine by its
+        host name, which other machines can use (a browser refuses ``0.0.0.0``).
+        """
+        address = socket.gethostname() if self.address in ("0.0.0.0", "::") else self.address
+        host = f"[{address}]" if ":" in address else address
         query = f"?token={self.token}" if self.token else ""
         return f"http://{host}:{self.port}/runs{query}"
 
