@@ -98,17 +98,17 @@ def summarize(info: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _mtime(path: Path) -> int | None:
+def _mtime(path: str | Path) -> int | None:
     try:
         return os.stat(path).st_mtime_ns
     except OSError:
         return None
 
 
-def _wal_signature(folder: Path) -> tuple[int, int] | None:
+def _wal_signature(folder: str) -> tuple[int, int] | None:
     """Size and mtime of the run's WAL file, or None when it has none."""
     try:
-        st = os.stat(folder / "state.sqlite-wal")
+        st = os.stat(f"{folder}/state.sqlite-wal")
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
@@ -135,6 +135,7 @@ class RunIndex:
         self.home = Path(home)
         self._cache: dict[str, _Cached] = {}
         self._ids: tuple[int | None, list[str]] = (None, [])
+        self._parent = str(runs_dir(self.home))
         self._lock = threading.Lock()
 
     def run_ids(self) -> list[str]:
@@ -159,7 +160,8 @@ class RunIndex:
 
     def row(self, run_id: str) -> dict[str, Any]:
         """One run's listing row (status ``corrupt`` with the error when it cannot be read)."""
-        folder = runs_dir(self.home) / run_id
+        # Plain strings, not Path objects: a warm filter checks every run with one stat.
+        folder = f"{self._parent}/{run_id}"
         mtime = _mtime(folder)
         with self._lock:
             cached = self._cache.get(run_id)
