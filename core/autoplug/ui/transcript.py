@@ -7,9 +7,10 @@ DESIGN *Seeing a run* gives the transcript's entries: ``{"kind": "model",
 "team_role", "status"}``. :func:`transcript_entries` is the one place the page
 gets them from. Until the transcript reader of ``runs show --transcript`` is in
 :mod:`autoplug.runs`, they are derived from what every run folder already holds,
-the trace: model entries then carry what an ``llm_call`` event says (the agent
-and the usage; ``messages_added`` and ``reply`` stay None) and the decision or
-plan that followed, step entries everything.
+the trace: a model entry carries what its ``llm_call`` event says (the agent,
+the usage) and, as ``reply``, the decision, plan or fill that followed it;
+``messages_added``, ``team_role`` and ``duration_s`` stay None. Step entries
+carry everything.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def transcript_entries(
     """The run's transcript, in order (see the module's docstring for the shapes).
 
     ``events`` are the run's trace events when the caller has read them already.
+    When :mod:`autoplug.runs` has the reader behind ``runs show --transcript``,
+    this returns its entries instead (the page renders any entry by its ``kind``).
     """
     return entries_from_events(store.events() if events is None else events, model=None)
 
