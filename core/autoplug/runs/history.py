@@ -42,7 +42,8 @@ def list_runs(home: Path) -> list[dict[str, Any]]:
         if folder.name.startswith(".") or not folder.is_dir():
             continue  # staging or deleting folders, stray files
         try:
-            with RunStore.open(home, folder.name) as store:
+            # Read-only: listing changes nothing in a run's folder, and opens faster.
+            with RunStore.open(home, folder.name, read_only=True) as store:
                 info = store.info()
         except RunError as exc:
             entries.append(corrupt_entry(folder.name, str(exc)))

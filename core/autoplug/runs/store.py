@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -62,6 +63,22 @@ class NotResumableError(RunError):
 def runs_dir(home: Path) -> Path:
     """The folder holding every run's folder."""
     return Path(home) / "runs"
+
+
+def read_only_uri(state: Path) -> str:
+    """The SQLite URI that reads ``state`` without changing anything in its folder.
+
+    A read-only connection to a WAL database creates the ``-wal`` and ``-shm``
+    files when they are missing (and cannot remove them again). They are missing
+    only when no writer has the database open and everything is checkpointed into
+    the main file, so then the file is opened ``immutable``, which reads the
+    main file alone and creates nothing.
+    """
+    quoted = urllib.parse.quote(str(state))
+    wal = state.with_name(state.name + "-wal")
+    if wal.exists():
+        return f"file:{quoted}?mode=ro"
+    return f"file:{quoted}?mode=ro&immutable=1"
 
 
 def _dumps(value: Any) -> str:
@@ -176,8 +193,12 @@ class RunStore:
         return cls.open(home, run_id)
 
     @classmethod
-    def open(cls, home: Path, run_id: str) -> RunStore:
+    def open(cls, home: Path, run_id: str, *, read_only: bool = False) -> RunStore:
         """Open an existing run.
+
+        With ``read_only`` the database is opened read-only (a viewer such as
+        ``autoplug ui``): every reader works, any write raises :class:`RunError`,
+        and nothing in the folder changes (see :func:`read_only_uri`).
 
         Raises :class:`UnknownRunError` when no such run exists and
         :class:`RunError` naming the file when its state is missing or corrupt.
@@ -191,10 +212,11 @@ class RunStore:
         if not state.is_file():
             raise RunError(f"run {run_id!r} is corrupt: {state} is missing")
         try:
-            # mode=rw: never create an empty database in place of a missing one.
-            conn = sqlite3.connect(
-                f"file:{state}?mode=rw", uri=True, check_same_thread=False, timeout=30
-            )
+            # mode=rw: never create an empty database in place of a missing one. Quoted:
+            # a '?', '#' or '%' in the home's path would otherwise end the file name.
+            quoted = urllib.parse.quote(str(state))
+            uri = read_only_uri(state) if read_only else f"file:{quoted}?mode=rw"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
         except sqlite3.Error as exc:
             raise RunError(f"run {run_id!r}: cannot open {state}: {exc}") from None
         try:
@@ -204,8 +226,9 @@ class RunStore:
                     f"run {run_id!r}: {state} was written by a newer autoplug "
                     f"(schema {version} > {SCHEMA_VERSION})"
                 )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if not read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
             row = conn.execute("SELECT run_id FROM run WHERE id = 1").fetchone()
             for table in ("decisions", "plans", "steps", "conversation"):
                 conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
