@@ -108,6 +108,10 @@ def build_cli() -> click.Group:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``autoplug`` console script."""
+    from .mcp_serve import claim_stdio, wants_serve
+
+    if wants_serve(sys.argv[1:] if argv is None else argv):
+        claim_stdio()  # before any plugin is imported: stdout is the protocol's alone
     group = build_cli()
     try:
         result = _run(group, argv)
