@@ -45,9 +45,26 @@ def noisy_echo(text: str) -> dict:
     return {"echo": text}
 
 
+@tool
+async def linger(seconds: float, *, context) -> str:
+    """Sleep; when cancelled, leave the file 'cancelled' in the workspace.
+
+    seconds: how long
+    """
+    import asyncio
+
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        (context.workspace / "cancelled").write_text("yes")
+        raise
+    return "slept"
+
+
 @hookimpl
 def register_tools(register):
     register(noisy_echo)
+    register(linger)
 '''
 
 NOTES = "Jupiter is the largest planet.\n"
@@ -151,7 +168,9 @@ def check_tour(seen: dict[str, Any], *, yes: bool) -> None:
 
     invalid = seen["invalid"]
     assert invalid.is_error
-    assert text_of(invalid).startswith("invalid arguments for tool 'read_file': $.path:")
+    assert text_of(invalid) == (
+        "invalid arguments for tool 'read_file': $.path: 7 is not of type 'string'"
+    )
     assert invalid.structured_content["violations"][0]["path"] == "$.path"
 
     write = seen["write"]
@@ -222,6 +241,23 @@ def test_serve_agent_runs_a_task_with_progress_and_answers(served):
     assert any("read_file" in m for m in messages), messages
     assert [v for v, _ in progress] == sorted(v for v, _ in progress)
     assert empty.is_error and "$.task" in text_of(empty)
+
+
+@pytest.mark.slow
+def test_a_call_the_client_cancels_is_cancelled_and_the_server_serves_on(served):
+    marker = served["workspace"] / "cancelled"
+
+    async def body(session: ClientSession) -> Any:
+        with anyio.move_on_after(1.5):  # leaving the scope sends notifications/cancelled
+            await session.call_tool("linger", {"seconds": 30})
+        with anyio.fail_after(10):
+            while not marker.exists():
+                await anyio.sleep(0.05)
+        return await session.call_tool("read_file", {"path": "notes.txt"})
+
+    after = over_stdio(served)(body)
+    assert marker.read_text() == "yes"
+    assert not after.is_error and text_of(after) == NOTES
 
 
 def test_serve_rejects_an_unknown_tool_name_and_a_bad_http_address(served):
