@@ -260,6 +260,59 @@ def test_a_call_the_client_cancels_is_cancelled_and_the_server_serves_on(served)
     assert not after.is_error and text_of(after) == NOTES
 
 
+@pytest.mark.slow
+def test_run_task_without_a_model_is_an_error_result_saying_how_to_set_one(served):
+    del served["env"]["AUTOPLUG_MODEL"]
+
+    async def body(session: ClientSession) -> Any:
+        return await session.call_tool("run_task", {"task": "Largest planet?"})
+
+    result = over_stdio(served, "--agent")(body)
+    assert result.is_error
+    assert text_of(result).startswith("run_task: no model configured: set AUTOPLUG_MODEL")
+    assert str(served["home"] / "config.toml") in text_of(result)
+
+
+@pytest.mark.slow
+def test_a_client_that_disconnects_mid_call_ends_the_server_cleanly(served):
+    from mcp_types.version import LATEST_HANDSHAKE_VERSION
+
+    process = subprocess.Popen(
+        [sys.executable, *serve_args(served["workspace"])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=served["env"],
+        cwd=served["cwd"],
+    )
+    assert process.stdin is not None and process.stdout is not None
+
+    def send(message: dict[str, Any]) -> None:
+        process.stdin.write((json.dumps(message) + "\n").encode())
+        process.stdin.flush()
+
+    initialize = {
+        "protocolVersion": LATEST_HANDSHAKE_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    }
+    send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize})
+    answer = json.loads(process.stdout.readline())  # the first line on stdout is protocol
+    assert answer["id"] == 1 and answer["result"]["serverInfo"]["name"] == "autoplug"
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    call = {"name": "linger", "arguments": {"seconds": 60}}
+    send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+    process.stdin.close()  # the client goes away while the call runs
+    try:
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert process.stderr is not None
+    err = process.stderr.read()
+    assert process.returncode == 0, err.decode()
+    assert b"Traceback" not in err
+
+
 def test_serve_rejects_an_unknown_tool_name_and_a_bad_http_address(served):
     def serve(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

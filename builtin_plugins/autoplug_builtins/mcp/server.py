@@ -164,7 +164,7 @@ class AutoplugServer:
             )
         from autoplug.autos import arun_task
         from autoplug.cli.run import Progress
-        from autoplug.errors import AutoplugError
+        from autoplug.errors import AutoplugError, NoModelConfigured
 
         sender = _ProgressSender(ctx, Progress())
         try:
@@ -174,6 +174,13 @@ class AutoplugServer:
                 approve=self.options.yes,
                 workspace=self.options.workspace,
                 on_event=sender,
+            )
+        except NoModelConfigured:
+            config = self.kernel.config.path
+            return _failed(
+                "run_task: no model configured: set AUTOPLUG_MODEL in this server's environment "
+                f'(the "env" of the client\'s server entry) or model = "..." in {config}',
+                kind="usage",
             )
         except AutoplugError as exc:  # no model configured, unknown model: the client should know
             return _failed(f"run_task: {exc}", kind="usage")
