@@ -11,6 +11,7 @@ that command, so the SDK stays out of ``autoplug --help`` and ``autoplug tools``
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ipaddress
 import json
 import secrets
@@ -202,7 +203,9 @@ class _ProgressSender:
         self.ctx = ctx
         self.progress = progress
         self.count = 0
+        self.loop = asyncio.get_running_loop()
         self.tasks: list[asyncio.Task[Any]] = []
+        self.elsewhere: list[concurrent.futures.Future[Any]] = []
 
     def __call__(self, event: Any) -> None:
         # on_event must not block: each notification is sent by a task of its own.
@@ -212,12 +215,20 @@ class _ProgressSender:
             return
         self.count += 1
         report = self.ctx.session.report_progress(float(self.count), None, line)
-        self.tasks.append(asyncio.get_running_loop().create_task(report))
+        try:
+            same_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            same_loop = False
+        if same_loop:
+            self.tasks.append(self.loop.create_task(report))
+        else:  # an event from another thread: hand the notification to the server's loop
+            self.elsewhere.append(asyncio.run_coroutine_threadsafe(report, self.loop))
 
     async def drain(self) -> None:
         """Wait for the notifications sent so far (they precede the result)."""
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+        pending = [*self.tasks, *(asyncio.wrap_future(f) for f in self.elsewhere)]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 # -- transports ----------------------------------------------------------
