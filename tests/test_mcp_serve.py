@@ -241,6 +241,7 @@ def test_serve_agent_runs_a_task_with_progress_and_answers(served):
     assert any("read_file" in m for m in messages), messages
     assert [v for v, _ in progress] == sorted(v for v, _ in progress)
     assert empty.is_error and "$.task" in text_of(empty)
+    assert empty.structured_content["violations"][0]["path"] == "$.task"
 
 
 @pytest.mark.slow

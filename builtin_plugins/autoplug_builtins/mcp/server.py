@@ -159,9 +159,11 @@ class AutoplugServer:
         """A Runner on the default model; its events as progress notifications."""
         task = args.get("task") if isinstance(args, dict) else None
         if not isinstance(task, str) or not task.strip():
+            problem = "a non-empty string is required"
             return _failed(
-                "invalid arguments for tool 'run_task': $.task: a non-empty string is required",
+                f"invalid arguments for tool 'run_task': $.task: {problem}",
                 kind="invalid_args",
+                violations=[{"path": "$.task", "message": problem}],
             )
         from autoplug.autos import arun_task
         from autoplug.cli.run import Progress
@@ -183,7 +185,7 @@ class AutoplugServer:
                 f'(the "env" of the client\'s server entry) or model = "..." in {config}',
                 kind="usage",
             )
-        except AutoplugError as exc:  # no model configured, unknown model: the client should know
+        except AutoplugError as exc:  # an unknown model id, a bad config: the client should know
             return _failed(f"run_task: {exc}", kind="usage")
         finally:
             await sender.drain()
