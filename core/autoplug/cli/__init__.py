@@ -189,6 +189,10 @@ def main(argv: list[str] | None = None) -> None:
     :func:`~autoplug.cli.stdout.reserved_stdout`: only the JSON reaches stdout.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    from .mcp_serve import claim_stdio, wants_serve
+
+    if wants_serve(args):
+        claim_stdio()  # before any plugin is imported: stdin and stdout are the protocol's
     with reserved_stdout() if wants_json(args) else nullcontext():
         try:
             code = _main(args)

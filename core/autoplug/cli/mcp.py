@@ -1,8 +1,8 @@
 """``autoplug mcp list`` and ``autoplug mcp refresh``: the configured MCP servers.
 
 The client itself is the builtin plugin ``autoplug_mcp`` (``kernel.mcp``); this
-module only shows and drives it, so it imports nothing of the SDK. The group
-has room for more subcommands (``mcp serve``).
+module only shows and drives it, so it imports nothing of the SDK. ``mcp
+serve`` (the other direction: autoplug as a server) is in :mod:`.mcp_serve`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from . import echo_json, echo_table, fail, get_kernel
 
 def add_commands(cli: click.Group) -> None:
     """Add the ``mcp`` group to ``cli``."""
+    from .mcp_serve import serve_command
+
+    mcp_group.add_command(serve_command)
     cli.add_command(mcp_group)
 
 
