@@ -294,6 +294,9 @@ async def serve_http(kernel: Any, options: ServeOptions, say: Callable[[str], No
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host.strip("[]"), port))
+    # Listen before the address is printed: a client that reads it and connects at once
+    # waits in the backlog until uvicorn accepts, instead of being refused.
+    sock.listen(128)
     bound = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     say(f"autoplug mcp serve: http://{shown}:{bound}/mcp")
