@@ -230,3 +230,38 @@ def test_hoisting_keeps_what_the_schema_accepts_and_refuses(schema, data):
     alone = Draft202012Validator(schema).is_valid(value)
     hoisted = Draft202012Validator(params).is_valid({"answer": value})
     assert alone == hoisted
+
+
+def test_stream_takes_an_output_schema_and_its_answer_event_is_the_json_text(tmp_path):
+    import asyncio
+
+    model = ScriptedModel([call("final", answer={"name": "Jupiter", "moons": 95})])
+
+    async def collect():
+        return [
+            e
+            async for e in kernel_in(tmp_path).stream("Largest?", model=model, output_schema=PLANET)
+        ]
+
+    events = asyncio.run(collect())
+    (answer,) = [e for e in events if e.type == "answer"]
+    assert json.loads(answer.data["answer"]) == {"name": "Jupiter", "moons": 95}
+    assert events[-1].data["status"] == "succeeded"
+
+
+def test_a_recorded_run_with_a_schema_replays_to_the_same_output(tmp_path):
+    cassette = tmp_path / "shaped.jsonl"
+    script = [
+        call("final", answer={"name": "Jupiter"}),
+        call("final", answer={"name": "Jupiter", "moons": 95}),
+    ]
+    kernel = Kernel(builtins=["autoplug_autos", "autoplug_models"], home=tmp_path)
+    recorded = kernel.run(
+        "Largest?", model=ScriptedModel(script), output_schema=PLANET, record=cassette
+    )
+    replayed = kernel.run("Largest?", model=f"replay:{cassette}", output_schema=PLANET)
+    assert replayed.status == "succeeded" and replayed.output == recorded.output
+    # Another schema changes the offered final function, so the cassette no longer matches.
+    other = dict(PLANET, required=["name"])
+    mismatch = kernel.run("Largest?", model=f"replay:{cassette}", output_schema=other)
+    assert mismatch.status == "failed" and "replay" in mismatch.reason

@@ -79,6 +79,8 @@ def _validator(parameters: dict[str, Any], original: dict[str, Any]) -> Any:
         from referencing import Registry
 
         cls, _ = validator_class(original)
+        if len(_validators) >= 64:  # an Assistant may take a new schema each message
+            _validators.clear()
         found = _validators[key] = cls(parameters, registry=Registry())
     return found
 
