@@ -265,3 +265,22 @@ def test_a_recorded_run_with_a_schema_replays_to_the_same_output(tmp_path):
     other = dict(PLANET, required=["name"])
     mismatch = kernel.run("Largest?", model=f"replay:{cassette}", output_schema=other)
     assert mismatch.status == "failed" and "replay" in mismatch.reason
+
+
+def test_a_pydantic_validator_beyond_the_schema_is_repaired_too(tmp_path):
+    pydantic = pytest.importorskip("pydantic")
+
+    class Even(pydantic.BaseModel):
+        n: int
+
+        @pydantic.field_validator("n")
+        @classmethod
+        def even(cls, value: int) -> int:
+            if value % 2:
+                raise ValueError("must be even")
+            return value
+
+    model = ScriptedModel([call("final", answer={"n": 3}), call("final", answer={"n": 4})])
+    run = kernel_in(tmp_path).run("An even number?", model=model, output_schema=Even)
+    assert run.status == "succeeded" and run.output == Even(n=4)
+    assert "$.answer.n: Value error, must be even" in model.requests[1].messages[-1].content

@@ -57,7 +57,18 @@ class OutputSchema:
         """``(json_path, message)`` of each way ``final``'s arguments break the schema."""
         validator = _validator(self.final.parameters, self.schema)
         errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
-        return [(e.json_path, e.message) for e in errors]
+        found = [(e.json_path, e.message) for e in errors]
+        if found or self.model is None:
+            return found
+        # A model's own validators check more than its JSON schema says.
+        try:
+            self.model.model_validate(arguments["answer"])
+        except Exception as exc:
+            details = getattr(exc, "errors", None)
+            if not callable(details):
+                raise
+            return [(_json_path(e.get("loc", ())), str(e.get("msg"))) for e in details()]
+        return []
 
     def value(self, answer: Any) -> Any:
         """The caller's value of a valid answer: the model instance for a pydantic model."""
@@ -67,6 +78,14 @@ class OutputSchema:
 
 
 _validators: dict[str, Any] = {}
+
+
+def _json_path(loc: Any) -> str:
+    """A pydantic error location as a JSON path under ``$.answer``."""
+    path = "$.answer"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
 
 
 def _validator(parameters: dict[str, Any], original: dict[str, Any]) -> Any:
