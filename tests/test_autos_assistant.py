@@ -157,3 +157,32 @@ def test_an_assistant_stores_what_its_steps_observed_but_not_its_own_turns(tmp_p
     recalled = [e.data for e in events if e.type == "memory_recalled"]
     assert [r["memories"] for r in recalled] == [[], []]
     assert "Relevant memories" not in model.requests[3].messages[1].content
+
+
+def test_each_message_may_take_its_own_output_schema(tmp_path):
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    model = ScriptedModel(
+        [
+            call("final", answer={"n": "many"}),
+            call("final", answer={"n": 709000}),
+            call("final", answer="Plain text again."),
+        ]
+    )
+    _, chat = assistant(tmp_path, model)
+    first = chat.send("How many people live in Oslo?", output_schema=schema)
+    assert first.status == "succeeded" and first.output == {"n": 709000}
+    assert "$.answer.n: 'many' is not of type 'integer'" in model.requests[1].messages[-1].content
+    second = chat.send("Say it in words.")
+    assert second.answer == "Plain text again." and second.output is None
+    assert model.requests[2].functions[2].parameters["properties"]["answer"]["type"] == "string"
+    # The conversation holds the structured answer as its JSON text.
+    assert 'Assistant: {"n": 709000}' in model.requests[2].messages[1].content
+    chat.close()
+
+
+def test_a_bad_per_message_schema_is_refused_before_the_turn(tmp_path):
+    model = ScriptedModel([call("final", answer="x")])
+    _, chat = assistant(tmp_path, model)
+    with pytest.raises(UsageError, match="invalid output schema: schema path /type"):
+        chat.send("Hi", output_schema={"type": 7})
+    assert model.requests == [] and chat.run_id is None

@@ -94,7 +94,8 @@ def test_run_json_prints_one_object_with_the_contract_keys(home, workspace):
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert list(result) == ["run_id", "status", "answer", "reason", "assets", "usage"]
+    assert list(result) == ["run_id", "status", "answer", "output", "reason", "assets", "usage"]
+    assert result["output"] is None  # no --output-schema
     assert result["status"] == "succeeded" and result["answer"] == "Jupiter"
     assert result["reason"] is None
     assert result["assets"] == [

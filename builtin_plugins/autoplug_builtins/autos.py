@@ -113,19 +113,27 @@ class Assistant(Auto):
         assistant.usage = add_usage(None, info.get("usage") or {})
         return assistant
 
-    async def asend(self, message: str) -> RunResult:
-        """One turn: the dynamic agent answers ``message`` with the conversation so far."""
+    async def asend(self, message: str, *, output_schema: Any = None) -> RunResult:
+        """One turn: the dynamic agent answers ``message`` with the conversation so far.
+
+        ``output_schema`` (a JSON Schema dict or a pydantic model class) shapes
+        this message's answer (``RunResult.output``); without one, the
+        Assistant's own ``output_schema`` (if any) applies.
+        """
         import asyncio
 
         from autoplug.agents.dynamic import DynamicAgent
         from autoplug.llm import UsageTracker
+        from autoplug.output import output_schema_from
 
         if not isinstance(message, str) or not message.strip():
             raise UsageError("a message must be a non-empty string")
+        schema = output_schema_from(output_schema)  # a bad schema: refused before the turn
         if self.ctx is None:
             self.ctx = self.open_run(message)
         ctx = self.ctx
         ctx.task = message
+        ctx.output_schema = schema if schema is not None else self.output_schema
         ctx.usage = UsageTracker()  # the guards count per turn
         ctx.model.model_error = None  # a model error of an earlier turn is not this turn's
         self.turn += 1
@@ -176,12 +184,12 @@ class Assistant(Auto):
         self.last = self.result(ctx, status, answer, reason, turn_usage)
         return self.last
 
-    def send(self, message: str) -> RunResult:
+    def send(self, message: str, *, output_schema: Any = None) -> RunResult:
         """Blocking :meth:`asend`; raises BlockingCallInLoop inside a running event loop."""
         import asyncio
 
         _not_in_loop("send", "asend")
-        return asyncio.run(self.asend(message))
+        return asyncio.run(self.asend(message, output_schema=output_schema))
 
     async def aclose(self) -> RunResult | None:
         """End the conversation: emit ``run_finished`` with the last turn's status; the result."""

@@ -23,7 +23,12 @@ EventCallback = Callable[[Event], None]
 
 @dataclass
 class RunResult:
-    """How a run ended: its id, status, answer, the reason it did not succeed, assets, usage."""
+    """How a run ended: its id, status, answer, the reason it did not succeed, assets, usage.
+
+    ``output`` is the validated answer of a run with an output schema (the model
+    instance when the schema was a pydantic model class; ``answer`` is then its
+    JSON text), None otherwise.
+    """
 
     run_id: str | None
     status: str
@@ -31,13 +36,18 @@ class RunResult:
     reason: str | None
     assets: list[dict[str, Any]]
     usage: dict[str, Any]
+    output: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``autoplug run --json`` object: run_id, status, answer, reason, assets, usage."""
+        """The ``autoplug run --json`` object: run_id, status, answer, output, reason, assets, usage."""
+        output = self.output
+        if hasattr(output, "model_dump"):  # a pydantic model instance
+            output = output.model_dump(mode="json")
         return {
             "run_id": self.run_id,
             "status": self.status,
             "answer": self.answer,
+            "output": output,
             "reason": self.reason,
             "assets": self.assets,
             "usage": self.usage,
@@ -70,6 +80,8 @@ class Auto(MemoryUse):
     :param on_event: called with every event, after the trace and the hooks.
     :param memory: False for a run that neither recalls nor stores memories
         (``--no-memory``); recording and replaying runs never touch memory.
+    :param output_schema: a JSON Schema dict or a pydantic model class the answer
+        must match (DESIGN "Structured output"); checked here, before any run exists.
     """
 
     name: ClassVar[str] = ""
@@ -86,11 +98,14 @@ class Auto(MemoryUse):
         stream: bool = False,
         on_event: EventCallback | None = None,
         memory: bool = True,
+        output_schema: Any = None,
     ) -> None:
         from .catalog import KernelView, catalog_entries, replay_catalog
         from .memory import check_memory_config
+        from .output import output_schema_from
 
         self.kernel = kernel
+        self.output_schema = output_schema_from(output_schema)
         self.model = kernel.model(model)
         self._owns_model = model is None or isinstance(model, str)  # built here: closed here
         check_memory_config(kernel)  # a bad [memory] setting is bad usage, before any run exists
@@ -184,9 +199,13 @@ class Auto(MemoryUse):
     async def aresume(self, store: Any) -> RunResult:
         """Continue the interrupted run kept in ``store`` (an open RunStore)."""
         from .assets import AssetStore
+        from .output import OutputSchema, saved_schema
 
         info = store.info()
         records = store.decisions()
+        saved = saved_schema(store.folder)
+        if saved is not None and (self.output_schema is None or self.output_schema.schema != saved):
+            self.output_schema = OutputSchema(saved)  # the run's own schema: resume keeps it
         ctx = self.context(store, info["task"], AssetStore.load(store.assets_dir))
         events = store.events()
         ctx._seq = max((e.get("seq") or 0 for e in events), default=0)
@@ -238,6 +257,10 @@ class Auto(MemoryUse):
             auto=self.name or type(self).__name__,
             workspace=self.workspace,
         )
+        if self.output_schema is not None:
+            from .output import save_schema
+
+            save_schema(store.folder, self.output_schema.schema)
         ctx = self.context(store, task, AssetStore(store.assets_dir))
         ctx.emit(
             "run_started",
@@ -262,6 +285,7 @@ class Auto(MemoryUse):
             on_text=self.on_text,
             store=store,
             stream=self.stream,
+            output_schema=self.output_schema,
         )
         ctx.sink = lambda event: self.deliver(store, event)
         return ctx
@@ -301,9 +325,16 @@ class Auto(MemoryUse):
         reason: str | None,
         usage: dict[str, Any],
     ) -> RunResult:
-        """A RunResult with the run's assets."""
+        """A RunResult with the run's assets (and its validated output, when it has a schema)."""
         assets = [a.to_dict() for a in ctx.assets.all()]
-        return RunResult(ctx.run_id, status, answer, reason, assets, usage)
+        output = None
+        if status == "succeeded" and ctx.output_schema is not None and answer is not None:
+            import json
+
+            output = ctx.output_schema.value(
+                ctx.output if ctx.output is not None else json.loads(answer)
+            )
+        return RunResult(ctx.run_id, status, answer, reason, assets, usage, output)
 
     async def release(self) -> None:
         """Close the model's connections if this Auto built the model (from an id)."""

@@ -87,14 +87,20 @@ async def arun_task(
     stream: bool = False,
     on_event: EventCallback | None = None,
     memory: bool = True,
+    output_schema: Any = None,
 ) -> RunResult:
     """Run ``task`` with the Auto ``auto`` to completion (``memory=False``: no long-term memory).
+
+    ``output_schema`` (a JSON Schema dict or a pydantic model class): the answer
+    must match it; ``RunResult.output`` holds the validated value.
 
     Raises :class:`autoplug.NoModelConfigured` or :class:`autoplug.UnknownModelError`
     before any run is created; an error during the run ends it ``failed``.
     """
     cls = auto_class(kernel, auto)
     await list_unlisted_servers(kernel)
+    # Only when given: a plugin's Auto with its own __init__ may not know the option.
+    extra = {} if output_schema is None else {"output_schema": output_schema}
     runner = cls(
         kernel,
         model=model,
@@ -105,6 +111,7 @@ async def arun_task(
         stream=stream,
         on_event=on_event,
         memory=memory,
+        **extra,
     )
     try:
         return await runner.arun(task)

@@ -25,6 +25,7 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "plan_repairs": 2,
     "fill_retries": 2,
     "rejected_replies": 3,
+    "output_repairs": 2,
     "concurrency": 4,
     "tool_timeout_s": 60,
     "max_tokens": None,
@@ -82,6 +83,7 @@ LIMIT_KEYS: dict[str, Rule] = {
     "plan_repairs": WHOLE,
     "fill_retries": WHOLE,
     "rejected_replies": COUNT,
+    "output_repairs": WHOLE,
     "concurrency": COUNT,
     "tool_timeout_s": POSITIVE,
     "max_tokens": WHOLE,
@@ -204,6 +206,7 @@ CONFIG_TEMPLATE = """\
 # plan_repairs = 2
 # fill_retries = 2
 # rejected_replies = 3      # replies with no valid call in a row stop the run
+# output_repairs = 2       # answers that break --output-schema sent back before the run fails
 # concurrency = 4          # steps run at once
 # tool_timeout_s = 60
 # max_tokens = 200000      # prompt + completion tokens per run (default: no limit)

@@ -385,7 +385,9 @@ class Kernel:
         ``workspace`` (a folder), ``on_text`` (streamed text callback),
         ``stream`` (ask the model to stream its text), ``on_event`` (a callback
         for each event), ``memory`` (False: neither recall nor store long-term
-        memories).
+        memories), ``output_schema`` (a JSON Schema dict or a pydantic model
+        class the answer must match; ``RunResult.output`` is then the validated
+        value, the model instance for a pydantic model).
         """
         from .autos import arun_task
 

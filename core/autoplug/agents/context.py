@@ -141,6 +141,9 @@ class RunContext:
     :param store: the run's :class:`autoplug.runs.RunStore` (the dynamic agent saves
         its turns there), or None for a run kept in memory only.
     :param stream: ask the model to stream its text (to ``on_text``).
+    :param output_schema: the :class:`autoplug.output.OutputSchema` the answer must
+        match, or None for a text answer.
+    :param output: the validated answer value, once the dynamic agent has one.
     """
 
     kernel: Any
@@ -157,6 +160,8 @@ class RunContext:
     limits: dict[str, Any] = field(default_factory=dict)
     store: Any = None
     stream: bool = False
+    output_schema: Any = None
+    output: Any = None
     _seq: int = 0
 
     def __post_init__(self) -> None:

@@ -223,9 +223,18 @@ class DynamicAgent:
         self.acts = 0
         self.seen: Counter[tuple[str, str]] = Counter()
         self.rejected = 0  # rejected replies in a row
+        self.repairs = 0  # answers sent back for breaking the output schema
+        self.output = ctx.output_schema
+        self.functions = DECIDE_FUNCTIONS
+        if self.output is not None:
+            self.functions = (*DECIDE_FUNCTIONS[:2], self.output.final)
         self._prompt_saved = bool(resumed)
         for record in resumed or []:
             self.turns += 1
+            if record.get("repair"):
+                self.repairs += 1
+                self.rejected = 0  # a well-formed call, as when it was made
+                continue
             self.rejected = self.rejected + 1 if record.get("error") else 0
             if record.get("act_no") is not None:
                 self.acts += 1
@@ -239,6 +248,7 @@ class DynamicAgent:
         names it) or ``failed`` (a model error; ``reason`` is the error).
         """
         cap = self.ctx.limits.get("iterations")
+        self.ctx.output = None  # an Assistant's earlier message may have left one
         try:
             while True:
                 if cap is not None and self.turns >= cap:
@@ -249,7 +259,7 @@ class DynamicAgent:
                         f"(iterations = {cap})",
                     )
                 self.turns += 1
-                request = ChatRequest(messages=tuple(self.messages), functions=DECIDE_FUNCTIONS)
+                request = ChatRequest(messages=tuple(self.messages), functions=self.functions)
                 response = await self.ctx.complete(request, purpose="decide")
                 outcome = await self._turn(self.iteration_base + self.turns, response)
                 if outcome is not None:
@@ -283,6 +293,8 @@ class DynamicAgent:
             return f"error: unknown function {call.name!r}; call one of brainstorm, act, final"
         if call.error:
             return f"error: the arguments of {call.name!r} are not a JSON object: {call.error}"
+        if call.name == "final" and self.output is not None:
+            return None  # checked against the output schema: a repair, not a rejection
         problems = _violations(call.name, call.arguments)
         if problems:
             return f"error: invalid arguments for {call.name!r}: " + "; ".join(problems)
@@ -320,6 +332,8 @@ class DynamicAgent:
         call = calls[0]
         name, args = call.name, call.arguments
         ctx.emit("decision", function=name, arguments=args, iteration=iteration)
+        if name == "final" and self.output is not None:
+            return self._structured(iteration, call, reply)
         if name == "final":
             ctx.emit("answer", answer=args["answer"])
             self._save(iteration, name, args, None, [reply])
@@ -351,6 +365,42 @@ class DynamicAgent:
         self._save(iteration, name, args, observation, [reply, answer], act_no=act_no)
         return None
 
+    def _structured(
+        self, iteration: int, call: FunctionCall, reply: Message
+    ) -> tuple[str, str | None, str | None] | None:
+        """A ``final`` under an output schema: the answer, or its violations sent back."""
+        from ..output import answer_text
+
+        problems = violation_lines(self.output.violations(call.arguments))
+        if not problems:
+            value = call.arguments["answer"]
+            text = answer_text(value)
+            self.ctx.output = value
+            self.ctx.emit("answer", answer=text)
+            self._save(iteration, "final", call.arguments, None, [reply])
+            return "succeeded", text, None
+        listed = clip("; ".join(problems), QUOTE_CHARS)
+        limit = self.ctx.limits.get("output_repairs", 2)
+        if self.repairs >= limit:
+            reason = (
+                f"output_repairs limit reached: the answer broke the output schema after "
+                f"{self.repairs} repairs (output_repairs = {limit}): {listed}"
+            )
+            self._save(iteration, "final", call.arguments, reason, [reply], error=reason)
+            return "failed", None, reason
+        self.repairs += 1
+        problem = (
+            f"error: the answer does not match the output schema: {listed}. "
+            "Call final again with an answer that matches it."
+        )
+        self.ctx.emit("decision_rejected", iteration=iteration, error=problem)
+        self.ctx.emit("observation", text=problem)
+        answer = Message("tool", problem, call_id=call.id, name="final")
+        self._save(
+            iteration, "final", call.arguments, problem, [reply, answer], error=problem, repair=True
+        )
+        return None
+
     def _count_rejection(self) -> tuple[str, str | None, str | None] | None:
         """Count one more rejected reply; stop the run when ``rejected_replies`` in a row."""
         self.rejected += 1
@@ -377,6 +427,7 @@ class DynamicAgent:
         *,
         act_no: int | None = None,
         error: str | None = None,
+        repair: bool = False,
     ) -> None:
         """Append the turn's messages to the history and save the turn in the run store."""
         record: dict[str, Any] = {
@@ -388,6 +439,8 @@ class DynamicAgent:
             "error": error,
             "messages": [m.to_dict() for m in added],
         }
+        if repair:
+            record["repair"] = True  # counted against output_repairs again on resume
         if not self._prompt_saved:
             # The prompt holds recalled memories, which may differ later: keep it for resume.
             record["prompt"] = [m.to_dict() for m in self.messages]

@@ -188,6 +188,12 @@ def interrupted(kernel: Any, run_id: str | None, how: str) -> None:
 @click.option("--record", metavar="PATH", help="Record every model exchange to a cassette.")
 @click.option("--workspace", metavar="DIR", help="The folder file tools work in (default: .).")
 @click.option("--no-memory", is_flag=True, help="Neither recall nor store long-term memories.")
+@click.option(
+    "--output-schema",
+    "output_schema",
+    metavar="FILE.json",
+    help="A JSON Schema the answer must match (printed as JSON).",
+)
 def run_command(
     task: str,
     model_id: str | None,
@@ -198,6 +204,7 @@ def run_command(
     record: str | None,
     workspace: str | None,
     no_memory: bool,
+    output_schema: str | None,
 ) -> None:
     """Run TASK to completion: progress on stderr, the answer on stdout.
 
@@ -208,8 +215,10 @@ def run_command(
     import asyncio
 
     from ..autos import arun_task
+    from ..output import load_schema_file
 
     kernel = get_kernel()
+    schema = load_schema_file(output_schema) if output_schema is not None else None
     progress = Progress()
     try:
         result = asyncio.run(
@@ -225,6 +234,7 @@ def run_command(
                 stream=stream,
                 on_event=progress,
                 memory=not no_memory,
+                output_schema=schema,
             )
         )
     except KeyboardInterrupt:

@@ -101,7 +101,20 @@ def show_run(store: RunStore) -> dict[str, Any]:
     info["decisions"] = [
         {k: d.get(k) for k in ("iteration", "function", "arguments")} for d in decisions
     ]
+    info["output"] = _output(store, info)
     return info
+
+
+def _output(store: RunStore, info: dict[str, Any]) -> Any:
+    """The validated answer of a run with an output schema (its answer is that JSON text)."""
+    from ..output import saved_schema
+
+    if info.get("answer") is None or saved_schema(store.folder) is None:
+        return None
+    try:
+        return json.loads(info["answer"])
+    except ValueError:
+        return None  # an Assistant's text answer in a conversation that once had a schema
 
 
 def _subtasks(store: RunStore, decisions: list[dict[str, Any]]) -> dict[int, str | None]:
@@ -176,7 +189,9 @@ def _echo_shown(shown: dict[str, Any]) -> None:
         click.echo(f"\nreason: {shown['reason']}")
     if shown["usage"]:
         click.echo(f"usage:  {json.dumps(shown['usage'])}")
-    if shown["answer"] is not None:
+    if shown.get("output") is not None:
+        click.echo(f"\noutput:\n{json.dumps(shown['output'], indent=2, ensure_ascii=False)}")
+    elif shown["answer"] is not None:
         click.echo(f"\nanswer:\n{shown['answer']}")
 
 
