@@ -201,14 +201,18 @@ def run_command(
 ) -> None:
     """Run TASK to completion: progress on stderr, the answer on stdout.
 
+    TASK `-` reads the task from stdin (a task too long for an argument).
     Exit 0 when it succeeded, 1 when it failed or a guard stopped it, 2 for bad
-    usage (no model configured, unknown model or Auto, bad --workspace), 130 on
-    Ctrl-C (the run is left interrupted: `autoplug resume RUN_ID`).
+    usage (no model configured, unknown model or Auto, bad --workspace, an
+    empty task on stdin), 130 on Ctrl-C (the run is left interrupted:
+    `autoplug resume RUN_ID`).
     """
     import asyncio
 
     from ..autos import arun_task
 
+    if task == "-":
+        task = read_task_from_stdin()
     kernel = get_kernel()
     progress = Progress()
     try:
@@ -230,6 +234,18 @@ def run_command(
     except KeyboardInterrupt:
         interrupted(kernel, progress.run_id, "autoplug resume")
     report_result(result, as_json)
+
+
+def read_task_from_stdin() -> str:
+    """The whole of stdin as the task (``run -``); an empty one is a usage error (exit 2)."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        fail(f"the task read from stdin (TASK '-') is not UTF-8 at byte {exc.start}", 2)
+    if not text.strip():
+        fail("the task read from stdin (TASK '-') is empty", 2)
+    return text
 
 
 def report_result(result: Any, as_json: bool) -> None:
