@@ -9,6 +9,7 @@ import pytest
 from hostile_cli import one_line_error, run_autoplug
 from hypothesis import given
 from hypothesis import strategies as st
+from plugin_packages import dist_info_plugin
 
 from autoplug.cli.listing import fit
 
@@ -41,17 +42,6 @@ def register_tools(register):
 '''
 
 BROKEN_REASON = "schema path /properties/a/$ref: cannot resolve '#/$defs/missing'"
-
-
-def dist_info_plugin(site: Path, module: str, code: str) -> Path:
-    """A plugin module and its ``.dist-info`` in ``site``: a real entry point, no pip."""
-    site.mkdir(parents=True, exist_ok=True)
-    (site / f"{module}.py").write_text(code)
-    info = site / f"{module}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[autoplug]\n{module} = {module}\n")
-    return site
 
 
 @pytest.fixture

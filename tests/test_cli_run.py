@@ -154,9 +154,13 @@ def test_side_effects_are_refused_without_a_terminal_and_approved_with_yes(home,
     assert refused.returncode == 0
     assert "approval for write_file (s1): refused" in refused.stderr
     assert "has side effects and was not approved" in refused.stderr
+    assert (
+        refused.stderr.count("hint: tools with side effects run only when approved: add --yes") == 1
+    )
     assert not (workspace / "out.txt").exists()
     approved = autoplug("run", "Write", "--model", model, "--yes", cwd=workspace)
     assert approved.returncode == 0
+    assert "hint:" not in approved.stderr
     assert (workspace / "out.txt").read_text() == "hi"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .errors import NoModelConfigured, PluginError, UsageError, describe_error
+from .errors import NoModelConfigured, PluginError, UsageError, describe_error, did_you_mean
 from .llm import Model, ModelRegistry
 from .plugins import (
     BUILTIN_DISTRIBUTION,
@@ -73,7 +73,8 @@ class NamedRegistry:
         winners = self._winners()
         if name not in winners:
             known = ", ".join(sorted(winners)) or "none"
-            raise UsageError(f"unknown {self.what} {name!r}; known: {known}")
+            hint = did_you_mean(str(name), winners)
+            raise UsageError(f"unknown {self.what} {name!r}; {hint}known: {known}")
         return winners[name][1]
 
     def names(self) -> list[str]:

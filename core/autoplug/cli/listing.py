@@ -13,6 +13,11 @@ from ..schema import json_type
 from ..tools import CallContext
 from . import echo_json, echo_table, fail, get_kernel
 
+#: What to do about a refused side-effect tool (printed on stderr, never sent to the model).
+APPROVE_HINT = (
+    "tools with side effects run only when approved: add --yes, or answer yes on a terminal"
+)
+
 
 def add_commands(cli: click.Group) -> None:
     """Add this module's commands to ``cli``."""
@@ -231,6 +236,8 @@ def tools_call(name: str, args_json: str, yes: bool, as_json: bool) -> None:
     if not result.ok:
         if not as_json:
             click.echo(f"error: {result.error}", err=True)
+        if result.kind == "refused":
+            click.echo(f"hint: {APPROVE_HINT}", err=True)
         raise SystemExit(2 if result.kind in ("unknown_tool", "invalid_args") else 1)
 
 

@@ -39,6 +39,7 @@ class Progress:
     def __init__(self) -> None:
         self.run_id: str | None = None
         self.mid_line = False  # streamed model text left the cursor mid-line
+        self.hinted = False  # the --yes hint is printed once per command
 
     def text(self, delta: str) -> None:
         """Streamed model text (``--stream``)."""
@@ -100,7 +101,14 @@ class Progress:
             return f"  [-] {d['step']} {d['tool']} skipped: {_short(d['reason'])}"
         if kind == "approval_asked":
             verdict = "approved" if d["approved"] else "refused"
-            return f"  approval for {d['tool']} ({d['step']}): {verdict}"
+            line = f"  approval for {d['tool']} ({d['step']}): {verdict}"
+            if not d["approved"] and not self.hinted:
+                # Only the user sees this: the model's observation stays as it was.
+                from .listing import APPROVE_HINT
+
+                self.hinted = True
+                line += f"\n  hint: {APPROVE_HINT}"
+            return line
         if kind == "fill":
             filled = _short(json.dumps(d["arguments"], ensure_ascii=False))
             errors = f" rejected: {_short('; '.join(map(str, d['errors'])))}" if d["errors"] else ""
