@@ -87,7 +87,7 @@ def _first_line(text: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
 def tools_group(ctx: click.Context, as_json: bool) -> None:
-    """List every tool; `tools call NAME` calls one."""
+    """List every tool; `tools show NAME` shows one, `tools call NAME` calls one."""
     if ctx.invoked_subcommand is not None:
         return
     kernel = get_kernel()
