@@ -62,3 +62,14 @@ def pip_install_target(projects: list[Path], target: Path) -> None:
         ],
         check=True,
     )
+
+
+def dist_info_plugin(site: Path, module: str, code: str) -> Path:
+    """A plugin module and its ``.dist-info`` in ``site``: a real entry point, no pip."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(code)
+    info = site / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[autoplug]\n{module} = {module}\n")
+    return site

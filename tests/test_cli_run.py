@@ -155,9 +155,13 @@ def test_side_effects_are_refused_without_a_terminal_and_approved_with_yes(home,
     assert refused.returncode == 0
     assert "approval for write_file (s1): refused" in refused.stderr
     assert "has side effects and was not approved" in refused.stderr
+    assert (
+        refused.stderr.count("hint: tools with side effects run only when approved: add --yes") == 1
+    )
     assert not (workspace / "out.txt").exists()
     approved = autoplug("run", "Write", "--model", model, "--yes", cwd=workspace)
     assert approved.returncode == 0
+    assert "hint:" not in approved.stderr
     assert (workspace / "out.txt").read_text() == "hi"
 
 
@@ -370,3 +374,38 @@ def test_no_memory_runs_and_chats_neither_recall_nor_store(isolated_home, worksp
     assert "recalled 1 memories (1 of the 1 nearest reached min_similarity 0.3)" in again.stderr
     quiet = autoplug("run", "Largest planet?", "--model", model, "--no-memory", cwd=workspace)
     assert "recalled" not in quiet.stderr
+
+
+def test_run_dash_reads_a_task_too_long_for_an_argument_from_stdin(home, workspace):
+    model = script(workspace, [{"call": "final", "arguments": {"answer": "read it"}}])
+    task = "Summarise this: " + "é lorem ipsum " * 80_000  # over 1 MB, past the shell's limit
+    done = autoplug("run", "-", "--model", model, "--json", cwd=workspace, stdin=task)
+    assert done.returncode == 0, done.stderr[-500:]
+    result = json.loads(done.stdout)
+    assert result["answer"] == "read it"
+    (run,) = list_runs(home)
+    assert run["task"] == task
+
+
+@pytest.mark.parametrize("stdin", ["", "  \n\t\n"])
+def test_run_dash_with_an_empty_stdin_exits_2_in_one_line(home, workspace, stdin):
+    model = script(workspace, [{"call": "final", "arguments": {"answer": "never"}}])
+    done = autoplug("run", "-", "--model", model, cwd=workspace, stdin=stdin)
+    assert done.returncode == 2
+    assert done.stderr == "error: the task read from stdin (TASK '-') is empty\n"
+    assert list_runs(home) == []
+
+
+def test_resume_with_model_finishes_a_failed_run_on_another_model(home, workspace):
+    down = script(workspace, [{"error": "503 service unavailable"}], "down.json")
+    failed = autoplug("run", "Which planet?", "--model", down, cwd=workspace)
+    assert failed.returncode == 1
+    (run,) = list_runs(home)
+    unknown = autoplug("resume", run["run_id"], "--model", "nope:x", cwd=workspace)
+    assert unknown.returncode == 2 and "unknown model provider 'nope'" in unknown.stderr
+    up = script(workspace, READ_NOTES, "up.json")
+    again = autoplug("resume", run["run_id"], "--model", up, "--json", cwd=workspace)
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert result["status"] == "succeeded" and result["answer"] == "Jupiter"
+    assert [r["status"] for r in list_runs(home)] == ["succeeded"]

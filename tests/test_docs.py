@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import inspect
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from autoplug import hookspecs
 
@@ -75,3 +80,71 @@ def test_every_option_of_every_command_is_in_the_cli_reference():
                 if flag.startswith("--") and flag not in ("--help",) and flag not in text:
                     missing.append(f"{' '.join(path)} {flag}")
     assert missing == [], f"docs/cli.md does not mention: {missing}"
+
+
+def test_the_generated_command_help_is_current():
+    from autoplug.cli import build_cli
+    from autoplug.cli.reference import cli_reference
+
+    text = (DOCS / "cli-commands.md").read_text()
+    assert text == cli_reference(build_cli()), (
+        "docs/cli-commands.md is stale: run python -m autoplug.cli.reference > docs/cli-commands.md"
+    )
+    assert "## autoplug tools show\n" in text and "## autoplug run\n" in text
+
+
+def _mkdocs_build(root: Path) -> subprocess.CompletedProcess[str]:
+    site = root.parent / f"{root.name}-site"
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _copy_docs(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(DOCS, root / "docs")
+    shutil.copy(DOCS.parent / "mkdocs.yml", root / "mkdocs.yml")
+    return root
+
+
+def test_the_docs_site_builds_strictly_with_every_page_in_the_nav(tmp_path):
+    import yaml
+
+    built = _mkdocs_build(_copy_docs(tmp_path))
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert (tmp_path / "repo-site" / "changelog" / "index.html").is_file()
+
+    def pages(nav):
+        for entry in nav:
+            value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+            yield from pages(value) if isinstance(value, list) else [value]
+
+    config = yaml.safe_load((DOCS.parent / "mkdocs.yml").read_text())
+    assert sorted(pages(config["nav"])) == sorted(p.name for p in DOCS.glob("*.md"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: (d / "stray.md").write_text("# A page no one links\n"), "stray.md"),
+        (
+            lambda d: (d / "changelog.md").write_text("# Changelog\n\n[gone](gone.md)\n"),
+            "gone.md",
+        ),
+        (
+            lambda d: (d / "changelog.md").write_text("# Changelog\n\n[x](cli.md#no-such-part)\n"),
+            "no-such-part",
+        ),
+    ],
+    ids=["page-not-in-nav", "broken-link", "broken-anchor"],
+)
+def test_the_docs_build_fails_on_a_stray_page_or_a_broken_link(tmp_path, change, message):
+    root = _copy_docs(tmp_path)
+    change(root / "docs")
+    built = _mkdocs_build(root)
+    assert built.returncode != 0
+    assert message in built.stdout + built.stderr

@@ -159,3 +159,56 @@ def test_kernel_tools_call_fills_the_context_home_with_the_kernels_home(tmp_path
     assert kernel.tools.call("where", context=given).value == str(tmp_path / "h")
     other = CallContext(home=tmp_path / "other")
     assert kernel.tools.call("where", context=other).value == str(tmp_path / "other")
+
+
+def test_kernel_run_arun_and_stream_name_every_option_of_a_run():
+    import inspect
+
+    from autoplug.autos import arun_task
+
+    expected = {
+        name: param.default
+        for name, param in inspect.signature(arun_task).parameters.items()
+        if param.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    for method in (Kernel.run, Kernel.arun, Kernel.stream):
+        params = inspect.signature(method).parameters
+        assert list(params)[:2] == ["self", "task"]
+        named = {
+            n: p.default for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+        assert named == expected, method.__name__
+        assert all(
+            p.annotation is not inspect.Parameter.empty for p in params.values() if p.name != "self"
+        )
+    assert inspect.signature(Kernel.run).return_annotation == "RunResult"
+    assert inspect.signature(Kernel.arun).return_annotation == "RunResult"
+
+
+def test_a_misspelt_run_option_is_a_type_error_naming_it(tmp_path):
+    from autoplug.scripted import ScriptedModel
+
+    kernel = Kernel(plugins=[], builtins=["autoplug_autos"], home=tmp_path)
+    with pytest.raises(TypeError, match="'modle'"):
+        kernel.run("x", modle=ScriptedModel([]))
+    with pytest.raises(TypeError, match="'aprove'"):
+        kernel.stream("x", aprove=True)
+
+
+def test_kernel_run_returns_a_run_result(tmp_path):
+    from autoplug import RunResult
+    from autoplug.scripted import ScriptedModel, call
+
+    kernel = Kernel(plugins=[], builtins=["autoplug_autos"], home=tmp_path)
+    result = kernel.run("x", model=ScriptedModel([call("final", answer="y")]), memory=False)
+    assert isinstance(result, RunResult)
+    assert (result.status, result.answer) == ("succeeded", "y")
+
+
+def test_dir_of_autoplug_shows_only_public_names():
+    import autoplug
+
+    names = dir(autoplug)
+    assert names == sorted([*autoplug.__all__, "__version__"])
+    assert all(getattr(autoplug, name) is not None for name in names)
+    assert "annotations" not in names and "Any" not in names

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import site
 import subprocess
 import sys
@@ -12,9 +13,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autoplug.cli import main
-from autoplug.cli.new_plugin import slugify
+from autoplug.cli.new_plugin import distribution_name, slugify
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,17 +39,51 @@ def new_plugin(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
         ("  --Acme  Tools!! ", "acme_tools"),
         ("a__b..c", "a_b_c"),
         ("_private_", "private"),
-        ("Café Menu", "caf_menu"),
+        ("Café Menu", "cafe_menu"),
+        ("Météo Tools", "meteo_tools"),
+        ("Straße Øl", "strasse_ol"),
+        ("ＷＥＢ２ tools", "web2_tools"),
+        ("autoplug-weather", "weather"),
+        ("Autoplug Weather", "weather"),
+        ("autoplugger", "autoplugger"),
         ("tool2go", "tool2go"),
     ],
 )
-def test_slug_is_lower_cased_with_runs_of_other_characters_as_one_underscore(name, slug):
+def test_slug_is_ascii_lower_cased_with_runs_of_other_characters_as_one_underscore(name, slug):
     assert slugify(name) == slug
+
+
+@given(st.text(max_size=40))
+def test_every_slug_is_ascii_letters_digits_and_inner_underscores(name):
+    slug = slugify(name)
+    assert slug.isascii()
+    assert re.fullmatch(r"([a-z0-9]+(_[a-z0-9]+)*)?", slug), slug
+    assert not slug.startswith("autoplug_") and slug != "autoplug"
+    assert distribution_name(slug) == "autoplug-" + slug.replace("_", "-")
+
+
+def test_new_plugin_makes_an_ascii_module_and_a_hyphenated_distribution(capsys, tmp_path):
+    code, out, err = new_plugin(capsys, "Météo Tools", "-o", str(tmp_path))
+    assert code == 0, err
+    target = tmp_path / "autoplug-meteo-tools"
+    assert out.strip() == str(target)
+    project = tomllib.loads((target / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "autoplug-meteo-tools"
+    assert project["entry-points"]["autoplug"] == {"meteo_tools": "autoplug_meteo_tools"}
+    assert (target / "autoplug_meteo_tools" / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("name", ["天气", "autoplug", "Autoplug--"])
+def test_new_plugin_refuses_a_name_with_nothing_ascii_can_spell(capsys, tmp_path, name):
+    code, _, err = new_plugin(capsys, name, "-o", str(tmp_path))
+    assert code == 2
+    assert "has no letters or digits that ASCII can spell" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_new_plugin_creates_the_project_named_by_the_slug(capsys, tmp_path):
     code, out, err = new_plugin(capsys, "My Weather", "-o", str(tmp_path))
-    target = tmp_path / "autoplug-my_weather"
+    target = tmp_path / "autoplug-my-weather"
     assert code == 0, err
     assert out.strip() == str(target)
     assert f"created {target}" in err
@@ -183,7 +220,7 @@ def make_venv(folder: Path) -> Path:
     return python
 
 
-def pip_install(python: Path, project: Path, env: dict[str, str]) -> None:
+def pip_install(python: Path, project: Path, env: dict[str, str], *extra: str) -> None:
     """Install ``project`` into ``python``'s venv with no network and no build isolation."""
     proc = run(
         [
@@ -195,6 +232,7 @@ def pip_install(python: Path, project: Path, env: dict[str, str]) -> None:
             "--no-deps",
             "--no-build-isolation",
             "--no-index",
+            *extra,
             project,
         ],
         project,
@@ -224,7 +262,7 @@ def test_a_new_plugin_installs_loads_runs_its_tool_and_passes_its_own_tests(tmp_
         [bin_dir / "autoplug", "new-plugin", "Word Tools", "-o", tmp_path / "src"], tmp_path, env
     )
     assert made.returncode == 0, made.stderr
-    project = tmp_path / "src" / "autoplug-word_tools"
+    project = tmp_path / "src" / "autoplug-word-tools"
     assert made.stdout.strip() == str(project)
 
     pip_install(python, project, env)
@@ -234,7 +272,7 @@ def test_a_new_plugin_installs_loads_runs_its_tool_and_passes_its_own_tests(tmp_
     plugins = {p["name"]: p for p in json.loads(listed.stdout)}
     assert plugins["word_tools"] == {
         "name": "word_tools",
-        "distribution": "autoplug-word_tools",
+        "distribution": "autoplug-word-tools",
         "version": "0.1.0",
         "builtin": False,
         "status": "loaded",
@@ -268,3 +306,32 @@ def test_a_new_plugin_installs_loads_runs_its_tool_and_passes_its_own_tests(tmp_
     tested = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
     assert tested.returncode == 0, tested.stdout[-4000:] + tested.stderr[-2000:]
     assert "10 passed" in tested.stdout
+
+    # A plugin grows: its generated tests find their tool by name, so a second tool
+    # (registered before the first, to move it in any listing) breaks none of them.
+    module = project / "autoplug_word_tools" / "__init__.py"
+    code = module.read_text()
+    assert "    register(word_stats)\n" in code
+    code = code.replace(
+        "    register(word_stats)\n", "    register(shout)\n    register(word_stats)\n"
+    )
+    module.write_text(code + SECOND_TOOL)
+    pip_install(python, project, env, "--force-reinstall")
+    grown = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    assert grown.returncode == 0, grown.stdout[-4000:] + grown.stderr[-2000:]
+    assert "10 passed" in grown.stdout
+    shouted = run([bin_dir / "autoplug", "tools", "call", "shout", '{"text": "hi"}'], tmp_path, env)
+    assert shouted.returncode == 0, shouted.stderr
+    assert json.loads(shouted.stdout) == "HI"
+
+
+SECOND_TOOL = '''
+
+@tool
+def shout(text: str) -> str:
+    """Say a text in capitals.
+
+    text: what to shout
+    """
+    return text.upper()
+'''

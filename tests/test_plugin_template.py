@@ -26,6 +26,7 @@ EXPECTED_FILES = [
     "pyproject.toml",
     "tests/conftest.py",
     "tests/test_autoplug_weather.py",
+    "wheels/README.md",
 ]
 
 
@@ -88,7 +89,7 @@ def test_the_ci_workflow_installs_the_test_extra_and_runs_pytest(project):
     workflow = yaml.safe_load((project / ".github/workflows/test.yml").read_text())
     steps = workflow["jobs"]["test"]["steps"]
     commands = " ".join(step.get("run", "") for step in steps)
-    assert "pip install -e '.[test]'" in commands
+    assert "pip install --find-links wheels -e '.[test]'" in commands
     assert "pytest" in commands
     # GitHub's own ${{ }} expressions survive rendering untouched.
     setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
@@ -99,6 +100,10 @@ def test_the_readme_names_the_distribution_and_the_plugin(project):
     readme = (project / "README.md").read_text()
     assert readme.startswith("# autoplug-weather\n")
     assert "pip install autoplug-weather" in readme
+    # Until autoplug is published, the README says to install it from a path or wheel.
+    assert "not published on PyPI yet" in readme and "pip install /path/to/autoplug" in readme
+    wheels = (project / "wheels" / "README.md").read_text()
+    assert "--find-links wheels" in wheels and "not on PyPI yet" in wheels
     assert "`weather`" in readme
 
 
@@ -123,7 +128,7 @@ def test_quotes_and_backslashes_in_the_name_and_description_keep_files_valid(tmp
         description='Says "hi" \\ and more',
         author='Ann "A" O\'Neil',
     )
-    assert project.name == "autoplug-bob_s_best_tools"
+    assert project.name == "autoplug-bob-s-best-tools"
     data = tomllib.loads((project / "pyproject.toml").read_text())
     assert data["project"]["description"] == 'Says "hi" \\ and more'
     assert data["project"]["authors"][0]["name"] == 'Ann "A" O\'Neil'

@@ -259,3 +259,16 @@ def test_runs_show_a_garbled_trace_line_exits_1_naming_the_file_and_line(tmp_pat
     assert "Traceback" not in result.stderr
     listed = autoplug(tmp_path, "runs", "--json")  # the listing does not need the trace
     assert json.loads(listed.stdout)[0]["status"] == "succeeded"
+
+
+def test_resume_of_a_conversation_interrupted_in_its_first_turn_points_at_chat_resume(tmp_path):
+    store = RunStore.create(tmp_path, task="hi", model="m", auto="assistant", workspace=tmp_path)
+    store.set_status("interrupted", reason="interrupted by the user")
+    store.close()
+    env = dict(os.environ, AUTOPLUG_HOME=str(tmp_path), AUTOPLUG_LOAD_PLUGINS="autoplug_autos")
+    result = subprocess.run(
+        [AUTOPLUG, "resume", store.run_id], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 2
+    assert f"continue it with 'autoplug chat --resume {store.run_id}'" in result.stderr
+    assert result.stdout == ""

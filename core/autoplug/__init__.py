@@ -46,6 +46,11 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+def __dir__() -> list[str]:
+    """Only the public names (``__all__`` and ``__version__``), for ``dir()`` and completion."""
+    return sorted([*__all__, "__version__"])
+
+
 __all__ = [
     "Auto",
     "AutoplugError",

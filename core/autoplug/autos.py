@@ -190,12 +190,14 @@ async def aresume_run(
                 f"run {run_id!r} is {info['status']}{hint}; only an interrupted or failed run "
                 "can be resumed"
             )
-        if store.conversation():
+        cls = auto_class(kernel, info["auto"])
+        # A conversation interrupted in its first turn has no saved messages yet:
+        # its Auto (one that can reopen a conversation) still says what it is.
+        if store.conversation() or getattr(cls, "reopen", None) is not None:
             raise NotResumableError(
                 f"run {run_id!r} is an Assistant conversation; continue it with "
                 f"'autoplug chat --resume {run_id}'"
             )
-        cls = auto_class(kernel, info["auto"])
         auto = cls(
             kernel,
             model=model if model is not None else info["model"],

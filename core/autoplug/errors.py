@@ -7,6 +7,8 @@ stderr (never a traceback) and exits with the error's ``exit_code``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 #: How much of an exception's message :func:`describe_error` keeps (start and end).
 ERROR_CHARS = 2000
 
@@ -37,6 +39,14 @@ def describe_error(exc: BaseException, limit: int = ERROR_CHARS) -> str:
         cut = len(text) - head - tail
         text = f"{text[:head]}…[{cut} characters cut]…{text[len(text) - tail :]}"
     return f"{name}: {text}" if text else name
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
+    """``"did you mean 'x', 'y'? "`` for the known names close to ``name``, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=n, cutoff=0.5)
+    return f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
 
 
 class AutoplugError(Exception):

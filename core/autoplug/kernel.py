@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
-from .errors import NoModelConfigured, PluginError, UsageError, describe_error
+from .errors import NoModelConfigured, PluginError, UsageError, describe_error, did_you_mean
 from .llm import Model, ModelRegistry
 from .mcpconfig import ServerConfig, mcp_servers
 from .plugins import (
@@ -29,6 +29,11 @@ from .plugins import (
     wanted_names,
 )
 from .registry import ToolRegistry
+
+if TYPE_CHECKING:  # the run machinery is imported on first use, not at kernel start
+    from .agents.context import Approver
+    from .auto import Auto, RunResult
+    from .events import Event
 
 NO_MODEL_HELP = """\
 no model configured. Choose one of:
@@ -76,7 +81,8 @@ class NamedRegistry:
         winners = self._winners()
         if name not in winners:
             known = ", ".join(sorted(winners)) or "none"
-            raise UsageError(f"unknown {self.what} {name!r}; known: {known}")
+            hint = did_you_mean(str(name), winners)
+            raise UsageError(f"unknown {self.what} {name!r}; {hint}known: {known}")
         return winners[name][1]
 
     def names(self) -> list[str]:
@@ -367,34 +373,97 @@ class Kernel:
 
     # -- running tasks (implemented by autoplug.autos) ----------------------
 
-    def run(self, task: str, **options: Any) -> Any:
-        """Run ``task`` with an Auto (a Runner by default) to completion; returns a RunResult.
+    def run(
+        self,
+        task: str,
+        *,
+        model: str | Model | None = None,
+        auto: str | type[Auto] = "runner",
+        approve: bool | Approver = False,
+        record: Path | str | None = None,
+        workspace: Path | str | None = None,
+        on_text: Callable[[str], None] | None = None,
+        stream: bool = False,
+        on_event: Callable[[Event], None] | None = None,
+        memory: bool = True,
+        output_schema: dict[str, Any] | type | None = None,
+    ) -> RunResult:
+        """Run ``task`` with an Auto (a Runner by default) to completion.
 
-        Blocking; raises :class:`autoplug.errors.BlockingCallInLoop` inside a running loop.
-        Options are those of :meth:`arun`.
+        Blocking; raises :class:`autoplug.errors.BlockingCallInLoop` inside a running
+        loop. The options are those of :meth:`arun`.
         """
+        options = _options(locals())  # before the import below adds a local
         from .autos import run_blocking
 
         return run_blocking(self, task, **options)
 
-    async def arun(self, task: str, **options: Any) -> Any:
-        """Async twin of :meth:`run`.
+    async def arun(
+        self,
+        task: str,
+        *,
+        model: str | Model | None = None,
+        auto: str | type[Auto] = "runner",
+        approve: bool | Approver = False,
+        record: Path | str | None = None,
+        workspace: Path | str | None = None,
+        on_text: Callable[[str], None] | None = None,
+        stream: bool = False,
+        on_event: Callable[[Event], None] | None = None,
+        memory: bool = True,
+        output_schema: dict[str, Any] | type | None = None,
+    ) -> RunResult:
+        """Run ``task`` to completion in the running event loop; the :class:`RunResult`.
 
-        Options: ``model`` (id or Model), ``auto`` (name, default ``runner``),
-        ``approve`` (True, False or a callable), ``record`` (cassette path),
-        ``workspace`` (a folder), ``on_text`` (streamed text callback),
-        ``stream`` (ask the model to stream its text), ``on_event`` (a callback
-        for each event), ``memory`` (False: neither recall nor store long-term
-        memories), ``output_schema`` (a JSON Schema dict or a pydantic model
-        class the answer must match; ``RunResult.output`` is then the validated
-        value, the model instance for a pydantic model).
+        :param model: a model id ``provider:model`` or a Model (default: the config's).
+        :param auto: the Auto's name (``runner``, ``assistant``, a plugin's) or class.
+        :param approve: ``True`` approves every side-effect tool, ``False`` refuses
+            them all, a callable ``approve(tool, args)`` (or an async one) decides
+            per call: it receives the :class:`~autoplug.Tool` (``name``,
+            ``qualified_name``, ``plugin``, ``description``, ``parameters``) and the
+            dict of arguments the tool is about to be called with (asset
+            references already replaced by their values), and returns a bool.
+        :param record: a cassette path every model exchange is written to.
+        :param workspace: the folder file tools work in (default: the current one).
+        :param on_text: called with each piece of the model's streamed text.
+        :param stream: ask the model to stream its text (to ``on_text``).
+        :param on_event: called with each :class:`~autoplug.events.Event` as it happens.
+        :param memory: ``False``: neither recall nor store long-term memories.
+        :param output_schema: a JSON Schema dict or a pydantic model class the answer
+            must match; ``RunResult.output`` is then the validated value (the model
+            instance for a pydantic model).
         """
+        options = _options(locals())  # before the import below adds a local
         from .autos import arun_task
 
         return await arun_task(self, task, **options)
 
-    def stream(self, task: str, **options: Any) -> Any:
-        """An async iterator of the typed events of a run of ``task`` as they happen."""
+    def stream(
+        self,
+        task: str,
+        *,
+        model: str | Model | None = None,
+        auto: str | type[Auto] = "runner",
+        approve: bool | Approver = False,
+        record: Path | str | None = None,
+        workspace: Path | str | None = None,
+        on_text: Callable[[str], None] | None = None,
+        stream: bool = False,
+        on_event: Callable[[Event], None] | None = None,
+        memory: bool = True,
+        output_schema: dict[str, Any] | type | None = None,
+    ) -> AsyncIterator[Event]:
+        """An async iterator of the typed events of a run of ``task`` as they happen.
+
+        The options are those of :meth:`arun`; ``on_event`` is still called for
+        each event. Leaving the loop early cancels the run (left ``interrupted``).
+        """
+        options = _options(locals())  # before the import below adds a local
         from .autos import stream_task
 
         return stream_task(self, task, **options)
+
+
+def _options(scope: dict[str, Any]) -> dict[str, Any]:
+    """A run method's named options (its ``locals()`` without ``self`` and ``task``)."""
+    return {k: v for k, v in scope.items() if k not in ("self", "task", "options")}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from .errors import UnknownModelError
+from .errors import UnknownModelError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -409,8 +409,10 @@ class ModelRegistry:
         provider = self.providers.get(provider_name)
         if provider is None:
             known = ", ".join(sorted(self.providers)) or "none"
+            hint = did_you_mean(provider_name, self.providers)
             raise UnknownModelError(
-                f"unknown model provider {provider_name!r} in {spec!r}; known providers: {known}"
+                f"unknown model provider {provider_name!r} in {spec!r}; {hint}"
+                f"known providers: {known}"
             )
         return provider.model(model_name, self.config)
 

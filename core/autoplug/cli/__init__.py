@@ -30,6 +30,8 @@ class State:
     def __init__(self) -> None:
         self.kernel: Kernel | None = None
         self.error: AutoplugError | None = None
+        # The warning of each plugin that failed in register_commands, by plugin name.
+        self.command_failures: dict[str, str] = {}
 
     def get_kernel(self) -> Kernel:
         """The kernel, with the config file written if it did not exist yet."""
@@ -162,7 +164,30 @@ def _add_plugin_commands(kernel: Kernel, group: click.Group) -> None:
         message = f"plugin {name!r} {problem}"
         if strict_plugins():  # DESIGN: any plugin failure is an error exit under strict
             raise PluginError(message)
+        STATE.command_failures[name] = message
+
+
+def warn_failed_plugins(args: list[str]) -> None:
+    """One stderr warning per failed plugin, unless the command is ``plugins`` (it lists them).
+
+    Never on stdout, so ``--json`` output stays one JSON document.
+    """
+    if STATE.kernel is None or STATE.error is not None or _command_name(args) == "plugins":
+        return
+    for name in sorted(STATE.kernel.plugins):
+        info = STATE.kernel.plugins[name]
+        if info.status != "failed":
+            continue
+        message = STATE.command_failures.get(name) or (
+            f"plugin {name!r} failed: {_one_line(info.error or 'unknown error')} "
+            "(see 'autoplug plugins')"
+        )
         click.echo(f"autoplug: warning: {message}", err=True)
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The top-level command a command line names (its first word that is not an option)."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def build_cli() -> click.Group:
@@ -177,6 +202,11 @@ def build_cli() -> click.Group:
         STATE.error = exc
     return cli
 
+
+#: click's "no arguments given, the help is shown" error (click >= 8.2; older clicks print it).
+NO_ARGS_IS_HELP: type[Exception] = getattr(
+    click.exceptions, "NoArgsIsHelpError", type("NoArgsIsHelpError", (Exception,), {})
+)
 
 #: Set to 1 to see the traceback of an internal error (a bug in autoplug or a plugin).
 TRACEBACK_ENV = "AUTOPLUG_TRACEBACK"
@@ -206,6 +236,7 @@ def _main(args: list[str]) -> int | str | None:
     """Run one command line; the exit status (every error already printed as one line)."""
     try:
         group = build_cli()
+        warn_failed_plugins(args)
         result = group.main(args=args, prog_name="autoplug", standalone_mode=False)
     except SystemExit as exc:
         return exc.code
@@ -214,6 +245,10 @@ def _main(args: list[str]) -> int | str | None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("\ninterrupted", err=True)
         return 130
+    except NO_ARGS_IS_HELP as exc:
+        # `autoplug` (or a group) alone: its help is what was asked for, on stdout.
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else "")
+        return 0
     except click.UsageError as exc:
         # One line, like every other user error; the command's --help has the rest.
         where = exc.ctx.command_path if exc.ctx is not None else "autoplug"

@@ -1,4 +1,4 @@
-"""``autoplug plugins``, ``tools``, ``tools call``, ``models`` and ``autos``."""
+"""``autoplug plugins``, ``tools``, ``tools show``, ``tools call``, ``models`` and ``autos``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from ..errors import describe_error
 from ..schema import json_type
 from ..tools import CallContext
 from . import echo_json, echo_table, fail, get_kernel
+
+#: What to do about a refused side-effect tool (printed on stderr, never sent to the model).
+APPROVE_HINT = (
+    "tools with side effects run only when approved: add --yes, or answer yes on a terminal"
+)
 
 
 def add_commands(cli: click.Group) -> None:
@@ -57,14 +62,34 @@ def _tool_dict(kernel: Any, tool: Any) -> dict[str, Any]:
         "description": tool.description,
         "parameters": tool.parameters,
         "side_effects": tool.side_effects,
+        "unusable": tool.unusable,
     }
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` characters at a word boundary, the cut marked "…".
+
+    A single word longer than the room is cut inside it (there is no boundary).
+    """
+    if len(text) <= width:
+        return text
+    head = text[: max(width, 1) - 1]
+    if text[len(head)] != " ":  # the cut falls inside a word: drop that word
+        space = head.rfind(" ")
+        if space > 0:
+            head = head[:space]
+    return head.rstrip() + "…"
+
+
+def _first_line(text: str | None) -> str:
+    return text.strip().splitlines()[0].strip() if text and text.strip() else ""
 
 
 @click.group("tools", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
 def tools_group(ctx: click.Context, as_json: bool) -> None:
-    """List every tool; `tools call NAME` calls one."""
+    """List every tool; `tools show NAME` shows one, `tools call NAME` calls one."""
     if ctx.invoked_subcommand is not None:
         return
     kernel = get_kernel()
@@ -72,13 +97,98 @@ def tools_group(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json(tools)
         return
+    import shutil
+
     rows = []
     for t in tools:
         params = ", ".join(t["parameters"].get("properties", {}))
-        summary = (t["description"] or "").splitlines()[0] if t["description"] else ""
         flag = " [side effects]" if t["side_effects"] else ""
-        rows.append([t["name"], t["plugin"], f"({params})", summary[:60] + flag])
+        if t["unusable"] is not None:
+            flag += f" [unusable: {t['unusable']}]"
+        rows.append([t["name"], t["plugin"], f"({params})", _first_line(t["description"]), flag])
+    # The description takes what the other columns leave of the terminal (at least 20).
+    used = [
+        max([len(h), *(len(str(r[i])) for r in rows)])
+        for i, h in enumerate(("NAME", "PLUGIN", "ARGS"))
+    ]
+    width = shutil.get_terminal_size().columns
+    for row in rows:
+        room = max(20, width - sum(used) - 2 * 3 - len(row[4]))
+        row[3:] = [fit(row[3], room) + row[4]]
     echo_table(rows, ["NAME", "PLUGIN", "ARGS", "DESCRIPTION"])
+
+
+@tools_group.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the tool as one JSON object.")
+def tools_show(name: str, as_json: bool) -> None:
+    """Show one tool: its whole description and each parameter's type and description.
+
+    The JSON object is the tool's entry of `autoplug tools --json`. Exit 2 for
+    an unknown tool.
+    """
+    kernel = get_kernel()
+    found = kernel.tools.get(name)
+    if found is None:
+        fail(kernel.tools.unknown_error(name), 2)
+    entry = _tool_dict(kernel, found)
+    if as_json:
+        echo_json(entry)
+        return
+    for line in describe_tool(entry):
+        click.echo(line)
+
+
+def describe_tool(entry: dict[str, Any]) -> list[str]:
+    """The lines ``tools show`` prints for one ``tools --json`` entry."""
+    import textwrap
+
+    lines = [f"{entry['name']} ({entry['qualified_name']}, plugin {entry['plugin']})"]
+    if entry["side_effects"]:
+        lines.append("side effects: yes (needs approval: --yes, or a yes on a terminal)")
+    if entry["unusable"] is not None:
+        lines.append(f"unusable: {entry['unusable']}")
+    lines.append("")
+    lines += [
+        line.rstrip() for line in (entry["description"] or "(no description)").strip().splitlines()
+    ]
+    params = entry["parameters"]
+    properties = params.get("properties", {}) if isinstance(params, dict) else {}
+    required = set(params.get("required", [])) if isinstance(params, dict) else set()
+    lines += ["", "parameters:" if properties else "parameters: none"]
+    for pname, spec in properties.items():
+        spec = spec if isinstance(spec, dict) else {}
+        kind = _type_text(spec)
+        need = "required" if pname in required else "optional"
+        default = (
+            f", default {json.dumps(spec['default'], ensure_ascii=False)}"
+            if "default" in spec
+            else ""
+        )
+        lines.append(f"  {pname} ({kind}, {need}{default})")
+        text = " ".join(str(spec.get("description", "")).split())
+        if text:
+            lines += textwrap.wrap(
+                text, width=76, initial_indent="      ", subsequent_indent="      "
+            )
+    return lines
+
+
+def _type_text(spec: dict[str, Any]) -> str:
+    """A parameter's type as a reader says it: ``string``, ``array of integer``, ``one of a, b``."""
+    if "enum" in spec:
+        return "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in spec["enum"])
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        return " or ".join(map(str, kind))
+    if kind == "array" and isinstance(spec.get("items"), dict):
+        return f"array of {_type_text(spec['items'])}"
+    if kind is None:
+        for key in ("anyOf", "oneOf"):
+            if isinstance(spec.get(key), list):
+                return " or ".join(_type_text(s) for s in spec[key] if isinstance(s, dict))
+        return "any" if "$ref" not in spec else f"see {spec['$ref']}"
+    return str(kind)
 
 
 def _approve_interactively(tool_name: str, args: dict[str, Any]) -> bool:
@@ -134,6 +244,8 @@ def tools_call(name: str, args_json: str, yes: bool, as_json: bool) -> None:
     if not result.ok:
         if not as_json:
             click.echo(f"error: {result.error}", err=True)
+        if result.kind == "refused":
+            click.echo(f"hint: {APPROVE_HINT}", err=True)
         raise SystemExit(2 if result.kind in ("unknown_tool", "invalid_args") else 1)
 
 

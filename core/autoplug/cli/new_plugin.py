@@ -8,6 +8,7 @@ The template (a cookiecutter template) ships inside the wheel as
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,32 @@ def add_commands(cli: click.Group) -> None:
     cli.add_command(new_plugin_command)
 
 
-def slugify(name: str) -> str:
-    """The plugin name for ``name``: lower-cased, each run of other characters one ``_``.
+# Latin letters NFKD does not decompose into an ASCII letter and marks.
+_ASCII_SPELLING = str.maketrans(
+    {"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+     "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ı": "i"}
+)  # fmt: skip
 
-    ``"My Weather-Tool"`` gives ``"my_weather_tool"``; no ``_`` at either end.
+
+def slugify(name: str) -> str:
+    """The plugin name for ``name``: ASCII, lower-cased, each run of other characters one ``_``.
+
+    Letters are transliterated (``"Météo Tools"`` gives ``"meteo_tools"``, by
+    Unicode's compatibility decomposition with the marks dropped); no ``_`` at
+    either end, and a leading ``autoplug`` is dropped (``"autoplug-weather"``
+    gives ``"weather"``: the module is ``autoplug_`` + the slug already).
     """
-    return _NOT_SLUG.sub("_", name.lower()).strip("_")
+    decomposed = unicodedata.normalize("NFKD", name.translate(_ASCII_SPELLING))
+    ascii_name = decomposed.encode("ascii", "ignore").decode("ascii")
+    slug = _NOT_SLUG.sub("_", ascii_name.lower()).strip("_")
+    if slug == "autoplug" or slug.startswith("autoplug_"):
+        slug = slug.removeprefix("autoplug").strip("_")
+    return slug
+
+
+def distribution_name(slug: str) -> str:
+    """The distribution (and project folder) of a plugin: ``autoplug-`` + slug, ``_`` as ``-``."""
+    return "autoplug-" + slug.replace("_", "-")
 
 
 def check_slug(name: str) -> str:
@@ -37,8 +58,8 @@ def check_slug(name: str) -> str:
     slug = slugify(name)
     if not slug:
         raise UsageError(
-            f"plugin name {name!r} has no letters or digits; "
-            "give a name such as 'weather' or 'my-tools'"
+            f"plugin name {name!r} has no letters or digits that ASCII can spell "
+            "(besides a leading 'autoplug'); give a name such as 'weather' or 'my-tools'"
         )
     if not slug.isidentifier():
         raise UsageError(
@@ -75,7 +96,7 @@ def plugin_context(name: str, description: str | None, author: str | None) -> di
     context: dict[str, Any] = {
         "plugin_name": name.strip(),
         "slug": slug,
-        "distribution": f"autoplug-{slug}",
+        "distribution": distribution_name(slug),
         "module": f"autoplug_{slug}",
     }
     if description:
@@ -88,7 +109,7 @@ def plugin_context(name: str, description: str | None, author: str | None) -> di
 def render_plugin(
     name: str, parent: Path, *, description: str | None = None, author: str | None = None
 ) -> Path:
-    """Render the template for ``name`` into ``parent/autoplug-SLUG`` and return that folder.
+    """Render the template for ``name`` into ``parent/DISTRIBUTION`` and return that folder.
 
     No prompts. Raises UsageError for a name that is not an identifier once
     slugged and for a target folder that already exists.
@@ -128,11 +149,12 @@ def render_plugin(
 def new_plugin_command(
     name: str, parent: Path, description: str | None, author: str | None
 ) -> None:
-    """Create a plugin project in PARENT/autoplug-SLUG, ready to install and test.
+    """Create a plugin project in PARENT/autoplug-DIST, ready to install and test.
 
-    SLUG is NAME lower-cased with each run of other characters replaced by `_`;
-    the project has the module autoplug_SLUG, the entry point SLUG, an example
-    tool with its tests, a README and a CI workflow.
+    SLUG is NAME in ASCII, lower-cased, with each run of other characters
+    replaced by `_` (a leading "autoplug" dropped); DIST is SLUG with `-` for
+    `_`. The project has the module autoplug_SLUG, the entry point SLUG, an
+    example tool with its tests, a README and a CI workflow.
     """
     target = render_plugin(name, parent, description=description, author=author)
     slug = slugify(name)
@@ -140,7 +162,7 @@ def new_plugin_command(
     click.echo(
         "next:\n"
         f"  cd {target}\n"
-        "  pip install -e '.[test]'\n"
+        "  pip install -e '.[test]'     # where autoplug is installed (see README.md)\n"
         "  python -m pytest\n"
         f"  autoplug plugins            # lists {slug!r} as loaded\n"
         '  autoplug tools call word_stats \'{"text": "hello hello world"}\'',

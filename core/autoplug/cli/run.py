@@ -39,6 +39,7 @@ class Progress:
     def __init__(self) -> None:
         self.run_id: str | None = None
         self.mid_line = False  # streamed model text left the cursor mid-line
+        self.hinted = False  # the --yes hint is printed once per command
 
     def text(self, delta: str) -> None:
         """Streamed model text (``--stream``)."""
@@ -100,7 +101,14 @@ class Progress:
             return f"  [-] {d['step']} {d['tool']} skipped: {_short(d['reason'])}"
         if kind == "approval_asked":
             verdict = "approved" if d["approved"] else "refused"
-            return f"  approval for {d['tool']} ({d['step']}): {verdict}"
+            line = f"  approval for {d['tool']} ({d['step']}): {verdict}"
+            if not d["approved"] and not self.hinted:
+                # Only the user sees this: the model's observation stays as it was.
+                from .listing import APPROVE_HINT
+
+                self.hinted = True
+                line += f"\n  hint: {APPROVE_HINT}"
+            return line
         if kind == "fill":
             filled = _short(json.dumps(d["arguments"], ensure_ascii=False))
             errors = f" rejected: {_short('; '.join(map(str, d['errors'])))}" if d["errors"] else ""
@@ -208,15 +216,19 @@ def run_command(
 ) -> None:
     """Run TASK to completion: progress on stderr, the answer on stdout.
 
+    TASK `-` reads the task from stdin (a task too long for an argument).
     Exit 0 when it succeeded, 1 when it failed or a guard stopped it, 2 for bad
-    usage (no model configured, unknown model or Auto, bad --workspace), 130 on
-    Ctrl-C (the run is left interrupted: `autoplug resume RUN_ID`).
+    usage (no model configured, unknown model or Auto, bad --workspace, an
+    empty task on stdin), 130 on Ctrl-C (the run is left interrupted:
+    `autoplug resume RUN_ID`).
     """
     import asyncio
 
     from ..autos import arun_task
     from ..output import load_schema_file
 
+    if task == "-":
+        task = read_task_from_stdin()
     kernel = get_kernel()
     schema = load_schema_file(output_schema) if output_schema is not None else None
     progress = Progress()
@@ -240,6 +252,18 @@ def run_command(
     except KeyboardInterrupt:
         interrupted(kernel, progress.run_id, "autoplug resume")
     report_result(result, as_json)
+
+
+def read_task_from_stdin() -> str:
+    """The whole of stdin as the task (``run -``); an empty one is a usage error (exit 2)."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        fail(f"the task read from stdin (TASK '-') is not UTF-8 at byte {exc.start}", 2)
+    if not text.strip():
+        fail("the task read from stdin (TASK '-') is empty", 2)
+    return text
 
 
 def report_result(result: Any, as_json: bool) -> None:

@@ -266,11 +266,15 @@ def runs_prune(older_than: str, as_json: bool) -> None:
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--yes", is_flag=True, help="Approve every tool with side effects.")
-def resume_command(run_id: str, as_json: bool, yes: bool) -> None:
+@click.option(
+    "--model", "model_id", metavar="ID", help="Finish it on this model (default: the run's)."
+)
+def resume_command(run_id: str, as_json: bool, yes: bool, model_id: str | None) -> None:
     """Finish an interrupted (or failed) run from its last checkpoint.
 
     Finished steps and their assets are reused, never run again; a step that
     was in flight when the run died runs again. Approvals are asked again.
+    `--model ID` finishes it on another model (say, when its provider is down).
     Output and exit status as `autoplug run`; exit 2 for an unknown run or one
     with nothing to resume (succeeded, stopped, or still running).
     """
@@ -303,7 +307,9 @@ def resume_command(run_id: str, as_json: bool, yes: bool) -> None:
     progress = Progress()
     progress.run_id = run_id
     try:
-        result = asyncio.run(aresume_run(kernel, run_id, approve=approver(yes), on_event=progress))
+        result = asyncio.run(
+            aresume_run(kernel, run_id, approve=approver(yes), on_event=progress, model=model_id)
+        )
     except KeyboardInterrupt:
         interrupted(kernel, run_id, "autoplug resume")
     report_result(result, as_json)
