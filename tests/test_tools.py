@@ -227,7 +227,7 @@ def test_acall_enforces_timeout_on_sync_and_async_tools():
     @tool(timeout=0.05)
     def slow_sync() -> None:
         """Slow."""
-        time.sleep(0.5)
+        time.sleep(5)
 
     @tool
     async def slow_async() -> None:
@@ -235,10 +235,17 @@ def test_acall_enforces_timeout_on_sync_and_async_tools():
         await asyncio.sleep(5)
 
     reg = registry(slow_sync, slow_async)
+    started = time.monotonic()
     r1 = asyncio.run(reg.acall("slow_sync", {}))
+    # asyncio.run returns without joining the abandoned thread (it sleeps 5 s).
+    assert time.monotonic() - started < 2
     r2 = asyncio.run(reg.acall("slow_async", {}, timeout=0.05))
     assert (r1.kind, r2.kind) == ("timeout", "timeout")
-    assert r1.error == "tool 'slow_sync' timed out after 0.05 s"
+    assert r1.error == (
+        "tool 'slow_sync' timed out after 0.05 s; its thread was abandoned "
+        "(a sync tool cannot be stopped)"
+    )
+    assert r2.error == "tool 'slow_async' timed out after 0.05 s"
 
 
 def test_acall_runs_sync_tool_in_worker_thread():

@@ -138,6 +138,43 @@ async def _no_exit_async(awaitable: Any) -> Any:
         raise ToolAborted(exc) from None
 
 
+def _in_daemon_thread(func: Callable[..., Any], kwargs: dict[str, Any], name: str) -> Any:
+    """A future of ``func(**kwargs)`` run in a new daemon thread that nobody joins.
+
+    Not ``asyncio.to_thread``: its pool's threads are joined when the loop shuts
+    down and when the interpreter exits, so a sync tool past its timeout would hold
+    ``kernel.run`` and the process until it returned. A Python thread cannot be
+    killed; a daemon thread can at least be abandoned: the run goes on without it,
+    and the process ends without waiting for it.
+    """
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if future.done():
+            return  # timed out or cancelled: the result is dropped
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def work() -> None:
+        try:
+            outcome = (True, _no_exit_sync(func, kwargs, True))
+        except Exception as exc:
+            outcome = (False, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:
+            pass  # the loop has closed: the tool was abandoned, its run is over
+
+    threading.Thread(target=work, name=f"autoplug-tool-{name}", daemon=True).start()
+    return future
+
+
 def _tool_failure(found: Tool, exc: BaseException, ctx: CallContext | None) -> ToolResult:
     """The failed result of a tool that raised ``exc``: one bounded line, paths relative."""
     shown = exc.original if isinstance(exc, ToolAborted) else exc
@@ -437,7 +474,9 @@ class ToolRegistry:
         """Call a tool through the door with a timeout; sync tools run in a worker thread.
 
         The timeout is ``timeout``, else the tool's own, else ``default_timeout``.
-        A sync tool that times out keeps running in its thread; its result is dropped.
+        A sync tool runs in a daemon thread of its own; one that times out is
+        abandoned (the failure says so): it may keep running, but nothing waits
+        for it, neither the run nor the process's exit, and its result is dropped.
         """
         import asyncio
 
@@ -455,11 +494,14 @@ class ToolRegistry:
             if found.is_async:
                 awaitable = _no_exit_async(found.func(**kwargs))
             else:
-                awaitable = asyncio.to_thread(_no_exit_sync, found.func, kwargs, True)
+                awaitable = _in_daemon_thread(found.func, kwargs, found.name)
             value = await asyncio.wait_for(awaitable, limit)
             result = ToolResult(ok=True, value=value)
         except TimeoutError:
-            result = _failure("timeout", f"tool {found.name!r} timed out after {limit:g} s")
+            text = f"tool {found.name!r} timed out after {limit:g} s"
+            if not found.is_async:
+                text += "; its thread was abandoned (a sync tool cannot be stopped)"
+            result = _failure("timeout", text)
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

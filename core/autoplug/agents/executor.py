@@ -237,6 +237,13 @@ class Executor:
             info.model_name, args, context=context, timeout=timeout
         )
         if not result.ok:
+            if result.kind == "timeout" and not tool.is_async:
+                # Python cannot stop a thread: the trace says this one was left running.
+                outcome = StepOutcome(
+                    info.id, info.model_name, "failed", error=str(result.error), kind="timeout"
+                )
+                self._emit_end(outcome, abandoned=True)
+                return outcome
             return self._fail(info, str(result.error), result.kind)
         try:
             asset = ctx.assets.put(info.output, result.value, step=info.id, tool=info.model_name)

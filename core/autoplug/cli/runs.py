@@ -266,16 +266,11 @@ def resume_command(run_id: str, as_json: bool, yes: bool) -> None:
             "not resuming it twice",
             2,
         )
-    import asyncio
-
     from ..autos import aresume_run
-    from .run import Progress, approver, interrupted, report_result
+    from .run import Progress, approver, drive, report_result
 
-    # The same progress, approvals, output and exit statuses as `autoplug run`.
+    # The same progress, approvals, Ctrl-C, output and exit statuses as `autoplug run`.
     progress = Progress()
     progress.run_id = run_id
-    try:
-        result = asyncio.run(aresume_run(kernel, run_id, approve=approver(yes), on_event=progress))
-    except KeyboardInterrupt:
-        interrupted(kernel, run_id, "autoplug resume")
-    report_result(result, as_json)
+    work = aresume_run(kernel, run_id, approve=approver(yes), on_event=progress)
+    report_result(drive(kernel, work, progress, "autoplug resume"), as_json)
