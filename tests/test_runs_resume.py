@@ -318,3 +318,37 @@ def test_two_resumes_started_together_have_one_winner_and_run_each_step_once(set
     trace = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "trace.jsonl"
     seqs = [json.loads(line)["seq"] for line in trace.read_text().splitlines()]
     assert len(seqs) == len(set(seqs)), "duplicate sequence numbers in the trace"
+
+
+@pytest.mark.parametrize("setup", ["plugin"], indirect=True)
+def test_resume_reruns_a_step_whose_asset_file_is_gone_when_it_has_no_side_effects(setup):
+    env, counters = setup.env, setup.counters
+    run_id = start_and_kill_in_slow_step(setup)
+    assets = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "assets"
+    manifest = json.loads((assets / "manifest.json").read_text())
+    (marked,) = [a["file"] for a in manifest["assets"] if a["name"] == "marked"]
+    (assets / marked).unlink()
+    resumed = cli(env, "resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "succeeded"
+    # fast_step has no side effects: it ran again to make its lost asset again.
+    assert (lines(counters / "fast.txt"), lines(counters / "slow.txt")) == (2, 2)
+
+
+@pytest.mark.parametrize("setup", ["plugin"], indirect=True)
+def test_a_garbled_trace_line_is_skipped_counted_and_the_run_resumes(setup):
+    env = setup.env
+    run_id = start_and_kill_in_slow_step(setup)
+    trace = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "trace.jsonl"
+    kept = trace.read_text().splitlines()
+    assert len(kept) > 3
+    kept[2] = kept[2][: len(kept[2]) // 2] + "\x00garbage"  # damaged in the middle
+    trace.write_text("\n".join(kept) + "\n")
+    shown = cli(env, "runs", "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "trace:  1 unreadable line(s) of trace.jsonl skipped" in shown.stdout
+    as_json = json.loads(cli(env, "runs", "show", run_id, "--json").stdout)
+    assert as_json["unreadable_trace_lines"] == 1
+    resumed = cli(env, "resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "succeeded"

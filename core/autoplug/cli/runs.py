@@ -98,6 +98,7 @@ def show_run(store: RunStore) -> dict[str, Any]:
         )
     info["acts"] = acts
     info["assets"] = [a.to_dict() for a in AssetStore.load(store.assets_dir).all()]
+    info["unreadable_trace_lines"] = store.unreadable_trace_lines()
     info["decisions"] = [
         {k: d.get(k) for k in ("iteration", "function", "arguments")} for d in decisions
     ]
@@ -172,6 +173,10 @@ def _echo_shown(shown: dict[str, Any]) -> None:
             for a in shown["assets"]
         ]
         echo_table(rows, ["  NAME", "TYPE", "SIZE", "STEP", "PREVIEW"])
+    if shown["unreadable_trace_lines"]:
+        click.echo(
+            f"\ntrace:  {shown['unreadable_trace_lines']} unreadable line(s) of trace.jsonl skipped"
+        )
     if shown["reason"]:
         click.echo(f"\nreason: {shown['reason']}")
     if shown["usage"]:

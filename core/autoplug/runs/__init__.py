@@ -24,7 +24,7 @@ from .store import (
     UnknownRunError,
     runs_dir,
 )
-from .trace import read_events
+from .trace import read_events, read_trace
 
 __all__ = [
     "NotResumableError",
@@ -41,6 +41,7 @@ __all__ = [
     "process_start_time",
     "prune_runs",
     "read_events",
+    "read_trace",
     "runs_dir",
     "utc_iso",
 ]

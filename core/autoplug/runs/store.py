@@ -16,7 +16,7 @@ from ..events import Event
 from .ids import new_run_id, utc_iso
 from .owners import owner_alive, process_start_time
 from .shapes import DECISION, MESSAGE, RUN_ROW, STEP, USAGE, checked, checked_plan
-from .trace import open_for_append, read_events
+from .trace import open_for_append, read_events, read_trace
 
 #: Every status a run can have; ``interrupted`` is also derived for a dead owner.
 STATUSES = ("running", "succeeded", "failed", "stopped", "interrupted")
@@ -350,11 +350,16 @@ class RunStore:
             self._trace.flush()
 
     def events(self) -> list[dict[str, Any]]:
-        """Every event of the trace, in order (a partial last line is ignored).
+        """Every readable event of the trace, in order.
 
-        Raises :class:`RunError` naming the file and line for a garbled line.
+        A partial last line is ignored; a garbled line is skipped (and counted by
+        :meth:`unreadable_trace_lines`).
         """
         return read_events(self.trace_path, self.run_id)
+
+    def unreadable_trace_lines(self) -> int:
+        """How many lines of the trace (not counting a partial last one) cannot be read."""
+        return read_trace(self.trace_path, self.run_id)[1]
 
     # -- decisions and conversation ---------------------------------------------
 
