@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autoplug import CallContext, Kernel
 
@@ -184,3 +186,19 @@ def test_a_folder_swapped_for_a_symlink_meanwhile_never_leads_outside(kernel, tm
     assert sorted(p.name for p in out.iterdir()) == ["f.txt", "only-outside.txt"], "wrote outside"
     assert (out / "f.txt").read_text() == "SECRET"
     assert swaps > 1000 and reads > 200, (swaps, reads)  # the race really ran
+
+
+@given(st.lists(st.sampled_from(["a", "b", "..", ".", "", "/", "c.txt", "ws"]), max_size=12))
+def test_a_path_is_either_refused_or_split_into_plain_names_below_the_workspace(pieces):
+    from pathlib import Path
+
+    from autoplug_builtins.confine import parts_of
+
+    workspace = Path("/tmp/hypothesis-ws")
+    path = "/".join(pieces)
+    try:
+        parts = parts_of(workspace, path)
+    except ValueError as exc:
+        assert "outside the workspace" in str(exc)
+        return
+    assert all(p not in ("", ".", "..") and "/" not in p for p in parts)
