@@ -142,10 +142,21 @@ def test_load_with_corrupt_manifest_names_the_file(tmp_path: Path) -> None:
         AssetStore.load(tmp_path)
 
 
-def test_load_with_missing_asset_file_names_it(tmp_path: Path) -> None:
-    AssetStore(tmp_path).put("x", [1])
+def test_load_with_missing_asset_file_lists_it_as_lost(tmp_path: Path) -> None:
+    first = AssetStore(tmp_path)
+    first.put("x", [1])
+    first.put("y", "kept")
     (json_file,) = [p for p in tmp_path.iterdir() if p.suffix == ".json" and p.name != MANIFEST]
     json_file.unlink()
+    again = AssetStore.load(tmp_path)
+    assert again.lost == ["x"]
+    assert again.names() == ["y"] and again.get("y").value == "kept"
+
+
+def test_load_with_a_corrupt_asset_file_names_it(tmp_path: Path) -> None:
+    AssetStore(tmp_path).put("x", [1])
+    (json_file,) = [p for p in tmp_path.iterdir() if p.suffix == ".json" and p.name != MANIFEST]
+    json_file.write_text("{not json")
     with pytest.raises(RunError, match=r"cannot read asset 'x' from .*\.json"):
         AssetStore.load(tmp_path)
 

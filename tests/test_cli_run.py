@@ -409,3 +409,138 @@ def test_resume_with_model_finishes_a_failed_run_on_another_model(home, workspac
     result = json.loads(again.stdout)
     assert result["status"] == "succeeded" and result["answer"] == "Jupiter"
     assert [r["status"] for r in list_runs(home)] == ["succeeded"]
+
+
+SLEEPY_PLUGIN = '''
+"""Tools that sleep past their 1 s timeout: in a thread (sync) or on the loop (async)."""
+
+import os
+import time
+from pathlib import Path
+
+from autoplug import hookimpl, tool
+
+
+@tool(timeout=1)
+def doze(seconds: float) -> str:
+    """Sleep, blocking its thread.
+
+    seconds: how long
+    """
+    Path(os.environ["SLEEPY_MARK"]).write_text("started")
+    time.sleep(seconds)
+    return "woke"
+
+
+@tool(timeout=1)
+async def doze_on_loop(seconds: float) -> str:
+    """Sleep without awaiting: it blocks the event loop (what async tools must not do).
+
+    seconds: how long
+    """
+    Path(os.environ["SLEEPY_MARK"]).write_text("started")
+    time.sleep(seconds)
+    return "woke"
+
+
+@hookimpl
+def register_tools(register):
+    register(doze)
+    register(doze_on_loop)
+'''
+
+
+@pytest.fixture
+def sleepy(home, tmp_path_factory, monkeypatch) -> Path:
+    """The sleepy test plugin as a real entry point on PYTHONPATH; returns the start mark."""
+    site = tmp_path_factory.mktemp("sleepy_site")
+    (site / "sleepy_plugin.py").write_text(SLEEPY_PLUGIN)
+    info = site / "autoplug_sleepy-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: autoplug-sleepy\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[autoplug]\nsleepy = sleepy_plugin\n")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    )
+    mark = site / "started.txt"
+    monkeypatch.setenv("SLEEPY_MARK", str(mark))
+    return mark
+
+
+def sleepy_script(folder: Path, tool_name: str) -> str:
+    """A scripted model: one act with one step calling ``tool_name`` for 30 s, then final."""
+    step = {"id": "nap", "tool": tool_name, "args": {"seconds": 30}, "output": "nap"}
+    return script(
+        folder,
+        [
+            {"call": "act", "arguments": {"subtask": "take a nap", "assets": []}},
+            {"call": "submit_plan", "arguments": {"steps": [step]}},
+            {"call": "final", "arguments": {"answer": "napped"}},
+        ],
+    )
+
+
+def test_a_sync_tool_past_its_timeout_is_abandoned_and_the_process_exits(home, workspace, sleepy):
+    model = sleepy_script(workspace, "doze")
+    started = time.monotonic()
+    done = autoplug("run", "nap", "--model", model, "--json", cwd=workspace, timeout=60)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["answer"] == "napped"
+    # The tool sleeps 30 s; the run must end soon after its 1 s timeout (start-up included).
+    assert elapsed < 12, f"took {elapsed:.1f} s"
+    assert "its thread was abandoned" in done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    trace = (home / "runs" / run_id / "trace.jsonl").read_text().splitlines()
+    failed = [e for e in map(json.loads, trace) if e["type"] == "step_failed"]
+    assert [(e["data"]["kind"], e["data"].get("abandoned")) for e in failed] == [("timeout", True)]
+
+
+def start_sleepy_run(workspace: Path, mark: Path, tool_name: str) -> subprocess.Popen:
+    model = sleepy_script(workspace, tool_name)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoplug.cli", "run", "nap", "--model", model],
+        cwd=workspace,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not mark.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the tool never started"
+        time.sleep(0.02)
+    time.sleep(0.2)  # into the sleep itself
+    return proc
+
+
+def test_ctrl_c_during_a_blocking_tool_names_the_running_step_and_exits_130(
+    home, workspace, sleepy
+):
+    proc = start_sleepy_run(workspace, sleepy, "doze")
+    pressed = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert time.monotonic() - pressed < 5, err
+    assert proc.returncode == 130, err
+    assert "still running: nap (doze)" in err
+    runs = list_runs(home)
+    assert len(runs) == 1 and runs[0]["status"] == "interrupted"
+    assert f"autoplug resume {runs[0]['run_id']}" in err
+
+
+def test_a_second_ctrl_c_exits_at_once_even_when_the_loop_is_blocked(home, workspace, sleepy):
+    proc = start_sleepy_run(workspace, sleepy, "doze_on_loop")
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert proc.poll() is None, "the blocked loop cannot end the run on the first Ctrl-C"
+    pressed = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert time.monotonic() - pressed < 5, err
+    assert proc.returncode == 130, err
+    assert "still running: nap (doze_on_loop)" in err
+    assert "interrupted at once" in err
+    runs = list_runs(home)
+    assert len(runs) == 1 and runs[0]["status"] == "interrupted"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autoplug import CallContext, Kernel
 
@@ -112,3 +114,91 @@ def test_a_bad_max_read_bytes_is_a_clear_tool_error(kernel, tmp_path, monkeypatc
     assert "[plugins.autoplug_files] max_read_bytes in config.toml must be a whole number" in (
         result.error
     )
+
+
+SWAPPER = """
+import os, shutil, sys, time
+ws, out, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+os.chdir(ws)
+os.symlink(out, "link")
+open("swapping", "w").close()
+end = time.monotonic() + seconds
+swaps = 0
+while time.monotonic() < end:
+    # The folder away, the link in its place, and back. A write may have just made
+    # a new folder d meanwhile (inside the workspace, harmless): it is cleared away.
+    try:
+        os.rename("d", "real")
+        os.rename("link", "d")
+        swaps += 1
+        os.rename("d", "link")
+    except OSError:
+        pass
+    try:
+        if os.path.lexists("d") and not os.path.islink("d"):
+            shutil.rmtree("d", ignore_errors=True)
+        if os.path.islink("d"):
+            os.rename("d", "link")
+        if os.path.exists("real"):
+            os.rename("real", "d")
+    except OSError:
+        pass
+print(swaps)
+"""
+
+
+def test_a_folder_swapped_for_a_symlink_meanwhile_never_leads_outside(kernel, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    ws, out = tmp_path / "ws", tmp_path / "outside"
+    (ws / "d").mkdir(parents=True)
+    out.mkdir()
+    (ws / "d" / "f.txt").write_text("inside")
+    (out / "f.txt").write_text("SECRET")
+    (out / "only-outside.txt").write_text("SECRET")
+    swapper = subprocess.Popen(
+        [sys.executable, "-c", SWAPPER, str(ws), str(out), "4"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    while not (ws / "swapping").exists():
+        time.sleep(0.01)
+    reads = writes = lists = 0
+    leaked: list[str] = []
+    context = ctx(ws, approved=True)
+    while swapper.poll() is None:
+        read = kernel.tools.call("read_file", {"path": "d/f.txt"}, context=context)
+        reads += 1
+        if read.ok and read.value != "inside":
+            leaked.append(f"read {read.value!r}")
+        kernel.tools.call(
+            "write_file", {"path": f"d/w{writes}.txt", "content": "x"}, context=context
+        )
+        writes += 1
+        listed = kernel.tools.call("list_files", {"path": "d"}, context=context)
+        lists += 1
+        if listed.ok and any(e["path"] == "d/only-outside.txt" for e in listed.value):
+            leaked.append("listed an outside file")
+    swaps = int(swapper.communicate()[0])
+    assert leaked == []
+    assert sorted(p.name for p in out.iterdir()) == ["f.txt", "only-outside.txt"], "wrote outside"
+    assert (out / "f.txt").read_text() == "SECRET"
+    assert swaps > 1000 and reads > 200, (swaps, reads)  # the race really ran
+
+
+@given(st.lists(st.sampled_from(["a", "b", "..", ".", "", "/", "c.txt", "ws"]), max_size=12))
+def test_a_path_is_either_refused_or_split_into_plain_names_below_the_workspace(pieces):
+    from pathlib import Path
+
+    from autoplug_builtins.confine import parts_of
+
+    workspace = Path("/tmp/hypothesis-ws")
+    path = "/".join(pieces)
+    try:
+        parts = parts_of(workspace, path)
+    except ValueError as exc:
+        assert "outside the workspace" in str(exc)
+        return
+    assert all(p not in ("", ".", "..") and "/" not in p for p in parts)

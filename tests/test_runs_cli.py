@@ -250,12 +250,12 @@ def test_resume_a_stopped_run_exits_2_naming_the_guard(tmp_path):
     assert "stopped by a guard (llm_calls limit reached" in result.stderr
 
 
-def test_runs_show_a_garbled_trace_line_exits_1_naming_the_file_and_line(tmp_path):
+def test_runs_show_skips_a_garbled_trace_line_and_shows_the_count(tmp_path):
     store = finished_run(tmp_path)
     store.trace_path.write_text('{"type": "plan", "data": {}}\n{oops\n')
     result = autoplug(tmp_path, "runs", "show", store.run_id)
-    assert result.returncode == 1
-    assert f"{store.trace_path} line 2 is not JSON" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "1 unreadable line(s) of trace.jsonl skipped" in result.stdout
     assert "Traceback" not in result.stderr
     listed = autoplug(tmp_path, "runs", "--json")  # the listing does not need the trace
     assert json.loads(listed.stdout)[0]["status"] == "succeeded"

@@ -64,7 +64,20 @@ def slow_step(text: str) -> str:
     return text.upper() + "!"
 
 
+@tool(side_effects=True)
+def side_step(text: str) -> str:
+    """Send a text somewhere, slowly (a side effect: each call counts).
+
+    text: what to send
+    """
+    _count("side")
+    time.sleep(float(os.environ.get("KILLTEST_SLOW_S", "0")))
+    return text.upper() + "!"
+
+
 PLAN = __PLAN__
+if os.environ.get("KILLTEST_SECOND_TOOL"):
+    PLAN[1]["tool"] = os.environ["KILLTEST_SECOND_TOOL"]
 ANSWER = __ANSWER__
 SUBTASK = __SUBTASK__
 
@@ -89,6 +102,7 @@ class Provider:
 def register_tools(register):
     register(fast_step)
     register(slow_step)
+    register(side_step)
 
 
 @hookimpl
@@ -264,4 +278,83 @@ def test_the_plugin_folder_is_a_real_entry_point(setup):
     result = cli(env, "tools", "--json")
     assert result.returncode == 0, result.stderr
     names = {t["name"] for t in json.loads(result.stdout)}
-    assert {"fast_step", "slow_step"} <= names
+    assert {"fast_step", "slow_step", "side_step"} <= names
+
+
+@pytest.mark.parametrize("setup", ["plugin"], indirect=True)
+def test_two_resumes_started_together_have_one_winner_and_run_each_step_once(setup):
+    env = dict(setup.env, KILLTEST_SECOND_TOOL="side_step")
+    counters = setup.counters
+    proc = subprocess.Popen(
+        [AUTOPLUG, "run", "Mark a and send it.", "--model", setup.model, "--yes"]
+        + ["--workspace", str(setup.workspace)],
+        env=dict(env, KILLTEST_SLOW_S="300"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while lines(counters / "side.txt") == 0:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    run_id = json.loads(cli(env, "runs", "--json").stdout)[0]["run_id"]
+    # The side step takes 3 s in the resumers: the loser arrives while the winner holds it.
+    command = [AUTOPLUG, "resume", run_id, "--yes", "--json"]
+    racers = [
+        subprocess.Popen(
+            command,
+            env=dict(env, KILLTEST_SLOW_S="3"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    ended = [(p.returncode, out, err) for p in racers for out, err in [p.communicate(timeout=60)]]
+    codes = sorted(code for code, _, _ in ended)
+    assert codes == [0, 2], ended
+    loser = next(err for code, _, err in ended if code == 2)
+    winner_pid = next(p.pid for p in racers if p.returncode == 0)
+    assert f"is being run by pid {winner_pid} on " in loser, loser
+    # Killed once in the side step, so it ran twice in all: once there, once in the winner.
+    assert (lines(counters / "fast.txt"), lines(counters / "side.txt")) == (1, 2)
+    trace = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "trace.jsonl"
+    seqs = [json.loads(line)["seq"] for line in trace.read_text().splitlines()]
+    assert len(seqs) == len(set(seqs)), "duplicate sequence numbers in the trace"
+
+
+@pytest.mark.parametrize("setup", ["plugin"], indirect=True)
+def test_resume_reruns_a_step_whose_asset_file_is_gone_when_it_has_no_side_effects(setup):
+    env, counters = setup.env, setup.counters
+    run_id = start_and_kill_in_slow_step(setup)
+    assets = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "assets"
+    manifest = json.loads((assets / "manifest.json").read_text())
+    (marked,) = [a["file"] for a in manifest["assets"] if a["name"] == "marked"]
+    (assets / marked).unlink()
+    resumed = cli(env, "resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "succeeded"
+    # fast_step has no side effects: it ran again to make its lost asset again.
+    assert (lines(counters / "fast.txt"), lines(counters / "slow.txt")) == (2, 2)
+
+
+@pytest.mark.parametrize("setup", ["plugin"], indirect=True)
+def test_a_garbled_trace_line_is_skipped_counted_and_the_run_resumes(setup):
+    env = setup.env
+    run_id = start_and_kill_in_slow_step(setup)
+    trace = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "trace.jsonl"
+    kept = trace.read_text().splitlines()
+    assert len(kept) > 3
+    kept[2] = kept[2][: len(kept[2]) // 2] + "\x00garbage"  # damaged in the middle
+    trace.write_text("\n".join(kept) + "\n")
+    shown = cli(env, "runs", "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "trace:  1 unreadable line(s) of trace.jsonl skipped" in shown.stdout
+    as_json = json.loads(cli(env, "runs", "show", run_id, "--json").stdout)
+    assert as_json["unreadable_trace_lines"] == 1
+    resumed = cli(env, "resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "succeeded"

@@ -234,11 +234,15 @@ def test_a_partial_last_trace_line_is_ignored_and_cut_before_appending(tmp_path)
     assert [e["type"] for e in again.events()] == ["run_started", "answer"]
 
 
-def test_a_garbled_trace_line_names_the_file_and_line(tmp_path):
+def test_garbled_trace_lines_are_skipped_and_counted(tmp_path):
     store = make(tmp_path)
-    store.trace_path.write_text('{"type": "run_started"}\nnot json at all\n{"type": "x"}\n')
-    with pytest.raises(RunError, match=r"trace\.jsonl line 2 is not JSON"):
-        store.events()
+    store.trace_path.write_text(
+        '{"type": "run_started"}\nnot json at all\n[1]\n{"type": 5}\n'
+        + "[" * 100000
+        + '\n{"type": "x"}\n{"type": "cut'
+    )
+    assert [e["type"] for e in store.events()] == ["run_started", "x"]
+    assert store.unreadable_trace_lines() == 4  # the partial last line is not counted
 
 
 # -- corrupt and unknown runs ------------------------------------------------------

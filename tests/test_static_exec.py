@@ -430,6 +430,31 @@ def test_finished_step_whose_asset_was_lost_runs_again(tmp_path: Path) -> None:
     assert lab.calls["add"] == 1
 
 
+def test_a_side_effect_step_whose_asset_was_lost_is_not_rerun_and_its_dependents_fail(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        step("w", "write_note", {"text": "hi"}, "note"),
+        step("e", "echo", {"text": {"$asset": "note"}}, "copy"),
+        step("free", "add", {"a": 1, "b": 2}, "three"),
+    ]
+    checkpoint = MemoryCheckpointer()
+    checkpoint.save_plan(1, {"steps": steps})
+    checkpoint.save_step(
+        1, "w", {"status": "succeeded", "asset": "note", "error": None, "kind": None}
+    )
+    ctx, lab, events = make_ctx(tmp_path, [], checkpoint=checkpoint, approve=True)
+    report = run(ctx)
+    assert (lab.calls["write_note"], lab.calls["echo"], lab.calls["add"]) == (0, 0, 1)
+    failed = {f["step"]: f["error"] for f in report["failed"]}
+    assert set(failed) == {"w", "e"}
+    assert failed["w"].startswith("asset lost: asset 'note' of step 'w' is gone")
+    assert "has side effects, so the step is not run again" in failed["w"]
+    assert failed["e"] == "asset lost: needs asset 'note' of step 'w', whose file is gone"
+    kinds = {e.data["step"]: e.data["kind"] for e in events if e.type == "step_failed"}
+    assert kinds == {"w": "asset_lost", "e": "asset_lost"}
+
+
 def test_checkpointed_failure_is_reported_not_rerun(tmp_path: Path) -> None:
     checkpoint = MemoryCheckpointer()
     checkpoint.save_plan(1, {"steps": [step("boom", "explode", {"message": "m"}, "x")]})

@@ -227,7 +227,7 @@ def test_acall_enforces_timeout_on_sync_and_async_tools():
     @tool(timeout=0.05)
     def slow_sync() -> None:
         """Slow."""
-        time.sleep(0.5)
+        time.sleep(5)
 
     @tool
     async def slow_async() -> None:
@@ -235,10 +235,17 @@ def test_acall_enforces_timeout_on_sync_and_async_tools():
         await asyncio.sleep(5)
 
     reg = registry(slow_sync, slow_async)
+    started = time.monotonic()
     r1 = asyncio.run(reg.acall("slow_sync", {}))
+    # asyncio.run returns without joining the abandoned thread (it sleeps 5 s).
+    assert time.monotonic() - started < 2
     r2 = asyncio.run(reg.acall("slow_async", {}, timeout=0.05))
     assert (r1.kind, r2.kind) == ("timeout", "timeout")
-    assert r1.error == "tool 'slow_sync' timed out after 0.05 s"
+    assert r1.error == (
+        "tool 'slow_sync' timed out after 0.05 s; its thread was abandoned "
+        "(a sync tool cannot be stopped)"
+    )
+    assert r2.error == "tool 'slow_async' timed out after 0.05 s"
 
 
 def test_acall_runs_sync_tool_in_worker_thread():
@@ -585,3 +592,43 @@ def test_the_door_always_returns_a_tool_result(name, value, levels, huge):
         assert result.ok or (result.error and "\n" not in result.error)
         result = asyncio.run(reg.acall(name, args))
         assert isinstance(result, ToolResult)
+
+
+def test_an_async_tool_blocking_the_loop_is_reported_and_fails_once_the_loop_is_back(capsys):
+    @tool(timeout=0.2)
+    async def blocker() -> str:
+        """Blocks the loop (what an async tool must not do)."""
+        time.sleep(0.8)
+        return "done"
+
+    @tool(timeout=5)
+    async def polite() -> str:
+        """Awaits like it should."""
+        await asyncio.sleep(0.3)
+        return "fine"
+
+    reg = registry(blocker, polite)
+
+    async def both():
+        return await asyncio.gather(reg.acall("polite", {}), reg.acall("blocker", {}))
+
+    good, bad = asyncio.run(both())
+    assert bad.kind == "timeout"
+    assert bad.error.startswith("async tool 'blocker' blocked the event loop for ")
+    assert "async tools must not block" in bad.error
+    assert good.ok and good.value == "fine"  # not blamed for the loop it could not use
+    err = capsys.readouterr().err
+    assert "autoplug: async tool 'blocker' has blocked the event loop" in err
+    assert "polite" not in err
+
+
+def test_a_slow_async_tool_that_awaits_is_not_reported_as_blocking(capsys):
+    @tool(timeout=0.2)
+    async def slow() -> str:
+        """Awaits past its timeout."""
+        await asyncio.sleep(2)
+        return "late"
+
+    result = asyncio.run(registry(slow).acall("slow", {}))
+    assert result.error == "tool 'slow' timed out after 0.2 s"
+    assert "blocked" not in capsys.readouterr().err

@@ -154,3 +154,37 @@ def test_web_tools_read_the_kernels_home_not_autoplug_home(isolated_home, server
     other = Kernel(builtins=["autoplug_web"], home=isolated_home)
     failed = search(other, "largest planet")
     assert not failed.ok and "127.0.0.1:9" in failed.error
+
+
+@pytest.mark.parametrize(
+    ("route", "refused"),
+    [
+        ("/to-metadata", "169.254.169.254"),
+        ("/to-private", "refused http://10.0.0.1/search?q=x"),
+    ],
+)
+def test_a_backend_redirect_to_a_private_address_is_refused(isolated_home, server, route, refused):
+    # The backend itself is on loopback (configured, so trusted); where it redirects is not.
+    kernel = make_kernel(isolated_home, search_url=server.url(route))
+    result = search(kernel, "x")
+    assert result.kind == "tool_error"
+    assert refused in result.error
+    assert [r["path"] for r in server.requests] == [f"{route}/search"]
+
+
+def test_a_backend_redirect_to_another_origin_is_checked_even_on_loopback(isolated_home, server):
+    kernel = make_kernel(isolated_home, search_url=server.url("/to-alias"))
+    result = search(kernel, "x")
+    assert result.kind == "tool_error" and "refused http://localhost:" in result.error
+    allowed = make_kernel(
+        isolated_home, search_url=server.url("/to-alias"), allow_private=["127.0.0.0/8", "::1/128"]
+    )
+    assert search(allowed, "x").ok
+
+
+def test_a_backend_redirect_within_its_own_origin_is_followed(isolated_home, server):
+    kernel = make_kernel(isolated_home, search_url=server.url("/moved"))
+    result = search(kernel, "largest planet")
+    assert result.ok, result.error
+    assert [r["path"] for r in server.requests] == ["/moved/search", "/search"]
+    assert server.requests[1]["query"] == {"q": ["largest planet"], "format": ["json"]}

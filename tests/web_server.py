@@ -207,6 +207,14 @@ def _handler_for(server: WebServer) -> type[BaseHTTPRequestHandler]:
                 self.redirect("http://169.254.169.254/latest/meta-data/")
             elif path == "/to-private":
                 self.redirect("http://10.0.0.1/admin")
+            elif path == "/to-metadata/search":
+                self.redirect("http://169.254.169.254/latest/meta-data/")
+            elif path == "/to-private/search":
+                self.redirect("http://10.0.0.1/search?q=x")
+            elif path == "/moved/search":  # the same origin: still the configured backend
+                self.redirect(f"/search?{urlsplit(self.path).query}", 301)
+            elif path == "/to-alias/search":  # another origin that is also loopback
+                self.redirect(f"http://localhost:{server.port}/search?q=x&format=json")
             elif path == "/to-file":
                 self.redirect("file:///etc/passwd")
             elif path == "/huge":

@@ -91,6 +91,7 @@ class Assistant(Auto):
 
         store = RunStore.open(kernel.home, run_id)
         try:
+            store.claim()  # one process at a time continues a conversation
             info = store.info()
             if info["auto"] != cls.name:
                 raise NotResumableError(

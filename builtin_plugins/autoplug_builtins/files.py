@@ -1,18 +1,24 @@
 """Builtin plugin ``autoplug_files``: read, write and list files inside the run's workspace.
 
-Every path is resolved against ``CallContext.workspace`` (the current directory
+Every path is taken relative to ``CallContext.workspace`` (the current directory
 outside a run, or ``autoplug run --workspace DIR``); a path that leaves it
-(``..``, an absolute path elsewhere, a symlink pointing out) is refused.
+(``..``, an absolute path elsewhere) or goes through a symbolic link is refused.
+Each path is opened component by component from a descriptor of the workspace,
+never following a link (:mod:`autoplug_builtins.confine`), so another process
+swapping folders and links meanwhile cannot lead a call outside.
 Writing is a side effect and needs approval.
 """
 
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
+import os
+from pathlib import PurePosixPath
 from typing import Any
 
 from autoplug import CallContext, hookimpl, tool
+
+from .confine import open_file, open_subdir, parent_of, parts_of, walk
 
 MAX_READ_CHARS = 100_000
 #: The default of ``[plugins.autoplug_files] max_read_bytes``: the most bytes of a
@@ -38,17 +44,6 @@ def max_read_bytes(context: Any) -> int:
     return value
 
 
-def confined(workspace: Path, path: str) -> Path:
-    """``path`` resolved inside ``workspace``; ValueError when it would leave it."""
-    root = Path(workspace).resolve()
-    target = (root / path).resolve()
-    if target != root and root not in target.parents:
-        # No absolute path in the message: it reaches the model's prompt, which must replay
-        # from any folder (DESIGN: prompts hold no absolute paths).
-        raise ValueError(f"path {path!r} is outside the workspace")
-    return target
-
-
 @tool
 def read_file(path: str, max_chars: int = MAX_READ_CHARS, *, context: CallContext) -> str:
     """Read a UTF-8 text file from the workspace.
@@ -57,19 +52,29 @@ def read_file(path: str, max_chars: int = MAX_READ_CHARS, *, context: CallContex
     max_chars: return at most this many characters
     """
     cap = max_read_bytes(context)
-    target = confined(context.workspace, path)
-    if target.is_dir():
-        raise IsADirectoryError(f"{path!r} is a folder, not a file (list_files lists it)")
-    if not target.is_file():
-        raise FileNotFoundError(f"no file {path!r} in the workspace")
     limit = max(0, max_chars)
     try:
-        with target.open("rb") as handle:
-            # At most `cap` bytes are ever read, however large the file or max_chars.
-            raw = handle.read(min(cap, 4 * limit) + 1)
-            size = target.stat().st_size
+        with parent_of(context.workspace, path) as (folder, name):
+            if name == ".":
+                raise IsADirectoryError(f"{path!r} is a folder, not a file (list_files lists it)")
+            try:
+                fd = open_file(folder, name, path, os.O_RDONLY)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"no file {path!r} in the workspace") from None
+            except IsADirectoryError:
+                raise IsADirectoryError(
+                    f"{path!r} is a folder, not a file (list_files lists it)"
+                ) from None
+            with os.fdopen(fd, "rb") as handle:
+                # At most `cap` bytes are ever read, however large the file or max_chars.
+                raw = handle.read(min(cap, 4 * limit) + 1)
+                size = os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no file {path!r} in the workspace") from None
+    except (ValueError, IsADirectoryError, NotADirectoryError):
+        raise
     except OSError as exc:  # said with the relative path: the message reaches the prompt
-        raise OSError(f"cannot read {path!r}: {exc.strerror}") from None
+        raise OSError(f"cannot read {path!r}: {exc.strerror or exc}") from None
     capped = len(raw) > cap
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     # Not final: a character cut in two at the cap is left out, not shown as U+FFFD.
@@ -93,15 +98,17 @@ def write_file(path: str, content: str, append: bool = False, *, context: CallCo
     content: the text to write
     append: add to the end of the file instead of replacing it
     """
-    target = confined(context.workspace, path)
-    if target.is_dir():
-        raise IsADirectoryError(f"{path!r} is a folder, not a file")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("a" if append else "w", encoding="utf-8") as handle:
-            handle.write(content)
+        with parent_of(context.workspace, path, create=True) as (folder, name):
+            if name == ".":
+                raise IsADirectoryError(f"{path!r} is a folder, not a file")
+            with os.fdopen(open_file(folder, name, path, flags), "w", encoding="utf-8") as out:
+                out.write(content)
+    except (ValueError, IsADirectoryError):
+        raise
     except OSError as exc:  # said with the relative path: the message reaches the prompt
-        raise OSError(f"cannot write {path!r}: {exc.strerror}") from None
+        raise OSError(f"cannot write {path!r}: {exc.strerror or exc}") from None
     return {"path": path, "bytes": len(content.encode("utf-8"))}
 
 
@@ -112,24 +119,27 @@ def list_files(path: str = ".", pattern: str = "*", *, context: CallContext) -> 
     path: the folder, relative to the workspace
     pattern: a glob pattern such as '*.md' or '**/*.py'
     """
-    root = Path(context.workspace).resolve()
-    folder = confined(root, path)
-    if not folder.is_dir():
-        raise NotADirectoryError(f"no folder {path!r} in the workspace")
-    entries = []
-    for item in sorted(folder.glob(pattern)):
+    parts = parts_of(context.workspace, path)
+    segments = [p for p in pattern.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in segments):
+        raise ValueError(f"pattern {pattern!r} is outside the workspace")
+    with parent_of(context.workspace, path) as (parent, name):
         try:
-            confined(root, str(item))
-        except ValueError:
-            continue
-        entries.append(
-            {
-                "path": item.relative_to(root).as_posix(),
-                "type": "dir" if item.is_dir() else "file",
-                "size": item.stat().st_size if item.is_file() else None,
-            }
-        )
-    return entries
+            folder = parent if name == "." else open_subdir(parent, name, path)
+        except FileNotFoundError:
+            raise NotADirectoryError(f"no folder {path!r} in the workspace") from None
+        except NotADirectoryError:
+            raise NotADirectoryError(f"no folder {path!r} in the workspace") from None
+        try:
+            prefix = "".join(f"{p}/" for p in parts)
+            found = {rel: (is_dir, size) for rel, is_dir, size in walk(folder, segments, prefix)}
+        finally:
+            if folder != parent:
+                os.close(folder)
+    return [
+        {"path": rel, "type": "dir" if found[rel][0] else "file", "size": found[rel][1]}
+        for rel in sorted(found, key=PurePosixPath)
+    ]
 
 
 @hookimpl

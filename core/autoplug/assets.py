@@ -152,6 +152,8 @@ class AssetStore:
         self.folder = Path(folder) if folder is not None else None
         self._assets: dict[str, Asset] = {}
         self._files: dict[str, str] = {}
+        #: Names the manifest lists whose file is gone (see :meth:`load`).
+        self.lost: list[str] = []
         self._lock = threading.Lock()
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -229,8 +231,10 @@ class AssetStore:
     def load(cls, folder: Path) -> AssetStore:
         """Reopen the assets stored under ``folder`` (resume).
 
-        A folder with no manifest holds no assets yet. Raises :class:`RunError`
-        naming the file when the manifest or an asset file is missing or corrupt.
+        A folder with no manifest holds no assets yet. An asset whose file is
+        gone is left out and its name put in :attr:`lost` (resume decides what to
+        do about its step). Raises :class:`RunError` naming the file when the
+        manifest or an asset file is corrupt.
         """
         store = cls(folder)
         manifest = store.folder / MANIFEST  # type: ignore[operator]
@@ -253,6 +257,10 @@ class AssetStore:
             path = store.folder / file_name  # type: ignore[operator]
             try:
                 raw = path.read_bytes()
+            except FileNotFoundError:
+                store.lost.append(name)
+                continue
+            try:
                 value = _decode(kind, raw)
             except (OSError, ValueError) as exc:
                 raise RunError(f"cannot read asset {name!r} from {path}: {exc}") from None

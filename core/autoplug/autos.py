@@ -183,6 +183,8 @@ async def aresume_run(
 
     store = RunStore.open(kernel.home, run_id)
     try:
+        # Atomic: of two resumers exactly one holds the claim; the other is refused here.
+        store.claim()
         info = store.info()
         if info["status"] not in ("interrupted", "failed"):
             hint = " (its owner process is still running)" if info["status"] == "running" else ""

@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -146,6 +147,102 @@ async def _no_exit_async(awaitable: Any) -> Any:
         raise
     except BaseException as exc:
         raise ToolAborted(exc) from None
+
+
+def _in_daemon_thread(func: Callable[..., Any], kwargs: dict[str, Any], name: str) -> Any:
+    """A future of ``func(**kwargs)`` run in a new daemon thread that nobody joins.
+
+    Not ``asyncio.to_thread``: its pool's threads are joined when the loop shuts
+    down and when the interpreter exits, so a sync tool past its timeout would hold
+    ``kernel.run`` and the process until it returned. A Python thread cannot be
+    killed; a daemon thread can at least be abandoned: the run goes on without it,
+    and the process ends without waiting for it.
+    """
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if future.done():
+            return  # timed out or cancelled: the result is dropped
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def work() -> None:
+        try:
+            outcome = (True, _no_exit_sync(func, kwargs, True))
+        except Exception as exc:
+            outcome = (False, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:
+            pass  # the loop has closed: the tool was abandoned, its run is over
+
+    threading.Thread(target=work, name=f"autoplug-tool-{name}", daemon=True).start()
+    return future
+
+
+class _LoopWatch:
+    """Watches the event loop while an async tool runs; reports the tool if it blocks it.
+
+    An async tool that blocks (``time.sleep``, blocking I/O) holds the loop:
+    ``wait_for``'s timeout cannot fire, nothing can pre-empt it. A daemon thread
+    sends the loop a heartbeat every ``tick``; when none has come back for longer
+    than the tool's timeout while the tool's own code is what the loop thread is
+    running, the tool is reported on stderr at once, and its call fails as soon
+    as the loop is back.
+    """
+
+    def __init__(self, name: str, code: Any, limit: float) -> None:
+        import asyncio
+        import threading
+
+        self.name, self.code, self.limit = name, code, limit
+        self.blocked_s: float | None = None
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._beat = time.monotonic()
+        self._done = threading.Event()
+        self._tick = max(0.01, min(0.1, limit / 4))
+        threading.Thread(target=self._watch, name=f"autoplug-watch-{name}", daemon=True).start()
+
+    def _heard(self) -> None:
+        self._beat = time.monotonic()
+
+    def _in_tool(self) -> bool:
+        frame = sys._current_frames().get(self._loop_thread)
+        while frame is not None:
+            if frame.f_code is self.code:
+                return True
+            frame = frame.f_back
+        return False
+
+    def _watch(self) -> None:
+        while not self._done.wait(self._tick):
+            lag = time.monotonic() - self._beat
+            if lag > self.limit and self._in_tool():
+                if self.blocked_s is None:
+                    print(
+                        f"autoplug: async tool {self.name!r} has blocked the event loop for "
+                        f"{lag:.1f} s (past its {self.limit:g} s timeout); it cannot be "
+                        "pre-empted: its step fails once the loop is back",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                self.blocked_s = lag
+                continue
+            try:
+                self._loop.call_soon_threadsafe(self._heard)
+            except RuntimeError:
+                return  # the loop has closed
+
+    def stop(self) -> None:
+        """Stop watching (the call has ended)."""
+        self._done.set()
 
 
 def _tool_failure(found: Tool, exc: BaseException, ctx: CallContext | None) -> ToolResult:
@@ -444,7 +541,9 @@ class ToolRegistry:
         """Call a tool through the door with a timeout; sync tools run in a worker thread.
 
         The timeout is ``timeout``, else the tool's own, else ``default_timeout``.
-        A sync tool that times out keeps running in its thread; its result is dropped.
+        A sync tool runs in a daemon thread of its own; one that times out is
+        abandoned (the failure says so): it may keep running, but nothing waits
+        for it, neither the run nor the process's exit, and its result is dropped.
         """
         import asyncio
 
@@ -458,15 +557,20 @@ class ToolRegistry:
         limit = timeout if timeout is not None else found.timeout
         if limit is None:
             limit = self.default_timeout
+        code = getattr(found.func, "__code__", None)
+        watch = _LoopWatch(found.name, code, limit) if found.is_async and limit and code else None
         try:
             if found.is_async:
                 awaitable = _no_exit_async(found.func(**kwargs))
             else:
-                awaitable = asyncio.to_thread(_no_exit_sync, found.func, kwargs, True)
+                awaitable = _in_daemon_thread(found.func, kwargs, found.name)
             value = await asyncio.wait_for(awaitable, limit)
             result = _success(value)
         except TimeoutError:
-            result = _failure("timeout", f"tool {found.name!r} timed out after {limit:g} s")
+            text = f"tool {found.name!r} timed out after {limit:g} s"
+            if not found.is_async:
+                text += "; its thread was abandoned (a sync tool cannot be stopped)"
+            result = _failure("timeout", text)
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -474,4 +578,15 @@ class ToolRegistry:
             result = _tool_failure(found, exc, ctx)  # the tool cancelled itself
         except Exception as exc:
             result = _tool_failure(found, exc, ctx)
+        finally:
+            if watch is not None:
+                watch.stop()
+        if watch is not None and watch.blocked_s is not None:
+            # Whatever it returned: it held every other step and the run's timers.
+            result = _failure(
+                "timeout",
+                f"async tool {found.name!r} blocked the event loop for {watch.blocked_s:.1f} s "
+                f"(its timeout is {limit:g} s); async tools must not block: await, or make "
+                "it a sync tool",
+            )
         return self._after(call, result, ctx)

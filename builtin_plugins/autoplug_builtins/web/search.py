@@ -3,7 +3,10 @@
 ``GET {search_url}/search?q=QUERY&format=json`` answers ``{"results": [{"title",
 "url", "content", ...}], ...}``; each result becomes ``{title, url, snippet}``.
 The instance is the user's own choice (often on localhost), so the address rules
-of ``browse_url`` do not apply to it; the timeouts and the byte cap do.
+of ``browse_url`` do not apply to it; the timeouts and the byte cap do. Where it
+redirects is not the user's choice: a redirect to another origin (scheme, host
+and port) is followed here, hop by hop, with every hop's address checked exactly
+as ``browse_url`` checks it (``[web] allow_private``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from typing import Any
 
 from .addresses import WebError
 from .body import ACCEPT_ENCODING, read_capped
-from .fetch import deadline_s, new_client, overran
+from .fetch import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    _open,
+    deadline_s,
+    new_client,
+    overran,
+    parse_http_url,
+)
 from .settings import WebSettings
 
 
@@ -83,24 +94,44 @@ async def searxng_search(
     return results[:max_results]
 
 
+def _origin(url: Any) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
 async def _get(endpoint: str, query: str, settings: WebSettings) -> tuple[bytes, bool, int, str]:
-    """``(body, truncated, status, reason)`` of the search request."""
+    """``(body, truncated, status, reason)`` of the search request, redirects followed.
+
+    The configured origin is trusted; a hop to any other origin goes through
+    ``browse_url``'s checked open (its address resolved and checked first).
+    """
     import httpx
 
     params = {"q": query, "format": "json"}
     headers = {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
-    async with new_client(
-        settings, headers=headers, follow_redirects=True, max_redirects=5
-    ) as client:
+    # No keep-alive, as in browse_url: a checked hop connects to an address, not a name.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with new_client(settings, headers=headers, limits=limits) as client:
+        trusted = _origin(client.build_request("GET", endpoint).url)
+        current = client.build_request("GET", endpoint, params=params).url
+        where = f"search backend {endpoint}"
         try:
-            async with client.stream("GET", endpoint, params=params) as response:
-                body, truncated = await read_capped(
-                    response, settings.max_bytes, f"search backend {endpoint}"
-                )
-                return body, truncated, response.status_code, response.reason_phrase
+            for _hop in range(MAX_REDIRECTS + 1):
+                if _origin(current) == trusted:
+                    response = await client.send(client.build_request("GET", current), stream=True)
+                else:
+                    response = await _open(client, current, settings)
+                try:
+                    location = response.headers.get("location")
+                    if response.status_code in REDIRECT_STATUSES and location:
+                        target = current.join(location.strip())
+                        current = parse_http_url(str(target), f"{where} redirected")
+                        continue
+                    body, truncated = await read_capped(response, settings.max_bytes, where)
+                    return body, truncated, response.status_code, response.reason_phrase
+                finally:
+                    await response.aclose()
         except httpx.TimeoutException:
-            raise WebError(
-                f"search backend {endpoint}: no answer within {settings.timeout_s:g} s"
-            ) from None
+            raise WebError(f"{where}: no answer within {settings.timeout_s:g} s") from None
         except httpx.HTTPError as exc:
-            raise WebError(f"search backend {endpoint}: {type(exc).__name__}: {exc}") from None
+            raise WebError(f"{where}: {type(exc).__name__}: {exc}") from None
+    raise WebError(f"{where}: more than {MAX_REDIRECTS} redirects (the last one to {current})")

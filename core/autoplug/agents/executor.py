@@ -123,8 +123,9 @@ class Executor:
     def _from_checkpoint(self, info: StepInfo) -> StepOutcome | None:
         """The outcome an earlier attempt of this run saved, when it still holds.
 
-        A success counts while its asset exists; a failure counts unless it was a
-        refused approval (resuming with approval should be able to run it). A skip
+        A success counts while its asset exists; one whose asset file is gone runs
+        again if its tool has no side effects, else fails ``asset_lost`` (and so do
+        the steps that need it). A failure counts unless it was a refused approval (resuming with approval should be able to run it). A skip
         is always worked out again: the step it waited for may succeed this time.
         """
         record = self.ctx.checkpoint.finished_step(self.act_no, info.id)
@@ -133,6 +134,17 @@ class Executor:
         status = record.get("status")
         if status == "succeeded" and record.get("asset") in self.ctx.assets:
             outcome = StepOutcome(info.id, info.model_name, status, asset=record["asset"])
+        elif status == "succeeded" and info.tool.side_effects:
+            # Its asset file is gone, and running it again would repeat its side effect.
+            outcome = StepOutcome(
+                info.id,
+                info.model_name,
+                "failed",
+                error=f"asset lost: asset {record.get('asset')!r} of step {info.id!r} is gone "
+                f"from the run's folder; its tool {info.model_name!r} has side effects, so "
+                "the step is not run again",
+                kind="asset_lost",
+            )
         elif status == "failed" and record.get("kind") != "refused":
             outcome = StepOutcome(
                 info.id, info.model_name, status, error=record.get("error"), kind=record.get("kind")
@@ -143,6 +155,13 @@ class Executor:
         return outcome
 
     def _skip_if_missing(self, info: StepInfo) -> StepOutcome | None:
+        lost = [
+            f"needs asset {asset!r} of step {producer!r}, whose file is gone"
+            for asset, producer in info.deps.items()
+            if self.outcomes[producer].kind == "asset_lost"
+        ]
+        if lost:
+            return self._fail(info, "asset lost: " + "; ".join(lost), "asset_lost")
         missing = [
             f"needs asset {asset!r}, which step {producer!r} did not produce "
             f"(it {self.outcomes[producer].status})"
@@ -237,6 +256,13 @@ class Executor:
             info.model_name, args, context=context, timeout=timeout
         )
         if not result.ok:
+            if result.kind == "timeout" and not tool.is_async:
+                # Python cannot stop a thread: the trace says this one was left running.
+                outcome = StepOutcome(
+                    info.id, info.model_name, "failed", error=str(result.error), kind="timeout"
+                )
+                self._emit_end(outcome, abandoned=True)
+                return outcome
             return self._fail(info, str(result.error), result.kind)
         # Extra outputs (a ToolOutput's, e.g. an MCP result's images) sit beside the value.
         outputs = [(info.output, result.value)]

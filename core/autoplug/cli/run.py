@@ -40,6 +40,7 @@ class Progress:
         self.run_id: str | None = None
         self.mid_line = False  # streamed model text left the cursor mid-line
         self.hinted = False  # the --yes hint is printed once per command
+        self.running: dict[str, str] = {}  # step id -> tool, of the steps started, not ended
 
     def text(self, delta: str) -> None:
         """Streamed model text (``--stream``)."""
@@ -55,6 +56,10 @@ class Progress:
 
     def __call__(self, event: Any) -> None:
         self.run_id = self.run_id or event.run_id
+        if event.type == "step_started":
+            self.running[event.data["step"]] = event.data["tool"]
+        elif event.type in ("step_finished", "step_failed", "step_skipped"):
+            self.running.pop(event.data["step"], None)
         line = self.render(event.type, event.data)
         if line:
             self.say(line)
@@ -186,6 +191,62 @@ def interrupted(kernel: Any, run_id: str | None, how: str) -> None:
     raise SystemExit(130)
 
 
+def drive(kernel: Any, work: Any, progress: Progress, how: str) -> Any:
+    """Run the coroutine ``work`` of a run to its end; Ctrl-C interrupts it.
+
+    The first Ctrl-C says which steps are still running and cancels the run,
+    which ends ``interrupted`` as soon as its steps do (a sync tool in flight is
+    abandoned, not waited for). A second Ctrl-C exits at once with status 130,
+    even when an async tool blocks the event loop: the run is left
+    ``interrupted`` (written here, and anyway what a dead owner reads as).
+    """
+    import asyncio
+    import signal
+
+    state: dict[str, Any] = {"presses": 0}
+
+    async def main() -> Any:
+        state["task"] = asyncio.current_task()
+        state["loop"] = asyncio.get_running_loop()
+        return await work
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        state["presses"] += 1
+        task, loop = state.get("task"), state.get("loop")
+        if state["presses"] == 1 and task is not None and loop is not None:
+            steps = ", ".join(f"{step} ({tool})" for step, tool in progress.running.items())
+            still = f"; still running: {steps}" if steps else ""
+            progress.say(f"\ninterrupting run {progress.run_id}{still} (Ctrl-C again to exit now)")
+            loop.call_soon_threadsafe(task.cancel)
+            return
+        _exit_now(kernel, progress.run_id, how)
+
+    if threading.current_thread() is not threading.main_thread():
+        return asyncio.run(main())  # signals reach the main thread only
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        interrupted(kernel, progress.run_id, how)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _exit_now(kernel: Any, run_id: str | None, how: str) -> None:
+    """The second Ctrl-C: mark the run interrupted (for a second at most) and exit 130."""
+    import os
+
+    # In a thread with a bound: the interrupted main thread may hold the database's lock.
+    marker = threading.Thread(target=mark_interrupted, args=(kernel, run_id), daemon=True)
+    marker.start()
+    marker.join(1.0)
+    where = f"; continue it with: {how} {run_id}" if run_id else ""
+    click.echo(f"\ninterrupted at once{where}", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)  # nothing may wait now: not the loop, not an abandoned tool's thread
+
+
 @click.command("run")
 @click.argument("task")
 @click.option("--model", "model_id", metavar="ID", help="Model as PROVIDER:MODEL.")
@@ -222,7 +283,6 @@ def run_command(
     empty task on stdin), 130 on Ctrl-C (the run is left interrupted:
     `autoplug resume RUN_ID`).
     """
-    import asyncio
 
     from ..autos import arun_task
     from ..output import load_schema_file
@@ -232,26 +292,21 @@ def run_command(
     kernel = get_kernel()
     schema = load_schema_file(output_schema) if output_schema is not None else None
     progress = Progress()
-    try:
-        result = asyncio.run(
-            arun_task(
-                kernel,
-                task,
-                model=model_id,
-                auto=auto_name,
-                approve=approver(yes),
-                record=record,
-                workspace=workspace,
-                on_text=progress.text if stream else None,
-                stream=stream,
-                on_event=progress,
-                memory=not no_memory,
-                output_schema=schema,
-            )
-        )
-    except KeyboardInterrupt:
-        interrupted(kernel, progress.run_id, "autoplug resume")
-    report_result(result, as_json)
+    work = arun_task(
+        kernel,
+        task,
+        model=model_id,
+        auto=auto_name,
+        approve=approver(yes),
+        record=record,
+        workspace=workspace,
+        on_text=progress.text if stream else None,
+        stream=stream,
+        on_event=progress,
+        memory=not no_memory,
+        output_schema=schema,
+    )
+    report_result(drive(kernel, work, progress, "autoplug resume"), as_json)
 
 
 def read_task_from_stdin() -> str:

@@ -98,6 +98,7 @@ def show_run(store: RunStore) -> dict[str, Any]:
         )
     info["acts"] = acts
     info["assets"] = [a.to_dict() for a in AssetStore.load(store.assets_dir).all()]
+    info["unreadable_trace_lines"] = store.unreadable_trace_lines()
     info["decisions"] = [
         {k: d.get(k) for k in ("iteration", "function", "arguments")} for d in decisions
     ]
@@ -185,6 +186,10 @@ def _echo_shown(shown: dict[str, Any]) -> None:
             for a in shown["assets"]
         ]
         echo_table(rows, ["  NAME", "TYPE", "SIZE", "STEP", "PREVIEW"])
+    if shown["unreadable_trace_lines"]:
+        click.echo(
+            f"\ntrace:  {shown['unreadable_trace_lines']} unreadable line(s) of trace.jsonl skipped"
+        )
     if shown["reason"]:
         click.echo(f"\nreason: {shown['reason']}")
     if shown["usage"]:
@@ -298,18 +303,11 @@ def resume_command(run_id: str, as_json: bool, yes: bool, model_id: str | None) 
             "not resuming it twice",
             2,
         )
-    import asyncio
-
     from ..autos import aresume_run
-    from .run import Progress, approver, interrupted, report_result
+    from .run import Progress, approver, drive, report_result
 
-    # The same progress, approvals, output and exit statuses as `autoplug run`.
+    # The same progress, approvals, Ctrl-C, output and exit statuses as `autoplug run`.
     progress = Progress()
     progress.run_id = run_id
-    try:
-        result = asyncio.run(
-            aresume_run(kernel, run_id, approve=approver(yes), on_event=progress, model=model_id)
-        )
-    except KeyboardInterrupt:
-        interrupted(kernel, run_id, "autoplug resume")
-    report_result(result, as_json)
+    work = aresume_run(kernel, run_id, approve=approver(yes), on_event=progress, model=model_id)
+    report_result(drive(kernel, work, progress, "autoplug resume"), as_json)

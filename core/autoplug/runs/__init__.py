@@ -25,7 +25,7 @@ from .store import (
     UnknownRunError,
     runs_dir,
 )
-from .trace import read_events
+from .trace import read_events, read_trace
 from .transcript import transcript
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "process_start_time",
     "prune_runs",
     "read_events",
+    "read_trace",
     "runs_dir",
     "transcript",
     "utc_iso",

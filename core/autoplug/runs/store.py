@@ -18,12 +18,14 @@ from .exchanges import ExchangeLog
 from .ids import new_run_id, utc_iso
 from .owners import owner_alive, process_start_time
 from .shapes import DECISION, MESSAGE, RUN_ROW, STEP, USAGE, checked, checked_plan
-from .trace import open_for_append, read_events
+from .trace import open_for_append, read_events, read_trace
 
 #: Every status a run can have; ``interrupted`` is also derived for a dead owner.
 STATUSES = ("running", "succeeded", "failed", "stopped", "interrupted")
 STATE_FILE = "state.sqlite"
 TRACE_FILE = "trace.jsonl"
+LOCK_FILE = "owner.lock"
+"""Held (``flock``, exclusive) by the process that runs the run, for as long as it runs it."""
 SCHEMA_VERSION = 1
 
 SCHEMA = """
@@ -79,6 +81,23 @@ def read_only_uri(state: Path) -> str:
     if wal.exists():
         return f"file:{quoted}?mode=ro"
     return f"file:{quoted}?mode=ro&immutable=1"
+
+
+def _holder(path: Path) -> str:
+    """Who holds the claim in ``path``: what the holder wrote there ("pid N on HOST").
+
+    The holder writes it just after taking the lock, so an empty file is read
+    again for a moment before giving up.
+    """
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            text = ""
+        if text or time.monotonic() > deadline:
+            return text[:200] or "another process"
+        time.sleep(0.02)
 
 
 def _dumps(value: Any) -> str:
@@ -138,6 +157,7 @@ class RunStore:
         self._conn = conn
         self._lock = threading.RLock()
         self._trace: TextIO | None = None
+        self._claim: int | None = None
         self.checkpoint = SqliteCheckpointer(self)
         self.exchanges = ExchangeLog(self)
 
@@ -190,7 +210,9 @@ class RunStore:
         finally:
             conn.close()  # the WAL files are named after the path: reopen after the rename
         os.rename(staging, parent / run_id)
-        return cls.open(home, run_id)
+        store = cls.open(home, run_id)
+        store.claim()  # nobody else knows the id yet: this cannot lose
+        return store
 
     @classmethod
     def open(cls, home: Path, run_id: str, *, read_only: bool = False) -> RunStore:
@@ -244,12 +266,47 @@ class RunStore:
         return cls(folder, conn)
 
     def close(self) -> None:
-        """Close the database and the trace file."""
+        """Close the database and the trace file, and give up the claim on the run."""
         with self._lock:
             if self._trace is not None:
                 self._trace.close()
                 self._trace = None
             self._conn.close()
+            if self._claim is not None:
+                os.close(self._claim)  # closing the descriptor releases the flock
+                self._claim = None
+
+    # -- ownership --------------------------------------------------------------
+
+    def claim(self) -> None:
+        """Become the one process running this run, or raise :class:`NotResumableError`.
+
+        The claim is an exclusive ``flock`` on ``owner.lock`` in the run's folder,
+        taken without waiting and held until :meth:`close` (or the process's end:
+        the kernel drops the lock of a killed process). Taking it is one atomic
+        step, so of two processes resuming a run together exactly one wins; the
+        other's error names the holder (pid and host, which the winner writes
+        into the file once it holds the lock).
+        """
+        import fcntl  # POSIX only, like the rest of the owner checks
+
+        if self._claim is not None:
+            return
+        path = self.folder / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise RunError(f"run {self.run_id!r}: cannot open {path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise NotResumableError(
+                f"run {self.run_id!r} is being run by {_holder(path)}; not running it twice"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        self._claim = fd
 
     def __enter__(self) -> RunStore:
         return self
@@ -318,11 +375,16 @@ class RunStore:
             self._trace.flush()
 
     def events(self) -> list[dict[str, Any]]:
-        """Every event of the trace, in order (a partial last line is ignored).
+        """Every readable event of the trace, in order.
 
-        Raises :class:`RunError` naming the file and line for a garbled line.
+        A partial last line is ignored; a garbled line is skipped (and counted by
+        :meth:`unreadable_trace_lines`).
         """
         return read_events(self.trace_path, self.run_id)
+
+    def unreadable_trace_lines(self) -> int:
+        """How many lines of the trace (not counting a partial last one) cannot be read."""
+        return read_trace(self.trace_path, self.run_id)[1]
 
     # -- decisions and conversation ---------------------------------------------
 

@@ -27,32 +27,38 @@ def open_for_append(path: Path) -> TextIO:
 
 
 def read_events(path: Path, run_id: str) -> list[dict[str, Any]]:
-    """Every event in the trace at ``path``, in order.
+    """Every readable event in the trace at ``path``, in order (see :func:`read_trace`)."""
+    return read_trace(path, run_id)[0]
 
-    A partial last line (the writer was killed mid-write) is ignored; any
-    other line that is not a JSON object raises :class:`RunError` naming the
-    file and line.
+
+def read_trace(path: Path, run_id: str) -> tuple[list[dict[str, Any]], int]:
+    """``(events, unreadable)``: every readable event at ``path`` in order, and how
+    many lines were skipped.
+
+    A partial last line (the writer was killed mid-write) is ignored and not
+    counted. Any other line that is not a JSON object of an event's shape (cut or
+    garbled on disk, nested too deeply, an integer of too many digits, wrong
+    field types) is skipped and counted: one damaged line must not make the run's
+    intact state unreadable. A missing or unreadable file raises :class:`RunError`.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         raise RunError(f"run {run_id!r} is corrupt: {path} is missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise RunError(f"run {run_id!r}: cannot read {path}: {exc}") from None
     lines = text.split("\n")
     lines.pop()  # "" when the file ends with a newline, else a partial last line
     events = []
+    unreadable = 0
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             event = json.loads(line)
-        except RecursionError:
-            raise RunError(f"run {run_id!r}: {path} line {number} is nested too deeply") from None
-        except ValueError as exc:
-            detail = " ".join(str(exc).split())[:200]
-            raise RunError(f"run {run_id!r}: {path} line {number} is not JSON: {detail}") from None
-        if not isinstance(event, dict):
-            raise RunError(f"run {run_id!r}: {path} line {number} is not a JSON object")
-        events.append(checked(event, EVENT, f"run {run_id!r}: {path} line {number}"))
-    return events
+            if not isinstance(event, dict):
+                raise ValueError("not a JSON object")
+            events.append(checked(event, EVENT, f"run {run_id!r}: {path} line {number}"))
+        except (ValueError, RecursionError, RunError):
+            unreadable += 1
+    return events, unreadable
