@@ -150,7 +150,9 @@ def test_run_json_carries_the_transcript_and_children(client, ids):
         ("step", "boom"),
         ("model", "dynamic"),
     ]
-    assert run["transcript"][-1]["reply"] == {"function": "final", "arguments": {"answer": "Mild."}}
+    (final,) = run["transcript"][-1]["reply"]["function_calls"]  # the model's own reply
+    assert (final["name"], final["arguments"]) == ("final", {"answer": "Mild."})
+    assert run["transcript"][0]["messages_added"][0]["role"] == "system"  # what it was told
     assert run["children"] == []
 
 

@@ -5,12 +5,10 @@ DESIGN *Seeing a run* gives the transcript's entries: ``{"kind": "model",
 "duration_s"}``, ``{"kind": "step", "act", "step", "tool", "args", "status",
 "preview", "error", "duration_s"}`` and ``{"kind": "child", "run_id",
 "team_role", "status"}``. :func:`transcript_entries` is the one place the page
-gets them from. Until the transcript reader of ``runs show --transcript`` is in
-:mod:`autoplug.runs`, they are derived from what every run folder already holds,
-the trace: a model entry carries what its ``llm_call`` event says (the agent,
-the usage) and, as ``reply``, the decision, plan or fill that followed it;
-``messages_added``, ``team_role`` and ``duration_s`` stay None. Step entries
-carry everything.
+gets them from: the reader behind ``runs show --transcript``
+(:func:`autoplug.runs.transcript`), so the page and the command show the same.
+:func:`entries_from_events` derives step entries from trace events alone (the
+act numbering across a resume).
 """
 
 from __future__ import annotations
@@ -28,11 +26,12 @@ def transcript_entries(
 ) -> list[dict[str, Any]]:
     """The run's transcript, in order (see the module's docstring for the shapes).
 
-    ``events`` are the run's trace events when the caller has read them already.
-    When :mod:`autoplug.runs` has the reader behind ``runs show --transcript``,
-    this returns its entries instead (the page renders any entry by its ``kind``).
+    ``events`` is accepted for callers that read the trace already; the reader
+    reads what it needs itself. The page renders any entry by its ``kind``.
     """
-    return entries_from_events(store.events() if events is None else events, model=None)
+    from ..runs import transcript
+
+    return transcript(store)
 
 
 def children_of(store: RunStore) -> list[dict[str, Any]]:
