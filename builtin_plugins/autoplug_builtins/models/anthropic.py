@@ -11,12 +11,10 @@ streamed events are read. Imported only when such a model is first built.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
-from autoplug import ChatRequest, ChatResponse, Usage
+from autoplug import ChatRequest, ChatResponse
 from autoplug.llm import TextCallback
-from autoplug.scripted import estimate_tokens
 
 from .anthropic_wire import (
     ANTHROPIC_VERSION,
@@ -29,7 +27,6 @@ from .anthropic_wire import (
 from .openai import OpenAICompatibleModel
 from .retry import Retryable
 from .settings import ProviderSettings
-from .textcalls import messages_for_text_calls, parse_text_call
 from .wire import WireError, shorten
 
 __all__ = ["AnthropicModel"]
@@ -52,32 +49,20 @@ class AnthropicModel(OpenAICompatibleModel):
         if key:
             self._headers["x-api-key"] = key
 
-    async def complete(
-        self, request: ChatRequest, *, on_text: TextCallback | None = None
-    ) -> ChatResponse:
-        """Send ``request``; retry what may pass on a second try; raise ModelError otherwise."""
-        text_mode = bool(request.functions) and not self.settings.function_calling
-        messages = (
-            messages_for_text_calls(request.messages, request.functions) if text_mode else None
-        )
-        body = request_body(
+    def _body(
+        self, request: ChatRequest, messages: tuple[Any, ...] | None, *, tools: bool
+    ) -> dict[str, Any]:
+        return request_body(
             self.model_name,
             request,
             self.settings,
             messages=messages,
-            tools=not text_mode,
+            tools=tools,
             model_id=self.model_id,
         )
-        response, reported = await self._send(body, request.stream, on_text)
-        if not reported:
-            out = (response.text or "") + json.dumps([c.to_dict() for c in response.function_calls])
-            usage = Usage(estimate_tokens(body_json(body)), estimate_tokens(out))
-            response = replace(response, usage=usage)
-        if text_mode and not response.function_calls:
-            text, calls = parse_text_call(response.text or "", request.functions)
-            finish = "tool_calls" if calls else response.finish_reason
-            response = replace(response, text=text, function_calls=calls, finish_reason=finish)
-        return response
+
+    def _prompt_text(self, body: dict[str, Any]) -> str:
+        return body_json(body)
 
     def _wire_error(self, exc: WireError) -> Exception:
         error = self._error(f"the server at {self.settings.base_url}: {exc}")

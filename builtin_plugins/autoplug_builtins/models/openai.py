@@ -94,25 +94,35 @@ class OpenAICompatibleModel:
         messages = (
             messages_for_text_calls(request.messages, request.functions) if text_mode else None
         )
-        body = request_body(
-            self.model_name,
-            request,
-            messages=messages,
-            tools=not text_mode,
-            stream_usage=self.settings.stream_usage,
-            model_id=self.model_id,
-        )
+        body = self._body(request, messages, tools=not text_mode)
         response, reported = await self._send(body, request.stream, on_text)
         if not reported:
             # Budgets need a count even from servers that report none.
-            prompt = json.dumps(body["messages"]) + json.dumps(body.get("tools", []))
             out = (response.text or "") + json.dumps([c.to_dict() for c in response.function_calls])
-            response = replace(response, usage=Usage(estimate_tokens(prompt), estimate_tokens(out)))
+            usage = Usage(estimate_tokens(self._prompt_text(body)), estimate_tokens(out))
+            response = replace(response, usage=usage)
         if text_mode and not response.function_calls:
             text, calls = parse_text_call(response.text or "", request.functions)
             finish = "tool_calls" if calls else response.finish_reason
             response = replace(response, text=text, function_calls=calls, finish_reason=finish)
         return response
+
+    def _body(
+        self, request: ChatRequest, messages: tuple[Any, ...] | None, *, tools: bool
+    ) -> dict[str, Any]:
+        """The JSON body on the wire; ``messages`` replaces the request's (text-call mode)."""
+        return request_body(
+            self.model_name,
+            request,
+            messages=messages,
+            tools=tools,
+            stream_usage=self.settings.stream_usage,
+            model_id=self.model_id,
+        )
+
+    def _prompt_text(self, body: dict[str, Any]) -> str:
+        """The parts of ``body`` that count as prompt, for a usage the server did not report."""
+        return json.dumps(body["messages"]) + json.dumps(body.get("tools", []))
 
     async def _send(
         self, body: dict[str, Any], stream: bool, on_text: TextCallback | None
