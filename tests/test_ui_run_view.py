@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from ui_helpers import PNG, make_run
 
+from autoplug.runs.transcript import entries_of
 from autoplug.ui.run_view import build_run_page, image_type, step_timeline
-from autoplug.ui.transcript import entries_from_events
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def test_step_timings_are_counted_by_act_across_a_resume_keeping_the_first_run_o
 
 
 def test_transcript_step_entries_skip_reused_steps_and_measure_failed_ones():
-    steps = [e for e in entries_from_events(RESUMED, model="m:x") if e["kind"] == "step"]
+    steps = [e for e in entries_of(RESUMED, model="m:x") if e["kind"] == "step"]
     assert [(e["act"], e["step"], e["status"]) for e in steps] == [
         (1, "s1", "succeeded"),
         (1, "s2", "failed"),

@@ -30,10 +30,28 @@ STEP_ENDS = {"step_finished": "succeeded", "step_failed": "failed", "step_skippe
 
 def transcript(store: RunStore) -> list[dict[str, Any]]:
     """The transcript of the run kept in ``store`` (see the module docstring for the shapes)."""
-    events = store.events()
-    builder = _Builder(
-        store.info().get("model"), store.exchanges.calls(), store.exchanges.messages()
+    return entries_of(
+        store.events(),
+        model=store.info().get("model"),
+        calls=store.exchanges.calls(),
+        messages=store.exchanges.messages(),
     )
+
+
+def entries_of(
+    events: list[dict[str, Any]],
+    *,
+    model: str | None,
+    calls: dict[int, dict[str, Any]] | None = None,
+    messages: dict[int, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The transcript entries of a trace's ``events`` and its recorded model ``calls``.
+
+    ``model`` is the run's (for calls that name none); ``messages`` are the recorded
+    message parts the calls refer to. Without recorded calls each model entry has
+    what the trace knows, as for a run folder made before calls were recorded.
+    """
+    builder = _Builder(model, calls or {}, messages or {})
     acts = act_numbers(events)
     for event, act in zip(events, acts, strict=True):
         builder.note(event, act)

@@ -19,9 +19,10 @@ from urllib.parse import quote
 
 from ..assets import AssetStore
 from ..runs import RunStore, runs_dir, utc_iso
+from ..runs.transcript import STEP_ENDS
 from .graph import Layout, layout, step_reads
 from .listing import summarize
-from .transcript import STEP_ENDS, children_of, transcript_entries
+from .transcript import children_of, transcript_entries
 
 #: Magic numbers of the image types a page shows inline (never SVG: it can hold script).
 IMAGE_TYPES = (
