@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 import click
 
 from . import fail, get_kernel
+from .stdout import divert_stdout
 
 _CLAIMED: list[tuple[BinaryIO, BinaryIO]] = []  # (protocol in, protocol out), once claimed
 
@@ -39,19 +40,17 @@ def claim_stdio() -> None:
     is claimed and the serve command speaks on ``sys.stdin``/``sys.stdout``.
     """
     try:
-        out_fd, in_fd, err_fd = sys.stdout.fileno(), sys.stdin.fileno(), sys.stderr.fileno()
+        in_fd = sys.stdin.fileno()
     except (AttributeError, OSError, ValueError):
         return
-    if out_fd == err_fd:
+    saved = divert_stdout()
+    if saved is None:
         return
-    sys.stdout.flush()
-    protocol_out = os.fdopen(os.dup(out_fd), "wb", buffering=0)
+    protocol_out = os.fdopen(saved, "wb", buffering=0)
     protocol_in = os.fdopen(os.dup(in_fd), "rb", buffering=0)
-    os.dup2(err_fd, out_fd)  # print(), os.write(1, ...) and children's stdout: stderr
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, in_fd)  # a tool that reads stdin must not eat the client's messages
     os.close(null)
-    sys.stdout = sys.stderr
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     _CLAIMED.append((protocol_in, protocol_out))
 

@@ -38,6 +38,23 @@ def _fileno(stream: object) -> int | None:
         return None
 
 
+def divert_stdout() -> int | None:
+    """Point fd 1 and ``sys.stdout`` at stderr; a new descriptor on the real stdout.
+
+    None (and nothing changed) when stdout or stderr is not a real descriptor, or
+    both are the same one. The one mechanism behind :func:`reserved_stdout` and
+    ``mcp serve``'s claim of stdio.
+    """
+    out_fd, err_fd = _fileno(sys.stdout), _fileno(sys.stderr)
+    if out_fd is None or err_fd is None or out_fd == err_fd:
+        return None
+    sys.stdout.flush()
+    saved = os.dup(out_fd)
+    os.dup2(err_fd, out_fd)  # print(), os.write(1, ...) and children's stdout: stderr
+    sys.stdout = sys.stderr
+    return saved
+
+
 @contextmanager
 def reserved_stdout() -> Iterator[TextIO]:
     """Point fd 1 and ``sys.stdout`` at stderr; yield a text stream on the real stdout.
@@ -49,8 +66,9 @@ def reserved_stdout() -> Iterator[TextIO]:
     ``sys.stdout`` is redirected, and the yielded stream is the original one.
     """
     original = sys.stdout
-    out_fd, err_fd = _fileno(original), _fileno(sys.stderr)
-    if out_fd is None or err_fd is None or out_fd == err_fd:
+    out_fd = _fileno(original)
+    saved = divert_stdout()
+    if saved is None or out_fd is None:
         sys.stdout = sys.stderr
         _ACTIVE.append(original)
         try:
@@ -60,11 +78,7 @@ def reserved_stdout() -> Iterator[TextIO]:
             sys.stdout = original
             original.flush()
         return
-    original.flush()
-    saved = os.dup(out_fd)
     out = os.fdopen(saved, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    os.dup2(err_fd, out_fd)
-    sys.stdout = sys.stderr
     _ACTIVE.append(out)
     try:
         yield out
