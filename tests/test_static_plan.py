@@ -471,3 +471,75 @@ def test_plan_checks_always_return_errors_or_a_plan(arguments: Any) -> None:
         if not errors:
             assert len(analysis.normalized()) == len(arguments["steps"])
             json.dumps(analysis.normalized())
+
+
+plan_like = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {
+            "steps": st.lists(
+                step_values | st.dictionaries(st.text(max_size=6), json_values), max_size=4
+            )
+        },
+        optional={"extra": json_values},
+    ),
+    st.fixed_dictionaries(
+        {
+            "steps": st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "id": st.text(max_size=3),
+                        "tool": json_values,
+                        "args": json_values,
+                        "output": st.text(max_size=3) | json_values,
+                    },
+                    optional={"inputs": st.lists(st.text(max_size=2) | json_values, max_size=3)},
+                ),
+                max_size=3,
+            )
+        }
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plan_like)
+def test_the_quick_plan_check_accepts_only_what_the_plan_schema_accepts(arguments: Any) -> None:
+    from jsonschema import Draft202012Validator
+
+    from autoplug.agents.plan_checks import PLAN_SCHEMA, _plan_fits
+
+    valid = Draft202012Validator(PLAN_SCHEMA).is_valid(arguments)
+    if _plan_fits(arguments):
+        assert valid
+    assert (structure_errors(arguments) == []) == valid
+
+
+def test_a_step_with_asset_arguments_excuses_only_the_open_required_ones() -> None:
+    nested = Tool(
+        name="nested",
+        func=lambda **kw: kw,
+        parameters={
+            "type": "object",
+            "properties": {
+                "rows": {"type": "array", "items": {"type": "object"}},
+                "limit": {"type": "integer", "minimum": 1},
+                "title": {"type": "string"},
+            },
+            "required": ["rows", "limit", "title"],
+        },
+    )
+
+    class Nested:
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            register(nested)
+
+    kernel = Kernel(plugins=[Nested()])
+    ok = [step("s1", "nested", {"rows": {"$asset": "in"}, "limit": 2, "title": "t"}, "out")]
+    assert check_plan(ok, kernel.tools, ["in"])[1] == []
+    bad = [step("s1", "nested", {"rows": {"$asset": "in"}, "limit": 0}, "out")]
+    assert check_plan(bad, kernel.tools, ["in"])[1] == [
+        "step 's1' (tool 'nested'): argument $: 'title' is a required property",
+        "step 's1' (tool 'nested'): argument $.limit: 0 is less than the minimum of 1",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Literal
@@ -632,3 +633,198 @@ def test_a_slow_async_tool_that_awaits_is_not_reported_as_blocking(capsys):
     result = asyncio.run(registry(slow).acall("slow", {}))
     assert result.error == "tool 'slow' timed out after 0.2 s"
     assert "blocked" not in capsys.readouterr().err
+
+
+# -- the fast path (issue 14) ----------------------------------------------------
+
+
+def test_a_hook_plugin_registered_after_calls_still_sees_the_next_call(tmp_path):
+    kernel = Kernel(plugins=[], home=tmp_path)
+    kernel.tools.add(add, "tests")
+    assert kernel.tools.call("add", {"a": 1, "b": 2}).value == 3  # no implementation yet
+    rec = Recorder()
+    kernel.pm.register(rec, name="late")
+    assert kernel.tools.call("add", {"a": 2, "b": 2}).value == 4
+    assert rec.seen == [("before", "tests.add", {"a": 2, "b": 2}), ("after", "tests.add", 4)]
+    kernel.pm.unregister(rec)
+    assert kernel.tools.call("add", {"a": 3, "b": 3}).value == 6
+    assert len(rec.seen) == 2  # gone again: not called
+
+
+def test_a_hook_plugin_registered_later_also_sees_acall(tmp_path):
+    kernel = Kernel(plugins=[], home=tmp_path)
+    kernel.tools.add(add, "tests")
+    asyncio.run(kernel.tools.acall("add", {"a": 1, "b": 1}))
+    rec = Recorder(refuse=True)
+    kernel.pm.register(rec, name="late")
+    result = asyncio.run(kernel.tools.acall("add", {"a": 1, "b": 2}))
+    assert result.kind == "refused" and "policy says no" in result.error
+
+
+def test_call_context_resolves_its_workspace_when_first_read(tmp_path, monkeypatch):
+    made = CallContext()
+    monkeypatch.chdir(tmp_path)
+    assert made.workspace == tmp_path  # the directory when read, not when made
+    assert made == CallContext(workspace=tmp_path)
+    given = CallContext(workspace=Path("/srv/work"), approved=True)
+    assert given.with_home(tmp_path) == CallContext(
+        workspace=Path("/srv/work"), approved=True, home=tmp_path
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.workspace = Path("/")  # type: ignore[misc]
+
+
+def test_results_built_on_the_fast_path_equal_ordinary_results():
+    reg = registry(add)
+    fast = reg.call("add", {"a": 1, "b": 2})
+    assert fast == ToolResult(ok=True, value=3)
+    assert repr(fast) == repr(ToolResult(ok=True, value=3))
+    assert fast.to_dict() == {"ok": True, "value": 3, "error": None, "kind": None, "violations": []}
+    assert dataclasses.replace(fast, value=4) == ToolResult(ok=True, value=4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.value = 5  # type: ignore[misc]
+
+
+def test_an_async_tool_that_returns_at_once_and_one_that_suspends_both_answer():
+    @tool
+    async def instant(x: int) -> int:
+        """Returns without awaiting."""
+        return x * 2
+
+    @tool
+    async def later(x: int) -> int:
+        """Awaits twice first."""
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        return x * 3
+
+    @tool
+    async def breaks(x: int) -> int:
+        """Raises before its first await."""
+        raise ValueError(f"bad {x}")
+
+    reg = registry(instant, later, breaks)
+
+    async def all_three():
+        return [await reg.acall(n, {"x": 5}, timeout=5) for n in ("instant", "later", "breaks")]
+
+    first, second, third = asyncio.run(all_three())
+    assert (first.value, second.value) == (10, 15)
+    assert third.kind == "tool_error" and third.error == "tool 'breaks' failed: ValueError: bad 5"
+
+
+def test_a_timeout_fires_for_an_async_tool_that_suspends_after_a_first_step():
+    @tool
+    async def steps_then_hangs() -> str:
+        """Awaits briefly, then waits forever."""
+        await asyncio.sleep(0)
+        await asyncio.Event().wait()
+        return "never"
+
+    started = time.monotonic()
+    result = asyncio.run(registry(steps_then_hangs).acall("steps_then_hangs", {}, timeout=0.1))
+    assert result.error == "tool 'steps_then_hangs' timed out after 0.1 s"
+    assert time.monotonic() - started < 3
+
+
+def test_an_async_tool_that_blocks_after_suspending_is_reported(capsys):
+    @tool(timeout=0.1)
+    async def naps_then_blocks() -> str:
+        """Awaits once, then blocks the loop."""
+        await asyncio.sleep(0.01)
+        time.sleep(0.5)
+        return "done"
+
+    result = asyncio.run(registry(naps_then_blocks).acall("naps_then_blocks", {}))
+    assert result.kind == "timeout"
+    assert result.error.startswith("async tool 'naps_then_blocks' blocked the event loop for ")
+    assert "has blocked the event loop" in capsys.readouterr().err
+
+
+def test_sync_tools_called_with_acall_reuse_the_threads_of_one_pool():
+    import threading
+
+    from autoplug.toolthreads import POOL
+
+    @tool
+    def which_thread() -> str:
+        """The thread it runs in."""
+        return threading.current_thread().name
+
+    reg = registry(which_thread)
+    names = {asyncio.run(reg.acall("which_thread", {})).value for _ in range(20)}
+    started = POOL.threads_started
+    names |= {asyncio.run(reg.acall("which_thread", {})).value for _ in range(20)}
+    assert POOL.threads_started == started  # forty calls in separate runs: no new thread
+    assert len(names) <= 2 and threading.main_thread().name not in names
+
+
+def test_the_pool_runs_new_calls_while_an_abandoned_sync_tool_still_runs():
+    release = __import__("threading").Event()
+
+    @tool(timeout=0.05)
+    def stuck() -> None:
+        """Waits until released."""
+        release.wait(10)
+
+    reg = registry(stuck, add)
+
+    async def both():
+        timed_out = await reg.acall("stuck", {})
+        # Concurrently with the abandoned thread: other calls get a thread of their own.
+        answers = await asyncio.gather(*(reg.acall("add", {"a": i, "b": 1}) for i in range(8)))
+        return timed_out, answers
+
+    try:
+        timed_out, answers = asyncio.run(both())
+    finally:
+        release.set()
+    assert timed_out.kind == "timeout" and "its thread was abandoned" in timed_out.error
+    assert [a.value for a in answers] == [i + 1 for i in range(8)]
+
+
+def test_an_invalid_or_unusable_call_is_still_refused_by_acall():
+    broken = hand_built("broken", {"type": "object", "properties": {"x": {"$ref": "#/nope"}}})
+    reg = registry(add, broken)
+    bad = asyncio.run(reg.acall("add", {"a": "x", "b": 1}))
+    assert bad.kind == "invalid_args" and "$.a" in bad.error
+    unusable = asyncio.run(reg.acall("broken", {"x": 1}))
+    assert unusable.kind == "tool_error" and "is unusable" in unusable.error
+
+
+array_schemas = st.fixed_dictionaries(
+    {
+        "type": st.just("object"),
+        "properties": st.dictionaries(
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(["string", "integer", "number", "boolean"]).map(lambda k: {"type": k})
+            | st.sampled_from(["string", "integer", "number", "boolean"]).map(
+                lambda k: {"type": "array", "items": {"type": k}}
+            ),
+            min_size=1,
+        ),
+        "additionalProperties": st.just(False),
+    },
+    optional={"required": st.lists(st.sampled_from(["a", "b", "c"]), unique=True)},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    array_schemas,
+    st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), json_values, max_size=4),
+    st.frozensets(st.sampled_from(["a", "b", "c"])),
+)
+def test_the_compiled_check_accepts_only_what_jsonschema_accepts(schema, args, present):
+    from jsonschema import Draft202012Validator
+
+    from autoplug.tools import _compile_fast
+
+    fast = _compile_fast(schema)
+    assert fast is not None  # flat properties and arrays of simple types are compiled
+    excused = {**schema, "required": [n for n in schema.get("required", []) if n not in present]}
+    if fast(args, 10_000_000, present):
+        assert Draft202012Validator(excused).is_valid(args)
+    assert (hand_built("t", schema).violations(args, present) == []) == Draft202012Validator(
+        excused
+    ).is_valid(args)

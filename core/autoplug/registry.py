@@ -12,9 +12,7 @@ import dataclasses
 import itertools
 import re
 import sys
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +23,10 @@ from .tools import (
     CallContext,
     Tool,
     ToolCall,
-    ToolOutput,
     ToolResult,
+    _context,
     _failure,
+    _success,
     as_tool,
 )
 
@@ -149,113 +148,11 @@ async def _no_exit_async(awaitable: Any) -> Any:
         raise ToolAborted(exc) from None
 
 
-def _in_daemon_thread(func: Callable[..., Any], kwargs: dict[str, Any], name: str) -> Any:
-    """A future of ``func(**kwargs)`` run in a new daemon thread that nobody joins.
-
-    Not ``asyncio.to_thread``: its pool's threads are joined when the loop shuts
-    down and when the interpreter exits, so a sync tool past its timeout would hold
-    ``kernel.run`` and the process until it returned. A Python thread cannot be
-    killed; a daemon thread can at least be abandoned: the run goes on without it,
-    and the process ends without waiting for it.
-    """
-    import asyncio
-    import threading
-
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
-
-    def settle(ok: bool, value: Any) -> None:
-        if future.done():
-            return  # timed out or cancelled: the result is dropped
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-    def work() -> None:
-        try:
-            outcome = (True, _no_exit_sync(func, kwargs, True))
-        except Exception as exc:
-            outcome = (False, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:
-            pass  # the loop has closed: the tool was abandoned, its run is over
-
-    threading.Thread(target=work, name=f"autoplug-tool-{name}", daemon=True).start()
-    return future
-
-
-class _LoopWatch:
-    """Watches the event loop while an async tool runs; reports the tool if it blocks it.
-
-    An async tool that blocks (``time.sleep``, blocking I/O) holds the loop:
-    ``wait_for``'s timeout cannot fire, nothing can pre-empt it. A daemon thread
-    sends the loop a heartbeat every ``tick``; when none has come back for longer
-    than the tool's timeout while the tool's own code is what the loop thread is
-    running, the tool is reported on stderr at once, and its call fails as soon
-    as the loop is back.
-    """
-
-    def __init__(self, name: str, code: Any, limit: float) -> None:
-        import asyncio
-        import threading
-
-        self.name, self.code, self.limit = name, code, limit
-        self.blocked_s: float | None = None
-        self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
-        self._beat = time.monotonic()
-        self._done = threading.Event()
-        self._tick = max(0.01, min(0.1, limit / 4))
-        threading.Thread(target=self._watch, name=f"autoplug-watch-{name}", daemon=True).start()
-
-    def _heard(self) -> None:
-        self._beat = time.monotonic()
-
-    def _in_tool(self) -> bool:
-        frame = sys._current_frames().get(self._loop_thread)
-        while frame is not None:
-            if frame.f_code is self.code:
-                return True
-            frame = frame.f_back
-        return False
-
-    def _watch(self) -> None:
-        while not self._done.wait(self._tick):
-            lag = time.monotonic() - self._beat
-            if lag > self.limit and self._in_tool():
-                if self.blocked_s is None:
-                    print(
-                        f"autoplug: async tool {self.name!r} has blocked the event loop for "
-                        f"{lag:.1f} s (past its {self.limit:g} s timeout); it cannot be "
-                        "pre-empted: its step fails once the loop is back",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                self.blocked_s = lag
-                continue
-            try:
-                self._loop.call_soon_threadsafe(self._heard)
-            except RuntimeError:
-                return  # the loop has closed
-
-    def stop(self) -> None:
-        """Stop watching (the call has ended)."""
-        self._done.set()
-
-
 def _tool_failure(found: Tool, exc: BaseException, ctx: CallContext | None) -> ToolResult:
     """The failed result of a tool that raised ``exc``: one bounded line, paths relative."""
     shown = exc.original if isinstance(exc, ToolAborted) else exc
     text = relative_paths(f"tool {found.name!r} failed: {describe_error(shown)}", ctx)
     return _failure("tool_error", text)
-
-
-def _success(value: Any) -> ToolResult:
-    if isinstance(value, ToolOutput):
-        return ToolResult(ok=True, value=value.value, assets=tuple(value.assets))
-    return ToolResult(ok=True, value=value)
 
 
 def _running_loop() -> bool:
@@ -286,6 +183,7 @@ class ToolRegistry:
         self.home = home
         self._by_qualified: dict[str, Tool] = {}
         self._winners: dict[str, Tool] = {}
+        self._relays: dict[str, tuple[Any, list[Any] | None]] = {}
 
     # -- registration -------------------------------------------------------
 
@@ -382,24 +280,54 @@ class ToolRegistry:
 
     # -- the door -----------------------------------------------------------
 
+    def _relay(self, name: str) -> Any:
+        """The hook caller ``name`` when some plugin implements it, else None.
+
+        A pluggy ``HookCaller`` keeps its implementations in one list that it changes
+        in place when a plugin registers or is removed, so that list is found once
+        and then only tested for emptiness: an empty relay call costs ~1 µs, this
+        test ~0.05 µs, and a plugin registered later is still seen.
+        """
+        entry = self._relays.get(name)
+        if entry is None:
+            caller = getattr(self._hook, name, None) if self._hook is not None else None
+            if caller is None:
+                return None  # not remembered: the hook's spec may be added later
+            impls = getattr(caller, "_hookimpls", None)
+            entry = self._relays[name] = (caller, impls if type(impls) is list else None)
+        caller, impls = entry
+        if impls is None:  # not a pluggy caller: ask it every time
+            get = getattr(caller, "get_hookimpls", None)
+            return caller if get is None or get() else None
+        return caller if impls else None
+
     def _prepare(
         self, name: str, args: Any, context: CallContext | None
-    ) -> tuple[Tool | None, CallContext | None, ToolCall | None, ToolResult | None]:
+    ) -> tuple[Tool | None, CallContext | None, ToolCall | None, ToolResult | None, Any]:
+        """Resolve, bound, validate, approve and run ``before_tool_call``.
+
+        Returns the tool, the context, the hooks' ToolCall (None when no hook is
+        implemented, or the call failed its checks), an early result (the call
+        ends there) or None, and the arguments.
+        """
         found = self.get(name) if isinstance(name, str) else None
-        # A default context (its workspace is Path.cwd(), ~1 µs) only when something reads it.
+        before = self._relay("before_tool_call")
+        hooked = before is not None or self._relay("after_tool_call") is not None
+        # A default context only when something reads it; its workspace resolves lazily.
         ctx = context
         if ctx is not None and ctx.home is None and self.home is not None:
-            ctx = replace(ctx, home=self.home)
+            ctx = ctx.with_home(self.home)
         if found is None:
-            return None, ctx, None, _failure("unknown_tool", self.unknown_error(str(name)))
-        if ctx is None and (self._hook is not None or found.wants_context or found.side_effects):
-            ctx = CallContext(home=self.home)
+            return None, ctx, None, _failure("unknown_tool", self.unknown_error(str(name))), args
+        if ctx is None and (hooked or found.wants_context or found.side_effects):
+            ctx = _context(self.home)
         if found.unusable is not None:
             return (
                 found,
                 ctx,
                 None,
                 _failure("tool_error", f"tool {found.name!r} is unusable: {found.unusable}"),
+                args,
             )
         if args is None:
             args = {}
@@ -421,6 +349,7 @@ class ToolRegistry:
                         f"invalid arguments for tool {found.name!r}: the arguments are {refused}",
                         [("$", f"the arguments are {refused}")],
                     ),
+                    args,
                 )
             try:
                 problems = found.violations(args)
@@ -434,6 +363,7 @@ class ToolRegistry:
                         f"tool {found.name!r}: its schema cannot validate the arguments: "
                         f"{describe_error(exc)}",
                     ),
+                    args,
                 )
         if problems:
             detail = "; ".join(f"{path}: {message}" for path, message in problems)
@@ -444,6 +374,7 @@ class ToolRegistry:
                 _failure(
                     "invalid_args", f"invalid arguments for tool {found.name!r}: {detail}", problems
                 ),
+                args,
             )
         if found.side_effects and not (ctx is not None and ctx.approved) and not found.auto_approve:
             return (
@@ -454,7 +385,10 @@ class ToolRegistry:
                     "refused",
                     f"tool {found.name!r} has side effects and was not approved",
                 ),
+                args,
             )
+        if not hooked:
+            return found, ctx, None, None, args
         call = ToolCall(
             tool=found.qualified_name,
             args=args,
@@ -462,9 +396,9 @@ class ToolRegistry:
             run_id=ctx.run_id if ctx is not None else None,
             step_id=ctx.step_id if ctx is not None else None,
         )
-        if self._hook is not None and self._implemented("before_tool_call"):
+        if before is not None:
             try:
-                early = self._hook.before_tool_call(call=call, context=ctx)
+                early = before(call=call, context=ctx)
             except ToolRefused as exc:
                 early = _failure("refused", f"tool {found.name!r} refused: {exc.reason}")
             except Exception as exc:  # a hook's bug must not crash the caller
@@ -479,23 +413,18 @@ class ToolRegistry:
                     f"{type(early).__name__}, not a ToolResult or None",
                 )
             if early is not None:
-                return found, ctx, call, early
-        return found, ctx, call, None
-
-    def _implemented(self, name: str) -> bool:
-        """Whether hook ``name`` has implementations (calling an empty relay costs ~1 µs)."""
-        caller = getattr(self._hook, name, None)
-        if caller is None:
-            return False
-        get = getattr(caller, "get_hookimpls", None)
-        return True if get is None else bool(get())
+                return found, ctx, call, early, call.args
+        return found, ctx, call, None, call.args
 
     def _after(
         self, call: ToolCall | None, result: ToolResult, ctx: CallContext | None
     ) -> ToolResult:
-        if call is not None and self._hook is not None and self._implemented("after_tool_call"):
+        if call is None:
+            return result
+        after = self._relay("after_tool_call")
+        if after is not None:
             try:
-                self._hook.after_tool_call(call=call, result=result, context=ctx)
+                after(call=call, result=result, context=ctx)
             except Exception as exc:
                 print(
                     f"autoplug: after_tool_call hook failed: {describe_error(exc)}", file=sys.stderr
@@ -511,13 +440,12 @@ class ToolRegistry:
                 "ToolRegistry.call() is blocking and was called inside a running event loop; "
                 "use 'await kernel.tools.acall(...)'"
             )
-        found, ctx, call, early = self._prepare(name, args, context)
+        found, ctx, call, early, args = self._prepare(name, args, context)
         if early is not None:
             return self._after(call, early, ctx)
-        assert found is not None and call is not None
-        kwargs = dict(call.args)
-        if found.wants_context:
-            kwargs["context"] = ctx
+        assert found is not None
+        # The tool gets its own copy (``**``): a hook's ToolCall keeps the arguments as checked.
+        kwargs = {**args, "context": ctx} if found.wants_context else args
         try:
             if found.is_async:
                 import asyncio
@@ -541,52 +469,180 @@ class ToolRegistry:
         """Call a tool through the door with a timeout; sync tools run in a worker thread.
 
         The timeout is ``timeout``, else the tool's own, else ``default_timeout``.
-        A sync tool runs in a daemon thread of its own; one that times out is
-        abandoned (the failure says so): it may keep running, but nothing waits
-        for it, neither the run nor the process's exit, and its result is dropped.
+        A sync tool runs in a thread of the process's one pool of daemon threads;
+        one that times out is abandoned (the failure says so): it may keep running,
+        but nothing waits for it, neither the run nor the process's exit, and its
+        result is dropped. An async tool runs in the caller's task; its timer is
+        armed only if it suspends, so one that returns at once costs no timer.
         """
-        import asyncio
-
-        found, ctx, call, early = self._prepare(name, args, context)
+        found, ctx, call, early, args = self._prepare(name, args, context)
         if early is not None:
             return self._after(call, early, ctx)
-        assert found is not None and call is not None
-        kwargs = dict(call.args)
-        if found.wants_context:
-            kwargs["context"] = ctx
+        assert found is not None
+        kwargs = {**args, "context": ctx} if found.wants_context else args
         limit = timeout if timeout is not None else found.timeout
         if limit is None:
             limit = self.default_timeout
-        code = getattr(found.func, "__code__", None)
-        watch = _LoopWatch(found.name, code, limit) if found.is_async and limit and code else None
+        if found.is_async:
+            result = _first_step(found, kwargs, limit, ctx)
+            if type(result) is _Rest:
+                result = await result.finish()
+        else:
+            result = await _run_sync(found, kwargs, limit, ctx)
+        return self._after(call, result, ctx)
+
+
+def _async_failure(found: Tool, exc: BaseException, ctx: CallContext | None) -> ToolResult:
+    """The failed result of an async tool that raised ``exc`` (not the caller's cancellation)."""
+    if isinstance(exc, SystemExit):
+        exc = ToolExited(exc.code)
+    elif not isinstance(exc, (Exception, _cancelled_error())):
+        exc = ToolAborted(exc)  # KeyboardInterrupt, GeneratorExit: escaping, they stop the loop
+    return _tool_failure(found, exc, ctx)
+
+
+def _cancelled_error() -> type[BaseException]:
+    """``asyncio.CancelledError`` (asyncio is imported by the time an async tool runs)."""
+    return sys.modules["asyncio"].CancelledError  # type: ignore[no-any-return]
+
+
+def _blocked(found: Tool, took: float, limit: float) -> ToolResult:
+    # Whatever it returned: it held every other step and the run's timers.
+    return _failure(
+        "timeout",
+        f"async tool {found.name!r} blocked the event loop for {took:.1f} s "
+        f"(its timeout is {limit:g} s); async tools must not block: await, or make "
+        "it a sync tool",
+    )
+
+
+def _first_step(
+    found: Tool, kwargs: Any, limit: float | None, ctx: CallContext | None
+) -> ToolResult | _Rest:
+    """Run an async tool's coroutine up to its first suspension.
+
+    The result when it returned (or raised) without suspending, which arms no
+    timer; else a :class:`_Rest` to await. Each step is marked on the watchdog
+    when the call has a limit, so a step that blocks the loop past it is caught.
+    """
+    from .toolthreads import WATCHDOG
+
+    slot = WATCHDOG.slot() if limit else None
+    try:
+        coro = found.func(**kwargs)
+        previous = WATCHDOG.begin(slot, found.name, limit) if slot is not None else None
         try:
-            if found.is_async:
-                awaitable = _no_exit_async(found.func(**kwargs))
-            else:
-                awaitable = _in_daemon_thread(found.func, kwargs, found.name)
-            value = await asyncio.wait_for(awaitable, limit)
+            pending = coro.send(None)
+        finally:
+            took = WATCHDOG.end(slot, previous) if slot is not None else 0.0
+    except StopIteration as stop:  # it returned without suspending
+        result = _success(stop.value)
+    except BaseException as exc:
+        if isinstance(exc, _cancelled_error()):
+            task = sys.modules["asyncio"].current_task()
+            if task is not None and task.cancelling():
+                raise  # the caller's own cancellation: never swallowed
+        result = _async_failure(found, exc, ctx)
+    else:
+        return _Rest(found, coro, pending, limit, ctx, slot, took)
+    return _blocked(found, took, limit or 0) if took else result
+
+
+class _Rest:
+    """An async tool's coroutine after its first step: awaiting it runs the other steps.
+
+    Its timer (what is left of the limit) is armed now that the tool suspended;
+    the task's sends, throws (its cancellation) and close reach the coroutine
+    unchanged, and each step is marked on the watchdog.
+    """
+
+    __slots__ = ("found", "coro", "pending", "limit", "ctx", "slot", "took")
+
+    def __init__(
+        self,
+        found: Tool,
+        coro: Any,
+        pending: Any,
+        limit: float | None,
+        ctx: CallContext | None,
+        slot: Any,
+        took: float,
+    ) -> None:
+        self.found, self.coro, self.pending, self.limit = found, coro, pending, limit
+        self.ctx, self.slot, self.took = ctx, slot, took
+
+    async def finish(self) -> ToolResult:
+        """The call's result: the tool's value, a timeout, or its failure."""
+        import asyncio
+
+        found, limit = self.found, self.limit
+        try:
+            async with asyncio.timeout(limit):
+                value = await self
             result = _success(value)
         except TimeoutError:
-            text = f"tool {found.name!r} timed out after {limit:g} s"
-            if not found.is_async:
-                text += "; its thread was abandoned (a sync tool cannot be stopped)"
-            result = _failure("timeout", text)
+            result = _failure("timeout", f"tool {found.name!r} timed out after {limit:g} s")
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise  # the caller's own cancellation: never swallowed
-            result = _tool_failure(found, exc, ctx)  # the tool cancelled itself
-        except Exception as exc:
-            result = _tool_failure(found, exc, ctx)
-        finally:
-            if watch is not None:
-                watch.stop()
-        if watch is not None and watch.blocked_s is not None:
-            # Whatever it returned: it held every other step and the run's timers.
-            result = _failure(
-                "timeout",
-                f"async tool {found.name!r} blocked the event loop for {watch.blocked_s:.1f} s "
-                f"(its timeout is {limit:g} s); async tools must not block: await, or make "
-                "it a sync tool",
-            )
-        return self._after(call, result, ctx)
+            result = _tool_failure(found, exc, self.ctx)  # the tool cancelled itself
+        except BaseException as exc:
+            result = _async_failure(found, exc, self.ctx)
+        return _blocked(found, self.took, limit or 0) if self.took else result
+
+    def __await__(self) -> Any:
+        from .toolthreads import WATCHDOG
+
+        coro, pending, slot, name, limit = (
+            self.coro,
+            self.pending,
+            self.slot,
+            self.found.name,
+            self.limit,
+        )
+        while True:
+            throw: BaseException | None = None
+            sent = None
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                throw = exc
+            previous = WATCHDOG.begin(slot, name, limit) if slot is not None else None
+            try:
+                pending = coro.send(sent) if throw is None else coro.throw(throw)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                if slot is not None:
+                    self.took = max(self.took, WATCHDOG.end(slot, previous))
+
+
+async def _run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> ToolResult:
+    """Run a sync tool in the shared pool, waiting at most ``limit`` seconds."""
+    import asyncio
+    from functools import partial
+
+    from .toolthreads import POOL
+
+    future = POOL.submit(partial(_no_exit_sync, found.func, kwargs, True))
+    try:
+        async with asyncio.timeout(limit):
+            value = await future
+        return _success(value)
+    except TimeoutError:
+        return _failure(
+            "timeout",
+            f"tool {found.name!r} timed out after {limit:g} s; its thread was abandoned "
+            "(a sync tool cannot be stopped)",
+        )
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        return _tool_failure(found, asyncio.CancelledError(), ctx)
+    except Exception as exc:
+        return _tool_failure(found, exc, ctx)

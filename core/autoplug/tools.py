@@ -25,21 +25,63 @@ MAX_ARGUMENT_CHARS = 10_000_000
 _MAX_FAST_INT_BITS = 14_000
 
 
+class _LazyWorkspace:
+    """The ``workspace`` field of :class:`CallContext`: the current directory, read when first used.
+
+    ``Path.cwd()`` is a system call (1-3 µs), dearer than the rest of a call through
+    the door; most calls never read the workspace, so it is resolved on first read.
+    """
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return None  # the dataclass default: "the current directory, when read"
+        found = obj.__dict__.get("_workspace")
+        if found is None:
+            found = obj.__dict__["_workspace"] = Path.cwd()
+        return found
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        # Reached only from __init__ (object.__setattr__); the frozen class refuses the rest.
+        obj.__dict__["_workspace"] = value
+
+
 @dataclass(frozen=True)
 class CallContext:
     """What a tool call runs in; injected into a tool that declares ``*, context: CallContext``.
 
-    Outside a run the ids are None and the workspace is the current directory.
-    A side-effect tool runs only when ``approved`` is true. ``home`` is the
-    kernel's AUTOPLUG_HOME (filled by ``kernel.tools.call`` and by runs), so a tool
-    reads its settings from the kernel it runs in, not from the environment.
+    Outside a run the ids are None and the workspace is the current directory
+    (resolved when first read). A side-effect tool runs only when ``approved``
+    is true. ``home`` is the kernel's AUTOPLUG_HOME (filled by
+    ``kernel.tools.call`` and by runs), so a tool reads its settings from the
+    kernel it runs in, not from the environment.
     """
 
     run_id: str | None = None
     step_id: str | None = None
-    workspace: Path = field(default_factory=Path.cwd)
+    workspace: Path = _LazyWorkspace()  # type: ignore[assignment]
     approved: bool = False
     home: Path | None = None
+
+    def with_home(self, home: Path | None) -> CallContext:
+        """This context with ``home`` set (the workspace stays unresolved if it was)."""
+        made = _new(CallContext)
+        made.__dict__.update(self.__dict__)
+        made.__dict__["home"] = home
+        return made
+
+
+_new = object.__new__
+
+
+def _context(home: Path | None) -> CallContext:
+    """``CallContext(home=home)`` at a fifth of the cost: the door's default context.
+
+    A frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``;
+    fields left at their class defaults need not be stored at all.
+    """
+    made = _new(CallContext)
+    made.__dict__["home"] = home
+    return made
 
 
 @dataclass(frozen=True)
@@ -109,6 +151,21 @@ def _failure(kind: str, error: str, violations: Iterable[tuple[str, str]] = ()) 
     return ToolResult(ok=False, error=error, kind=kind, violations=tuple(violations))
 
 
+def _success(value: Any) -> ToolResult:
+    """``ToolResult(ok=True, value=value)`` (or a ToolOutput's), built at a quarter of the cost.
+
+    The hot path of every call: the fields left at their defaults are read from the
+    class, so only two are stored; the result is the same frozen value.
+    """
+    if isinstance(value, ToolOutput):
+        return ToolResult(ok=True, value=value.value, assets=tuple(value.assets))
+    made = _new(ToolResult)
+    fields = made.__dict__
+    fields["ok"] = True
+    fields["value"] = value
+    return made
+
+
 @dataclass
 class Tool:
     """A callable a model can use: a name, a description, a JSON Schema for its arguments.
@@ -137,6 +194,7 @@ class Tool:
     is_async: bool = field(init=False, default=False)
     _validator: Any = field(init=False, default=None, repr=False)
     _fast: Any = field(init=False, default=None, repr=False)
+    _partial: Any = field(init=False, default=None, repr=False)
     # A guest tool (an MCP server's) takes its bare name only when no other plugin's tool has it.
     guest: ClassVar[bool] = False
 
@@ -206,13 +264,22 @@ class Tool:
             fast = self._fast = _compile_fast(self.parameters) or False
         return bool(fast) and fast(args, max_chars)
 
-    def violations(self, args: Any) -> list[tuple[str, str]]:
-        """Every way ``args`` breaks the schema, as ``(json_path, message)``; empty when valid."""
+    def violations(self, args: Any, present: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """Every way ``args`` breaks the schema, as ``(json_path, message)``; empty when valid.
+
+        Names in ``present`` count as given (a plan's ``$asset`` and ``$fill``
+        arguments, whose values come later): their absence is no violation.
+        """
         fast = self._fast
         if fast is None:
             fast = self._fast = _compile_fast(self.parameters) or False
-        if fast and fast(args):
+        given = frozenset(present)
+        if fast and fast(args, MAX_ARGUMENT_CHARS, given):
             return []
+        if given and isinstance(self.parameters, dict):
+            required = self.parameters.get("required")
+            if isinstance(required, list) and given & set(required):
+                return self._partial_violations(args, given & frozenset(required))
         validator = self._validator
         if validator is None:
             from .schemacheck import make_validator
@@ -221,12 +288,34 @@ class Tool:
         errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
         return [(e.json_path, e.message) for e in errors]
 
+    def _partial_violations(self, args: Any, given: frozenset[str]) -> list[tuple[str, str]]:
+        """Violations with the ``given`` required names excused, compiled once per set of names.
 
-def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
-    """A quick acceptor for flat schemas of simple typed properties, or None.
+        Not the full check with its "is a required property" errors filtered out:
+        building those errors is jsonschema's slow path (tens of µs a step).
+        """
+        cache = self._partial
+        if cache is None:
+            cache = self._partial = {}
+        validator = cache.get(given)
+        if validator is None:
+            from .schemacheck import make_validator
 
-    It answers True only for arguments jsonschema would accept; anything it is
-    unsure of (False) goes to jsonschema, which also produces the messages.
+            schema = dict(self.parameters)
+            schema["required"] = [n for n in schema["required"] if n not in given]
+            validator = cache[given] = make_validator(schema)
+        if validator.is_valid(args):
+            return []
+        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
+        return [(e.json_path, e.message) for e in errors]
+
+
+def _compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
+    """A quick acceptor for flat schemas of simple typed properties (or arrays of them), or None.
+
+    It answers True only for arguments jsonschema would accept (with the names in
+    ``present`` counted as given); anything it is unsure of (False) goes to
+    jsonschema, which also produces the messages.
     """
     if set(schema) - {"type", "properties", "required", "additionalProperties", "description"}:
         return None
@@ -234,26 +323,49 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
         return None
     kinds = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
     checks: dict[str, tuple[type, ...]] = {}
+    arrays: dict[str, tuple[tuple[type, ...], bool]] = {}  # name -> (item types, bool refused)
     for name, prop in schema.get("properties", {}).items():
-        if not isinstance(prop, dict) or set(prop) - {"type", "description", "default"}:
+        if not isinstance(prop, dict):
             return None
         kind = prop.get("type")
-        if kind not in kinds:
+        if kind == "array" and not set(prop) - {"type", "items", "description", "default"}:
+            items = prop.get("items")
+            if not isinstance(items, dict) or set(items) - {"type", "description"}:
+                return None
+            if items.get("type") not in kinds:
+                return None
+            arrays[name] = (kinds[items["type"]], items["type"] != "boolean")
+            continue
+        if set(prop) - {"type", "description", "default"} or kind not in kinds:
             return None
         checks[name] = kinds[kind]
     required = tuple(schema.get("required", ()))
     no_bool = {n for n, k in checks.items() if k != (bool,)}
 
-    def accept(args: Any, max_chars: int = MAX_ARGUMENT_CHARS) -> bool:
+    def accept(args: Any, max_chars: int = MAX_ARGUMENT_CHARS, present: Any = ()) -> bool:
         if type(args) is not dict:
             return False
         for name in required:
-            if name not in args:
+            if name not in args and name not in present:
                 return False
         size = 0
         for name, value in args.items():
             kind = checks.get(name)
-            if kind is None or not isinstance(value, kind):
+            if kind is None:
+                array = arrays.get(name)
+                if array is None or type(value) is not list:
+                    return False
+                item_kind, refuse_bool = array
+                size += len(value)  # each item counts, as in argument_problem
+                for item in value:
+                    if not isinstance(item, item_kind) or (refuse_bool and isinstance(item, bool)):
+                        return False
+                    if type(item) is str:
+                        size += len(item)
+                    elif type(item) is int and item.bit_length() > _MAX_FAST_INT_BITS:
+                        return False
+                continue
+            if not isinstance(value, kind):
                 return False
             if name in no_bool and isinstance(value, bool):
                 return False

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import ModelError
 from ..llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, canonical_json
+from ..tools import _compile_fast as compile_fast
 from .context import GuardStop, RunContext
 from .prompting import QUOTE_CHARS, clip, violation_lines
 
@@ -81,6 +82,7 @@ DECIDE_FUNCTIONS: tuple[FunctionSpec, ...] = (
 
 _FUNCTIONS = {f.name: f for f in DECIDE_FUNCTIONS}
 _validators: dict[str, Any] = {}
+_fast_checks: dict[str, Any] = {}
 
 SYSTEM_PROMPT = """\
 You are the dynamic agent of autoplug. You solve a task one turn at a time. Each turn, \
@@ -176,6 +178,13 @@ def _violations(name: str, arguments: dict[str, Any]) -> list[str]:
         from jsonschema import Draft202012Validator
 
         validator = _validators[name] = Draft202012Validator(_FUNCTIONS[name].parameters)
+    # Compiled once per function; the quick acceptor answers a well-formed call, and
+    # jsonschema's errors are built only for a bad one.
+    fast = _fast_checks.get(name)
+    if fast is None:
+        fast = _fast_checks[name] = compile_fast(_FUNCTIONS[name].parameters) or False
+    if fast and fast(arguments):
+        return []
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
     return violation_lines((e.json_path, e.message) for e in errors)
 

@@ -127,16 +127,53 @@ def classify_arg(value: Any) -> tuple[str, Any]:
     return "literal", value
 
 
+_plan_validator: Any = None
+_STEP_KEYS = frozenset({"id", "tool", "args", "output", "inputs"})
+
+
+def _plan_fits(arguments: Any) -> bool:
+    """True only when ``arguments`` match :data:`PLAN_SCHEMA` (what jsonschema would accept).
+
+    The common, well-formed plan is accepted in one loop; anything else (False:
+    "not sure") goes to jsonschema, which also writes the messages.
+    """
+    if type(arguments) is not dict or len(arguments) != 1:
+        return False
+    steps = arguments.get("steps")
+    if type(steps) is not list or not steps:
+        return False
+    for step in steps:
+        if type(step) is not dict or not step.keys() <= _STEP_KEYS:
+            return False
+        ident, name, args, output = (step.get(k) for k in ("id", "tool", "args", "output"))
+        if type(ident) is not str or not ident or type(name) is not str:
+            return False
+        if type(args) is not dict or type(output) is not str or not output:
+            return False
+        if "inputs" in step:
+            inputs = step["inputs"]
+            if type(inputs) is not list:
+                return False
+            for item in inputs:
+                if type(item) is not str or not item:
+                    return False
+    return True
+
+
 def structure_errors(arguments: Any) -> list[str]:
     """Where ``submit_plan``'s arguments break :data:`PLAN_SCHEMA`; empty when they fit."""
     problem = value_problem(arguments)
     if problem is not None:
         # Before the schema: its messages quote the value, and repr recurses.
         return [f"submit_plan arguments: {problem}"]
-    from jsonschema import Draft202012Validator
+    if _plan_fits(arguments):
+        return []
+    global _plan_validator
+    if _plan_validator is None:
+        from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(PLAN_SCHEMA)
-    found = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        _plan_validator = Draft202012Validator(PLAN_SCHEMA)  # compiled once, not per plan
+    found = sorted(_plan_validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
     return [
         f"submit_plan arguments {e.json_path}: {clip(e.message, VIOLATION_CHARS)}" for e in found
     ]
@@ -167,7 +204,7 @@ def _schema_errors(info: StepInfo, literal: dict[str, Any], open_keys: set[str])
                 f"{where}: argument {key!r} is not a parameter of the tool (parameters: {params})"
             )
     excused = {("$", f"{key!r} is a required property") for key in open_keys}
-    for path, message in tool.violations(literal):
+    for path, message in tool.violations(literal, present=open_keys):
         if (path, message) not in excused:
             # Bounded: a schema message quotes the offending value, which may be huge.
             errors.append(f"{where}: argument {path}: {clip(message, VIOLATION_CHARS)}")

@@ -1,0 +1,204 @@
+"""The threads behind ``acall``: one shared pool for sync tools, one watchdog for async ones.
+
+Both are process-wide and started on first use. The pool's threads are daemon
+threads that nobody joins, so a sync tool past its timeout can be abandoned (a
+Python thread cannot be stopped): its thread stays busy, the pool starts another
+for the next call, and neither the run nor the process's exit waits for it.
+
+The watchdog notices an async tool that blocks the event loop (``time.sleep``,
+blocking I/O) — something no asyncio timer can pre-empt. The door marks the
+start and end of each step of an async tool's coroutine on the thread running
+it; the watchdog looks at those marks every few hundredths of a second, and a
+step still running past the tool's timeout is reported on stderr at once.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+#: How long an idle pool thread waits for work before it ends, in seconds.
+IDLE_THREAD_S = 60.0
+
+
+class ToolThreads:
+    """A pool of daemon threads that grows when all its threads are busy and shrinks when idle.
+
+    Not ``concurrent.futures.ThreadPoolExecutor`` (its threads are joined at
+    interpreter exit, so an abandoned tool would hold the process) and not a
+    thread per call (starting a thread costs more than handing work to one).
+    """
+
+    def __init__(self, idle_s: float = IDLE_THREAD_S) -> None:
+        self.idle_s = idle_s
+        self._jobs: queue.SimpleQueue[tuple[Any, Any, Callable[[], Any]]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # threads waiting for a job, less the jobs already promised to them
+        self._started = 0
+
+    @property
+    def threads_started(self) -> int:
+        """How many threads the pool has started so far (reuse keeps this small)."""
+        return self._started
+
+    def submit(self, job: Callable[[], Any]) -> Any:
+        """An asyncio future of ``job()`` run in a pool thread; the running loop gets the result.
+
+        The future is settled in the loop's thread; a result that comes after the
+        future was cancelled (a timeout) is dropped.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1
+            else:
+                self._started += 1
+                number = self._started
+        self._jobs.put((loop, future, job))
+        if spawn:
+            thread = threading.Thread(target=self._work, name=f"autoplug-tool-{number}")
+            thread.daemon = True
+            thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            try:
+                loop, future, job = self._jobs.get(timeout=self.idle_s)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # no job is promised to an idle thread: end this one
+                        self._idle -= 1
+                        return
+                continue  # a job was promised just now: take it
+            try:
+                outcome = (True, job())
+            except Exception as exc:
+                outcome = (False, exc)
+            try:
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+            except RuntimeError:
+                pass  # the loop has closed: the tool was abandoned, its run is over
+            del loop, future, job, outcome  # hold nothing of a finished call while idle
+            with self._lock:
+                self._idle += 1
+
+
+def _settle(future: Any, ok: bool, value: Any) -> None:
+    if future.done():
+        return  # timed out or cancelled: the result is dropped
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+class _Slot:
+    """What one thread's async tool is running now: a mark ``(name, limit, since)`` or None."""
+
+    __slots__ = ("mark", "reported", "thread")
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.mark: tuple[str, float, float] | None = None
+        self.reported: tuple[str, float, float] | None = None  # the last mark reported
+        self.thread = thread
+
+
+class Watchdog:
+    """One daemon thread that reports async tools whose step runs past their timeout.
+
+    A step is marked by :meth:`begin` and unmarked by :meth:`end` (a tuple and
+    two clock reads: the door's cost of watching an async tool that returns at once).
+    """
+
+    def __init__(self, tick: float = 0.02) -> None:
+        self.tick = tick
+        self._local = threading.local()
+        self._slots: list[_Slot] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def slot(self) -> _Slot:
+        """The calling thread's slot (made on first use, and the watchdog started)."""
+        found: _Slot | None = getattr(self._local, "slot", None)
+        if found is None:
+            found = self._local.slot = _Slot(threading.current_thread())
+            with self._lock:
+                self._slots.append(found)
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._watch, name="autoplug-watchdog", daemon=True
+                    )
+                    self._thread.start()
+        return found
+
+    def begin(self, slot: _Slot, name: str, limit: float) -> tuple[str, float, float] | None:
+        """Mark a step of tool ``name`` as running on ``slot``'s thread; the mark it replaces."""
+        previous = slot.mark
+        slot.mark = (name, limit, time.monotonic())
+        # Looked at after the mark is set: the watchdog clears the flag before it looks at marks.
+        if not self._wake.is_set():
+            self._wake.set()
+        return previous
+
+    def end(self, slot: _Slot, previous: tuple[str, float, float] | None) -> float:
+        """Unmark the step; how long it ran if that was past its limit (reported), else 0."""
+        mark = slot.mark
+        slot.mark = previous
+        if mark is None:
+            return 0.0
+        took = time.monotonic() - mark[2]
+        if took <= mark[1]:
+            return 0.0
+        if slot.reported is not mark:
+            slot.reported = mark
+            _report(mark[0], mark[1], took)
+        return took
+
+    def _watch(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.tick)
+            now = time.monotonic()
+            with self._lock:
+                slots = list(self._slots)
+            busy = False
+            for slot in slots:
+                mark = slot.mark
+                if mark is None:
+                    if not slot.thread.is_alive():
+                        with self._lock:
+                            self._slots.remove(slot)
+                    continue
+                busy = True
+                if now - mark[2] > mark[1] and slot.reported is not mark:
+                    slot.reported = mark
+                    _report(mark[0], mark[1], now - mark[2])
+            if not busy:
+                self._wake.clear()
+                if any(slot.mark is not None for slot in slots):
+                    self._wake.set()  # a step began while we looked
+
+
+def _report(name: str, limit: float, took: float) -> None:
+    print(
+        f"autoplug: async tool {name!r} has blocked the event loop for "
+        f"{took:.1f} s (past its {limit:g} s timeout); it cannot be "
+        "pre-empted: its step fails once the loop is back",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+#: The process's pool for sync tools and its watchdog for async ones.
+POOL = ToolThreads()
+WATCHDOG = Watchdog()
