@@ -26,6 +26,7 @@ from .hookspecs import hookimpl
 from .kernel import Kernel
 from .llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, Model, Usage
 from .registry import ToolRegistry
+from .roles import Role
 from .tools import CallContext, Tool, ToolCall, ToolOutput, ToolResult, tool
 
 __version__ = "0.1.0"
@@ -69,6 +70,7 @@ __all__ = [
     "PluginError",
     "ReplayMismatch",
     "RunError",
+    "Role",
     "RunResult",
     "ScriptedModel",
     "Tool",
