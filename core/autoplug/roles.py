@@ -150,6 +150,28 @@ def roles_from_config(config: Any) -> list[Role]:
     return roles
 
 
+@dataclass(frozen=True)
+class RoleScope:
+    """What a child run's plan checks know about its role: the tools it may plan with.
+
+    Set as ``role_scope`` on the child's restricted tool registry; ``everything``
+    is the kernel's whole registry, so a tool that exists but is not the role's
+    gets an error naming the role and its tools rather than "unknown tool".
+    """
+
+    role: str
+    tools: tuple[str, ...]
+    everything: Any
+
+    def refusal(self, tool: str) -> str:
+        """The plan error for a step that uses ``tool``, which is not one of the role's."""
+        listed = ", ".join(self.tools) or "none"
+        return (
+            f"tool {tool!r} is not one of role {self.role!r}'s tools ({listed}); "
+            "plan with those tools only"
+        )
+
+
 class RoleRegistry:
     """The roles of one kernel: the config's tables over the plugins' roles.
 
