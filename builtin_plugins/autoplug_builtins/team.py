@@ -203,6 +203,7 @@ class Delegation:
             if info["status"] in FINISHED:
                 from .team_child import absorb
 
+                store.close()  # reused as it is: nothing of it runs again
                 absorb(self.ctx.usage, info.get("usage"))
                 output = None
                 if role.output_schema is not None and info["answer"] is not None:
