@@ -108,6 +108,10 @@ class Progress:
             if d["function"] == "act":
                 assets = f" [assets: {', '.join(args['assets'])}]" if args["assets"] else ""
                 return f"» act: {_short(args['subtask'])}{assets}"
+            if d["function"] == "delegate":
+                lines = [f"» delegate: {len(args['assignments'])} assignment(s)"]
+                lines += [f"  - {a['role']}: {_short(a['subtask'])}" for a in args["assignments"]]
+                return "\n".join(lines)
             return "» final"
         if kind == "decision_rejected":
             return f"! turn {d['iteration']} rejected: {_short(d['error'])}"
