@@ -449,3 +449,55 @@ def test_resuming_a_child_directly_is_refused_naming_its_manager(isolated_home):
         NotResumableError, match=f"resume the manager: autoplug resume {run.run_id}"
     ):
         asyncio.run(aresume_run(kernel, child["run_id"]))
+
+
+def test_the_transcript_lists_a_managers_children_by_reference_after_the_delegate_call(
+    isolated_home,
+):
+    from autoplug.runs import transcript
+
+    kernel = kernel_for(isolated_home)
+
+    def manager(request):
+        if '"delegated"' in seen(request):
+            return call("final", answer="ok")
+        return delegate(("architect", "design it", []), ("sleeper", "nap", []))
+
+    run = kernel.run("Go.", model=team_model(manager), auto="manager")
+    with RunStore.open(isolated_home, run.run_id) as store:
+        entries = transcript(store)
+    assert [e["kind"] for e in entries] == ["model", "child", "child", "model"]
+    children = {r["team_role"]: r for r in list_runs(isolated_home) if r["parent"]}
+    assert entries[1] == {
+        "kind": "child",
+        "run_id": children["architect"]["run_id"],
+        "team_role": "architect",
+        "status": "succeeded",
+    }
+    assert entries[2]["team_role"] == "sleeper"
+    # A child's own transcript carries its role on each model exchange.
+    with RunStore.open(isolated_home, children["architect"]["run_id"]) as store:
+        own = transcript(store)
+    assert {e["team_role"] for e in own if e["kind"] == "model"} == {"architect"}
+    assert [e["agent"] for e in own if e["kind"] == "model"] == ["dynamic", "planner", "dynamic"]
+
+
+def test_the_ui_run_page_lists_a_managers_children_and_a_child_page_its_parent(isolated_home):
+    pytest.importorskip("jinja2")
+    from autoplug.ui.run_view import build_run_page
+
+    kernel = kernel_for(isolated_home)
+
+    def manager(request):
+        if '"delegated"' in seen(request):
+            return call("final", answer="ok")
+        return delegate(("architect", "design it", []))
+
+    run = kernel.run("Go.", model=team_model(manager), auto="manager")
+    page = build_run_page(isolated_home, run.run_id)
+    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    assert page.data["children"] == [
+        {"run_id": child["run_id"], "team_role": "architect", "status": "succeeded"}
+    ]
+    child_page = build_run_page(isolated_home, child["run_id"]).data
+    assert child_page["children"] == [] and child_page["parent"] == run.run_id
