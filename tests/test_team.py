@@ -8,10 +8,13 @@ observed), so concurrent children get their own answers in any order.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autoplug import Kernel, Role, hookimpl, tool
 from autoplug.runs import RunStore, list_runs, prune_runs
@@ -501,3 +504,86 @@ def test_the_ui_run_page_lists_a_managers_children_and_a_child_page_its_parent(i
     ]
     child_page = build_run_page(isolated_home, child["run_id"]).data
     assert child_page["children"] == [] and child_page["parent"] == run.run_id
+
+
+def test_a_role_with_its_own_model_runs_its_children_on_it(isolated_home, tmp_path):
+    replies = tmp_path / "architect.json"
+    plan = {"steps": PLANS["architect"]}
+    replies.write_text(
+        json.dumps(
+            [
+                {"call": "act", "arguments": {"subtask": "design", "assets": []}},
+                {"call": "submit_plan", "arguments": plan},
+                {"call": "final", "arguments": {"answer": "designed on my own model"}},
+            ]
+        )
+    )
+    (isolated_home / "config.toml").write_text("")
+    CALLS.clear()
+    kernel = Kernel(
+        plugins=[TeamPlugin()], builtins=["autoplug_autos", "autoplug_models"], home=isolated_home
+    )
+    kernel.roles.add(
+        Role("solo", "designs alone", "You design.", ["design"], f"scripted:{replies}"), "t"
+    )
+
+    def manager(request):
+        if '"delegated"' in seen(request):
+            return call("final", answer="ok")
+        return delegate(("solo", "design it", []))
+
+    run = kernel.run("Go.", model=team_model(manager), auto="manager")
+    (observed,) = observations(isolated_home, run.run_id)
+    assert observed["delegated"][0]["answer"] == "designed on my own model"
+    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    assert child["model"] == f"scripted:{replies}"
+    assert run.usage["llm_calls"] == 2 + 3
+
+
+ROLE_NAMES = st.lists(
+    st.sampled_from(["architect", "twin", "architekt", "nobody"]), min_size=1, max_size=3
+)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(calls=st.lists(ROLE_NAMES, min_size=1, max_size=4))
+def test_assignment_names_count_each_role_and_a_bad_call_starts_no_child(isolated_home, calls):
+    for folder in (isolated_home / "runs").glob("*"):  # hypothesis reuses the home
+        shutil.rmtree(folder)
+    kernel = kernel_for(isolated_home, "[limits]\nloop_repeats = 99\nrejected_replies = 99\n")
+    kernel.roles.add(Role("twin", "designs too", "You are the twin.", ["design"]), "t")
+    plans = {**PLANS, "twin": PLANS["architect"]}
+    turn = {"n": 0}
+
+    def manager(request):
+        if turn["n"] == len(calls):
+            return call("final", answer="done")
+        roles = calls[turn["n"]]
+        turn["n"] += 1
+        return delegate(*[(r, f"part {k}", []) for k, r in enumerate(roles)])
+
+    run = kernel.run("Go.", model=team_model(manager, plans), auto="manager")
+    assert run.status == "succeeded", run.reason
+    with RunStore.open(isolated_home, run.run_id) as store:
+        records = [d for d in store.decisions() if d["function"] == "delegate"]
+    counts: dict[str, int] = {}
+    expected_children = 0
+    for roles, record in zip(calls, records, strict=True):
+        if any(r not in ("architect", "twin") for r in roles):
+            assert "names unknown role" in record["error"]
+            continue
+        names = []
+        for r in roles:
+            counts[r] = counts.get(r, 0) + 1
+            names.append(f"{r}.{counts[r]}")
+        observed = json.loads(record["observation"])["delegated"]
+        assert [e["assignment"] for e in observed] == names
+        assert all(e["status"] == "succeeded" for e in observed)
+        expected_children += len(roles)
+    children = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    assert len(children) == expected_children
+    assert sorted(c["assignment"] for c in children) == sorted(
+        f"{r}.{k}" for r, n in counts.items() for k in range(1, n + 1)
+    )

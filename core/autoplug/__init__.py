@@ -32,6 +32,7 @@ from .tools import CallContext, Tool, ToolCall, ToolOutput, ToolResult, tool
 __version__ = "0.1.0"
 
 _LAZY = {
+    "ApprovalRequest": "autoplug.agents.context",
     "Auto": "autoplug.autos",
     "RunResult": "autoplug.autos",
     "ScriptedModel": "autoplug.scripted",
@@ -53,6 +54,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ApprovalRequest",
     "Auto",
     "AutoplugError",
     "BlockingCallInLoop",
