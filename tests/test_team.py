@@ -587,3 +587,34 @@ def test_assignment_names_count_each_role_and_a_bad_call_starts_no_child(isolate
     assert sorted(c["assignment"] for c in children) == sorted(
         f"{r}.{k}" for r, n in counts.items() for k in range(1, n + 1)
     )
+
+
+def test_a_role_with_a_broken_output_schema_is_refused_before_any_run_exists(isolated_home):
+    from autoplug import UsageError
+
+    kernel = kernel_for(isolated_home)
+    kernel.roles.add(Role("odd", "has a bad schema", "x", output_schema={"type": 12}), "t")
+    with pytest.raises(
+        UsageError, match=r"role .odd. \(plugin t\): invalid output schema: schema path /type"
+    ):
+        kernel.run("Go.", model=team_model(lambda r: call("final", answer="x")), auto="manager")
+    assert list_runs(isolated_home) == []
+
+
+def test_a_roles_output_schema_shapes_its_childs_answer_and_the_output_entry(isolated_home):
+    kernel = kernel_for(isolated_home)
+    schema = {"type": "object", "properties": {"files": {"type": "array"}}, "required": ["files"]}
+    kernel.roles.add(Role("typed", "answers with data", "You report files.", [], None, schema), "t")
+
+    def reply(request):
+        if role_of(request) == "typed":
+            return call("final", answer={"files": ["a.py"]})
+        if '"delegated"' in seen(request):
+            return call("final", answer="ok")
+        return delegate(("typed", "list files", []))
+
+    run = kernel.run("Go.", model=ScriptedModel(reply), auto="manager")
+    (observed,) = observations(isolated_home, run.run_id)
+    entry = observed["delegated"][0]
+    assert entry["output"] == {"files": ["a.py"]}
+    assert json.loads(entry["answer"]) == {"files": ["a.py"]}

@@ -292,6 +292,7 @@ class Manager(Auto):
 
     def __init__(self, kernel: Any, **options: Any) -> None:
         super().__init__(kernel, **options)
+        self._check_roles()  # a bad role is bad usage, before any run exists
         self.recording = options.get("record") is not None
         self.ctx: Any = None
         self._child_models: dict[str, Any] = {}
@@ -341,7 +342,6 @@ class Manager(Auto):
 
     async def solve(self, ctx: Any, memories: str) -> tuple[str, str | None, str | None]:
         """Decide turns (brainstorm, act, delegate, final) until an answer or a guard."""
-        self._check_roles()
         return await self._agent(ctx, [], memories).run()
 
     async def resume(
@@ -350,11 +350,10 @@ class Manager(Auto):
         """Continue from the saved turns; children are reused, resumed or started as needed."""
         if not records:
             return await self.solve(ctx, await self.recall(ctx, ctx.task))
-        self._check_roles()
         return await self._agent(ctx, records, "").run()
 
     def _check_roles(self) -> None:
-        """Every role's output schema is checked before the first turn (a bad one is bad usage)."""
+        """Every role's output schema is checked before the run starts (a bad one is bad usage)."""
         from autoplug.output import output_schema_from
 
         for role, source in self.kernel.roles.items():
