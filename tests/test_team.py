@@ -618,3 +618,27 @@ def test_a_roles_output_schema_shapes_its_childs_answer_and_the_output_entry(iso
     entry = observed["delegated"][0]
     assert entry["output"] == {"files": ["a.py"]}
     assert json.loads(entry["answer"]) == {"files": ["a.py"]}
+
+
+def test_a_team_over_its_max_tokens_budget_stops_inside_a_child(isolated_home):
+    def manager(request):
+        if '"delegated"' in seen(request):
+            return call("final", answer="never")
+        return delegate(("architect", "design it", []))
+
+    events = []
+    free = kernel_for(isolated_home).run(
+        "Go.", model=team_model(manager), auto="manager", on_event=events.append
+    )
+    assert free.status == "succeeded"
+    calls = [e.data for e in events if e.type == "llm_call"]
+    first = calls[0]["input_tokens"] + calls[0]["output_tokens"]  # the manager's first call
+    budget = first + 1  # the child's first call goes over it
+    kernel = kernel_for(isolated_home, f"[limits]\nmax_tokens = {budget}\n")
+    run = kernel.run("Go.", model=team_model(manager), auto="manager")
+    assert run.status == "stopped"
+    assert run.reason.startswith("max_tokens budget exceeded")
+    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    assert child["status"] == "stopped" and child["reason"].startswith("max_tokens budget")
+    assert child["usage"]["llm_calls"] == 1
+    assert run.usage["total_tokens"] > budget
