@@ -113,7 +113,7 @@ def test_a_workspace_that_is_not_a_folder_is_bad_usage(tmp_path):
 
 def test_an_unknown_auto_is_bad_usage_naming_the_known_ones(tmp_path):
     kernel = files_kernel(tmp_path)
-    with pytest.raises(UsageError, match="unknown auto 'nope'; known: assistant, runner"):
+    with pytest.raises(UsageError, match="unknown auto 'nope'; known: assistant, manager, runner"):
         kernel.run("x", model=ScriptedModel([]), auto="nope")
 
 
@@ -296,7 +296,7 @@ class EchoPlugin:
 
 def test_a_plugin_adds_its_own_auto(tmp_path):
     kernel = Kernel(plugins=[EchoPlugin()], builtins=["autoplug_autos"], home=tmp_path)
-    assert kernel.autos.names() == ["assistant", "echo", "runner"]
+    assert kernel.autos.names() == ["assistant", "echo", "manager", "runner"]
     events = []
     run = kernel.run("hello", model=ScriptedModel(["ok"]), auto="echo", on_event=events.append)
     assert run.status == "succeeded" and run.answer == "HELLO"

@@ -35,7 +35,7 @@ def test_a_parser_error_points_at_the_subcommands_help(isolated_home):
         ),
         (
             ["--model", "scripted:x", "--auto", "runer"],
-            "unknown auto 'runer'; did you mean 'runner'?",
+            "unknown auto 'runer'; did you mean 'runner', 'manager'?",
         ),
     ],
 )

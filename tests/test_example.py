@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,35 @@ def test_the_shipped_cassette_is_what_record_planets_records_now(tmp_path):
     assert shape(fresh) == shape(ROOT / "examples" / "planets.jsonl"), (
         "examples/planets.jsonl is stale: run python examples/record_planets.py"
     )
+
+
+def test_shipped_team_example_replays_a_manager_whose_roles_write_files(tmp_path):
+    """The README's team command: three roles write their files into a fresh workspace."""
+    home, workspace = tmp_path / "home", tmp_path / "ws"
+    home.mkdir()
+    workspace.mkdir()
+    shutil.copy(ROOT / "examples" / "team" / "config.toml", home / "config.toml")
+    out = subprocess.run(
+        [sys.executable, "-m", "autoplug.cli", "run", "Build a tiny todo app.", "--auto", "manager"]
+        + ["--model", "replay:examples/team.jsonl", "--workspace", str(workspace), "--yes"]
+        + ["--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AUTOPLUG_HOME": str(home)},
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["status"] == "succeeded" and "todo app is built" in result["answer"]
+    assert sorted(p.name for p in workspace.iterdir()) == ["design.md", "index.html", "server.py"]
+    assert "GET /todos" in (workspace / "design.md").read_text()
+    assert "HTTPServer" in (workspace / "server.py").read_text()
+    assert result["usage"]["llm_calls"] == 12  # manager 3 + each of three children 3
+    names = sorted(a["name"] for a in result["assets"])
+    assert names == ["architect.1.design", "backend.1.design", "backend.1.server"] + [
+        "frontend.1.design",
+        "frontend.1.page",
+    ]
+    for role in ("architect", "backend", "frontend"):  # each role's progress, under its name
+        assert f"{role}| " in out.stderr

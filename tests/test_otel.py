@@ -353,3 +353,50 @@ def test_with_otel_on_loading_the_kernel_still_imports_no_opentelemetry(tmp_path
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["loaded", "True", "[]"]
+
+
+def test_a_managers_child_run_span_is_a_direct_child_of_the_managers(tmp_path, exporter):
+    from autoplug import Role
+
+    class Team(Tools):
+        name = "otel_team"
+
+        @hookimpl
+        def register_roles(self, register: Any) -> None:
+            register(Role("loud", "shouts", "You shout.", tools=["shout"]))
+
+    def reply(request):
+        names = {f.name for f in request.functions}
+        system = request.messages[0].content or ""
+        last = request.messages[-1].content or ""
+        if "Your role in the team: loud." in system:
+            if "submit_plan" in names:
+                step = {"id": "s1", "tool": "shout", "args": {"text": "hi"}, "output": "x"}
+                return call("submit_plan", steps=[step])
+            if '"subtask"' in last:
+                return call("final", answer="HI")
+            return call("act", subtask="shout", assets=[])
+        if '"delegated"' in last:
+            return call("final", answer="done")
+        return call("delegate", assignments=[{"role": "loud", "subtask": "shout", "assets": []}])
+
+    exporter.clear()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("[otel]\nenabled = true\n")
+    kernel = Kernel(plugins=[Team()], builtins=["autoplug_autos", "autoplug_otel"], home=home)
+    result = kernel.run("Shout.", model=ScriptedModel(reply), auto="manager")
+    assert result.status == "succeeded"
+    spans = exporter.get_finished_spans()
+    manager = next(s for s in spans if s.name == "invoke_agent manager")
+    child = next(s for s in spans if s.name == "invoke_agent runner")
+    assert manager.parent is None
+    assert child.parent is not None and child.parent.span_id == manager.context.span_id
+    assert child.attributes["autoplug.team_role"] == "loud"
+    assert child.attributes["gen_ai.conversation.id"] != result.run_id  # the child's own id
+    tool_span = next(s for s in spans if s.name == "execute_tool shout")
+    assert tool_span.parent.span_id == child.context.span_id  # its steps are the child's
+    chats = [s for s in spans if s.name == "chat test"]
+    assert (
+        sorted(s.parent.span_id == child.context.span_id for s in chats) == [False] * 2 + [True] * 3
+    )

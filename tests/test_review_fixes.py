@@ -642,7 +642,7 @@ def test_registering_a_class_that_is_not_an_auto_fails_the_plugin(tmp_path):
         "register_autos; register a subclass of autoplug.Auto"
     )
     assert "fake" not in kernel.autos
-    assert kernel.autos.names() == ["assistant", "runner"]
+    assert kernel.autos.names() == ["assistant", "manager", "runner"]
 
 
 def test_an_auto_without_a_name_is_reported_with_the_right_article(tmp_path):

@@ -92,8 +92,10 @@ def test_runs_json_lists_runs_newest_first_with_their_fields(tmp_path):
         "started",
         "finished",
         "reason",
+        "parent",
         "error",
     }
+    assert runs[0]["parent"] is None  # a run that is no manager's child
 
 
 def test_runs_table_shows_each_run_and_reports_a_corrupt_one_on_stderr(tmp_path):

@@ -223,6 +223,9 @@ class Assistant(Auto):
 
 @hookimpl
 def register_autos(register: Any) -> None:
-    """Register the Runner and the Assistant."""
+    """Register the Runner, the Assistant and the Manager."""
+    from .team import Manager
+
     register(Runner)
     register(Assistant)
+    register(Manager)

@@ -26,11 +26,13 @@ from .hookspecs import hookimpl
 from .kernel import Kernel
 from .llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, Model, Usage
 from .registry import ToolRegistry
+from .roles import Role
 from .tools import CallContext, Tool, ToolCall, ToolOutput, ToolResult, tool
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "ApprovalRequest": "autoplug.agents.context",
     "Auto": "autoplug.autos",
     "RunResult": "autoplug.autos",
     "ScriptedModel": "autoplug.scripted",
@@ -52,6 +54,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ApprovalRequest",
     "Auto",
     "AutoplugError",
     "BlockingCallInLoop",
@@ -68,6 +71,7 @@ __all__ = [
     "NoModelConfigured",
     "PluginError",
     "ReplayMismatch",
+    "Role",
     "RunError",
     "RunResult",
     "ScriptedModel",

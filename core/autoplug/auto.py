@@ -85,6 +85,8 @@ class Auto(MemoryUse):
     """
 
     name: ClassVar[str] = ""
+    #: Whether a replay says on stderr which tools it offers (a manager's children do not).
+    announces_replay: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -117,7 +119,8 @@ class Auto(MemoryUse):
             where = self.model_id.removeprefix("replay:")
             chosen = replay_catalog(kernel.tools, recorded, where)
             self.run_kernel = KernelView(kernel, chosen.tools)
-            print(f"autoplug: {chosen.note(where)}", file=sys.stderr)
+            if self.announces_replay:
+                print(f"autoplug: {chosen.note(where)}", file=sys.stderr)
         if record is not None:
             catalog = catalog_entries(self.run_kernel.tools)
             self.model = kernel.models.recording(self.model, Path(record), catalog)

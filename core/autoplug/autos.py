@@ -192,6 +192,11 @@ async def aresume_run(
                 f"run {run_id!r} is {info['status']}{hint}; only an interrupted or failed run "
                 "can be resumed"
             )
+        if info.get("parent"):
+            raise NotResumableError(
+                f"run {run_id!r} is assignment {info['assignment']} of manager run "
+                f"{info['parent']!r}; resume the manager: autoplug resume {info['parent']}"
+            )
         cls = auto_class(kernel, info["auto"])
         # A conversation interrupted in its first turn has no saved messages yet:
         # its Auto (one that can reopen a conversation) still says what it is.

@@ -17,6 +17,7 @@ from typing import Any
 from .config_rules import Rule, Table, check
 from .errors import ConfigError
 from .mcpconfig import check_mcp_tables
+from .roles import check_role_tables
 
 DEFAULT_LIMITS: dict[str, Any] = {
     "iterations": 25,
@@ -27,6 +28,7 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "rejected_replies": 3,
     "output_repairs": 2,
     "concurrency": 4,
+    "children": 4,
     "tool_timeout_s": 60,
     "max_tokens": None,
     "max_usd": None,
@@ -85,6 +87,7 @@ LIMIT_KEYS: dict[str, Rule] = {
     "rejected_replies": COUNT,
     "output_repairs": WHOLE,
     "concurrency": COUNT,
+    "children": COUNT,
     "tool_timeout_s": POSITIVE,
     "max_tokens": WHOLE,
     "max_usd": AMOUNT,
@@ -136,6 +139,15 @@ MCP_KEYS: dict[str, Rule] = {
     "disabled": FLAG,
 }
 
+ROLE_KEYS: dict[str, Rule] = {
+    "description": TEXT,
+    "instructions": TEXT,
+    "tools": NAMES,
+    "model": TEXT,
+    "output_schema": Rule(("table",)),
+    "output_schema_file": TEXT,
+}
+
 WEB_KEYS: dict[str, Rule] = {
     "allow_private": Rule(("bool", "names")),
     "search_url": TEXT,
@@ -153,6 +165,7 @@ SPEC: dict[str, Rule | Table] = {
     "web": Table(WEB_KEYS),
     "otel": Table({key: FLAG for key in OTEL_KEYS}),
     "mcp": Table({}, named=MCP_KEYS),  # autoplug.mcpconfig checks names and transports too
+    "roles": Table({}, named=ROLE_KEYS),  # autoplug.roles checks names and required keys too
 }
 """Every key the config file may hold: top-level keys and tables, checked by ``Config.load``.
 
@@ -208,6 +221,7 @@ CONFIG_TEMPLATE = """\
 # rejected_replies = 3      # replies with no valid call in a row stop the run
 # output_repairs = 2       # answers that break --output-schema sent back before the run fails
 # concurrency = 4          # steps run at once
+# children = 4             # a manager's child runs at once (--auto manager)
 # tool_timeout_s = 60
 # max_tokens = 200000      # prompt + completion tokens per run (default: no limit)
 # max_usd = 1.0            # USD per run, from [prices] (default: no limit)
@@ -242,6 +256,17 @@ CONFIG_TEMPLATE = """\
 # [mcp.remote]             # or a server over streamable HTTP
 # url = "http://localhost:8000/mcp"
 # headers = { Authorization = "Bearer ..." }
+
+# [roles.architect]        # a role the manager Auto delegates to (--auto manager)
+# description = "designs the program's structure"   # one line the manager reads
+# instructions = "You are the architect. Write the design to design.md."
+# tools = ["read_file", "write_file"]   # the tools it may plan with (default: all; [] none)
+# model = "openai:gpt-4o-mini"          # default: the run's model
+# output_schema = { type = "object", properties = { files = { type = "array" } } }
+# [roles.backend]
+# description = "writes the server code"
+# instructions = "You are the backend engineer."
+# output_schema_file = "backend.schema.json"   # the schema in a file (relative to this one)
 
 # [web]
 # allow_private = false    # true, or a list of networks like ["127.0.0.0/8"]: lets browse_url reach non-public addresses
@@ -333,6 +358,7 @@ class Config:
         check(self.data, SPEC, self.path)
         # Then what one key's rule cannot say: server names, exactly one transport.
         check_mcp_tables(self.data, self.path)
+        check_role_tables(self.data, self.path)
 
     def section(self, name: str) -> dict[str, Any]:
         """A top-level table of the file, or an empty dict."""

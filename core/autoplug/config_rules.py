@@ -27,7 +27,8 @@ class Rule:
 
     ``kinds`` are among ``"int"``, ``"float"``, ``"str"``, ``"bool"`` and
     ``"names"`` (a list of strings), ``"texts"`` (a table of strings, such as an
-    environment); ``"float"`` accepts whole numbers too.
+    environment), ``"table"`` (any inline table, such as a JSON Schema);
+    ``"float"`` accepts whole numbers too.
     Numbers are always finite; ``low``/``high`` bound them (``low_open``: the
     value must be more than ``low``, not equal to it).
     """
@@ -61,6 +62,7 @@ class Rule:
                         "str": "a string",
                         "names": "a list of strings",
                         "texts": "a table of strings",
+                        "table": "a table",
                     }[kind]
                 )
         parts = list(dict.fromkeys(parts))
@@ -83,6 +85,8 @@ class Rule:
         if isinstance(value, list):
             return "names" in self.kinds and all(isinstance(x, str) for x in value)
         if isinstance(value, dict):
+            if "table" in self.kinds:
+                return True
             return "texts" in self.kinds and all(isinstance(x, str) for x in value.values())
         return False
 

@@ -72,6 +72,19 @@ def register_autos(register: Any) -> None:
 
 
 @hookspec
+def register_roles(register: Any) -> None:
+    """Register roles the manager Auto can delegate to.
+
+    A ``[roles.NAME]`` table of the config replaces a plugin's role of the same
+    name; between plugins the first in plugin-name order wins.
+
+    :param register: ``register(Role(name, description, instructions, tools=None,
+        model=None, output_schema=None))``; takes a :class:`autoplug.Role`.
+    :return: ignored.
+    """
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add subcommands to the ``autoplug`` command line.
 

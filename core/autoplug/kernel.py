@@ -29,6 +29,7 @@ from .plugins import (
     wanted_names,
 )
 from .registry import ToolRegistry
+from .roles import RoleRegistry
 
 if TYPE_CHECKING:  # the run machinery is imported on first use, not at kernel start
     from .agents.context import Approver
@@ -136,6 +137,7 @@ class Kernel:
         )
         self.models = ModelRegistry(self.config)
         self.autos = NamedRegistry("auto")
+        self.roles = RoleRegistry(self.config)
         self.embedders = NamedRegistry("embedder")
         self.memory_backends = NamedRegistry("memory backend")
         self.unknown_plugins: list[str] = []
@@ -315,6 +317,7 @@ class Kernel:
             "register_tools": lambda obj: self.tools.add(obj, name, builtin),
             "register_models": lambda obj: self.models.add(obj, name),
             "register_autos": lambda obj: self.autos.add(_auto_class(obj, name), name, builtin),
+            "register_roles": lambda obj: self.roles.add(obj, name),
             "register_embedders": lambda obj: self.embedders.add(obj, name, builtin),
             "register_memory_backends": lambda obj: self.memory_backends.add(obj, name, builtin),
         }
@@ -330,7 +333,14 @@ class Kernel:
         self._forget(name)
 
     def _forget(self, name: str) -> None:
-        for registry in (self.tools, self.models, self.autos, self.embedders, self.memory_backends):
+        for registry in (
+            self.tools,
+            self.models,
+            self.autos,
+            self.roles,
+            self.embedders,
+            self.memory_backends,
+        ):
             registry.remove_plugin(name)
         if self.pm.get_plugin(name) is not None:
             self.pm.unregister(name=name)

@@ -7,8 +7,9 @@
 - ``execute_tool {tool}`` for each step, from ``step_started`` to
   ``step_finished`` / ``step_failed`` (error status and ``error.type`` on failure).
 
-Every call and step span is a direct child of its run's span. The times are the
-events' own, so the spans say when things happened, not when they were observed.
+Every call and step span is a direct child of its run's span; a manager's child
+run (its events carry ``child_run``) has its own ``invoke_agent`` span, a direct
+child of the manager's, with ``autoplug.team_role``. The times are the events' own, so the spans say when things happened, not when they were observed.
 """
 
 from __future__ import annotations
@@ -86,28 +87,38 @@ class RunSpans:
 
     # -- the run ------------------------------------------------------------------
 
+    @staticmethod
+    def _key(event: Any) -> str:
+        """The run an event belongs to: a manager's child's own id, else the event's run id."""
+        return str((event.data or {}).get("child_run") or event.run_id)
+
     def _run(self, event: Any, data: dict[str, Any]) -> _Run:
         """The run's state, starting its span at this event when none is open (a resume)."""
-        run = self.runs.get(event.run_id)
+        key = self._key(event)
+        run = self.runs.get(key)
         if run is not None:
             return run
+        manager = self.runs.get(event.run_id) if key != event.run_id else None
         auto = data.get("auto")
         provider, model = split_model(data.get("model"))
         attributes = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.provider.name": provider,
             "gen_ai.request.model": model,
-            "gen_ai.conversation.id": event.run_id,
+            "gen_ai.conversation.id": key,
         }
         if auto:
             attributes["gen_ai.agent.name"] = auto
+        if key != event.run_id:
+            attributes["autoplug.team_role"] = str((event.data or {}).get("team_role"))
         span = self.tracer.start_span(
             f"invoke_agent {auto}" if auto else "invoke_agent",
+            context=trace.set_span_in_context(manager.span) if manager is not None else None,
             kind=SpanKind.INTERNAL,
             start_time=_ns(event.time),
             attributes=attributes,
         )
-        run = self.runs[event.run_id] = _Run(span, provider, model)
+        run = self.runs[key] = _Run(span, provider, model)
         return run
 
     def _on_run_started(self, event: Any, data: dict[str, Any]) -> None:
@@ -138,7 +149,7 @@ class RunSpans:
             run.span.set_status(Status(StatusCode.ERROR, str(data.get("reason") or status)))
             run.span.set_attribute("error.type", str(status))
         run.span.end(end_time=end)
-        del self.runs[event.run_id]
+        del self.runs[self._key(event)]
 
     # -- model calls and steps --------------------------------------------------
 

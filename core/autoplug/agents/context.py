@@ -117,11 +117,43 @@ def usable_response(response: ChatResponse) -> ChatResponse:
     return dataclasses.replace(response, text=text, function_calls=tuple(calls))
 
 
-Approver = Callable[[Any, dict[str, Any]], "bool | Awaitable[bool]"]
+Approver = Callable[..., "bool | Awaitable[bool]"]
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """What an approver that takes a third argument is told about one call.
+
+    :param tool: the :class:`autoplug.Tool` asking to run.
+    :param args: its validated arguments.
+    :param step: the plan step's id.
+    :param team_role: the role of the child run asking (None outside a team).
+    :param run_id: the run asking.
+    """
+
+    tool: Any
+    args: dict[str, Any]
+    step: str | None = None
+    team_role: str | None = None
+    run_id: str | None = None
+
+
+def takes_request(approve: Any) -> bool:
+    """Whether the approver callable accepts a third positional argument (the request)."""
+    try:
+        params = list(inspect.signature(approve).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in params)
 
 
 def approver_from(approve: Any) -> Approver:
-    """An approval policy from ``True`` (approve all), ``False``/None (refuse all) or a callable."""
+    """An approval policy from ``True`` (approve all), ``False``/None (refuse all) or a callable.
+
+    A callable takes ``(tool, args)``, or ``(tool, args, request)`` to also receive
+    the :class:`ApprovalRequest` (step, team role).
+    """
     if callable(approve):
         return approve
     flag = bool(approve)
@@ -144,6 +176,8 @@ class RunContext:
     :param output_schema: the :class:`autoplug.output.OutputSchema` the answer must
         match, or None for a text answer.
     :param output: the validated answer value, once the dynamic agent has one.
+    :param role: the :class:`autoplug.Role` of a manager's child run (its
+        instructions go into the system prompts), or None.
     """
 
     kernel: Any
@@ -162,6 +196,7 @@ class RunContext:
     stream: bool = False
     output_schema: Any = None
     output: Any = None
+    role: Any = None
     _seq: int = 0
 
     def __post_init__(self) -> None:
@@ -176,9 +211,14 @@ class RunContext:
             self.sink(event)
         return event
 
-    async def is_approved(self, tool: Any, args: dict[str, Any]) -> bool:
-        """Ask the approval policy about one call of a side-effect tool."""
-        answer = self.approve(tool, args)
+    async def is_approved(self, tool: Any, args: dict[str, Any], step: str | None = None) -> bool:
+        """Ask the approval policy about one call of a side-effect tool (of plan step ``step``)."""
+        if takes_request(self.approve):
+            role = getattr(self.role, "name", None)
+            request = ApprovalRequest(tool, args, step, role, self.run_id)
+            answer = self.approve(tool, args, request)
+        else:
+            answer = self.approve(tool, args)
         if inspect.isawaitable(answer):
             answer = await answer
         return bool(answer)

@@ -29,7 +29,7 @@ from ..errors import ModelError
 from ..llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, canonical_json
 from ..tools import _compile_fast as compile_fast
 from .context import GuardStop, RunContext
-from .prompting import QUOTE_CHARS, clip, violation_lines
+from .prompting import QUOTE_CHARS, clip, role_block, violation_lines
 
 BRAINSTORM_ACK = "Noted. Decide the next turn: brainstorm, act or final."
 
@@ -141,7 +141,7 @@ def initial_messages(
 ) -> list[Message]:
     """The system prompt and the first prompt of a run of ``ctx.task``."""
     return [
-        Message("system", SYSTEM_PROMPT.format(tools=tool_lines(ctx.kernel))),
+        Message("system", SYSTEM_PROMPT.format(tools=tool_lines(ctx.kernel)) + role_block(ctx)),
         Message(
             "user",
             first_prompt(
@@ -172,17 +172,19 @@ def history_from_records(records: list[dict[str, Any]]) -> list[Message]:
     return messages
 
 
-def _violations(name: str, arguments: dict[str, Any]) -> list[str]:
-    validator = _validators.get(name)
+def _violations(name: str, arguments: dict[str, Any], extra: Any = None) -> list[str]:
+    key = name if extra is None else f"extra:{name}"
+    spec = _FUNCTIONS[name] if extra is None else extra.spec
+    validator = _validators.get(key)
     if validator is None:
         from jsonschema import Draft202012Validator
 
-        validator = _validators[name] = Draft202012Validator(_FUNCTIONS[name].parameters)
+        validator = _validators[key] = Draft202012Validator(spec.parameters)
     # Compiled once per function; the quick acceptor answers a well-formed call, and
     # jsonschema's errors are built only for a bad one.
-    fast = _fast_checks.get(name)
+    fast = _fast_checks.get(key)
     if fast is None:
-        fast = _fast_checks[name] = compile_fast(_FUNCTIONS[name].parameters) or False
+        fast = _fast_checks[key] = compile_fast(spec.parameters) or False
     if fast and fast(arguments):
         return []
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
@@ -204,6 +206,10 @@ class DynamicAgent:
     :param act_base: acts made by earlier loops of the same run, so act numbers
         (the checkpoint keys) stay unique.
     :param conversation: earlier turns of an Assistant conversation for the first prompt.
+    :param extra: more functions offered after ``act`` (a manager's ``delegate``):
+        objects with ``spec`` (a :class:`FunctionSpec`), ``problem(arguments)``
+        (the error for a call to reject before anything runs, or None) and async
+        ``run(arguments)`` (the observation text).
     """
 
     def __init__(
@@ -217,8 +223,10 @@ class DynamicAgent:
         iteration_base: int = 0,
         act_base: int = 0,
         conversation: list[dict[str, Any]] | None = None,
+        extra: Iterable[Any] = (),
     ) -> None:
         self.ctx = ctx
+        self.extra = {e.spec.name: e for e in extra}
         self.static = static
         if history is not None:
             self.messages = [m if isinstance(m, Message) else Message.from_dict(m) for m in history]
@@ -234,9 +242,9 @@ class DynamicAgent:
         self.rejected = 0  # rejected replies in a row
         self.repairs = 0  # answers sent back for breaking the output schema
         self.output = ctx.output_schema
-        self.functions = DECIDE_FUNCTIONS
-        if self.output is not None:
-            self.functions = (*DECIDE_FUNCTIONS[:2], self.output.final)
+        final = self.output.final if self.output is not None else DECIDE_FUNCTIONS[2]
+        more = tuple(e.spec for e in self.extra.values())
+        self.functions = (*DECIDE_FUNCTIONS[:2], *more, final)
         self._prompt_saved = bool(resumed)
         for record in resumed or []:
             self.turns += 1
@@ -298,15 +306,18 @@ class DynamicAgent:
                 f"calls ({names}) and none was run"
             )
         call = calls[0]
-        if call.name not in _FUNCTIONS:
-            return f"error: unknown function {call.name!r}; call one of brainstorm, act, final"
+        if call.name not in _FUNCTIONS and call.name not in self.extra:
+            offered = ", ".join(f.name for f in self.functions)
+            return f"error: unknown function {call.name!r}; call one of {offered}"
         if call.error:
             return f"error: the arguments of {call.name!r} are not a JSON object: {call.error}"
         if call.name == "final" and self.output is not None:
             return None  # checked against the output schema: a repair, not a rejection
-        problems = _violations(call.name, call.arguments)
+        problems = _violations(call.name, call.arguments, self.extra.get(call.name))
         if problems:
             return f"error: invalid arguments for {call.name!r}: " + "; ".join(problems)
+        if call.name in self.extra:
+            return self.extra[call.name].problem(call.arguments)
         if call.name == "act":
             unknown = [a for a in call.arguments["assets"] if a not in self.ctx.assets]
             if unknown:
@@ -362,6 +373,8 @@ class DynamicAgent:
         act_no = None
         if name == "brainstorm":
             observation = BRAINSTORM_ACK
+        elif name in self.extra:
+            observation = await self.extra[name].run(args)
         else:
             self.acts += 1
             act_no = self.act_base + self.acts

@@ -243,7 +243,7 @@ class Executor:
         tool = info.tool
         approved = False
         if tool.side_effects and not tool.auto_approve:
-            approved = await ctx.is_approved(tool, args)
+            approved = await ctx.is_approved(tool, args, info.id)
             ctx.emit(
                 "approval_asked", step=info.id, tool=info.model_name, args=args, approved=approved
             )

@@ -279,7 +279,10 @@ def check_plan(
         else:
             first_index[info.id] = index
         tool = tools.get(info.tool_name)
-        if tool is None:
+        scope = getattr(tools, "role_scope", None)  # a manager's child: only its role's tools
+        if tool is None and scope is not None and scope.everything.get(info.tool_name) is not None:
+            errors.append(f"step {info.id!r}: {scope.refusal(info.tool_name)}")
+        elif tool is None:
             close = _close_model_names(tools, info.tool_name)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             errors.append(f"step {info.id!r}: unknown tool {info.tool_name!r}{hint}")

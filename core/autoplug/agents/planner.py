@@ -14,7 +14,7 @@ from typing import Any
 
 from ..llm import ChatRequest, FunctionSpec, Message
 from .plan_checks import PLAN_SCHEMA, PlanAnalysis, check_plan, structure_errors
-from .prompting import bounded_json, error_turn, single_call
+from .prompting import bounded_json, error_turn, role_block, single_call
 
 SUBMIT_PLAN = FunctionSpec(
     name="submit_plan",
@@ -90,7 +90,7 @@ def planner_messages(ctx: Any, subtask: str, available: list[str]) -> list[Messa
     and the subtask and assets after it (DESIGN *Prompt layout*), so a provider's
     prompt cache holds the catalog from one plan to the next.
     """
-    system = f"{PLANNER_SYSTEM}\n\nTools:\n{tool_catalog(ctx.kernel.tools)}"
+    system = f"{PLANNER_SYSTEM}{role_block(ctx)}\n\nTools:\n{tool_catalog(ctx.kernel.tools)}"
     user = f"Subtask: {subtask}\n\nAssets available:\n{asset_catalog(ctx.assets, available)}"
     return [Message("system", system), Message("user", user)]
 

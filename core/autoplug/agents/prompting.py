@@ -75,3 +75,11 @@ def clip(text: str, limit: int) -> str:
 def violation_lines(problems: Any, limit: int = VIOLATION_CHARS) -> list[str]:
     """``(json_path, message)`` pairs as ``"path: message"``, each message bounded."""
     return [f"{path}: {clip(message, limit)}" for path, message in problems]
+
+
+def role_block(ctx: Any) -> str:
+    """The system-prompt paragraph of a manager's child run: its role and instructions ("" otherwise)."""
+    role = getattr(ctx, "role", None)
+    if role is None:
+        return ""
+    return f"\n\nYour role in the team: {role.name}.\n{role.instructions.strip()}"

@@ -56,13 +56,36 @@ class Progress:
 
     def __call__(self, event: Any) -> None:
         self.run_id = self.run_id or event.run_id
-        if event.type == "step_started":
-            self.running[event.data["step"]] = event.data["tool"]
-        elif event.type in ("step_finished", "step_failed", "step_skipped"):
-            self.running.pop(event.data["step"], None)
-        line = self.render(event.type, event.data)
+        role = event.data.get("team_role") if event.data.get("child_run") else None
+        if event.type in ("step_started", "step_finished", "step_failed", "step_skipped"):
+            step = event.data["step"] if role is None else f"{role}:{event.data['step']}"
+            if event.type == "step_started":
+                self.running[step] = event.data["tool"]
+            else:
+                self.running.pop(step, None)
+        if role is None:
+            line = self.render(event.type, event.data)
+        else:
+            line = self.render_child(role, event.type, event.data)
         if line:
             self.say(line)
+
+    def render_child(self, role: str, kind: str, d: dict[str, Any]) -> str | None:
+        """A manager's child's event: its run's start and end, and its other lines under its role."""
+        child = d["child_run"]
+        if kind == "run_started":
+            return f"  {role}: run {child} started"
+        if kind == "run_resumed":
+            return f"  {role}: resuming run {child}: {d['decisions']} turns already made"
+        if kind == "run_finished":
+            reason = f" ({_short(d['reason'])})" if d.get("reason") else ""
+            return f"  {role}: run {child} {d['status']}{reason}"
+        if kind == "memory_recalled":
+            return None
+        line = self.render(kind, d)
+        if line is None:
+            return None
+        return "\n".join(f"  {role}| {part}" for part in line.splitlines())
 
     def render(self, kind: str, d: dict[str, Any]) -> str | None:
         """The progress text of one event, or None for events not shown."""
@@ -85,6 +108,10 @@ class Progress:
             if d["function"] == "act":
                 assets = f" [assets: {', '.join(args['assets'])}]" if args["assets"] else ""
                 return f"» act: {_short(args['subtask'])}{assets}"
+            if d["function"] == "delegate":
+                lines = [f"» delegate: {len(args['assignments'])} assignment(s)"]
+                lines += [f"  - {a['role']}: {_short(a['subtask'])}" for a in args["assignments"]]
+                return "\n".join(lines)
             return "» final"
         if kind == "decision_rejected":
             return f"! turn {d['iteration']} rejected: {_short(d['error'])}"
@@ -130,16 +157,20 @@ def approver(yes: bool) -> Any:
         return True
     one_at_a_time = threading.Lock()  # concurrent steps must not interleave their questions
 
-    def ask_now(tool: Any, args: dict[str, Any]) -> bool:
+    def ask_now(tool: Any, args: dict[str, Any], request: Any = None) -> bool:
         name = getattr(tool, "name", str(tool))
+        who = ""
+        if request is not None and request.team_role:
+            who = f"role {request.team_role}, step {request.step}: "
         with one_at_a_time:
             return click.confirm(
-                f"tool {name!r} has side effects; run it with {json.dumps(args, ensure_ascii=False)}?",
+                f"{who}tool {name!r} has side effects; run it with "
+                f"{json.dumps(args, ensure_ascii=False)}?",
                 default=False,
                 err=True,
             )
 
-    async def ask(tool: Any, args: dict[str, Any]) -> bool:
+    async def ask(tool: Any, args: dict[str, Any], request: Any = None) -> bool:
         import asyncio
 
         if not sys.stdin.isatty():
@@ -154,7 +185,7 @@ def approver(yes: bool) -> Any:
 
         def worker() -> None:
             try:
-                value = ask_now(tool, args)
+                value = ask_now(tool, args, request)
             except (click.exceptions.Abort, EOFError):
                 value = False
             try:

@@ -14,7 +14,18 @@ if TYPE_CHECKING:
     from ..runs import RunStore
 
 #: The keys of one entry of ``autoplug runs --json``.
-LIST_KEYS = ("run_id", "status", "task", "model", "auto", "started", "finished", "reason", "error")
+LIST_KEYS = (
+    "run_id",
+    "status",
+    "task",
+    "model",
+    "auto",
+    "started",
+    "finished",
+    "reason",
+    "parent",
+    "error",
+)
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -57,10 +68,17 @@ def runs_group(ctx: click.Context, as_json: bool) -> None:
         echo_json(entries)
         return
     rows = [
-        [e["run_id"], e["status"], e["started"] or "-", e["model"] or "-", _short(e["task"], 50)]
+        [
+            e["run_id"],
+            e["status"],
+            e["started"] or "-",
+            e["model"] or "-",
+            e["parent"] or "-",
+            _short(e["task"], 50),
+        ]
         for e in entries
     ]
-    echo_table(rows, ["RUN_ID", "STATUS", "STARTED", "MODEL", "TASK"])
+    echo_table(rows, ["RUN_ID", "STATUS", "STARTED", "MODEL", "PARENT", "TASK"])
     for e in entries:
         if e["error"]:
             click.echo(f"{e['run_id']}: {e['error']}", err=True)
@@ -103,6 +121,9 @@ def show_run(store: RunStore) -> dict[str, Any]:
         {k: d.get(k) for k in ("iteration", "function", "arguments")} for d in decisions
     ]
     info["output"] = _output(store, info)
+    from ..runs.team import team_children
+
+    info["children"] = team_children(store.folder.parent.parent, store)
     return info
 
 
@@ -161,6 +182,11 @@ def _echo_shown(shown: dict[str, Any]) -> None:
     click.echo(f"model:     {shown['model']}  (auto: {shown['auto']})")
     click.echo(f"workspace: {shown['workspace']}")
     click.echo(f"started:   {shown['started']}  finished: {shown['finished'] or '-'}")
+    if shown.get("parent"):
+        click.echo(
+            f"parent:    {shown['parent']}  (assignment {shown['assignment']}, "
+            f"role {shown['team_role']})"
+        )
     for act in shown["acts"]:
         click.echo(f"\nact {act['act']}: {_short(act['subtask'], 70) or '-'}")
         rows = [
@@ -173,6 +199,13 @@ def _echo_shown(shown: dict[str, Any]) -> None:
             for s in act["steps"]
         ]
         echo_table(rows, ["  STEP", "TOOL", "STATUS", "ASSET / ERROR"])
+    if shown.get("children"):
+        click.echo("\nchildren:")
+        rows = [
+            [f"  {c['assignment']}", c["team_role"], c["status"], c["run_id"]]
+            for c in shown["children"]
+        ]
+        echo_table(rows, ["  ASSIGNMENT", "ROLE", "STATUS", "RUN_ID"])
     if shown["assets"]:
         click.echo("\nassets:")
         rows = [

@@ -17,6 +17,12 @@ def echo_transcript(entries: list[dict[str, Any]]) -> None:
             _echo_model(number, entry)
         elif entry.get("kind") == "step":
             _echo_step(number, entry)
+        elif entry.get("kind") == "child":
+            click.echo(
+                f"[{number}] child run {entry.get('run_id')} (role {entry.get('team_role')}): "
+                f"{entry.get('status')}  (its transcript: autoplug runs show "
+                f"{entry.get('run_id')} --transcript)"
+            )
         else:  # a kind this version does not draw (a manager's child, say): its JSON
             click.echo(f"[{number}] {json.dumps(entry, ensure_ascii=False)}")
         click.echo("")

@@ -74,31 +74,49 @@ def _now_running(home: Path, run_id: str) -> bool:
         return False
 
 
+def _delete(parent: Path, run_id: str) -> bool:
+    """Delete one run folder; False when it could not be moved away."""
+    # Rename first, so a delete cut short leaves a hidden folder, not a corrupt run.
+    doomed = parent / f".{run_id}.deleting"
+    try:
+        os.rename(parent / run_id, doomed)
+    except OSError:
+        return False
+    shutil.rmtree(doomed, ignore_errors=True)
+    return True
+
+
 def prune_runs(home: Path, older_than_s: float) -> list[str]:
     """Delete runs that ended (or started, if unfinished) more than ``older_than_s`` ago.
 
     A run still running with a live owner is never deleted; a corrupt folder is
-    judged by its modification time. Returns the deleted run ids, newest first.
+    judged by its modification time. A manager's child runs go with their manager
+    (judged by its age, not their own). Returns the deleted run ids.
     """
     parent = runs_dir(home)
     cutoff = time.time() - older_than_s
     deleted = []
-    for entry in list_runs(home):
-        if entry["status"] == "running":
+    entries = list_runs(home)
+    listed = {e["run_id"] for e in entries}
+    children: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        if entry.get("parent") in listed:  # a manager's child goes with its manager
+            children.setdefault(entry["parent"], []).append(entry)
+    for entry in entries:
+        if entry["status"] == "running" or entry.get("parent") in listed:
             continue
         folder = parent / entry["run_id"]
         if _last_activity(entry, folder) >= cutoff:
             continue
         if entry["status"] != "corrupt" and _now_running(home, entry["run_id"]):
             continue  # resumed since the listing was taken
-        # Rename first, so a delete cut short leaves a hidden folder, not a corrupt run.
-        doomed = parent / f".{entry['run_id']}.deleting"
-        try:
-            os.rename(folder, doomed)
-        except OSError:
+        if not _delete(parent, entry["run_id"]):
             continue
-        shutil.rmtree(doomed, ignore_errors=True)
         deleted.append(entry["run_id"])
+        for child in children.get(entry["run_id"], []):
+            if child["status"] != "running" and not _now_running(home, child["run_id"]):
+                if _delete(parent, child["run_id"]):
+                    deleted.append(child["run_id"])
     # Hidden leftovers of a crashed create or prune; an hour's grace spares a create in progress.
     stale_cutoff = min(cutoff, time.time() - 3600)
     for stale in parent.glob(".*"):

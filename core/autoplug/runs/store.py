@@ -18,6 +18,7 @@ from .exchanges import ExchangeLog
 from .ids import new_run_id, utc_iso
 from .owners import owner_alive, process_start_time
 from .shapes import DECISION, MESSAGE, RUN_ROW, STEP, USAGE, checked, checked_plan
+from .team import parent_of
 from .trace import open_for_append, read_events, read_trace
 
 #: Every status a run can have; ``interrupted`` is also derived for a dead owner.
@@ -500,7 +501,8 @@ class RunStore:
 
     def info(self) -> dict[str, Any]:
         """The run row: run_id, status, task, model, auto, workspace, started, finished,
-        reason, answer, usage (and ``owner``: pid, host).
+        reason, answer, usage, ``parent`` (a manager's child run: the manager's run
+        id, with ``team_role`` and ``assignment``; else None) and ``owner`` (pid, host).
 
         A ``running`` run whose owner is gone is reported as ``interrupted``.
         """
@@ -531,5 +533,6 @@ class RunStore:
             "usage": checked(self._load(row[10], "the usage"), USAGE, self._where("the usage"))
             if row[10]
             else None,
+            **parent_of(self),
             "owner": {"pid": row[11], "host": row[12]},
         }

@@ -12,6 +12,10 @@ Entries (the JSON of ``autoplug runs show RUN_ID --transcript --json``)::
      "messages_added", "reply", "usage", "duration_s"}
     {"kind": "step", "act", "step", "tool", "args", "status", "preview", "error",
      "duration_s"}
+    {"kind": "child", "run_id", "team_role", "status"}
+
+A manager's children are entries by reference (each once, after the ``delegate``
+decision that began it); a child's own transcript has its role as ``team_role``.
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ STEP_ENDS = {"step_finished": "succeeded", "step_failed": "failed", "step_skippe
 
 def transcript(store: RunStore) -> list[dict[str, Any]]:
     """The transcript of the run kept in ``store`` (see the module docstring for the shapes)."""
+    info = store.info()
     return entries_of(
         store.events(),
-        model=store.info().get("model"),
+        model=info.get("model"),
         calls=store.exchanges.calls(),
         messages=store.exchanges.messages(),
+        team_role=info.get("team_role"),
+        children=_Children(store),
     )
 
 
@@ -44,14 +51,19 @@ def entries_of(
     model: str | None,
     calls: dict[int, dict[str, Any]] | None = None,
     messages: dict[int, dict[str, Any]] | None = None,
+    team_role: str | None = None,
+    children: _Children | None = None,
 ) -> list[dict[str, Any]]:
     """The transcript entries of a trace's ``events`` and its recorded model ``calls``.
 
     ``model`` is the run's (for calls that name none); ``messages`` are the recorded
-    message parts the calls refer to. Without recorded calls each model entry has
-    what the trace knows, as for a run folder made before calls were recorded.
+    message parts the calls refer to; ``team_role`` is a child run's role;
+    ``children`` a manager's child runs, listed after the decisions that began them.
+    Without recorded calls each model entry has what the trace knows, as for a run
+    folder made before calls were recorded.
     """
     builder = _Builder(model, calls or {}, messages or {})
+    builder.team_role = team_role
     acts = act_numbers(events)
     for event, act in zip(events, acts, strict=True):
         builder.note(event, act)
@@ -61,7 +73,57 @@ def entries_of(
             entry = make(_data(event), event, act)
             if entry is not None:
                 builder.entries.append(entry)
+        if children is not None:
+            builder.entries += children.begun_by(event)
     return builder.entries
+
+
+class _Children:
+    """A manager's child runs, matched to the ``delegate`` decisions that began them.
+
+    Each assignment of a decision takes its role's next child not shown yet (by
+    assignment number), so a decision made again after a resume, whose children
+    are already listed, adds none.
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        from .team import team_children
+
+        self.queues: dict[str, list[dict[str, Any]]] = {}
+        for child in team_children(store.folder.parent.parent, store):
+            self.queues.setdefault(child["team_role"], []).append(child)
+        for queue in self.queues.values():
+            queue.sort(key=lambda c: _number(c["assignment"]))
+
+    def begun_by(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """The child entries of a ``delegate`` decision (none for any other event)."""
+        data = _data(event)
+        if not self.queues or event.get("type") != "decision":
+            return []
+        if data.get("function") != "delegate" or event.get("data", {}).get("resumed"):
+            return []
+        found = []
+        assignments = (data.get("arguments") or {}).get("assignments") or []
+        for assignment in assignments if isinstance(assignments, list) else []:
+            role = assignment.get("role") if isinstance(assignment, dict) else None
+            queue = self.queues.get(str(role)) or []
+            if queue:
+                child = queue.pop(0)
+                found.append(
+                    {
+                        "kind": "child",
+                        "run_id": child["run_id"],
+                        "team_role": child["team_role"],
+                        "status": child["status"],
+                    }
+                )
+        return found
+
+
+def _number(assignment: str) -> int:
+    """K of an assignment name ``ROLE.K``."""
+    tail = assignment.rpartition(".")[2]
+    return int(tail) if tail.isdigit() else 0
 
 
 def act_numbers(events: list[dict[str, Any]]) -> list[int]:
@@ -97,6 +159,7 @@ class _Builder:
         parts: dict[int, dict[str, Any]],
     ) -> None:
         self.run_model = run_model
+        self.team_role: str | None = None  # a manager's child: its role
         self.calls = calls
         self.parts = parts
         self.entries: list[dict[str, Any]] = []
@@ -129,7 +192,7 @@ class _Builder:
             "agent": call.get("agent")
             or AGENT_OF_PURPOSE.get(str(data.get("purpose")))
             or data.get("purpose"),
-            "team_role": call.get("team_role") or data.get("team_role"),
+            "team_role": call.get("team_role") or data.get("team_role") or self.team_role,
             "model": call.get("model") or data.get("model") or self.run_model,
             "messages_added": self._added(call) if call else None,
             "reply": call.get("reply"),

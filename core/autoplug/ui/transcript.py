@@ -32,6 +32,12 @@ def transcript_entries(
 def children_of(store: RunStore) -> list[dict[str, Any]]:
     """A manager's child runs as ``{"run_id", "team_role", "status"}``; [] for other runs.
 
-    Runs record no children yet (teams, issue 24); the page links whatever this returns.
+    Read from the manager's own folder (its ``children`` table) and each child's
+    status; the store may be read-only (the viewer changes nothing).
     """
-    return []
+    from ..runs.team import team_children
+
+    return [
+        {"run_id": c["run_id"], "team_role": c["team_role"], "status": c["status"]}
+        for c in team_children(store.folder.parent.parent, store)
+    ]
