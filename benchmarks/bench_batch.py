@@ -93,9 +93,7 @@ def kernel_in(home: Path) -> Kernel:
     """A kernel with the runner, the scripted model and the bench tools; no memory."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
-    return Kernel(
-        plugins=[BenchTools()], builtins=["autoplug_autos", "autoplug_models"], home=home
-    )
+    return Kernel(plugins=[BenchTools()], builtins=["autoplug_autos", "autoplug_models"], home=home)
 
 
 def timed_batch(kernel: Kernel, tasks: list, concurrency: int, model: str) -> tuple[float, list]:
@@ -113,7 +111,9 @@ def throughput(root: Path, n: int) -> None:
     model = script(root, "nap_async", 0)
     for concurrency in (1, 8, 32):
         took, _ = timed_batch(kernel, [f"task {i}" for i in range(n)], concurrency, model)
-        print(f"throughput: {n} tasks at concurrency {concurrency}: {took:.2f} s, {n / took:.0f} tasks/s")
+        print(
+            f"throughput: {n} tasks at concurrency {concurrency}: {took:.2f} s, {n / took:.0f} tasks/s"
+        )
 
 
 def waiting_tools(root: Path) -> None:

@@ -175,7 +175,7 @@ async def wait_ms(ms: int) -> str:
     """
     WaitLog.now += 1
     WaitLog.peak = max(WaitLog.peak, WaitLog.now)
-    await asyncio.sleep(ms / 1000)
+    await asyncio.sleep(0 if WaitLog.hurry else ms / 1000)
     WaitLog.now -= 1
     return f"waited {ms}"
 
@@ -183,6 +183,7 @@ async def wait_ms(ms: int) -> str:
 class WaitLog:
     now = 0
     peak = 0
+    hurry = False  # skip the waits (a rerun after an interruption)
 
 
 class Crash(Auto):
@@ -224,6 +225,7 @@ def kernel(tmp_path):
     home.mkdir()
     (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
     WaitLog.now = WaitLog.peak = 0
+    WaitLog.hurry = False
     return Kernel(
         plugins=[BatchPlugin()], builtins=["autoplug_autos", "autoplug_models"], home=home
     )
@@ -302,6 +304,43 @@ def test_kernel_batch_with_output_skips_the_ids_that_succeeded(kernel, tmp_path)
     assert again[1]["status"] == "succeeded"
     assert len(list_runs(kernel.home)) == 2
     assert len(out.read_text().splitlines()) == 3
+
+
+def interrupt_batch(kernel, tasks, model, out) -> None:
+    """Start ``kernel.abatch``, cancel it once every task's tool is waiting."""
+
+    async def go() -> None:
+        work = asyncio.ensure_future(kernel.abatch(tasks, model=model, output=out))
+        while WaitLog.now < len(tasks):
+            await asyncio.sleep(0.01)
+        work.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await work
+
+    asyncio.run(go())
+
+
+def test_a_rerun_finishes_the_interrupted_runs_instead_of_starting_new_ones(kernel, tmp_path):
+    out = tmp_path / "results.jsonl"
+    model = waiting_script(tmp_path, 30_000)
+    interrupt_batch(kernel, ["first", "second"], model, out)
+    record = read_results(out)
+    assert {line["status"] for line in record.last.values()} == {"interrupted"}
+    before = {r["run_id"]: r["status"] for r in list_runs(kernel.home)}
+    assert set(before.values()) == {"interrupted"} and set(before) == set(
+        record.interrupted().values()
+    )
+
+    WaitLog.hurry, WaitLog.now = True, 0
+    # "second" was edited since: its old run is of another task, so it starts afresh.
+    results = kernel.batch(["first", "second, edited"], model=model, output=out)
+    assert [r["status"] for r in results] == ["succeeded", "succeeded"]
+    assert results[0]["run_id"] == record.interrupted()["1"]
+    assert results[1]["run_id"] not in before
+    statuses = {r["run_id"]: r["status"] for r in list_runs(kernel.home)}
+    assert statuses[results[0]["run_id"]] == "succeeded"
+    assert statuses[record.interrupted()["2"]] == "interrupted"
+    assert len(statuses) == 3
 
 
 def test_kernel_batch_refuses_bad_usage_before_anything_runs(kernel):

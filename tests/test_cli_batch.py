@@ -241,15 +241,20 @@ def test_ctrl_c_leaves_every_started_run_interrupted_and_the_same_command_finish
     assert "3 started run(s) left interrupted" in err
     assert f"continue the batch with: autoplug {' '.join(command)}" in err
 
+    interrupted = {i: x["run_id"] for i, x in last.items()}
+
     monkeypatch.setenv("NAP_SECONDS", "0")
     again = autoplug(*command, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     last = last_lines(tmp_path / "out.jsonl")
     assert sorted(last) == [f"n{i}" for i in range(6)]
     assert {x["status"] for x in last.values()} == {"succeeded"}
+    # The interrupted runs were finished, not started again.
+    assert {i: last[i]["run_id"] for i in interrupted} == interrupted
     third = autoplug(*command, cwd=tmp_path)
     assert third.returncode == 0 and "skipping 6 task(s) already succeeded" in third.stderr
-    assert len(list_runs(home)) == 9
+    runs = list_runs(home)
+    assert len(runs) == 6 and {r["status"] for r in runs} == {"succeeded"}
 
 
 @pytest.mark.slow

@@ -104,7 +104,8 @@ def batch_command(
         memory=not no_memory,
         approve=yes,
     )
-    done = read_results(output).succeeded() if output is not None else set()
+    record = read_results(output) if output is not None else None
+    done = record.succeeded() if record is not None else set()
     todo = [t for t in tasks if t.id not in done]
     for line in bad:
         click.echo(f"error: {tasks_file} line {line.line}: {line.error}", err=True)
@@ -125,6 +126,7 @@ def batch_command(
         skipped=len(tasks) - len(todo),
         bad_lines=len(bad),
         how=_same_command(output),
+        resume=record.interrupted() if record is not None else {},
     )
     raise SystemExit(code)
 
@@ -187,6 +189,7 @@ def drive_batch(
     skipped: int,
     bad_lines: int,
     how: str,
+    resume: dict[str, str] | None = None,
 ) -> int:
     """Run the batch to its end with progress on stderr; its exit status.
 
@@ -237,6 +240,7 @@ def drive_batch(
                 on_result=on_result,
                 on_start=progress.start,
                 on_notice=lambda text: progress.say(f"autoplug: {text}"),
+                resume=resume,
             )
 
         def on_sigint(signum: int, frame: Any) -> None:
