@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from autoplug import Auto, Kernel, hookimpl, tool
 from autoplug.batch import BatchSettings, BatchTask, arun_one, read_tasks, tasks_from_python
 from autoplug.batch.local import concurrency_for_open_files
+from autoplug.batch.progress import BatchProgress
 from autoplug.batch.results import ResultWriter, read_results
 from autoplug.batch.tasks import duplicate_ids
 from autoplug.errors import UsageError
@@ -420,3 +421,60 @@ def test_the_batch_package_is_not_imported_at_kernel_start():
     code = "import sys; from autoplug import Kernel; Kernel.load(); print('autoplug.batch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+# -- progress -----------------------------------------------------------------------
+
+
+def _line(task_id: str, status: str, reason: str | None = None, tokens: int = 10) -> dict:
+    usage = {"llm_calls": 1, "total_tokens": tokens, "input_tokens": tokens, "usd": 0.5}
+    return {
+        "id": task_id,
+        "run_id": f"r-{task_id}",
+        "status": status,
+        "reason": reason,
+        "usage": usage,
+    }
+
+
+def test_progress_off_a_terminal_is_a_line_per_task_with_counts_rate_and_eta():
+    import io
+
+    out = io.StringIO()
+    progress = BatchProgress(total=3, stream=out, live=False, bad_lines=1, skipped=2)
+    for _ in range(3):
+        progress.start()
+    progress.end(_line("a", "succeeded"))
+    progress.end(_line("b", "failed", "model said no\nat length"))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[1/3] a succeeded (run r-a); 0 failed, 2 running, ")
+    assert "tasks/s, ETA " in lines[0]
+    assert lines[1].startswith(
+        "[2/3] b failed (run r-b): model said no at length; 1 failed, 1 running"
+    )
+    progress.end(_line("c", "succeeded"))
+    summary = progress.summary()
+    assert summary["statuses"] == {"failed": 1, "succeeded": 2} and summary["done"] == 3
+    assert summary["usage"]["total_tokens"] == 30 and summary["usage"]["usd"] == 1.5
+    assert (summary["skipped"], summary["bad_lines"]) == (2, 1)
+    text = progress.summary_text()
+    assert "1 failed, 2 succeeded, 2 skipped (already succeeded), 1 bad line(s)" in text
+    assert "3 model calls, 30 tokens, $1.5000" in text
+
+
+def test_progress_on_a_terminal_redraws_one_line_and_keeps_failures_above_it():
+    import io
+
+    out = io.StringIO()
+    progress = BatchProgress(total=2, stream=out, live=True)
+    progress.start()
+    progress.start()
+    progress.end(_line("a", "succeeded"))
+    progress.end(_line("b", "stopped", "iterations limit"))
+    progress.finish_line()
+    text = out.getvalue()
+    assert text.count("\r\x1b[2K") >= 3
+    assert "batch: 1/2 done, 0 failed, 1 running" in text
+    assert "b stopped (run r-b): iterations limit\n" in text
+    assert text.endswith("batch: 2/2 done, 1 failed, 0 running, " + text.rsplit("running, ", 1)[1])
+    assert text.endswith("\n")

@@ -257,6 +257,45 @@ def test_ctrl_c_leaves_every_started_run_interrupted_and_the_same_command_finish
     assert len(runs) == 6 and {r["status"] for r in runs} == {"succeeded"}
 
 
+def test_a_second_ctrl_c_exits_at_once_and_the_runs_still_read_interrupted(home, tmp_path, marks):
+    model = step_script(tmp_path, "nap", {"seconds": 30})
+    write_tasks(tmp_path, [{"task": f"nap {i}"} for i in range(2)])
+    command = ["batch", "tasks.jsonl", "--model", model, "--output", "out.jsonl"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoplug.cli", *command],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(list(marks.iterdir())) < 2:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the tools never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "continue the batch with: autoplug batch tasks.jsonl" in err
+    runs = list_runs(home)
+    assert len(runs) == 2 and {r["status"] for r in runs} == {"interrupted"}
+
+
+def test_engine_ray_without_ray_installed_says_how_to_install_it(home, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("ray is installed here; its engine is tested with it")
+    model = script(tmp_path, [{"call": "final", "arguments": {"answer": "ok"}}])
+    write_tasks(tmp_path, [{"task": "one"}])
+    done = autoplug("batch", "tasks.jsonl", "--model", model, "--engine", "ray", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'autoplug[ray]'" in done.stderr and "Traceback" not in done.stderr
+    assert list_runs(home) == []
+
+
 @pytest.mark.slow
 def test_a_thousand_tasks_under_an_open_files_limit_of_256_all_succeed(home, tmp_path):
     import resource
