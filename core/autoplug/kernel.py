@@ -473,6 +473,92 @@ class Kernel:
 
         return stream_task(self, task, **options)
 
+    def batch(
+        self,
+        tasks: list[Any],
+        *,
+        model: str | None = None,
+        auto: str | None = None,
+        workspace: Path | str | None = None,
+        memory: bool = True,
+        approve: bool = False,
+        concurrency: int = 8,
+        output: Path | str | None = None,
+        engine: str = "local",
+        ray_address: str | None = None,
+        on_result: Callable[[dict[str, Any]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run many tasks, at most ``concurrency`` at once; their result dicts in input order.
+
+        Blocking; raises :class:`autoplug.errors.BlockingCallInLoop` inside a running
+        loop. The options are those of :meth:`abatch`.
+        """
+        options = {k: v for k, v in locals().items() if k not in ("self", "tasks")}
+        import asyncio
+
+        from .errors import BlockingCallInLoop
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.abatch(tasks, **options))
+        raise BlockingCallInLoop(
+            "kernel.batch() is blocking and was called inside a running event loop; "
+            "use 'await kernel.abatch(...)'"
+        )
+
+    async def abatch(
+        self,
+        tasks: list[Any],
+        *,
+        model: str | None = None,
+        auto: str | None = None,
+        workspace: Path | str | None = None,
+        memory: bool = True,
+        approve: bool = False,
+        concurrency: int = 8,
+        output: Path | str | None = None,
+        engine: str = "local",
+        ray_address: str | None = None,
+        on_result: Callable[[dict[str, Any]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run many tasks (``autoplug batch`` from Python); the result dicts in input order.
+
+        :param tasks: task strings, or dicts shaped like a TASKS.jsonl line
+            (``task``, and optionally ``id``, ``model``, ``auto``, ``output_schema``);
+            a bad item or a repeated id raises :class:`UsageError` before anything runs.
+        :param model: the model id for the tasks that name none.
+        :param auto: the Auto for the tasks that name none (default ``runner``).
+        :param workspace: the folder file tools work in (default: the current one).
+        :param memory: ``False``: neither recall nor store long-term memories.
+        :param approve: ``True`` approves every side-effect tool; ``False`` refuses them.
+        :param concurrency: at most this many runs at once.
+        :param output: a results file: lines are appended as tasks end, and an id
+            whose last line there succeeded is not run again.
+        :param engine: ``local`` (this process) or ``ray`` (extra ``ray``).
+        :param ray_address: the Ray cluster to connect to (none starts a local Ray).
+        :param on_result: called with each result dict as its task ends.
+
+        Each result is ``{"id", "run_id", "status", "answer", "output", "reason",
+        "usage"}``; an unknown model or Auto is a ``failed`` result, not an error.
+        """
+        from .batch import abatch
+
+        return await abatch(
+            self,
+            tasks,
+            model=model,
+            auto=auto,
+            workspace=None if workspace is None else str(workspace),
+            memory=memory,
+            approve=approve,
+            concurrency=concurrency,
+            output=None if output is None else str(output),
+            engine=engine,
+            address=ray_address,
+            on_result=on_result,
+        )
+
 
 def _options(scope: dict[str, Any]) -> dict[str, Any]:
     """A run method's named options (its ``locals()`` without ``self`` and ``task``)."""
