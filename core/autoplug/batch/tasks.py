@@ -175,13 +175,11 @@ def _kind(value: Any) -> str:
 
 def duplicate_ids(tasks: Iterable[BatchTask]) -> list[str]:
     """The ids given to more than one task, in the order they first appear."""
-    seen: set[str] = set()
-    repeated: dict[str, None] = {}
-    for task in tasks:
-        if task.id in seen:
-            repeated[task.id] = None
-        seen.add(task.id)
-    return list(repeated)
+    from collections import Counter
+
+    tasks = list(tasks)
+    counts = Counter(t.id for t in tasks)
+    return list(dict.fromkeys(t.id for t in tasks if counts[t.id] > 1))
 
 
 def where_duplicated(tasks: Iterable[BatchTask], task_id: str) -> list[int]:

@@ -21,7 +21,7 @@ from ..plugins import RESERVED_COMMANDS, strict_plugins
 from .stdout import reserved, reserved_stdout, wants_json
 
 # Modules under autoplug.cli that add the kernel's own commands, each with add_commands(cli).
-COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin", "mcp", "ui")
+COMMAND_MODULES = ("listing", "run", "runs", "memory", "new_plugin", "mcp", "batch", "ui")
 
 
 class State:

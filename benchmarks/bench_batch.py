@@ -1,0 +1,194 @@
+"""Batch runs on the local engine: throughput, waiting tools, a slow sync tool's effect.
+
+Prints, for scripted runs (no network, no LLM):
+
+1. tasks/s for 1,000 tasks (one act with one tool step, then final);
+2. wall time of 100 tasks whose tool waits 200 ms, at concurrency 10, 50 and 100,
+   with a sync tool (``time.sleep``: the kernel runs it in a thread) and an
+   async one (``asyncio.sleep``);
+3. whether a slow sync tool stalls the others: 100 quick tasks alongside one
+   task whose sync tool sleeps 3 s (it releases the GIL) and alongside one whose
+   sync tool computes for 3 s (it holds the GIL);
+4. the most file descriptors open during a batch, against the concurrency.
+
+    python benchmarks/bench_batch.py            # everything (about a minute)
+    python benchmarks/bench_batch.py --quick    # 200 tasks instead of 1,000
+
+Figures are recorded in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from autoplug import Kernel, hookimpl, tool
+from autoplug.batch.local import open_files_now
+
+
+@tool
+def nap_sync(ms: int) -> str:
+    """Wait ``ms`` milliseconds in a sync tool (a thread of its own).
+
+    ms: how long to wait
+    """
+    time.sleep(ms / 1000)
+    return "rested"
+
+
+@tool
+async def nap_async(ms: int) -> str:
+    """Wait ``ms`` milliseconds in an async tool.
+
+    ms: how long to wait
+    """
+    await asyncio.sleep(ms / 1000)
+    return "rested"
+
+
+@tool
+def crunch(ms: int) -> int:
+    """Compute for ``ms`` milliseconds, holding the GIL.
+
+    ms: how long to compute
+    """
+    end = time.perf_counter() + ms / 1000
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+class BenchTools:
+    """The benchmark's tools as a plugin object."""
+
+    name = "bench_batch_tools"
+
+    @hookimpl
+    def register_tools(self, register):
+        for t in (nap_sync, nap_async, crunch):
+            register(t)
+
+
+def script(folder: Path, tool_name: str, ms: int) -> str:
+    """A scripted model id: act, a one-step plan calling ``tool_name(ms)``, final."""
+    step = {"id": "s1", "tool": tool_name, "args": {"ms": ms}, "output": "r"}
+    replies = [
+        {"call": "act", "arguments": {"subtask": "wait", "assets": []}},
+        {"call": "submit_plan", "arguments": {"steps": [step]}},
+        {"call": "final", "arguments": {"answer": "done"}},
+    ]
+    path = folder / f"{tool_name}-{ms}.json"
+    path.write_text(json.dumps(replies))
+    return f"scripted:{path}"
+
+
+def kernel_in(home: Path) -> Kernel:
+    """A kernel with the runner, the scripted model and the bench tools; no memory."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    return Kernel(
+        plugins=[BenchTools()], builtins=["autoplug_autos", "autoplug_models"], home=home
+    )
+
+
+def timed_batch(kernel: Kernel, tasks: list, concurrency: int, model: str) -> tuple[float, list]:
+    started = time.perf_counter()
+    results = kernel.batch(tasks, model=model, concurrency=concurrency, memory=False)
+    took = time.perf_counter() - started
+    bad = [r for r in results if r["status"] != "succeeded"]
+    if bad:
+        sys.exit(f"bench: {len(bad)} tasks did not succeed: {bad[0]}")
+    return took, results
+
+
+def throughput(root: Path, n: int) -> None:
+    kernel = kernel_in(root / "throughput")
+    model = script(root, "nap_async", 0)
+    for concurrency in (1, 8, 32):
+        took, _ = timed_batch(kernel, [f"task {i}" for i in range(n)], concurrency, model)
+        print(f"throughput: {n} tasks at concurrency {concurrency}: {took:.2f} s, {n / took:.0f} tasks/s")
+
+
+def waiting_tools(root: Path) -> None:
+    kernel = kernel_in(root / "waiting")
+    for name in ("nap_sync", "nap_async"):
+        model = script(root, name, 200)
+        for concurrency in (10, 50, 100):
+            took, _ = timed_batch(kernel, [f"wait {i}" for i in range(100)], concurrency, model)
+            ideal = 100 / concurrency * 0.2
+            print(
+                f"waiting tools: 100 tasks, {name} 200 ms, concurrency {concurrency}: "
+                f"{took:.2f} s (waiting alone: {ideal:.2f} s)"
+            )
+
+
+def slow_sync_tool(root: Path) -> None:
+    kernel = kernel_in(root / "slow")
+    quick = script(root, "nap_async", 0)
+    baseline, _ = timed_batch(kernel, [f"quick {i}" for i in range(100)], 8, quick)
+    print(f"slow sync tool: 100 quick tasks alone: {baseline:.2f} s")
+    for name in ("nap_sync", "crunch"):
+        slow = script(root, name, 3000)
+        tasks = [{"task": "slow", "id": "slow", "model": slow}]
+        tasks += [{"task": f"quick {i}", "id": f"q{i}"} for i in range(100)]
+        quick_done: list[float] = []
+        started = time.perf_counter()
+
+        def seen(line: dict, started: float = started, quick_done: list = quick_done) -> None:
+            if line["id"] != "slow":
+                quick_done.append(time.perf_counter() - started)
+
+        kernel.batch(tasks, model=quick, concurrency=8, memory=False, on_result=seen)
+        total = time.perf_counter() - started
+        print(
+            f"slow sync tool: 100 quick tasks beside one {name} of 3 s: the quick ones done "
+            f"after {max(quick_done):.2f} s (whole batch {total:.2f} s)"
+        )
+
+
+def open_files(root: Path) -> None:
+    kernel = kernel_in(root / "files")
+    model = script(root, "nap_sync", 50)
+    for concurrency in (8, 32, 64):
+        peak = [0]
+        stop = threading.Event()
+
+        def sample(peak: list = peak, stop: threading.Event = stop) -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], open_files_now() or 0)
+                time.sleep(0.005)
+
+        before = open_files_now() or 0
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        timed_batch(kernel, [f"f {i}" for i in range(concurrency * 3)], concurrency, model)
+        stop.set()
+        sampler.join()
+        per_run = (peak[0] - before) / concurrency
+        print(
+            f"open files: concurrency {concurrency}: {before} before, peak {peak[0]} "
+            f"({per_run:.1f} per open run)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 tasks instead of 1,000")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        root = Path(tmp)
+        throughput(root, 200 if args.quick else 1000)
+        waiting_tools(root)
+        slow_sync_tool(root)
+        open_files(root)
+
+
+if __name__ == "__main__":
+    main()
