@@ -101,9 +101,7 @@ def test_a_shipped_folder_with_a_bad_run_id_or_a_path_out_of_it_is_refused(tmp_p
     assert list((driver / "runs").iterdir()) == []  # no half-made or staging folder left
 
 
-def test_a_worker_sees_the_drivers_marker_in_a_shared_home_and_ships_nothing(
-    tmp_path, monkeypatch
-):
+def test_a_worker_sees_the_drivers_marker_in_a_shared_home_and_ships_nothing(tmp_path, monkeypatch):
     driver = tmp_path / "driver"
     (driver / "state").mkdir(parents=True)
     (driver / "state" / f"{MARKER_PREFIX}tok.json").write_text("{}")
@@ -145,12 +143,15 @@ def test_a_worker_without_the_drivers_home_uses_a_scratch_home_that_follows_its_
 
 
 class Model:
-    """The loopback server's answers, per task (``task-NN`` or ``victim``).
+    """The loopback server's answers, a function of each request (as a retry needs).
 
-    Every task answers ``final`` at once, except ``victim`` which acts first (a
-    one-step plan over ``list_files``) and hangs on its second dynamic request
-    until ``hang`` is cleared; later requests answer ``final``.
+    Every task (``task-NN``) answers ``final`` at once. ``victim`` acts first (a
+    one-step plan over ``list_files``); once its history holds that act, it
+    answers ``final`` — or hangs while ``hang`` is set, for the test to kill the
+    worker mid-task. ``planner`` counts the plans asked for, per task.
     """
+
+    SUBTASK = "list the victim files"
 
     def __init__(self) -> None:
         self.url = ""  # the server's, once it listens
@@ -161,7 +162,8 @@ class Model:
 
     def __call__(self, recorded: Recorded) -> Reply:
         body = recorded.body
-        found = re.search(r"\b(task-\d+|victim)\b", json.dumps(body.get("messages")))
+        seen = json.dumps(body.get("messages"))
+        found = re.search(r"\b(task-\d+|victim)\b", seen)
         name = found.group(1) if found else "?"
         offered = {t["function"]["name"] for t in body.get("tools") or []}
         with self.lock:
@@ -169,10 +171,9 @@ class Model:
                 self.planner[name] += 1
                 return Reply.chat(tool_calls=[("submit_plan", {"steps": PLAN})])
             self.dynamic[name] += 1
-            turn = self.dynamic[name]
-        if name == "victim" and turn == 1:
-            return Reply.chat(tool_calls=[("act", {"subtask": "list the files", "assets": []})])
-        if name == "victim" and turn == 2 and self.hang.is_set():
+        if name == "victim" and self.SUBTASK not in seen:
+            return Reply.chat(tool_calls=[("act", {"subtask": self.SUBTASK, "assets": []})])
+        if name == "victim" and self.hang.is_set():
             return Reply.hang(120)
         return Reply.chat(tool_calls=[("final", {"answer": f"answer of {name}"})])
 
@@ -410,3 +411,55 @@ def test_without_an_address_a_local_ray_starts_and_a_retry_in_the_shared_home_re
     events = [json.loads(e) for e in (home / "runs" / first_run / "trace.jsonl").open()]
     assert "run_resumed" in [e["type"] for e in events]
     assert not list((home / "state" / "ray-attempts").glob("*"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_outstanding_ray_tasks_and_the_same_command_continues(
+    cluster, model, tmp_path
+):
+    address, worker = cluster
+    tasks = [{"id": f"t{n}", "task": f"Answer task-{n:02d}."} for n in range(2)] + [
+        {"id": "v", "task": "Look at the victim files, then stop."}
+    ]
+    home, tasks_file = _driver(tmp_path, model, tasks)
+    model.dynamic.clear()
+    model.hang.set()
+    argv = _batch(home, tasks_file, "--ray-address", address)
+    log = tmp_path / "batch.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen(argv, env=_env(home), stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        first_run, _ = _owner_of(worker, "Look at the victim files, then stop.")
+        _wait_for(
+            lambda: (
+                len(_results(tasks_file)) == 2
+                if tasks_file.with_name("results.jsonl").exists()
+                else False
+            ),
+            "the two quick tasks' lines",
+        )
+        _wait_for(lambda: model.dynamic["victim"] >= 2, "the victim's second model call")
+        time.sleep(0.5)  # its second model call is in flight, hanging
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130, log.read_text()
+    finally:
+        model.hang.clear()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    stderr = log.read_text()
+    assert "continue the batch with: autoplug batch" in stderr
+    lines = _results(tasks_file)
+    assert [(line["id"], line["status"]) for line in lines][-1] == ("v", "interrupted")
+    # The cancelled Ray task recorded its run interrupted on the worker (not left running).
+    assert {r["run_id"]: r["status"] for r in list_runs(worker)}[first_run] == "interrupted"
+
+    again = _cli(home, argv)
+    assert again.returncode == 0, again.stderr
+    assert "skipping 2 task(s)" in again.stderr
+    final = {line["id"]: line for line in _results(tasks_file)}
+    assert {i: line["status"] for i, line in final.items()} == dict.fromkeys(
+        ("t0", "t1", "v"), "succeeded"
+    )
+    assert "running" not in {r["status"] for r in _runs(home)}

@@ -79,7 +79,12 @@ async def arun_batch(
     if engine == "ray":
         arun_ray = _ray_engine()
         await arun_ray(
-            tasks, settings, address=address, concurrency=concurrency, on_result=on_result
+            tasks,
+            settings,
+            address=address,
+            concurrency=concurrency,
+            on_result=on_result,
+            on_start=on_start,
         )
         return
     raise UsageError(f"unknown engine {engine!r}; the engines are {', '.join(ENGINES)}")

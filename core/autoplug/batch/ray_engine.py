@@ -60,6 +60,9 @@ MARKER_PREFIX = "ray-driver-"
 ATTEMPTS_DIR = "ray-attempts"
 """Under the home's ``state/``: which worker process started which task (for resume)."""
 
+CANCEL_WAIT_S = 10.0
+"""After Ctrl-C, how long the driver waits for cancelled tasks to record their runs ``interrupted``."""
+
 INSTALL_HINT = "--engine ray needs Ray: pip install 'autoplug[ray]'"
 
 
@@ -170,6 +173,17 @@ def _ray_failure(ray: Any, exc: BaseException) -> str:
     return f"ray: {type(exc).__name__}: {text[-300:]}"
 
 
+def _interrupted_line(home: Path, token: str, task: BatchTask) -> dict[str, Any]:
+    """The line of a task cancelled in flight; its run id when the shared home knows it."""
+    line = _failed_line(task, "interrupted by the user (its Ray task was cancelled)")
+    try:
+        run_id = json.loads(_attempt_path(home, token, task.id).read_text(encoding="utf-8"))
+        line["run_id"] = run_id["run_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return {**line, "status": "interrupted"}
+
+
 async def arun_ray(
     tasks: list[BatchTask],
     settings: BatchSettings,
@@ -177,11 +191,15 @@ async def arun_ray(
     address: str | None,
     concurrency: int,
     on_result: Callable[[dict[str, Any]], None],
+    on_start: Callable[[BatchTask], None] | None = None,
 ) -> None:
     """Run ``tasks`` as Ray remote tasks; ``on_result(line)`` in the driver as each ends.
 
-    At most ``concurrency`` tasks are in flight. Cancelling this coroutine (Ctrl-C)
-    cancels every outstanding Ray task and then raises ``CancelledError``.
+    At most ``concurrency`` tasks are in flight (``on_start(task)`` as each is
+    handed to Ray). Cancelling this coroutine (Ctrl-C) cancels every outstanding
+    Ray task, waits up to :data:`CANCEL_WAIT_S` for their runs to record the
+    interruption, reports each with an ``interrupted`` line, then goes on
+    cancelling.
     """
     if not tasks:
         return
@@ -201,6 +219,8 @@ async def arun_ray(
                 task = waiting.pop()
                 ref = remote.remote(task, settings, token, config_text)
                 running[asyncio.wrap_future(ref.future())] = (ref, task)
+                if on_start is not None:
+                    on_start(task)
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for future in done:
                 _, task = running.pop(future)
@@ -210,9 +230,14 @@ async def arun_ray(
                     line = _failed_line(task, _ray_failure(ray, exc))
                 on_result(line)
     except BaseException:
-        for ref, _ in running.values():
+        refs = [ref for ref, _ in running.values()]
+        for ref in refs:
             with contextlib.suppress(Exception):
                 ray.cancel(ref)  # a KeyboardInterrupt in the task: its run ends `interrupted`
+        with contextlib.suppress(Exception):
+            ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT_S)
+        for _, task in running.values():
+            on_result(_interrupted_line(home, token, task))
         raise
     finally:
         marker.unlink(missing_ok=True)
