@@ -10,7 +10,9 @@ Prints, for scripted runs (no network, no LLM):
    task whose sync tool sleeps 3 s (it releases the GIL) and alongside one whose
    sync tool computes for 3 s (it holds the GIL);
 4. the most file descriptors open during a batch, against the concurrency;
-5. with ``--ray`` (extra ``ray``), the same batches on a local Ray started for
+5. the alternative not taken, worker processes (``run_one`` in a process pool,
+   one task at a time per process): the same waiting and slow-tool cases;
+6. with the extra ``ray`` (``--only ray``; last, when Ray is installed), the same batches on a local Ray started for
    it (:func:`ray_figures`): 1,000 scripted tasks, Ray against the local engine
    (Ray's per-task cost), and 100 tasks whose tool waits 200 ms. The workers
    load their kernel from a home, so the waiting tool is a real plugin here
@@ -18,7 +20,7 @@ Prints, for scripted runs (no network, no LLM):
 
     python benchmarks/bench_batch.py            # everything (about a minute)
     python benchmarks/bench_batch.py --quick    # 200 tasks instead of 1,000
-    python benchmarks/bench_batch.py --ray      # only the Ray figures
+    python benchmarks/bench_batch.py --only ray # only the Ray figures
 
 Figures are recorded in docs/performance.md.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import sys
 import tempfile
@@ -274,20 +277,80 @@ def ray_figures(root: Path, n: int) -> None:
         ray.shutdown()
 
 
+def _init_worker(home: str) -> None:
+    """A pool process's kernel: the bench tools too (they are no installed entry point)."""
+    from autoplug.batch import worker
+
+    worker._KERNELS[home] = kernel_in(Path(home))
+
+
+def _pool_batch(home: Path, tasks: list, processes: int) -> tuple[float, float]:
+    """(kernel loads, wall time) of ``tasks`` over ``processes`` worker processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from autoplug.batch import BatchSettings, run_one
+    from autoplug.batch.tasks import tasks_from_python
+
+    settings = BatchSettings(home=str(home), memory=False)
+    started = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, context, _init_worker, (str(home),)) as pool:
+        list(pool.map(_noop, range(processes)))  # every process up, its kernel loaded
+        ready = time.perf_counter()
+        lines = list(pool.map(run_one, tasks_from_python(tasks), [settings] * len(tasks)))
+    bad = [x for x in lines if x["status"] != "succeeded"]
+    if bad:
+        sys.exit(f"bench: {len(bad)} tasks did not succeed: {bad[0]}")
+    return ready - started, time.perf_counter() - ready
+
+
+def _noop(_: int) -> None:
+    time.sleep(0.2)  # long enough that every process of the pool takes one
+
+
+def processes(root: Path) -> None:
+    home = root / "pool"
+    kernel_in(home)
+    nap = script(root, "nap_sync", 200)
+    for count in (2, 10):
+        tasks = [{"task": f"wait {i}", "model": nap} for i in range(100)]
+        load, took = _pool_batch(home, tasks, count)
+        print(
+            f"worker processes: 100 tasks, nap_sync 200 ms, {count} processes: {took:.2f} s "
+            f"(+ {load:.2f} s starting them)"
+        )
+    quick = script(root, "nap_async", 0)
+    crunch_model = script(root, "crunch", 3000)
+    tasks = [{"task": "slow", "id": "slow", "model": crunch_model}]
+    tasks += [{"task": f"quick {i}", "id": f"q{i}", "model": quick} for i in range(100)]
+    load, took = _pool_batch(home, tasks, 2)
+    print(f"worker processes: 100 quick tasks beside one crunch of 3 s, 2 processes: {took:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 tasks instead of 1,000")
-    parser.add_argument("--ray", action="store_true", help="only the Ray figures (extra ray)")
+    parser.add_argument(
+        "--only", help="run one part: throughput, waiting, slow, files, processes, ray"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         root = Path(tmp)
-        if args.ray:
-            ray_figures(root, 200 if args.quick else 1000)
-            return
-        throughput(root, 200 if args.quick else 1000)
-        waiting_tools(root)
-        slow_sync_tool(root)
-        open_files(root)
+        parts = {
+            "throughput": lambda: throughput(root, 200 if args.quick else 1000),
+            "waiting": lambda: waiting_tools(root),
+            "slow": lambda: slow_sync_tool(root),
+            "files": lambda: open_files(root),
+            "processes": lambda: processes(root),
+            "ray": lambda: ray_figures(root, 200 if args.quick else 1000),
+        }
+        for name, part in parts.items():
+            if name == "ray" and args.only is None and importlib.util.find_spec("ray") is None:
+                print("ray: skipped (pip install 'autoplug[ray]')")
+                continue
+            if args.only in (None, name):
+                part()
 
 
 if __name__ == "__main__":

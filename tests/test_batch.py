@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from autoplug import Auto, Kernel, hookimpl, tool
 from autoplug.batch import BatchSettings, BatchTask, arun_one, read_tasks, tasks_from_python
 from autoplug.batch.local import concurrency_for_open_files
+from autoplug.batch.progress import BatchProgress
 from autoplug.batch.results import ResultWriter, read_results
 from autoplug.batch.tasks import duplicate_ids
 from autoplug.errors import UsageError
@@ -175,7 +176,7 @@ async def wait_ms(ms: int) -> str:
     """
     WaitLog.now += 1
     WaitLog.peak = max(WaitLog.peak, WaitLog.now)
-    await asyncio.sleep(ms / 1000)
+    await asyncio.sleep(0 if WaitLog.hurry else ms / 1000)
     WaitLog.now -= 1
     return f"waited {ms}"
 
@@ -183,6 +184,7 @@ async def wait_ms(ms: int) -> str:
 class WaitLog:
     now = 0
     peak = 0
+    hurry = False  # skip the waits (a rerun after an interruption)
 
 
 class Crash(Auto):
@@ -224,6 +226,7 @@ def kernel(tmp_path):
     home.mkdir()
     (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
     WaitLog.now = WaitLog.peak = 0
+    WaitLog.hurry = False
     return Kernel(
         plugins=[BatchPlugin()], builtins=["autoplug_autos", "autoplug_models"], home=home
     )
@@ -304,6 +307,43 @@ def test_kernel_batch_with_output_skips_the_ids_that_succeeded(kernel, tmp_path)
     assert len(out.read_text().splitlines()) == 3
 
 
+def interrupt_batch(kernel, tasks, model, out) -> None:
+    """Start ``kernel.abatch``, cancel it once every task's tool is waiting."""
+
+    async def go() -> None:
+        work = asyncio.ensure_future(kernel.abatch(tasks, model=model, output=out))
+        while WaitLog.now < len(tasks):
+            await asyncio.sleep(0.01)
+        work.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await work
+
+    asyncio.run(go())
+
+
+def test_a_rerun_finishes_the_interrupted_runs_instead_of_starting_new_ones(kernel, tmp_path):
+    out = tmp_path / "results.jsonl"
+    model = waiting_script(tmp_path, 30_000)
+    interrupt_batch(kernel, ["first", "second"], model, out)
+    record = read_results(out)
+    assert {line["status"] for line in record.last.values()} == {"interrupted"}
+    before = {r["run_id"]: r["status"] for r in list_runs(kernel.home)}
+    assert set(before.values()) == {"interrupted"} and set(before) == set(
+        record.interrupted().values()
+    )
+
+    WaitLog.hurry, WaitLog.now = True, 0
+    # "second" was edited since: its old run is of another task, so it starts afresh.
+    results = kernel.batch(["first", "second, edited"], model=model, output=out)
+    assert [r["status"] for r in results] == ["succeeded", "succeeded"]
+    assert results[0]["run_id"] == record.interrupted()["1"]
+    assert results[1]["run_id"] not in before
+    statuses = {r["run_id"]: r["status"] for r in list_runs(kernel.home)}
+    assert statuses[results[0]["run_id"]] == "succeeded"
+    assert statuses[record.interrupted()["2"]] == "interrupted"
+    assert len(statuses) == 3
+
+
 def test_kernel_batch_refuses_bad_usage_before_anything_runs(kernel):
     with pytest.raises(UsageError, match="duplicate id"):
         kernel.batch([{"task": "a", "id": "2"}, "b"])
@@ -381,3 +421,60 @@ def test_the_batch_package_is_not_imported_at_kernel_start():
     code = "import sys; from autoplug import Kernel; Kernel.load(); print('autoplug.batch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+# -- progress -----------------------------------------------------------------------
+
+
+def _line(task_id: str, status: str, reason: str | None = None, tokens: int = 10) -> dict:
+    usage = {"llm_calls": 1, "total_tokens": tokens, "input_tokens": tokens, "usd": 0.5}
+    return {
+        "id": task_id,
+        "run_id": f"r-{task_id}",
+        "status": status,
+        "reason": reason,
+        "usage": usage,
+    }
+
+
+def test_progress_off_a_terminal_is_a_line_per_task_with_counts_rate_and_eta():
+    import io
+
+    out = io.StringIO()
+    progress = BatchProgress(total=3, stream=out, live=False, bad_lines=1, skipped=2)
+    for _ in range(3):
+        progress.start()
+    progress.end(_line("a", "succeeded"))
+    progress.end(_line("b", "failed", "model said no\nat length"))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[1/3] a succeeded (run r-a); 0 failed, 2 running, ")
+    assert "tasks/s, ETA " in lines[0]
+    assert lines[1].startswith(
+        "[2/3] b failed (run r-b): model said no at length; 1 failed, 1 running"
+    )
+    progress.end(_line("c", "succeeded"))
+    summary = progress.summary()
+    assert summary["statuses"] == {"failed": 1, "succeeded": 2} and summary["done"] == 3
+    assert summary["usage"]["total_tokens"] == 30 and summary["usage"]["usd"] == 1.5
+    assert (summary["skipped"], summary["bad_lines"]) == (2, 1)
+    text = progress.summary_text()
+    assert "1 failed, 2 succeeded, 2 skipped (already succeeded), 1 bad line(s)" in text
+    assert "3 model calls, 30 tokens, $1.5000" in text
+
+
+def test_progress_on_a_terminal_redraws_one_line_and_keeps_failures_above_it():
+    import io
+
+    out = io.StringIO()
+    progress = BatchProgress(total=2, stream=out, live=True)
+    progress.start()
+    progress.start()
+    progress.end(_line("a", "succeeded"))
+    progress.end(_line("b", "stopped", "iterations limit"))
+    progress.finish_line()
+    text = out.getvalue()
+    assert text.count("\r\x1b[2K") >= 3
+    assert "batch: 1/2 done, 0 failed, 1 running" in text
+    assert "b stopped (run r-b): iterations limit\n" in text
+    assert text.endswith("batch: 2/2 done, 1 failed, 0 running, " + text.rsplit("running, ", 1)[1])
+    assert text.endswith("\n")

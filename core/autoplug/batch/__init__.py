@@ -52,8 +52,12 @@ async def arun_batch(
     on_result: Callable[[dict[str, Any]], None],
     on_start: Callable[[BatchTask], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
+    resume: dict[str, str] | None = None,
 ) -> None:
     """Run ``tasks`` on ``engine``; ``on_result(line)`` as each ends, in completion order.
+
+    ``resume``: task id -> a run an earlier attempt left
+    ``interrupted``, finished instead of starting afresh.
 
     ``on_notice`` receives one-line notes (the concurrency lowered to fit the
     open-files limit). Raises :class:`UsageError` for an unknown engine or a
@@ -74,6 +78,7 @@ async def arun_batch(
             concurrency=bounded,
             on_result=on_result,
             on_start=on_start,
+            resume=resume,
         )
         return
     if engine == "ray":
@@ -85,6 +90,7 @@ async def arun_batch(
             concurrency=concurrency,
             on_result=on_result,
             on_start=on_start,
+            resume=resume,
         )
         return
     raise UsageError(f"unknown engine {engine!r}; the engines are {', '.join(ENGINES)}")
@@ -135,10 +141,12 @@ async def abatch(
         approve=bool(approve),
     )
     done: dict[str, dict[str, Any]] = {}
+    resume: dict[str, str] = {}
     writer = None
     if output is not None:
         record = read_results(output)
         done = {i: record.last[i] for i in record.succeeded()}
+        resume = record.interrupted()
         writer = ResultWriter(output)
     ended: dict[str, dict[str, Any]] = dict(done)
 
@@ -158,6 +166,7 @@ async def abatch(
             concurrency=concurrency,
             address=address,
             on_result=collect,
+            resume=resume,
         )
     finally:
         if writer is not None:

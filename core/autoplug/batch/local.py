@@ -65,10 +65,12 @@ async def arun_local(
     concurrency: int,
     on_result: Callable[[dict[str, Any]], None],
     on_start: Callable[[BatchTask], None] | None = None,
+    resume: dict[str, str] | None = None,
 ) -> None:
     """Run ``tasks`` in ``kernel``, at most ``concurrency`` at once; ``on_result(line)`` as each ends.
 
-    Lines arrive in completion order. When the batch is cancelled (Ctrl-C),
+    Lines arrive in completion order. ``resume`` maps a task id to the run an
+    earlier attempt left interrupted: that run is finished instead of a new one. When the batch is cancelled (Ctrl-C),
     every run in flight is left ``interrupted`` by its Auto and reported with an
     ``interrupted`` line before the cancellation goes on.
     """
@@ -83,11 +85,17 @@ async def arun_local(
             started: dict[str, str] = {}
 
             def watch(event: Any, started: dict[str, str] = started) -> None:
-                if event.type == "run_started":
+                if event.type in ("run_started", "run_resumed"):
                     started["run_id"] = event.run_id
 
             try:
-                line = await arun_one(kernel, task, settings, on_event=watch)
+                line = await arun_one(
+                    kernel,
+                    task,
+                    settings,
+                    on_event=watch,
+                    resume_run_id=(resume or {}).get(task.id),
+                )
             except (asyncio.CancelledError, KeyboardInterrupt):
                 on_result(
                     result_line(

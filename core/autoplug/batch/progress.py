@@ -23,6 +23,11 @@ USAGE_KEYS = (
 )
 
 
+def _short(text: str, limit: int = 300) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def _seconds(value: float) -> str:
     if value < 60:
         return f"{value:.0f} s"
@@ -80,23 +85,27 @@ class BatchProgress:
         usd = usage.get("usd")
         if isinstance(usd, (int, float)) and not isinstance(usd, bool):
             self.usd = (self.usd or 0.0) + usd
-        if self.live:
-            self._draw()
-            return
-        reason = f": {line['reason']}" if line.get("reason") else ""
+        reason = f": {_short(line['reason'])}" if line.get("reason") else ""
         run = f" (run {line['run_id']})" if line.get("run_id") else ""
-        self.say(f"[{self.done}/{self.total}] {line.get('id')} {line.get('status')}{run}{reason}")
+        what = f"{line.get('id')} {line.get('status')}{run}{reason}"
+        if not self.live:
+            self.say(f"[{self.done}/{self.total}] {what}; {self.counts()}")
+        elif line.get("status") != "succeeded":
+            self.say(what)  # a failure stays on screen above the status line
+        else:
+            self._draw()
 
-    def status(self) -> str:
-        """done / failed / running, rate and ETA, on one line."""
+    def counts(self) -> str:
+        """failed / running, rate and ETA."""
         elapsed = max(time.monotonic() - self.started, 1e-9)
         rate = self.done / elapsed
         left = self.total - self.done
         eta = f", ETA {_seconds(left / rate)}" if rate > 0 and left > 0 else ""
-        return (
-            f"batch: {self.done}/{self.total} done, {self.failed} failed, "
-            f"{self.running} running, {rate:.1f} tasks/s{eta}"
-        )
+        return f"{self.failed} failed, {self.running} running, {rate:.1f} tasks/s{eta}"
+
+    def status(self) -> str:
+        """done / failed / running, rate and ETA, on one line."""
+        return f"batch: {self.done}/{self.total} done, {self.counts()}"
 
     def _draw(self) -> None:
         self.stream.write("\r\x1b[2K" + self.status())

@@ -192,11 +192,13 @@ async def arun_ray(
     concurrency: int,
     on_result: Callable[[dict[str, Any]], None],
     on_start: Callable[[BatchTask], None] | None = None,
+    resume: dict[str, str] | None = None,
 ) -> None:
     """Run ``tasks`` as Ray remote tasks; ``on_result(line)`` in the driver as each ends.
 
     At most ``concurrency`` tasks are in flight (``on_start(task)`` as each is
-    handed to Ray). Cancelling this coroutine (Ctrl-C) cancels every outstanding
+    handed to Ray); ``resume`` maps a task id to a run an earlier batch left
+    ``interrupted``, finished by the worker whose home holds it. Cancelling this coroutine (Ctrl-C) cancels every outstanding
     Ray task, waits up to :data:`CANCEL_WAIT_S` for their runs to record the
     interruption, reports each with an ``interrupted`` line, then goes on
     cancelling.
@@ -217,7 +219,8 @@ async def arun_ray(
         while waiting or running:
             while waiting and len(running) < max(1, concurrency):
                 task = waiting.pop()
-                ref = remote.remote(task, settings, token, config_text)
+                again = (resume or {}).get(task.id)
+                ref = remote.remote(task, settings, token, config_text, again)
                 running[asyncio.wrap_future(ref.future())] = (ref, task)
                 if on_start is not None:
                     on_start(task)
@@ -312,37 +315,14 @@ def _previous_run(attempt: Path) -> str | None:
     return run_id if status == "interrupted" else None
 
 
-async def _aresume_line(
-    kernel: Any, task: BatchTask, settings: BatchSettings, run_id: str
+def _run_shared(
+    task: BatchTask, settings: BatchSettings, token: str, resume_run_id: str | None
 ) -> dict[str, Any]:
-    """Finish the run an earlier attempt left; its result line (never raises for the task)."""
-    from ..autos import aresume_run
-    from .worker import one_line, result_line
-
-    try:
-        result = await aresume_run(
-            kernel, run_id, approve=bool(settings.approve), model=task.model or settings.model
-        )
-    except AutoplugError as exc:
-        return result_line(task.id, run_id=run_id, status="failed", reason=one_line(str(exc)))
-    data = result.to_dict()
-    reason = one_line(data["reason"]) if data["reason"] is not None else None
-    return result_line(
-        task.id,
-        run_id=data["run_id"],
-        status=data["status"],
-        answer=data["answer"],
-        output=data["output"],
-        reason=reason,
-        usage=data["usage"],
-    )
-
-
-def _run_shared(task: BatchTask, settings: BatchSettings, token: str) -> dict[str, Any]:
     """Run ``task`` in the driver's own home; a retry resumes the run its last attempt left.
 
     The run id is recorded (``state/ray-attempts/``) as soon as the run starts, so
-    that the next attempt, after this worker died, can find it.
+    that the next attempt, after this worker died, can find it. ``resume_run_id``
+    (a run an earlier batch left interrupted) is finished when there is no attempt.
     """
     import asyncio
 
@@ -355,17 +335,17 @@ def _run_shared(task: BatchTask, settings: BatchSettings, token: str) -> dict[st
         return result_line(task.id, run_id=None, status="failed", reason=one_line(str(exc)))
     attempt = _attempt_path(home, token, task.id)
     previous = _previous_run(attempt) if attempt.is_file() else None
-    if previous is not None:
-        return asyncio.run(_aresume_line(kernel, task, settings, previous))
 
     def record(event: Any) -> None:
-        if event.type == "run_started":
+        if event.type in ("run_started", "run_resumed"):
             attempt.parent.mkdir(parents=True, exist_ok=True)
             staged = attempt.with_suffix(f".{os.getpid()}")
             staged.write_text(json.dumps({"run_id": event.run_id}), encoding="utf-8")
             os.replace(staged, attempt)
 
-    return asyncio.run(arun_one(kernel, task, settings, on_event=record))
+    return asyncio.run(
+        arun_one(kernel, task, settings, on_event=record, resume_run_id=previous or resume_run_id)
+    )
 
 
 def ray_task(

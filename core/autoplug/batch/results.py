@@ -28,6 +28,14 @@ class Record:
         """The ids whose last line succeeded (a rerun skips them)."""
         return {i for i, line in self.last.items() if line.get("status") == "succeeded"}
 
+    def interrupted(self) -> dict[str, str]:
+        """Id -> run id, of the ids whose last line is an interrupted run (a rerun finishes it)."""
+        return {
+            i: line["run_id"]
+            for i, line in self.last.items()
+            if line.get("status") == "interrupted" and isinstance(line.get("run_id"), str)
+        }
+
 
 def read_results(path: str | Path) -> Record:
     """The record of the output file ``path`` (empty when it does not exist yet).

@@ -66,11 +66,16 @@ async def arun_one(
     settings: BatchSettings,
     *,
     on_event: Callable[[Any], None] | None = None,
+    resume_run_id: str | None = None,
 ) -> dict[str, Any]:
     """Run ``task`` in ``kernel`` (already loaded) to its end; its result line.
 
     The line's ``model`` and ``auto`` win over ``settings``. ``on_event`` sees
-    the run's events (the engine learns the run id from ``run_started``).
+    the run's events (the engine learns the run id from ``run_started``, or
+    ``run_resumed``). ``resume_run_id``: an interrupted run of this task (from
+    an earlier attempt) to finish instead of starting afresh — its saved turns
+    and finished steps are reused; when it cannot be resumed (gone, not
+    interrupted, a conversation) the task starts afresh.
     """
     import asyncio
 
@@ -80,23 +85,27 @@ async def arun_one(
     started: dict[str, str] = {}
 
     def watch(event: Any) -> None:
-        if event.type == "run_started":
+        if event.type in ("run_started", "run_resumed"):
             started["run_id"] = event.run_id
         if on_event is not None:
             on_event(event)
 
     try:
-        result = await arun_task(
-            kernel,
-            task.task,
-            model=task.model or settings.model,
-            auto=task.auto or settings.auto or "runner",
-            approve=bool(settings.approve),
-            workspace=settings.workspace,
-            on_event=watch,
-            memory=settings.memory,
-            output_schema=task.output_schema,
-        )
+        result = None
+        if resume_run_id is not None:
+            result = await _resumed(kernel, resume_run_id, task, settings, watch)
+        if result is None:
+            result = await arun_task(
+                kernel,
+                task.task,
+                model=task.model or settings.model,
+                auto=task.auto or settings.auto or "runner",
+                approve=bool(settings.approve),
+                workspace=settings.workspace,
+                on_event=watch,
+                memory=settings.memory,
+                output_schema=task.output_schema,
+            )
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise
     except AutoplugError as exc:
@@ -116,6 +125,32 @@ async def arun_one(
         reason=one_line(data["reason"]) if data["reason"] is not None else None,
         usage=data["usage"],
     )
+
+
+async def _resumed(
+    kernel: Any,
+    run_id: str,
+    task: BatchTask,
+    settings: BatchSettings,
+    watch: Callable[[Any], None],
+) -> Any:
+    """The RunResult of finishing the interrupted run ``run_id`` of ``task``.
+
+    None when it cannot be resumed: gone, not interrupted, or a run of another
+    task (the tasks file was edited since).
+    """
+    from ..autos import aresume_run
+    from ..errors import RunError, UsageError
+    from ..runs import RunStore
+
+    try:
+        with RunStore.open(kernel.home, run_id, read_only=True) as store:
+            info = store.info()
+            if info["status"] != "interrupted" or info["task"] != task.task:
+                return None
+        return await aresume_run(kernel, run_id, approve=bool(settings.approve), on_event=watch)
+    except (RunError, UsageError):  # checked before the run is touched: start afresh
+        return None
 
 
 def kernel_for(home: str) -> Any:

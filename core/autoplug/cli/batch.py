@@ -104,7 +104,8 @@ def batch_command(
         memory=not no_memory,
         approve=yes,
     )
-    done = read_results(output).succeeded() if output is not None else set()
+    record = read_results(output) if output is not None else None
+    done = record.succeeded() if record is not None else set()
     todo = [t for t in tasks if t.id not in done]
     for line in bad:
         click.echo(f"error: {tasks_file} line {line.line}: {line.error}", err=True)
@@ -125,6 +126,7 @@ def batch_command(
         skipped=len(tasks) - len(todo),
         bad_lines=len(bad),
         how=_same_command(output),
+        resume=record.interrupted() if record is not None else {},
     )
     raise SystemExit(code)
 
@@ -187,6 +189,7 @@ def drive_batch(
     skipped: int,
     bad_lines: int,
     how: str,
+    resume: dict[str, str] | None = None,
 ) -> int:
     """Run the batch to its end with progress on stderr; its exit status.
 
@@ -212,6 +215,7 @@ def drive_batch(
     )
     state: dict[str, Any] = {"presses": 0}
     interrupted = False
+    code = 1
     with ExitStack() as stack:
         if output is None:
             # Results are the machine-read stream: a tool's print must not land among them.
@@ -237,12 +241,13 @@ def drive_batch(
                 on_result=on_result,
                 on_start=progress.start,
                 on_notice=lambda text: progress.say(f"autoplug: {text}"),
+                resume=resume,
             )
 
         def on_sigint(signum: int, frame: Any) -> None:
             state["presses"] += 1
             task, loop = state.get("task"), state.get("loop")
-            if state["presses"] == 1 and task is not None and loop is not None:
+            if state["presses"] == 1 and task is not None and not task.done():
                 progress.say(
                     f"\ninterrupting the batch: {progress.running} run(s) in flight "
                     "(Ctrl-C again to exit now)"
@@ -254,16 +259,26 @@ def drive_batch(
         in_main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
         try:
-            asyncio.run(main())
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            interrupted = True
+            try:
+                asyncio.run(main())
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                interrupted = True
+            # Still under the handler: a Ctrl-C while the end is printed exits 130 at once.
+            code = _finish(progress, interrupted, as_json, bad_lines, how)
         finally:
             if in_main:
                 signal.signal(signal.SIGINT, previous)
-        progress.finish_line()
-        if as_json:
-            text = json.dumps(progress.summary(), ensure_ascii=False)
-            click.echo(text, file=reserved() or sys.stdout)
+    return code
+
+
+def _finish(progress: Any, interrupted: bool, as_json: bool, bad_lines: int, how: str) -> int:
+    """Print the end of a batch (the summary, or how to continue it); its exit status."""
+    from .stdout import reserved
+
+    progress.finish_line()
+    if as_json:
+        text = json.dumps(progress.summary(), ensure_ascii=False)
+        click.echo(text, file=reserved() or sys.stdout)
     if interrupted:
         left = progress.statuses["interrupted"]
         click.echo(
