@@ -349,22 +349,34 @@ def _run_shared(
 
 
 def ray_task(
-    task: BatchTask, settings: BatchSettings, token: str, config_text: str | None
+    task: BatchTask,
+    settings: BatchSettings,
+    token: str,
+    config_text: str | None,
+    resume_run_id: str | None = None,
 ) -> dict[str, Any]:
     """What one Ray remote task runs on a worker: ``{"line": ..., "folder": bytes | None}``.
 
     ``folder`` is the ended run's folder, packed, when the driver cannot see this
-    worker's home.
+    worker's home. ``resume_run_id``: a run an earlier batch left interrupted,
+    finished instead of a new one where this worker's home holds it.
     """
-    from .worker import run_one
+    import asyncio
+
+    from .worker import arun_one, kernel_for, one_line, result_line
 
     home, shared = worker_home(settings.home, token, config_text)
     local = (
         settings if str(home) == settings.home else dataclasses.replace(settings, home=str(home))
     )
     if shared:
-        return {"line": _run_shared(task, local, token), "folder": None}
-    line = run_one(task, local)
+        return {"line": _run_shared(task, local, token, resume_run_id), "folder": None}
+    try:
+        kernel = kernel_for(local.home)
+    except AutoplugError as exc:
+        line = result_line(task.id, run_id=None, status="failed", reason=one_line(str(exc)))
+        return {"line": line, "folder": None}
+    line = asyncio.run(arun_one(kernel, task, local, resume_run_id=resume_run_id))
     folder = None
     run_id = line.get("run_id")
     if isinstance(run_id, str):
