@@ -11,10 +11,16 @@ Prints, for scripted runs (no network, no LLM):
    sync tool computes for 3 s (it holds the GIL);
 4. the most file descriptors open during a batch, against the concurrency;
 5. the alternative not taken, worker processes (``run_one`` in a process pool,
-   one task at a time per process): the same waiting and slow-tool cases.
+   one task at a time per process): the same waiting and slow-tool cases;
+6. with the extra ``ray`` (``--only ray``; last, when Ray is installed), the same batches on a local Ray started for
+   it (:func:`ray_figures`): 1,000 scripted tasks, Ray against the local engine
+   (Ray's per-task cost), and 100 tasks whose tool waits 200 ms. The workers
+   load their kernel from a home, so the waiting tool is a real plugin here
+   (an entry point on ``PYTHONPATH``, as a cluster would ship it).
 
     python benchmarks/bench_batch.py            # everything (about a minute)
     python benchmarks/bench_batch.py --quick    # 200 tasks instead of 1,000
+    python benchmarks/bench_batch.py --only ray # only the Ray figures
 
 Figures are recorded in docs/performance.md.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import sys
 import tempfile
@@ -180,6 +187,96 @@ def open_files(root: Path) -> None:
         )
 
 
+RAY_PLUGIN = '''
+"""The Ray benchmark's tool, as an installed plugin: workers load it by entry point."""
+
+import asyncio
+
+from autoplug import hookimpl, tool
+
+
+@tool
+async def nap_async(ms: int) -> str:
+    """Wait ``ms`` milliseconds in an async tool.
+
+    ms: how long to wait
+    """
+    await asyncio.sleep(ms / 1000)
+    return "rested"
+
+
+@hookimpl
+def register_tools(register):
+    register(nap_async)
+'''
+
+
+def ray_figures(root: Path, n: int) -> None:
+    """Ray (a local Ray started here, one task per logical CPU) against the local engine."""
+    import os
+
+    import ray
+
+    site = root / "site"
+    (site / "autoplug_benchray-0.1.dist-info").mkdir(parents=True)
+    (site / "benchray_plugin.py").write_text(RAY_PLUGIN)
+    (site / "autoplug_benchray-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: autoplug-benchray\nVersion: 0.1\n"
+    )
+    (site / "autoplug_benchray-0.1.dist-info" / "entry_points.txt").write_text(
+        "[autoplug]\nbenchray = benchray_plugin\n"
+    )
+    sys.path.insert(0, str(site))
+    # Before Ray starts: its workers inherit this environment.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(site), os.environ.get("PYTHONPATH")])
+    )
+    os.environ["AUTOPLUG_LOAD_PLUGINS"] = "autoplug_autos,autoplug_models,benchray"
+    home = root / "ray-home"
+    home.mkdir()
+    (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    os.environ["AUTOPLUG_HOME"] = str(home)
+    kernel = Kernel.load(home)
+    started = time.perf_counter()
+    ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    print(
+        f"ray: a local Ray with {cpus} logical CPUs started in {time.perf_counter() - started:.1f} s"
+    )
+    try:
+        quick = script(root, "nap_async", 0)
+        waits = script(root, "nap_async", 200)
+        for engine, concurrency in (("local", 8), ("ray", cpus), ("ray", 8)):
+            tasks = [f"task {i}" for i in range(n)]
+            began = time.perf_counter()
+            results = kernel.batch(
+                tasks, model=quick, concurrency=concurrency, memory=False, engine=engine
+            )
+            took = time.perf_counter() - began
+            ok = sum(r["status"] == "succeeded" for r in results)
+            print(
+                f"ray: {n} scripted tasks, engine {engine}, concurrency {concurrency}: "
+                f"{took:.2f} s, {n / took:.0f} tasks/s ({ok} succeeded; "
+                f"{took / n * 1000:.1f} ms a task)"
+            )
+        for engine, concurrency in (("local", 10), ("ray", cpus), ("ray", 10)):
+            tasks = [f"wait {i}" for i in range(100)]
+            began = time.perf_counter()
+            results = kernel.batch(
+                tasks, model=waits, concurrency=concurrency, memory=False, engine=engine
+            )
+            took = time.perf_counter() - began
+            ok = sum(r["status"] == "succeeded" for r in results)
+            in_flight = min(concurrency, cpus) if engine == "ray" else concurrency
+            print(
+                f"ray: 100 tasks whose tool waits 200 ms, engine {engine}, concurrency "
+                f"{concurrency} ({in_flight} in flight): {took:.2f} s "
+                f"(waiting alone: {100 / in_flight * 0.2:.2f} s; {ok} succeeded)"
+            )
+    finally:
+        ray.shutdown()
+
+
 def _init_worker(home: str) -> None:
     """A pool process's kernel: the bench tools too (they are no installed entry point)."""
     from autoplug.batch import worker
@@ -234,7 +331,9 @@ def processes(root: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 tasks instead of 1,000")
-    parser.add_argument("--only", help="run one part: throughput, waiting, slow, files, processes")
+    parser.add_argument(
+        "--only", help="run one part: throughput, waiting, slow, files, processes, ray"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         root = Path(tmp)
@@ -244,8 +343,12 @@ def main() -> None:
             "slow": lambda: slow_sync_tool(root),
             "files": lambda: open_files(root),
             "processes": lambda: processes(root),
+            "ray": lambda: ray_figures(root, 200 if args.quick else 1000),
         }
         for name, part in parts.items():
+            if name == "ray" and args.only is None and importlib.util.find_spec("ray") is None:
+                print("ray: skipped (pip install 'autoplug[ray]')")
+                continue
             if args.only in (None, name):
                 part()
 

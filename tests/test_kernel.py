@@ -133,7 +133,7 @@ def test_model_precedence_env_over_config(tmp_path, monkeypatch):
 def test_kernel_import_stays_light():
     code = (
         "import sys, autoplug, autoplug.cli; "
-        "heavy = [m for m in ('jsonschema','httpx','bs4','lancedb','pyarrow','numpy','cookiecutter','sentence_transformers','opentelemetry','mcp','mcp_types','anyio') if m in sys.modules]; "
+        "heavy = [m for m in ('jsonschema','httpx','bs4','lancedb','pyarrow','numpy','cookiecutter','sentence_transformers','opentelemetry','mcp','mcp_types','anyio','ray') if m in sys.modules]; "
         "print(heavy)"
     )
     import subprocess

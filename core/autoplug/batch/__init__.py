@@ -56,7 +56,7 @@ async def arun_batch(
 ) -> None:
     """Run ``tasks`` on ``engine``; ``on_result(line)`` as each ends, in completion order.
 
-    ``resume`` (local engine): task id -> a run an earlier attempt left
+    ``resume``: task id -> a run an earlier attempt left
     ``interrupted``, finished instead of starting afresh.
 
     ``on_notice`` receives one-line notes (the concurrency lowered to fit the
@@ -84,7 +84,13 @@ async def arun_batch(
     if engine == "ray":
         arun_ray = _ray_engine()
         await arun_ray(
-            tasks, settings, address=address, concurrency=concurrency, on_result=on_result
+            tasks,
+            settings,
+            address=address,
+            concurrency=concurrency,
+            on_result=on_result,
+            on_start=on_start,
+            resume=resume,
         )
         return
     raise UsageError(f"unknown engine {engine!r}; the engines are {', '.join(ENGINES)}")
