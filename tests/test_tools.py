@@ -800,6 +800,9 @@ array_schemas = st.fixed_dictionaries(
             st.sampled_from(["string", "integer", "number", "boolean"]).map(lambda k: {"type": k})
             | st.sampled_from(["string", "integer", "number", "boolean"]).map(
                 lambda k: {"type": "array", "items": {"type": k}}
+            )
+            | st.integers(min_value=0, max_value=3).map(
+                lambda n: {"type": "string", "minLength": n}
             ),
             min_size=1,
         ),

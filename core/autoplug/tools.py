@@ -324,6 +324,7 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
     kinds = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
     checks: dict[str, tuple[type, ...]] = {}
     arrays: dict[str, tuple[tuple[type, ...], bool]] = {}  # name -> (item types, bool refused)
+    min_chars: dict[str, int] = {}  # a string's minLength
     for name, prop in schema.get("properties", {}).items():
         if not isinstance(prop, dict):
             return None
@@ -336,7 +337,12 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
                 return None
             arrays[name] = (kinds[items["type"]], items["type"] != "boolean")
             continue
-        if set(prop) - {"type", "description", "default"} or kind not in kinds:
+        if "minLength" in prop:
+            shortest = prop["minLength"]
+            if kind != "string" or type(shortest) is not int or shortest < 0:
+                return None
+            min_chars[name] = shortest
+        if set(prop) - {"type", "description", "default", "minLength"} or kind not in kinds:
             return None
         checks[name] = kinds[kind]
     required = tuple(schema.get("required", ()))
@@ -366,6 +372,8 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
                         return False
                 continue
             if not isinstance(value, kind):
+                return False
+            if min_chars and name in min_chars and len(value) < min_chars[name]:
                 return False
             if name in no_bool and isinstance(value, bool):
                 return False
