@@ -828,6 +828,6 @@ def test_the_compiled_check_accepts_only_what_jsonschema_accepts(schema, args, p
     excused = {**schema, "required": [n for n in schema.get("required", []) if n not in present]}
     if fast(args, 10_000_000, present):
         assert Draft202012Validator(excused).is_valid(args)
-    assert (hand_built("t", schema).violations(args, present) == []) == Draft202012Validator(
+    assert (hand_built("t", schema).open_violations(args, present) == []) == Draft202012Validator(
         excused
     ).is_valid(args)
