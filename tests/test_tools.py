@@ -756,7 +756,8 @@ def test_sync_tools_called_with_acall_reuse_the_threads_of_one_pool():
     started = POOL.threads_started
     names |= {asyncio.run(reg.acall("which_thread", {})).value for _ in range(20)}
     assert POOL.threads_started == started  # forty calls in separate runs: no new thread
-    assert len(names) <= 2 and threading.main_thread().name not in names
+    # Idle threads left by earlier calls (of other tests too) may take turns; none is new.
+    assert names and all(n.startswith("autoplug-tool-") for n in names)
 
 
 def test_the_pool_runs_new_calls_while_an_abandoned_sync_tool_still_runs():
