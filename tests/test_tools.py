@@ -756,7 +756,8 @@ def test_sync_tools_called_with_acall_reuse_the_threads_of_one_pool():
     started = POOL.threads_started
     names |= {asyncio.run(reg.acall("which_thread", {})).value for _ in range(20)}
     assert POOL.threads_started == started  # forty calls in separate runs: no new thread
-    assert len(names) <= 2 and threading.main_thread().name not in names
+    # Idle threads left by earlier calls (of other tests too) may take turns; none is new.
+    assert names and all(n.startswith("autoplug-tool-") for n in names)
 
 
 def test_the_pool_runs_new_calls_while_an_abandoned_sync_tool_still_runs():
@@ -800,6 +801,9 @@ array_schemas = st.fixed_dictionaries(
             st.sampled_from(["string", "integer", "number", "boolean"]).map(lambda k: {"type": k})
             | st.sampled_from(["string", "integer", "number", "boolean"]).map(
                 lambda k: {"type": "array", "items": {"type": k}}
+            )
+            | st.integers(min_value=0, max_value=3).map(
+                lambda n: {"type": "string", "minLength": n}
             ),
             min_size=1,
         ),
@@ -825,6 +829,6 @@ def test_the_compiled_check_accepts_only_what_jsonschema_accepts(schema, args, p
     excused = {**schema, "required": [n for n in schema.get("required", []) if n not in present]}
     if fast(args, 10_000_000, present):
         assert Draft202012Validator(excused).is_valid(args)
-    assert (hand_built("t", schema).violations(args, present) == []) == Draft202012Validator(
+    assert (hand_built("t", schema).open_violations(args, present) == []) == Draft202012Validator(
         excused
     ).is_valid(args)

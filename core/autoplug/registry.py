@@ -184,6 +184,7 @@ class ToolRegistry:
         self._by_qualified: dict[str, Tool] = {}
         self._winners: dict[str, Tool] = {}
         self._relays: dict[str, tuple[Any, list[Any] | None]] = {}
+        self._lists: tuple[list[Any], list[Any]] | None = None  # both hooks' implementations
 
     # -- registration -------------------------------------------------------
 
@@ -301,6 +302,18 @@ class ToolRegistry:
             return caller if get is None or get() else None
         return caller if impls else None
 
+    def _remember_lists(self) -> None:
+        """Keep both hooks' implementation lists, when both are pluggy's, for the quick test."""
+        before = self._relays.get("before_tool_call")
+        after = self._relays.get("after_tool_call")
+        if (
+            before is not None
+            and after is not None
+            and before[1] is not None
+            and after[1] is not None
+        ):
+            self._lists = (before[1], after[1])
+
     def _prepare(
         self, name: str, args: Any, context: CallContext | None
     ) -> tuple[Tool | None, CallContext | None, ToolCall | None, ToolResult | None, Any]:
@@ -310,9 +323,17 @@ class ToolRegistry:
         implemented, or the call failed its checks), an early result (the call
         ends there) or None, and the arguments.
         """
-        found = self.get(name) if isinstance(name, str) else None
-        before = self._relay("before_tool_call")
-        hooked = before is not None or self._relay("after_tool_call") is not None
+        found = self._winners.get(name) if type(name) is str else None
+        if found is None:
+            found = self.get(name) if isinstance(name, str) else None
+        lists = self._lists
+        if lists is not None and not lists[0] and not lists[1]:
+            before, hooked = None, False  # the common case: no plugin implements either hook
+        else:
+            before = self._relay("before_tool_call")
+            hooked = before is not None or self._relay("after_tool_call") is not None
+            if lists is None:
+                self._remember_lists()
         # A default context only when something reads it; its workspace resolves lazily.
         ctx = context
         if ctx is not None and ctx.home is None and self.home is not None:
@@ -442,7 +463,7 @@ class ToolRegistry:
             )
         found, ctx, call, early, args = self._prepare(name, args, context)
         if early is not None:
-            return self._after(call, early, ctx)
+            return early if call is None else self._after(call, early, ctx)
         assert found is not None
         # The tool gets its own copy (``**``): a hook's ToolCall keeps the arguments as checked.
         kwargs = {**args, "context": ctx} if found.wants_context else args
@@ -452,11 +473,19 @@ class ToolRegistry:
 
                 value = asyncio.run(_no_exit_async(found.func(**kwargs)))
             else:
-                value = _no_exit_sync(found.func, kwargs, False)
+                value = found.func(**kwargs)
             result = _success(value)
         except Exception as exc:
             result = _tool_failure(found, exc, ctx)
-        return self._after(call, result, ctx)
+        # What _no_exit_sync does in a worker thread, inline on this hot path: a tool's
+        # sys.exit() fails its call; a KeyboardInterrupt here may be the user's Ctrl-C.
+        except SystemExit as exc:
+            result = _tool_failure(found, ToolExited(exc.code), ctx)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            result = _tool_failure(found, ToolAborted(exc), ctx)
+        return result if call is None else self._after(call, result, ctx)
 
     async def acall(
         self,
@@ -492,6 +521,18 @@ class ToolRegistry:
         return self._after(call, result, ctx)
 
 
+_WATCHDOG: Any = None
+
+
+def _load_threads() -> tuple[Any, Any]:
+    """The process's tool thread pool and watchdog (imported on the first acall, then kept)."""
+    global _WATCHDOG
+    from .toolthreads import POOL, WATCHDOG
+
+    _WATCHDOG = WATCHDOG
+    return POOL, WATCHDOG
+
+
 def _async_failure(found: Tool, exc: BaseException, ctx: CallContext | None) -> ToolResult:
     """The failed result of an async tool that raised ``exc`` (not the caller's cancellation)."""
     if isinstance(exc, SystemExit):
@@ -525,16 +566,15 @@ def _first_step(
     timer; else a :class:`_Rest` to await. Each step is marked on the watchdog
     when the call has a limit, so a step that blocks the loop past it is caught.
     """
-    from .toolthreads import WATCHDOG
-
-    slot = WATCHDOG.slot() if limit else None
+    watchdog = _WATCHDOG or _load_threads()[1]
+    slot = watchdog.slot() if limit else None
     try:
         coro = found.func(**kwargs)
-        previous = WATCHDOG.begin(slot, found.name, limit) if slot is not None else None
+        previous = watchdog.begin(slot, found.name, limit) if slot is not None else None
         try:
             pending = coro.send(None)
         finally:
-            took = WATCHDOG.end(slot, previous) if slot is not None else 0.0
+            took = watchdog.end(slot, previous) if slot is not None else 0.0
     except StopIteration as stop:  # it returned without suspending
         result = _success(stop.value)
     except BaseException as exc:

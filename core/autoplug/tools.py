@@ -264,12 +264,31 @@ class Tool:
             fast = self._fast = _compile_fast(self.parameters) or False
         return bool(fast) and fast(args, max_chars)
 
-    def violations(self, args: Any, present: Iterable[str] = ()) -> list[tuple[str, str]]:
-        """Every way ``args`` breaks the schema, as ``(json_path, message)``; empty when valid.
+    def violations(self, args: Any) -> list[tuple[str, str]]:
+        """Every way ``args`` breaks the schema, as ``(json_path, message)``; empty when valid."""
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = _compile_fast(self.parameters) or False
+        if fast and fast(args):
+            return []
+        validator = self._validator
+        if validator is None:
+            from .schemacheck import make_validator
 
-        Names in ``present`` count as given (a plan's ``$asset`` and ``$fill``
-        arguments, whose values come later): their absence is no violation.
+            validator = self._validator = make_validator(self.parameters)
+        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
+        return [(e.json_path, e.message) for e in errors]
+
+    def open_violations(self, args: Any, present: Iterable[str]) -> list[tuple[str, str]]:
+        """:meth:`violations` with the names in ``present`` counted as given.
+
+        For a plan's literal arguments: its ``$asset`` and ``$fill`` arguments get
+        their values later, so their absence is no violation. A subclass with its
+        own :meth:`violations` (an MCP tool's dialect) is asked through it; the
+        caller then drops the "is a required property" messages of those names.
         """
+        if type(self).violations is not Tool.violations:
+            return self.violations(args)
         fast = self._fast
         if fast is None:
             fast = self._fast = _compile_fast(self.parameters) or False
@@ -280,13 +299,7 @@ class Tool:
             required = self.parameters.get("required")
             if isinstance(required, list) and given & set(required):
                 return self._partial_violations(args, given & frozenset(required))
-        validator = self._validator
-        if validator is None:
-            from .schemacheck import make_validator
-
-            validator = self._validator = make_validator(self.parameters)
-        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
-        return [(e.json_path, e.message) for e in errors]
+        return self.violations(args)
 
     def _partial_violations(self, args: Any, given: frozenset[str]) -> list[tuple[str, str]]:
         """Violations with the ``given`` required names excused, compiled once per set of names.
@@ -324,6 +337,7 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
     kinds = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
     checks: dict[str, tuple[type, ...]] = {}
     arrays: dict[str, tuple[tuple[type, ...], bool]] = {}  # name -> (item types, bool refused)
+    min_chars: dict[str, int] = {}  # a string's minLength
     for name, prop in schema.get("properties", {}).items():
         if not isinstance(prop, dict):
             return None
@@ -336,7 +350,12 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
                 return None
             arrays[name] = (kinds[items["type"]], items["type"] != "boolean")
             continue
-        if set(prop) - {"type", "description", "default"} or kind not in kinds:
+        if "minLength" in prop:
+            shortest = prop["minLength"]
+            if kind != "string" or type(shortest) is not int or shortest < 0:
+                return None
+            min_chars[name] = shortest
+        if set(prop) - {"type", "description", "default", "minLength"} or kind not in kinds:
             return None
         checks[name] = kinds[kind]
     required = tuple(schema.get("required", ()))
@@ -366,6 +385,8 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
                         return False
                 continue
             if not isinstance(value, kind):
+                return False
+            if min_chars and name in min_chars and len(value) < min_chars[name]:
                 return False
             if name in no_bool and isinstance(value, bool):
                 return False

@@ -204,7 +204,7 @@ def _schema_errors(info: StepInfo, literal: dict[str, Any], open_keys: set[str])
                 f"{where}: argument {key!r} is not a parameter of the tool (parameters: {params})"
             )
     excused = {("$", f"{key!r} is a required property") for key in open_keys}
-    for path, message in tool.violations(literal, present=open_keys):
+    for path, message in tool.open_violations(literal, open_keys):
         if (path, message) not in excused:
             # Bounded: a schema message quotes the offending value, which may be huge.
             errors.append(f"{where}: argument {path}: {clip(message, VIOLATION_CHARS)}")

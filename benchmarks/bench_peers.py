@@ -1,0 +1,388 @@
+"""autoplug's fast path side by side with peer frameworks, as ratios within one run.
+
+Run: python benchmarks/bench_peers.py [--rounds 5]
+
+The peers live in their own environment (CI does not install them; see
+docs/performance.md for the commands):
+
+    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install -e '.[dev]' \\
+        smooai-smooth-operator-core pydantic-ai-slim langgraph llm
+    /tmp/peers/bin/python benchmarks/bench_peers.py
+
+Each framework gets its own scripted/fake model and an instant tool; a peer that
+is not installed is skipped with a line saying so. Every figure is measured in
+each of ``--rounds`` rounds, the frameworks interleaved, and the median printed:
+the machine is shared, so compare the ratios, not the absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+STEPS = 20  # instant tool steps per run
+
+
+def best_us(func: Callable[[], Any], number: int, repeat: int = 3) -> float:
+    """Best of ``repeat`` batches of ``number`` calls, µs per call (process CPU time)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        for _ in range(number):
+            func()
+        best = min(best, time.process_time() - start)
+    return best / number * 1e6
+
+
+def best_async_us(make: Callable[[], Any], number: int, repeat: int = 3) -> float:
+    """Like :func:`best_us` for ``await make()`` inside one event loop."""
+
+    async def batches() -> float:
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.process_time()
+            for _ in range(number):
+                await make()
+            best = min(best, time.process_time() - start)
+        return best
+
+    return asyncio.run(batches()) / number * 1e6
+
+
+def wall_us(run: Callable[[], Any], repeat: int = 3) -> float:
+    """Best process CPU time of ``repeat`` calls of ``run``, µs (instant tools: no waiting)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        run()
+        best = min(best, time.process_time() - start)
+    return best * 1e6
+
+
+# -- autoplug ----------------------------------------------------------------------
+
+
+def autoplug_figures() -> dict[str, float]:
+    """Every autoplug figure of the issue's table, µs (cold start in ms)."""
+    from dataclasses import dataclass
+
+    from autoplug import Kernel, hookimpl, tool
+    from autoplug.agents.context import MemoryCheckpointer, RunContext
+    from autoplug.agents.dynamic import DynamicAgent
+    from autoplug.agents.static import StaticAgent
+    from autoplug.assets import AssetStore
+    from autoplug.scripted import ScriptedModel, call
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    @tool
+    async def aadd(a: int, b: int) -> int:
+        """Add two integers, async."""
+        return a + b
+
+    @tool
+    async def noop(i: int) -> int:
+        """Return i at once."""
+        return i
+
+    class Bench:
+        name = "bench"
+
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            for made in (add, aadd, noop):
+                register(made)
+
+    home = tempfile.mkdtemp()
+    kernel = Kernel(plugins=[Bench()], builtins=True, home=home)
+    args = {"a": 2, "b": 3}
+    out: dict[str, float] = {}
+
+    @dataclass(frozen=True)
+    class Result:
+        ok: bool
+        value: Any = None
+        error: str | None = None
+
+    def floor() -> Any:
+        if type(args) is dict:  # a bare door: look-up, type check, call, one frozen result
+            return Result(True, add.func(**args))
+        return None
+
+    out["floor door"] = best_us(floor, 50_000)
+    out["door"] = best_us(lambda: kernel.tools.call("add", args), 50_000)
+    out["acall async"] = best_async_us(lambda: kernel.tools.acall("aadd", args), 50_000)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+
+    async def hop() -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, add.func, 2, 3)
+
+    out["thread hop"] = best_async_us(hop, 2_000)
+    out["acall sync"] = best_async_us(lambda: kernel.tools.acall("add", args), 2_000)
+    pool.shutdown()
+
+    def ctx(replies: Any) -> RunContext:
+        return RunContext(
+            kernel=kernel,
+            model=ScriptedModel(replies),
+            run_id=None,
+            task="bench",
+            workspace=Path(home),
+            assets=AssetStore(),
+            checkpoint=MemoryCheckpointer(),
+            limits=dict(kernel.config.limits),
+        )
+
+    plan = [
+        {"id": f"s{i}", "tool": "noop", "args": {"i": i}, "output": f"o{i}"} for i in range(STEPS)
+    ]
+
+    def one_plan() -> None:
+        report = asyncio.run(StaticAgent(ctx([call("submit_plan", steps=plan)])).run("b", [], 1))
+        assert report["status"] == "succeeded", report
+
+    out["step, one plan"] = wall_us(one_plan, 5) / STEPS
+
+    script: list[Any] = []
+    for i in range(STEPS):
+        script.append(call("act", subtask=f"step {i}", assets=[]))
+        script.append(
+            call(
+                "submit_plan",
+                steps=[{"id": "s", "tool": "noop", "args": {"i": i}, "output": f"o{i}"}],
+            )
+        )
+    script.append(call("final", answer="done"))
+
+    def acts() -> None:
+        run_ctx = ctx(list(script))
+        run_ctx.limits["max_iterations"] = STEPS + 5
+        status, _, reason = asyncio.run(DynamicAgent(run_ctx, StaticAgent(run_ctx)).run())
+        assert status == "succeeded", reason
+
+    out["step, own act"] = wall_us(acts, 5) / STEPS
+    return out
+
+
+# -- peers -------------------------------------------------------------------------
+
+
+def smooth_operator() -> dict[str, float]:
+    """smooth-operator-core: one model turn per tool step, its MockLlmProvider."""
+    from smooth_operator_core import AgentOptions, FunctionTool, MockLlmProvider, SmoothAgent
+
+    async def noop(args: dict[str, Any]) -> str:
+        return str(args["i"])
+
+    tool = FunctionTool(
+        name="noop",
+        description="Return i at once.",
+        parameters={
+            "type": "object",
+            "properties": {"i": {"type": "integer"}},
+            "required": ["i"],
+        },
+        func=noop,
+    )
+
+    def run() -> None:
+        provider = MockLlmProvider()
+        for i in range(STEPS):
+            provider.push_tool_call(f"c{i}", "noop", json.dumps({"i": i}))
+        provider.push_text("done")
+        options = AgentOptions(tools=[tool], max_iterations=STEPS + 5)
+        result = asyncio.run(SmoothAgent(provider, options).run("bench"))
+        assert result.text == "done"
+
+    return {"step": wall_us(run, 5) / STEPS}
+
+
+def pydantic_ai() -> dict[str, float]:
+    """pydantic-ai: a FunctionModel that calls the tool once a turn; and validate + call."""
+    from pydantic_ai import Agent
+    from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
+    from pydantic_ai.models.function import FunctionModel
+
+    def noop(i: int) -> int:
+        """Return i at once."""
+        return i
+
+    def model(messages: list[Any], info: Any) -> ModelResponse:
+        turn = len(messages) // 2
+        if turn < STEPS:
+            return ModelResponse(parts=[ToolCallPart("noop", {"i": turn}, tool_call_id=f"c{turn}")])
+        return ModelResponse(parts=[TextPart("done")])
+
+    agent = Agent(FunctionModel(model), tools=[noop])
+
+    def run() -> None:
+        assert agent.run_sync("bench").output == "done"
+
+    out = {"step": wall_us(run, 5) / STEPS}
+    from pydantic import TypeAdapter
+
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    from typing_extensions import TypedDict  # pydantic's choice on Python < 3.12
+
+    class Args(TypedDict):
+        a: int
+        b: int
+
+    adapter = TypeAdapter(Args)
+    payload = {"a": 2, "b": 3}
+    out["validate + call"] = best_us(lambda: add(**adapter.validate_python(payload)), 50_000)
+    return out
+
+
+def langgraph() -> dict[str, float]:
+    """langgraph: a graph of a scripted model node and its prebuilt ToolNode."""
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool as lc_tool
+    from langgraph.graph import END, START, MessagesState, StateGraph
+    from langgraph.prebuilt import ToolNode, tools_condition
+
+    @lc_tool
+    def noop(i: int) -> int:
+        """Return i at once."""
+        return i
+
+    def model(state: MessagesState) -> dict[str, Any]:
+        turn = sum(1 for m in state["messages"] if isinstance(m, AIMessage))
+        if turn < STEPS:
+            call = {"name": "noop", "args": {"i": turn}, "id": f"c{turn}", "type": "tool_call"}
+            return {"messages": [AIMessage(content="", tool_calls=[call])]}
+        return {"messages": [AIMessage(content="done")]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("model", model)
+    graph.add_node("tools", ToolNode([noop]))
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
+    graph.add_edge("tools", "model")
+    app = graph.compile()
+
+    def run() -> None:
+        final = app.invoke({"messages": [("user", "bench")]}, {"recursion_limit": 3 * STEPS})
+        assert final["messages"][-1].content == "done"
+
+    return {"step": wall_us(run, 5) / STEPS}
+
+
+PEERS: dict[str, tuple[str, Callable[[], dict[str, float]]]] = {
+    "smooth-operator-core": ("smooth_operator_core", smooth_operator),
+    "pydantic-ai": ("pydantic_ai", pydantic_ai),
+    "langgraph": ("langgraph", langgraph),
+}
+#: Installed peers without an adapter here yet: named so the output says so.
+NOT_ADAPTED = {"smolagents": "smolagents", "agno": "agno", "openai-agents": "agents"}
+
+
+def cold_start_ms(args: list[str], runs: int = 9) -> float:
+    """Median CPU time (user + system) of a fresh process running ``args``, ms."""
+    # Bytecode caches as a user's install has them (this machine's shells may set
+    # PYTHONDONTWRITEBYTECODE, which would make every start compile every module).
+    env = {**os.environ, "AUTOPLUG_HOME": tempfile.mkdtemp()}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run(args, capture_output=True, env=env, check=False)  # writes the caches
+    import resource
+
+    def used() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    times = []
+    for _ in range(runs):
+        before = used()
+        subprocess.run(args, capture_output=True, env=env, check=False)
+        times.append(used() - before)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    rounds = parser.parse_args().rounds
+
+    import importlib.util
+
+    available = {}
+    for label, (module, measure) in PEERS.items():
+        if importlib.util.find_spec(module) is None:
+            print(f"skipped {label}: not installed")
+        else:
+            available[label] = measure
+    for label, module in NOT_ADAPTED.items():
+        state = "installed" if importlib.util.find_spec(module) else "not installed"
+        print(f"skipped {label}: {state}, no adapter in this benchmark")
+
+    samples: dict[str, list[float]] = {}
+    for number in range(rounds):
+        print(f"round {number + 1}/{rounds}", file=sys.stderr)
+        for name, value in autoplug_figures().items():
+            samples.setdefault(f"autoplug {name}", []).append(value)
+        for label, measure in available.items():
+            try:
+                figures = measure()
+            except Exception as exc:  # a peer's API moved: say so, measure the rest
+                print(f"skipped {label}: {type(exc).__name__}: {exc}")
+                available = {k: v for k, v in available.items() if k != label}
+                continue
+            for name, value in figures.items():
+                samples.setdefault(f"{label} {name}", []).append(value)
+    med = {name: statistics.median(values) for name, values in samples.items()}
+
+    def line(name: str, base: str | None = None) -> None:
+        if name not in med:
+            return
+        ratio = f"  {med[name] / med[base]:5.2f}x {base}" if base and base in med else ""
+        print(f"{name:44s} {med[name]:9.2f} µs{ratio}")
+
+    print(f"\n== medians of {rounds} rounds (process CPU time) ==")
+    line("autoplug floor door")
+    line("autoplug door", "autoplug floor door")
+    line("pydantic-ai validate + call", "autoplug door")
+    line("autoplug acall async", "autoplug floor door")
+    line("autoplug thread hop")
+    line("autoplug acall sync", "autoplug thread hop")
+    line("autoplug step, one plan")
+    line("autoplug step, own act")
+    for label in PEERS:
+        line(f"{label} step", "autoplug step, one plan")
+    if "smooth-operator-core step" in med:
+        line("autoplug step, own act", "smooth-operator-core step")
+
+    exe = Path(sys.executable).parent
+    print("\n== cold start, CPU ms (median of 9 fresh processes) ==")
+    plain = cold_start_ms([sys.executable, "-c", "pass"])
+    ours = cold_start_ms([str(exe / "autoplug"), "tools"])
+    print(f"python -c pass       {plain:7.1f} ms")
+    print(f"autoplug tools       {ours:7.1f} ms")
+    llm = exe / "llm" if (exe / "llm").exists() else shutil.which("llm")
+    if llm:
+        theirs = cold_start_ms([str(llm), "tools", "list"])
+        print(f"llm tools list       {theirs:7.1f} ms   autoplug tools = {ours / theirs:.2f}x")
+    else:
+        print("skipped llm tools list: llm is not installed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The scripted model's token estimate: one measure of each message, the same figures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autoplug.agents.dynamic import DECIDE_FUNCTIONS
+from autoplug.llm import ChatRequest, Message
+from autoplug.scripted import ScriptedModel
+
+messages = st.lists(
+    st.builds(
+        Message,
+        st.sampled_from(["system", "user", "assistant"]),
+        st.text(max_size=40),
+    ),
+    max_size=6,
+)
+
+
+def whole_serialization_estimate(request: ChatRequest) -> int:
+    data = request.to_dict()
+    text = json.dumps(data["messages"], default=str) + json.dumps(data["functions"], default=str)
+    return max(1, len(text) // 4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(messages, min_size=1, max_size=4), st.booleans())
+def test_the_prompt_estimate_equals_a_whole_serialization_as_the_history_grows(turns, offer):
+    model = ScriptedModel(lambda request: "ok")
+    history: list[Message] = []
+    for added in turns:
+        history = history + added  # the same message objects, request after request
+        request = ChatRequest(messages=history, functions=DECIDE_FUNCTIONS if offer else ())
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)
