@@ -110,6 +110,7 @@ class ChildRunner(Auto):
         passed: list[str],
         model: Any,
         subtask: str,
+        order: int,
     ) -> None:
         super().__init__(
             kernel,
@@ -124,6 +125,7 @@ class ChildRunner(Auto):
         self.assignment = assignment
         self.passed = passed
         self.subtask = subtask
+        self.order = order
         self.run_kernel = role_view(manager.run_kernel, role)
         self.fresh = True
 
@@ -177,6 +179,7 @@ class ChildRunner(Auto):
                     self.role.name,
                     store.run_id,
                     self.subtask,
+                    self.order,
                 )
                 for name in self.passed:
                     asset = self.manager.ctx.assets.get(name)
