@@ -642,3 +642,27 @@ def test_a_team_over_its_max_tokens_budget_stops_inside_a_child(isolated_home):
     assert child["status"] == "stopped" and child["reason"].startswith("max_tokens budget")
     assert child["usage"]["llm_calls"] == 1
     assert run.usage["total_tokens"] > budget
+
+
+def test_the_ui_pages_link_a_manager_to_its_children_and_a_child_to_its_manager(isolated_home):
+    pytest.importorskip("jinja2")
+    httpx = pytest.importorskip("httpx")
+    from ui_helpers import UiServer, extra_missing
+
+    if extra_missing() is not None:
+        pytest.skip(str(extra_missing()))
+    kernel = kernel_for(isolated_home)
+
+    def manager(request):
+        if '"delegated"' in seen(request):
+            return call("final", answer="ok")
+        return delegate(("architect", "design it", []))
+
+    run = kernel.run("Go.", model=team_model(manager), auto="manager")
+    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    with UiServer(isolated_home) as server, httpx.Client(base_url=server.base, timeout=15) as http:
+        page = http.get(f"/runs/{run.run_id}").text
+        child_page = http.get(f"/runs/{child['run_id']}").text
+    assert f'href="/runs/{child["run_id"]}"' in page and "architect" in page
+    assert f'href="/runs/{run.run_id}"' in child_page
+    assert "assignment architect.1, role architect" in child_page

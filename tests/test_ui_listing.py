@@ -120,12 +120,7 @@ def test_reading_a_finished_run_read_only_changes_nothing_in_its_folder(tmp_path
         assert store.info()["task"] == "finished"
         store.plans(), store.steps(), store.decisions(), store.conversation(), store.events()
     assert snapshot(folder) == before
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "assets",
-        "owner.lock",
-        "state.sqlite",
-        "trace.jsonl",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["assets", "owner.lock", "state.sqlite", "trace.jsonl"]
 
 
 def test_a_read_only_store_refuses_writes_naming_the_file(tmp_path):

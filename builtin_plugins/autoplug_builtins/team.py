@@ -96,6 +96,7 @@ class Delegation:
         self.manager = manager
         self.ctx = ctx
         self.counts: Counter[str] = Counter()
+        self.order: dict[str, int] = {}  # each assignment name: its place in the run, from 1
         self.known = {c["assignment"]: c for c in children_of(ctx.store)}
         for record in records:  # the assignments of saved turns keep their numbers
             if record.get("function") == "delegate" and not record.get("error"):
@@ -109,7 +110,9 @@ class Delegation:
         out = []
         for assignment in assignments:
             self.counts[assignment["role"]] += 1
-            out.append(f"{assignment['role']}.{self.counts[assignment['role']]}")
+            name = f"{assignment['role']}.{self.counts[assignment['role']]}"
+            self.order[name] = len(self.order) + 1
+            out.append(name)
         return out
 
     def problem(self, arguments: dict[str, Any]) -> str | None:
@@ -189,6 +192,7 @@ class Delegation:
             passed=list(dict.fromkeys(assignment["assets"])),
             model=self.manager.child_model(role),
             subtask=assignment["subtask"],
+            order=self.order[name],
         )
 
     async def _again(self, run_id: str, role: Any, name: str, assignment: dict[str, Any]) -> Any:

@@ -110,6 +110,7 @@ class ChildRunner(Auto):
         passed: list[str],
         model: Any,
         subtask: str,
+        order: int,
     ) -> None:
         super().__init__(
             kernel,
@@ -124,8 +125,47 @@ class ChildRunner(Auto):
         self.assignment = assignment
         self.passed = passed
         self.subtask = subtask
+        self.order = order
         self.run_kernel = role_view(manager.run_kernel, role)
         self.fresh = True
+
+    async def arun(self, task: str) -> Any:
+        """Run the assignment in a new run folder, made in a worker thread.
+
+        Making a run folder is mostly waiting on the disk (SQLite's file syncs);
+        in a thread, the team's children make theirs at the same time instead of
+        one after another on the event loop. The rest is :meth:`Auto.arun`.
+        """
+        import asyncio
+
+        from autoplug.assets import AssetStore
+        from autoplug.runs import RunStore
+
+        store = await asyncio.to_thread(
+            RunStore.create,
+            self.kernel.home,
+            task=task,
+            model=self.model_id,
+            auto=self.name,
+            workspace=self.workspace,
+        )
+        if self.output_schema is not None:
+            from autoplug.output import save_schema
+
+            save_schema(store.folder, self.output_schema.schema)
+        ctx = self.context(store, task, AssetStore(store.assets_dir))
+        ctx.emit(
+            "run_started",
+            task=task,
+            model=self.model_id,
+            auto=self.name,
+            workspace=str(self.workspace),
+        )
+
+        async def work() -> tuple[str, str | None, str | None]:
+            return await self.solve(ctx, "")
+
+        return await self._drive(ctx, work(), task, set())
 
     def context(self, store: Any, task: str, assets: Any) -> Any:
         """The run's context with the role, the team's usage and, for a new run, its records."""
@@ -139,6 +179,7 @@ class ChildRunner(Auto):
                     self.role.name,
                     store.run_id,
                     self.subtask,
+                    self.order,
                 )
                 for name in self.passed:
                     asset = self.manager.ctx.assets.get(name)

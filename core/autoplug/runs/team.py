@@ -45,18 +45,24 @@ def parent_of(store: Any) -> dict[str, Any]:
     return {"parent": None, "team_role": None, "assignment": None}
 
 
-def save_child(store: Any, assignment: str, role: str, run_id: str, subtask: str) -> None:
-    """Record (or replace) the child run that carries out ``assignment`` of the manager ``store``."""
+def save_child(
+    store: Any, assignment: str, role: str, run_id: str, subtask: str, order: int
+) -> None:
+    """Record (or replace) the child run that carries out ``assignment`` of the manager ``store``.
+
+    ``order`` counts the run's assignments from 1 in the order the manager made
+    them, so the children are listed in that order whichever began first.
+    """
     store._write(CHILDREN_TABLE)
     store._write(
         "INSERT OR REPLACE INTO children (assignment, role, run_id, subtask, seq)"
-        " VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM children))",
-        (assignment, role, run_id, subtask),
+        " VALUES (?, ?, ?, ?, ?)",
+        (assignment, role, run_id, subtask, order),
     )
 
 
 def children_of(store: Any) -> list[dict[str, Any]]:
-    """A manager's children in the order they began: ``{"assignment", "role", "run_id", "subtask"}``."""
+    """A manager's children in the order they were assigned: ``{"assignment", "role", "run_id", "subtask"}``."""
     if not _has(store, "children"):
         return []
     rows = store._query("SELECT assignment, role, run_id, subtask FROM children ORDER BY seq")
