@@ -13,7 +13,7 @@ from typing import Any
 
 from ..llm import ChatRequest, FunctionSpec, Message
 from .plan_checks import PLAN_SCHEMA, PlanAnalysis, check_plan, structure_errors
-from .prompting import bounded_json, error_turn, offered_schema, single_call
+from .prompting import bounded_json, error_turn, json_preview, offered_schema, single_call
 from .signatures import signature
 
 #: What the planner is offered: the plan's shape, without the descriptions
@@ -71,14 +71,20 @@ def asset_catalog(assets: Any, names: list[str]) -> str:
     """The assets ``act`` passed: name, type, size and a bounded JSON preview.
 
     The preview is ``json.dumps`` of the value (a text asset is a quoted string), so
-    each asset stays on one line and the model sees exactly what ``$asset`` gives.
+    each asset stays on one line and the model sees exactly what ``$asset`` gives; a
+    JSON value too long to show whole keeps its keys and cuts its long strings and
+    lists (:func:`~autoplug.agents.prompting.json_preview`), so paths can be written.
     """
     if not names:
         return "none"
     lines = []
     for name in names:
         asset = assets.get(name)
-        preview = bounded_json(asset.value, PLANNER_PREVIEW_CHARS)
+        if asset.type == "json":
+            # Its shape whole (long strings and lists cut): the planner writes paths into it.
+            preview = json_preview(asset.value, PLANNER_PREVIEW_CHARS)
+        else:
+            preview = bounded_json(asset.value, PLANNER_PREVIEW_CHARS)
         lines.append(f"- {name} ({asset.type}, {asset.size} bytes): {preview}")
     return "\n".join(lines)
 

@@ -33,8 +33,20 @@ from typing import Any
 _DROPPED = frozenset({"title", "$schema", "$id", "$comment"})
 
 
+#: Characters that end a line (``str.splitlines``) but that JSON leaves unescaped:
+#: escaped, so a value holding one cannot break the catalog's one-line-per-argument layout.
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json(value: Any, **options: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, **options)
+    for char, escape in _LINE_BREAKS.items():
+        text = text.replace(char, escape)
+    return text
+
+
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _json(value, separators=(",", ":"), sort_keys=True)
 
 
 def _one_line(text: str) -> str:
@@ -132,8 +144,7 @@ def _object(schema: dict[str, Any]) -> str:
 
 
 def _key(name: str) -> str:
-    plain = name.isidentifier()
-    return name if plain else json.dumps(name, ensure_ascii=False)
+    return name if name.isidentifier() else _json(name)
 
 
 def field_text(schema: Any) -> str:
