@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplug import RunError
 from autoplug.assets import MANIFEST, Asset, AssetStore
@@ -51,6 +53,44 @@ def test_preview_is_bounded_and_marks_the_cut() -> None:
 
 def test_preview_of_json_is_its_json_text() -> None:
     assert AssetStore().put("j", {"a": "é"}).preview() == '{"a": "é"}'
+
+
+def test_preview_of_long_json_keeps_every_field_and_cuts_the_long_strings() -> None:
+    # A search result: cut at 500 characters, its summary would hide "related".
+    value = {"topic": "t", "summary": "word " * 400, "related": ["t-a", "t-b"]}
+    preview = AssetStore().put("j", value).preview()
+    assert len(preview) <= 500
+    assert preview.startswith('{"topic": "t", "summary": "word word')
+    assert preview.endswith('…", "related": ["t-a", "t-b"]}')
+
+
+def test_preview_of_a_long_list_shows_its_first_items_and_counts_the_rest() -> None:
+    value = [{"id": i, "text": "x" * 50} for i in range(1000)]
+    preview = AssetStore().put("j", value).preview(300)
+    assert len(preview) <= 300 and preview.startswith('[{"id": 0, "text": "xxx')
+    assert preview.endswith(' more"]')
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=300),
+    lambda children: (
+        st.lists(children, max_size=30)
+        | st.dictionaries(st.text(max_size=30), children, max_size=10)
+    ),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values.filter(lambda v: not isinstance(v, str)), st.integers(1, 600))
+def test_a_json_preview_is_its_json_when_it_fits_and_never_longer_than_the_limit(value, limit):
+    whole = json.dumps(value, ensure_ascii=False)
+    preview = AssetStore().put("j", value).preview(limit)
+    assert len(preview) <= limit + 1
+    if len(whole) <= limit:
+        assert preview == whole
+    else:
+        assert preview != whole and "…" in preview
 
 
 def test_preview_of_bytes_names_the_size() -> None:

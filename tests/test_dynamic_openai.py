@@ -145,3 +145,81 @@ def test_a_model_that_only_writes_text_stops_after_rejected_replies(tmp_path):
         assert len(server.requests) == 3
     assert run.status == "stopped"
     assert "set function_calling = false under [providers.local]" in run.reason
+
+
+# -- the compact catalog: a planner that knows only the prompt still fills a nested schema --
+
+from signature_reader import example, parse_signature  # noqa: E402
+from test_signatures import NESTED  # noqa: E402
+
+from autoplug import Tool, hookimpl  # noqa: E402
+
+
+class ReportTools:
+    """One tool with a nested schema; it keeps every call's arguments."""
+
+    name = "reporttools"
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    @hookimpl
+    def register_tools(self, register) -> None:
+        def write_report(**arguments):
+            self.calls.append(arguments)
+            return {"written": arguments["title"]}
+
+        register(
+            Tool(
+                name="write_report",
+                func=write_report,
+                description="Write a report of titled sections.",
+                parameters=NESTED,
+            )
+        )
+
+
+def catalog_entry(system: str, name: str) -> str:
+    """The argument lines under ``- NAME:`` in the planner's system prompt."""
+    lines = system.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"- {name}: "))
+    entry = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        entry.append(line)
+    return "\n".join(entry)
+
+
+def test_a_planner_reading_only_the_compact_catalog_fills_a_nested_schema(tmp_path):
+    tools = ReportTools()
+    home = tmp_path / "home"
+    home.mkdir()
+
+    def choose(request):
+        offered = [t["function"]["name"] for t in request.body.get("tools", [])]
+        messages = request.body["messages"]
+        if offered == ["submit_plan"]:
+            # Everything this "planner" knows of the tool is the catalog text.
+            args = example(parse_signature(catalog_entry(messages[0]["content"], "write_report")))
+            step = {"id": "s1", "tool": "write_report", "args": args, "output": "report"}
+            return Reply.chat(tool_calls=[("submit_plan", {"steps": [step]})])
+        if any(m["role"] == "tool" for m in messages):
+            return Reply.chat(tool_calls=[("final", {"answer": "written"})])
+        return Reply.chat(tool_calls=[("act", {"subtask": "write the report", "assets": []})])
+
+    with OpenAIServer(choose) as server:
+        (home / "config.toml").write_text(
+            '[memory]\nbackend = "none"\n' + providers_toml("local", server.url)
+        )
+        kernel = Kernel(plugins=[tools], builtins=["autoplug_autos", "autoplug_models"], home=home)
+        run = kernel.run("Write a report.", model="local:m", workspace=tmp_path)
+        requests = server.requests
+    assert run.status == "succeeded" and run.answer == "written"
+    assert run.usage["llm_calls"] == 3  # act, plan, final: no repair was needed
+    (arguments,) = tools.calls
+    assert set(arguments) == {"title", "sections"}
+    assert arguments["sections"][0]["level"] in (1, 2, 3)
+    assert set(arguments["sections"][0]) == {"heading", "level", "author"}
+    system = requests[1].body["messages"][0]["content"]
+    assert '"properties"' not in system  # the schema as a signature, not as JSON

@@ -159,10 +159,10 @@ def test_each_prompt_part_is_stored_once_per_run(tmp_path: Path) -> None:
     conn.close()
     assert len(calls) == 5
     assert len(parts) == len(set(parts))  # no part twice
-    planner_system = [p for p in parts if "You are the planner" in p]
+    planner_system = [p for p in parts if "Plan the subtask as tool calls" in p]
     assert len(planner_system) == 1  # sent twice, stored once
     # The tool catalog is one paragraph of each act's planner prompt: stored once too.
-    assert len([p for p in parts if p.startswith('"Tools:')]) == 1
+    assert len([p for p in parts if p.startswith('"Tools')]) == 1
     referred = [i for c in calls for i in c]
     assert len(referred) > len(set(referred))  # later calls refer to messages stored before
 

@@ -261,6 +261,17 @@ def test_results_are_stored_as_assets_and_reported(tmp_path: Path) -> None:
     assert types(events) == ["llm_call", "plan", "step_started", "asset_stored", "step_finished"]
 
 
+def test_a_report_of_many_assets_previews_each_one_shorter(tmp_path: Path) -> None:
+    from autoplug.agents.report import REPORT_PREVIEW_CHARS, REPORT_PREVIEW_MIN, preview_chars
+
+    assert preview_chars(1) == preview_chars(6) == REPORT_PREVIEW_CHARS
+    assert preview_chars(12) == 250 and preview_chars(1000) == REPORT_PREVIEW_MIN
+    steps = [step(f"s{i}", "echo", {"text": "x" * 1000}, f"o{i}") for i in range(12)]
+    report = run(make_ctx(tmp_path, [plan(*steps)])[0])
+    previews = [a["preview"] for a in report["assets"]]
+    assert len(previews) == 12 and all(len(p) == 251 and p.endswith("…") for p in previews)
+
+
 def test_report_preview_of_a_large_asset_is_bounded(tmp_path: Path) -> None:
     ctx, _, _ = make_ctx(tmp_path, [plan(step("s1", "echo", {"text": "x" * 5000}, "big"))])
     report = run(ctx)

@@ -115,7 +115,8 @@ def test_plan_request_offers_only_submit_plan_and_lists_tools_and_assets(tmp_pat
     assert "Subtask: read the page" in prompt
     # The catalog is stable from plan to plan: in the system prompt, before the subtask.
     assert "- count_words: Count the words of a text." in system
-    assert '"limit": {"default": 100' in system
+    # Parameters as a typed signature: optional with its default, required without.
+    assert "  limit?: integer = 100" in system and "  text: string" in system
     assert "count_words" not in prompt
     assert '- notes (json, 20 bytes): {"topic": "jupiter"}' in prompt
 

@@ -50,10 +50,18 @@ class Asset:
     size: int = 0
 
     def preview(self, limit: int = 500) -> str:
-        """The first ``limit`` characters of its JSON or text (``…`` marks a cut); bytes: ``<N bytes>``."""
+        """Its JSON or text within ``limit`` characters (``…`` marks a cut); bytes: ``<N bytes>``.
+
+        A text is cut at ``limit``; a JSON value too long to show whole keeps its
+        shape, long strings and lists cut (:func:`autoplug.agents.prompting.json_preview`).
+        """
         if self.type == "bytes":
             return f"<{self.size} bytes>"
-        text = self.value if self.type == "text" else json.dumps(self.value, ensure_ascii=False)
+        if self.type == "json":
+            from .agents.prompting import json_preview
+
+            return json_preview(self.value, limit)
+        text = self.value
         if len(text) <= limit:
             return text
         return text[:limit] + "…"

@@ -29,40 +29,33 @@ from ..errors import ModelError
 from ..llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message, canonical_json
 from ..tools import _compile_fast as compile_fast
 from .context import GuardStop, RunContext
-from .prompting import QUOTE_CHARS, clip, role_block, violation_lines
+from .prompting import QUOTE_CHARS, clip, offered_schema, role_block, violation_lines
 
 BRAINSTORM_ACK = "Noted. Decide the next turn: brainstorm, act or final."
 
-DECIDE_FUNCTIONS: tuple[FunctionSpec, ...] = (
+# Each turn offers these three, so every word here is paid on every turn: the
+# descriptions are short and the system prompt says the rest once. A reply is
+# checked against these schemas; the model is offered them without the keywords
+# that only narrow a value (DECIDE_FUNCTIONS, see ``offered_schema``).
+_CHECKED: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="brainstorm",
-        description="Think further about the task without running anything.",
+        description="Think; nothing runs.",
         parameters={
             "type": "object",
-            "properties": {"thoughts": {"type": "string", "description": "your reasoning"}},
+            "properties": {"thoughts": {"type": "string"}},
             "required": ["thoughts"],
             "additionalProperties": False,
         },
     ),
     FunctionSpec(
         name="act",
-        description=(
-            "Hand a subtask to the static agent: it plans tool calls, runs them and "
-            "reports the assets they produced and any failures."
-        ),
+        description="Hand a subtask to the static agent.",
         parameters={
             "type": "object",
             "properties": {
-                "subtask": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "what to do, self-contained",
-                },
-                "assets": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "description": "names of existing assets the subtask may read",
-                },
+                "subtask": {"type": "string", "minLength": 1},
+                "assets": {"type": "array", "items": {"type": "string"}},
             },
             "required": ["subtask", "assets"],
             "additionalProperties": False,
@@ -70,44 +63,64 @@ DECIDE_FUNCTIONS: tuple[FunctionSpec, ...] = (
     ),
     FunctionSpec(
         name="final",
-        description="Give the final answer to the task; this ends the run.",
+        description="The answer; ends the run.",
         parameters={
             "type": "object",
-            "properties": {"answer": {"type": "string", "description": "the answer"}},
+            "properties": {"answer": {"type": "string"}},
             "required": ["answer"],
             "additionalProperties": False,
         },
     ),
 )
 
-_FUNCTIONS = {f.name: f for f in DECIDE_FUNCTIONS}
+#: The three functions as offered each turn.
+DECIDE_FUNCTIONS: tuple[FunctionSpec, ...] = tuple(
+    FunctionSpec(f.name, f.description, offered_schema(f.parameters)) for f in _CHECKED
+)
+
+_FUNCTIONS = {f.name: f for f in _CHECKED}
 _validators: dict[str, Any] = {}
 _fast_checks: dict[str, Any] = {}
 
 SYSTEM_PROMPT = """\
-You are the dynamic agent of autoplug. You solve a task one turn at a time. Each turn, \
-reply with exactly one function call and nothing else:
-- brainstorm(thoughts): think further; nothing runs.
-- act(subtask, assets): hand a self-contained subtask to the static agent. It plans calls \
-of the tools below, runs them, and stores each result as a named asset. Pass the names of \
-existing assets it may read. Its report lists each asset with a preview and each failed \
-step with its error.
-- final(answer): answer the task. This ends the run.
-You never call tools yourself. Tools the static agent can use:
+Solve the task. Reply with exactly one function call each turn. act hands a \
+self-contained subtask to the static agent: it plans and runs calls of these tools and \
+reports each result as a named asset (with a preview) and each failure. You never call \
+the tools yourself.
+
 {tools}"""
+
+#: How much of a tool's description the dynamic agent reads: enough to know what it
+#: is for (the planner reads the whole description and the parameters).
+TOOL_LINE_CHARS = 100
 
 
 def tool_lines(kernel: Any) -> str:
-    """The tools offered to the static agent, one line each, for the system prompt."""
+    """The tools offered to the static agent, one line each: name and first sentence."""
     lines = []
     for found in kernel.tools.all():
         if found.unusable is not None:
             continue  # never offered: its schema cannot validate a call
-        summary = (found.description or "").strip().splitlines()
-        text = summary[0] if summary else ""
-        flag = " (side effects: needs approval)" if found.side_effects else ""
+        summary = " ".join((found.description or "").split())
+        text = _first_sentence(summary)
+        flag = " (needs approval)" if found.side_effects else ""
         lines.append(f"- {kernel.tools.model_name(found)}: {text}{flag}")
     return "\n".join(lines) or "- (none)"
+
+
+def _first_sentence(text: str) -> str:
+    """The description up to its first full stop, bounded by :data:`TOOL_LINE_CHARS`."""
+    end = text.find(". ")
+    if end != -1:
+        text = text[: end + 1]
+    if len(text) > TOOL_LINE_CHARS:
+        text = text[: TOOL_LINE_CHARS - 1].rstrip() + "…"
+    return text
+
+
+def system_prompt(kernel: Any) -> str:
+    """The dynamic agent's system prompt: how to decide, then the tools (stable content)."""
+    return SYSTEM_PROMPT.format(tools=tool_lines(kernel))
 
 
 def first_prompt(
@@ -141,7 +154,7 @@ def initial_messages(
 ) -> list[Message]:
     """The system prompt and the first prompt of a run of ``ctx.task``."""
     return [
-        Message("system", SYSTEM_PROMPT.format(tools=tool_lines(ctx.kernel)) + role_block(ctx)),
+        Message("system", system_prompt(ctx.kernel) + role_block(ctx)),
         Message(
             "user",
             first_prompt(

@@ -30,9 +30,8 @@ def fill_messages(
     """The first fill request's messages."""
     name = info.model_name
     system = (
-        f"You write the open arguments of one step of a plan. Call {name} exactly once with "
-        "its arguments; only the open arguments are taken from your call, the others are "
-        "already set."
+        f"Write the open arguments of one step of a plan: call {name} once; only the open "
+        "arguments are taken from the call, the others are set."
     )
     description = " ".join(info.tool.description.split()) or "(no description)"
     open_lines = "\n".join(f"- {key}: {text}" for key, text in info.fills.items())

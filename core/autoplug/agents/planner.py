@@ -1,7 +1,7 @@
 """Planning: one request offering ``submit_plan``, checked, with bounded repairs.
 
 The system prompt lists every tool (its name as offered to models, description
-and parameters), the user prompt the subtask and the assets ``act`` passed (name and a bounded JSON preview). A reply
+and parameters as a typed signature), the user prompt the subtask and the assets ``act`` passed (name and a bounded JSON preview). A reply
 that is not exactly one ``submit_plan`` call, or a plan that fails
 :func:`autoplug.agents.plan_checks.check_plan`, goes back to the model with the
 errors verbatim, at most ``plan_repairs`` times.
@@ -9,41 +9,42 @@ errors verbatim, at most ``plan_repairs`` times.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..llm import ChatRequest, FunctionSpec, Message
 from .plan_checks import PLAN_SCHEMA, PlanAnalysis, check_plan, structure_errors
-from .prompting import bounded_json, error_turn, role_block, single_call
+from .prompting import (
+    bounded_json,
+    error_turn,
+    json_preview,
+    offered_schema,
+    role_block,
+    single_call,
+)
+from .signatures import signature
 
+#: What the planner is offered: the plan's shape, without the descriptions
+#: (PLANNER_SYSTEM explains each field once) or the keywords that only narrow a
+#: value; a reply is still checked against the whole PLAN_SCHEMA (``structure_errors``).
 SUBMIT_PLAN = FunctionSpec(
     name="submit_plan",
-    description="Submit the whole plan for the subtask: the steps, each one tool call.",
-    parameters=PLAN_SCHEMA,
+    description="Submit the whole plan.",
+    parameters=offered_schema(PLAN_SCHEMA, descriptions=False),
 )
 
 PLANNER_SYSTEM = """\
-You are the planner of an agent. Turn the subtask into a plan: the tool calls \
-(steps) that together accomplish it. Call submit_plan exactly once with the whole plan.
+Plan the subtask as tool calls: call submit_plan once with every step. A step: id \
+(unique), tool, args, output (a new asset name for its result), inputs (optional: \
+assets its $fill reads). Each argument is a JSON value, or {"$asset": "NAME"} (an \
+available asset or a step's output; add "path": "/json/pointer" for a part), or \
+{"$fill": "what goes here"}, written by a model from the step's inputs when it runs \
+(a model call: prefer values and $asset); either only as a whole argument. Steps run \
+once what they read exists, independent ones at once."""
 
-Each step has:
-- id: a short id, unique in the plan (s1, s2, ...)
-- tool: the name of one of the tools listed
-- args: the tool's arguments, an object; each argument's value is one of
-  - a literal JSON value;
-  - {"$asset": "NAME"}: the asset NAME (the output of another step, or an asset \
-listed as available), or {"$asset": "NAME", "path": "/a/0"} for a part of a JSON \
-asset (a JSON pointer, RFC 6901);
-  - {"$fill": "what belongs here"}: a value that can only be written after reading \
-other results; it is written when the step runs, from the assets the step reads \
-(list them in inputs). This is also how a step writes text made from other \
-results, such as a summary to save.
-  $asset and $fill are recognised only as the whole value of a top-level argument.
-- output: the asset name the step's result is stored as (unique in the plan)
-- inputs (optional): asset names the step reads beyond those in args, for its $fill values
-
-A step runs as soon as every asset it reads exists; independent steps run at the \
-same time. Prefer literals and $asset references: they need no further model call."""
+#: The catalog's heading: how to read the typed signatures under each tool.
+CATALOG_HEADING = (
+    'Tools (arguments as NAME: TYPE — description; NAME? optional; [T] a list; "a"|"b" one of):'
+)
 
 #: How many plan errors one rejection lists (the rest are counted).
 MAX_LISTED_ERRORS = 50
@@ -53,7 +54,13 @@ PLANNER_PREVIEW_CHARS = 500
 
 
 def tool_catalog(tools: Any) -> str:
-    """Every tool as the planner sees it, sorted by the name offered to models."""
+    """Every tool as the planner sees it, sorted by the name offered to models.
+
+    Each tool is its name and description on one line, then its arguments as a
+    typed signature (:func:`autoplug.agents.signatures.signature`): every
+    argument, type, enum, nested shape, default, constraint and description of the
+    schema, in about a third of the tokens of its JSON.
+    """
     # An unusable tool (a schema that cannot validate) is never offered.
     entries = sorted((tools.model_name(t), t) for t in tools.all() if t.unusable is None)
     if not entries:
@@ -63,7 +70,7 @@ def tool_catalog(tools: Any) -> str:
         description = " ".join(tool.description.split()) or "(no description)"
         side = " [side effects: needs approval]" if tool.side_effects else ""
         lines.append(f"- {name}: {description}{side}")
-        lines.append(f"  parameters: {json.dumps(tool.parameters, sort_keys=True)}")
+        lines.append(signature(tool.parameters))
     return "\n".join(lines)
 
 
@@ -71,16 +78,31 @@ def asset_catalog(assets: Any, names: list[str]) -> str:
     """The assets ``act`` passed: name, type, size and a bounded JSON preview.
 
     The preview is ``json.dumps`` of the value (a text asset is a quoted string), so
-    each asset stays on one line and the model sees exactly what ``$asset`` gives.
+    each asset stays on one line and the model sees exactly what ``$asset`` gives; a
+    JSON value too long to show whole keeps its keys and cuts its long strings and
+    lists (:func:`~autoplug.agents.prompting.json_preview`), so paths can be written.
     """
     if not names:
         return "none"
     lines = []
     for name in names:
         asset = assets.get(name)
-        preview = bounded_json(asset.value, PLANNER_PREVIEW_CHARS)
+        if asset.type == "json":
+            # Its shape whole (long strings and lists cut): the planner writes paths into it.
+            preview = json_preview(asset.value, PLANNER_PREVIEW_CHARS)
+        else:
+            preview = bounded_json(asset.value, PLANNER_PREVIEW_CHARS)
         lines.append(f"- {name} ({asset.type}, {asset.size} bytes): {preview}")
     return "\n".join(lines)
+
+
+def planner_system(tools: Any, role: str = "") -> str:
+    """The planner's system prompt: how to plan, a child run's ``role`` paragraph, then
+    the tool catalog (stable, first).
+
+    The catalog is a paragraph of its own, so a run's stored transcript keeps it once.
+    """
+    return f"{PLANNER_SYSTEM}{role}\n\n{CATALOG_HEADING}\n{tool_catalog(tools)}"
 
 
 def planner_messages(ctx: Any, subtask: str, available: list[str]) -> list[Message]:
@@ -90,7 +112,7 @@ def planner_messages(ctx: Any, subtask: str, available: list[str]) -> list[Messa
     and the subtask and assets after it (DESIGN *Prompt layout*), so a provider's
     prompt cache holds the catalog from one plan to the next.
     """
-    system = f"{PLANNER_SYSTEM}{role_block(ctx)}\n\nTools:\n{tool_catalog(ctx.kernel.tools)}"
+    system = planner_system(ctx.kernel.tools, role_block(ctx))
     user = f"Subtask: {subtask}\n\nAssets available:\n{asset_catalog(ctx.assets, available)}"
     return [Message("system", system), Message("user", user)]
 

@@ -39,6 +39,35 @@ def error_turn(response: ChatResponse, error: str) -> list[Message]:
     return turn
 
 
+#: Keywords left out of a schema offered to the model for a function of our own:
+#: each only narrows a value that the agent checks on its side anyway (an error
+#: goes back to the model), and each costs tokens on every request.
+_NARROWING = frozenset({"additionalProperties", "minLength", "minItems"})
+
+
+def offered_schema(schema: Any, *, descriptions: bool = True) -> Any:
+    """One of the agents' own function schemas as offered: the shape, not the narrowing.
+
+    Types, properties and ``required`` stay (the shape the model must write);
+    ``additionalProperties: false``, ``minLength`` and ``minItems`` go, and the
+    descriptions too unless ``descriptions``. Never used for a tool's schema,
+    which is offered whole.
+    """
+    if isinstance(schema, list):
+        return [offered_schema(v, descriptions=descriptions) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in _NARROWING or (key == "description" and not descriptions):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {k: offered_schema(v, descriptions=descriptions) for k, v in value.items()}
+        else:
+            out[key] = offered_schema(value, descriptions=descriptions)
+    return out
+
+
 def bounded_json(value: Any, limit: int) -> str:
     """``json.dumps(value)`` cut to ``limit`` characters, saying how long the whole is."""
     if isinstance(value, bytes):
@@ -83,3 +112,82 @@ def role_block(ctx: Any) -> str:
     if role is None:
         return ""
     return f"\n\nYour role in the team: {role.name}.\n{role.instructions.strip()}"
+
+
+#: The shortest a string is cut to in a structured preview (then the whole is cut).
+_MIN_STRING = 12
+#: List and object lengths a structured preview tries, longest first.
+_ITEM_CAPS = (None, 12, 6, 3, 1)
+
+
+def json_preview(value: Any, limit: int) -> str:
+    """``json.dumps(value)`` when it fits in ``limit`` characters, else a preview of its shape.
+
+    Cutting a JSON text at ``limit`` shows the first field whole and hides the rest:
+    a search result's long summary pushes its title, links and related items out.
+    So a value too long to show whole is shown with every long string cut to the
+    same length (``…`` marks a cut) and, when that is not enough, long lists and
+    objects cut to their first items (``"…+K more"``), choosing the longest strings
+    that fit; only a value still too long is cut at ``limit`` (``…``). Never longer
+    than ``limit`` + 1 characters.
+    """
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) <= limit:
+        return text
+    if isinstance(value, dict | list):
+        for items in _ITEM_CAPS:
+            longest = min(limit, _longest_string(value, limit * 4))
+            low, high, best = _MIN_STRING, longest, None
+            while low <= high:  # the longest string cut that still fits
+                cut = (low + high) // 2
+                shown = json.dumps(_shorten(value, cut, items, [limit * 4]), ensure_ascii=False)
+                if len(shown) <= limit:
+                    best, low = shown, cut + 1
+                else:
+                    high = cut - 1
+            if best is not None:
+                return best
+        text = json.dumps(_shorten(value, _MIN_STRING, 1, [limit * 4]), ensure_ascii=False)
+    return text[:limit] + "…"
+
+
+def _longest_string(value: Any, budget: int) -> int:
+    """The length of the longest string in ``value`` (looking at ``budget`` nodes at most)."""
+    longest, stack, seen = 0, [value], 0
+    while stack and seen < budget:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, str):
+            longest = max(longest, len(node))
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+            longest = max([longest, *(len(str(k)) for k in node)])
+        elif isinstance(node, list):
+            stack.extend(node)
+    return longest
+
+
+def _shorten(value: Any, cut: int, items: int | None, budget: list[int]) -> Any:
+    """``value`` with strings cut to ``cut`` and containers to ``items`` entries.
+
+    ``budget`` (a one-item list, shared down the tree) bounds the nodes visited, so a
+    huge value costs no more than a small one; what is past it becomes ``"…"``.
+    """
+    budget[0] -= 1
+    if budget[0] < 0:
+        return "…"
+    if isinstance(value, str):
+        return value if len(value) <= cut else value[:cut] + "…"
+    if isinstance(value, list):
+        shown = value if items is None else value[:items]
+        out = [_shorten(v, cut, items, budget) for v in shown]
+        if len(shown) < len(value):
+            out.append(f"…+{len(value) - len(shown)} more")
+        return out
+    if isinstance(value, dict):
+        keys = list(value) if items is None else list(value)[:items]
+        result = {k: _shorten(value[k], cut, items, budget) for k in keys}
+        if len(keys) < len(value):
+            result["…"] = f"+{len(value) - len(keys)} more keys"
+        return result
+    return value

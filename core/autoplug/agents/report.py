@@ -15,6 +15,22 @@ REPORT_ERROR_CHARS = QUOTE_CHARS
 #: How many entries each list of the report (assets, failed, skipped, plan errors)
 #: holds; the rest are counted in a last entry "…and K more".
 REPORT_LIST_MAX = 50
+#: The longest preview of one asset in a report (DESIGN: about 500 characters).
+REPORT_PREVIEW_CHARS = 500
+#: The characters of preview a report shares between its assets: an act that made
+#: many assets previews each one shorter, down to REPORT_PREVIEW_MIN, since the
+#: deciding agent needs an overview of many results, not each one at length (it can
+#: pass them on to another act, which reads them whole).
+REPORT_PREVIEW_BUDGET = 3000
+#: The shortest preview of one asset in a report.
+REPORT_PREVIEW_MIN = 150
+
+
+def preview_chars(count: int) -> int:
+    """How long each of ``count`` assets' previews is in one report."""
+    if count <= 0:
+        return REPORT_PREVIEW_CHARS
+    return max(REPORT_PREVIEW_MIN, min(REPORT_PREVIEW_CHARS, REPORT_PREVIEW_BUDGET // count))
 
 
 def _bounded(text: str | None) -> str | None:
@@ -31,7 +47,8 @@ def build_report(
 
     ``status`` is ``succeeded`` when every step succeeded, ``partial`` when some
     did, ``failed`` when none did or the plan never passed its checks. The assets
-    listed are those this act's steps produced, each with a bounded preview; each
+    listed are those this act's steps produced, each with a preview of
+    :func:`preview_chars` characters (shorter when there are many); each
     error is bounded too (cut in the middle past :data:`REPORT_ERROR_CHARS`), and
     each list holds at most :data:`REPORT_LIST_MAX` entries, then ``"…and K more"``.
     """
@@ -42,7 +59,9 @@ def build_report(
         status = "succeeded"
     else:
         status = "partial"
-    listed = [assets.get(o.asset).to_dict() for o in succeeded if o.asset in assets]
+    made = [assets.get(o.asset) for o in succeeded if o.asset in assets]
+    size = preview_chars(min(len(made), REPORT_LIST_MAX))
+    listed = [{**asset.to_dict(), "preview": asset.preview(size)} for asset in made]
     return {
         "subtask": subtask,
         "status": status,
@@ -73,5 +92,5 @@ def _capped(items: list[Any]) -> list[Any]:
 
 
 def render_report(report: dict[str, Any]) -> str:
-    """The report as the observation text: its JSON."""
-    return json.dumps(report, ensure_ascii=False)
+    """The report as the observation text: its JSON, without the optional spaces."""
+    return json.dumps(report, ensure_ascii=False, separators=(",", ":"))
