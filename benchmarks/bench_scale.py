@@ -108,9 +108,19 @@ def per_step(k, steps: int, shape: str, persist: bool) -> float:
     return (total - base) / steps * 1e6
 
 
+def can_skip_folder() -> bool:
+    """Whether this autoplug has ``persist=False`` (an older one, measured for "before", not)."""
+    import inspect
+
+    from autoplug import Kernel
+
+    return "persist" in inspect.signature(Kernel.run).parameters
+
+
 def _timed(k, steps, persist: bool) -> float:
+    options = {} if persist else {"persist": False}
     start = time.perf_counter()
-    result = k.run("bench", model=script(steps), persist=persist)
+    result = k.run("bench", model=script(steps), **options)
     elapsed = time.perf_counter() - start
     assert result.status == "succeeded", result.reason
     return elapsed
@@ -121,6 +131,28 @@ def fixed_cost(k, persist: bool, runs: int) -> float:
     for _ in range(5):
         _timed(k, None, persist)
     return statistics.median(_timed(k, None, persist) for _ in range(runs)) * 1000
+
+
+def persistence(steps: int) -> float:
+    """Microseconds of the disk work of one step: its asset, six events, its record."""
+    from autoplug.assets import AssetStore
+    from autoplug.events import Event
+    from autoplug.runs import RunStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        store = RunStore.create(home, task="t", model="m", auto="runner", workspace=home)
+        assets = AssetStore(store.assets_dir)
+        start = time.perf_counter()
+        for n in range(steps):
+            assets.put(f"a{n}", f"value {n}", step=f"s{n}", tool="echo")
+            for kind in ("step_started", "tool_call", "tool_result", "asset_stored"):
+                store.append_event(Event(kind, store.run_id, 6 * n, data={"step": f"s{n}"}))
+            store.checkpoint.save_step(1, f"s{n}", {"status": "succeeded", "asset": f"a{n}"})
+            store.append_event(Event("step_finished", store.run_id, 6 * n + 5, data={}))
+        elapsed = time.perf_counter() - start
+        store.close()
+    return elapsed / steps * 1e6
 
 
 def open_files() -> int:
@@ -146,7 +178,10 @@ def concurrent(home: Path, count: int, persist: bool) -> dict:
 
     async def all_runs() -> list:
         return await asyncio.gather(
-            *(k.arun(f"task {i}", model=script(steps), persist=persist) for i in range(count)),
+            *(
+                k.arun(f"task {i}", model=script(steps), **({} if persist else {"persist": False}))
+                for i in range(count)
+            ),
             return_exceptions=True,
         )
 
@@ -221,16 +256,21 @@ def main() -> None:
         print("== run fixed cost (a run that answers at once; median) ==")
         runs = 50 if args.quick else 200
         print(f"with a run folder   {fixed_cost(k, True, runs):7.2f} ms")
-        print(f"persist=False       {fixed_cost(k, False, runs):7.2f} ms")
+        skip = can_skip_folder()
+        if skip:
+            print(f"persist=False       {fixed_cost(k, False, runs):7.2f} ms")
+        print("\n== the disk work of one step (asset, 5 events, record), µs per step ==")
+        for steps in (20, 1000) if args.quick else (20, 1000, 5000):
+            print(f"{steps:>6} steps   {persistence(steps):7.0f}")
         print("\n== per tool step, public kernel.run (µs per step) ==")
         print(f"{'steps':>6} {'shape':>6} {'folder':>9} {'persist=False':>14}")
         for steps in sizes:
             for shape in ("chain", "fanin"):
                 with_folder = per_step(k, steps, shape, True)
-                without = per_step(k, steps, shape, False)
-                print(f"{steps:>6} {shape:>6} {with_folder:9.0f} {without:14.0f}")
+                without = f"{per_step(k, steps, shape, False):14.0f}" if skip else f"{'n/a':>14}"
+                print(f"{steps:>6} {shape:>6} {with_folder:9.0f} {without}")
     print(f"\n== {args.concurrent} concurrent 3-step runs, one process, ulimit -n 256 ==")
-    for persist in (True, False):
+    for persist in (True, False) if can_skip_folder() else (True,):
         found = under_ulimit(256, args.concurrent, persist)
         label = "with folders " if persist else "persist=False"
         if "runs_per_s" not in found:
