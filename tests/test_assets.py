@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoplug import RunError
-from autoplug.assets import MANIFEST, Asset, AssetStore
+from autoplug.assets import MANIFEST, OLD_MANIFEST, Asset, AssetStore
 
 
 def test_put_types_values_by_kind() -> None:
@@ -134,8 +134,8 @@ def test_names_contains_all_and_replacement() -> None:
 def test_folder_store_writes_files_and_manifest(tmp_path: Path) -> None:
     store = AssetStore(tmp_path / "assets")
     store.put("notes/../../evil name", "text value", step="s1", tool="read")
-    manifest = json.loads((tmp_path / "assets" / MANIFEST).read_text())
-    (entry,) = manifest["assets"]
+    lines = (tmp_path / "assets" / MANIFEST).read_text().splitlines()
+    (entry,) = [json.loads(line) for line in lines]
     assert entry["name"] == "notes/../../evil name"
     # the file stays inside the folder whatever characters the name holds
     assert (tmp_path / "assets" / entry["file"]).read_text() == "text value"
@@ -159,7 +159,7 @@ def test_replacing_with_another_type_drops_the_old_file(tmp_path: Path) -> None:
     store = AssetStore(tmp_path)
     store.put("x", {"a": 1})
     store.put("x", "now text")
-    files = sorted(p.name for p in tmp_path.iterdir() if p.name != MANIFEST)
+    files = sorted(p.name for p in tmp_path.iterdir() if p.name not in (MANIFEST, OLD_MANIFEST))
     assert len(files) == 1 and files[0].endswith(".txt")
     assert AssetStore.load(tmp_path).get("x").value == "now text"
 
@@ -168,7 +168,7 @@ def test_replacing_keeps_one_file_per_asset(tmp_path: Path) -> None:
     store = AssetStore(tmp_path)
     for value in ([1], [2], [3]):
         store.put("x", value)
-    assert len([p for p in tmp_path.iterdir() if p.name != MANIFEST]) == 1
+    assert len([p for p in tmp_path.iterdir() if p.name not in (MANIFEST, OLD_MANIFEST)]) == 1
     assert AssetStore.load(tmp_path).get("x").value == [3]
 
 
@@ -177,16 +177,60 @@ def test_load_of_an_empty_folder_has_no_assets(tmp_path: Path) -> None:
 
 
 def test_load_with_corrupt_manifest_names_the_file(tmp_path: Path) -> None:
-    (tmp_path / MANIFEST).write_text("{not json")
+    (tmp_path / OLD_MANIFEST).write_text("{not json")
     with pytest.raises(RunError, match=r"corrupt asset manifest .*manifest\.json"):
         AssetStore.load(tmp_path)
+
+
+def test_load_with_a_garbled_manifest_line_names_the_file_and_line(tmp_path: Path) -> None:
+    AssetStore(tmp_path).put("x", [1])
+    with open(tmp_path / MANIFEST, "a") as manifest:
+        manifest.write("{not json\n")
+    with pytest.raises(RunError, match=r"corrupt asset manifest .*manifest\.jsonl: line 2"):
+        AssetStore.load(tmp_path)
+
+
+def test_a_partial_last_manifest_line_is_ignored(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path)
+    store.put("x", [1])
+    with open(tmp_path / MANIFEST, "a") as manifest:
+        manifest.write('{"name": "y", "fi')  # the writer was killed mid-line
+    assert AssetStore.load(tmp_path).names() == ["x"]
+
+
+def test_an_old_whole_file_manifest_is_still_read_and_appended_to(tmp_path: Path) -> None:
+    (tmp_path / "a-1.json").write_text("[1]")
+    (tmp_path / OLD_MANIFEST).write_text(
+        json.dumps({"version": 1, "assets": [{"name": "a", "file": "a-1.json", "type": "json"}]})
+    )
+    store = AssetStore.load(tmp_path)
+    assert store.get("a").value == [1]
+    store.put("a", [2])  # a resumed old run replaces it: the appended line wins
+    store.put("b", "new")
+    again = AssetStore.load(tmp_path)
+    assert again.names() == ["a", "b"] and again.get("a").value == [2]
+    assert not (tmp_path / "a-1.json").exists()
+
+
+def test_storing_an_asset_costs_one_line_however_many_the_run_holds(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path)
+    for i in range(300):
+        store.put(f"a{i}", [i])
+        size = (tmp_path / MANIFEST).stat().st_size
+    # The manifest grows by one entry a put; nothing rewrites what is already there.
+    assert len((tmp_path / MANIFEST).read_text().splitlines()) == 300
+    assert size < 300 * 120
 
 
 def test_load_with_missing_asset_file_lists_it_as_lost(tmp_path: Path) -> None:
     first = AssetStore(tmp_path)
     first.put("x", [1])
     first.put("y", "kept")
-    (json_file,) = [p for p in tmp_path.iterdir() if p.suffix == ".json" and p.name != MANIFEST]
+    (json_file,) = [
+        p
+        for p in tmp_path.iterdir()
+        if p.suffix == ".json" and p.name not in (MANIFEST, OLD_MANIFEST)
+    ]
     json_file.unlink()
     again = AssetStore.load(tmp_path)
     assert again.lost == ["x"]
@@ -195,7 +239,11 @@ def test_load_with_missing_asset_file_lists_it_as_lost(tmp_path: Path) -> None:
 
 def test_load_with_a_corrupt_asset_file_names_it(tmp_path: Path) -> None:
     AssetStore(tmp_path).put("x", [1])
-    (json_file,) = [p for p in tmp_path.iterdir() if p.suffix == ".json" and p.name != MANIFEST]
+    (json_file,) = [
+        p
+        for p in tmp_path.iterdir()
+        if p.suffix == ".json" and p.name not in (MANIFEST, OLD_MANIFEST)
+    ]
     json_file.write_text("{not json")
     with pytest.raises(RunError, match=r"cannot read asset 'x' from .*\.json"):
         AssetStore.load(tmp_path)
@@ -203,15 +251,27 @@ def test_load_with_a_corrupt_asset_file_names_it(tmp_path: Path) -> None:
 
 def test_load_with_corrupt_asset_json_names_it(tmp_path: Path) -> None:
     AssetStore(tmp_path).put("x", [1])
-    (json_file,) = [p for p in tmp_path.iterdir() if p.suffix == ".json" and p.name != MANIFEST]
+    (json_file,) = [
+        p
+        for p in tmp_path.iterdir()
+        if p.suffix == ".json" and p.name not in (MANIFEST, OLD_MANIFEST)
+    ]
     json_file.write_text("[1,")
     with pytest.raises(RunError, match=json_file.name):
         AssetStore.load(tmp_path)
 
 
 def test_manifest_entry_escaping_the_folder_is_refused(tmp_path: Path) -> None:
-    (tmp_path / MANIFEST).write_text(
+    (tmp_path / OLD_MANIFEST).write_text(
         json.dumps({"assets": [{"name": "x", "file": "../secret.json", "type": "json"}]})
     )
     with pytest.raises(RunError, match="entry 0"):
+        AssetStore.load(tmp_path)
+
+
+def test_an_appended_manifest_entry_escaping_the_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / MANIFEST).write_text(
+        json.dumps({"name": "x", "file": "../secret.json", "type": "json"}) + "\n"
+    )
+    with pytest.raises(RunError, match=r"manifest\.jsonl: entry 1"):
         AssetStore.load(tmp_path)

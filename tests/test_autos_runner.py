@@ -352,3 +352,79 @@ def test_a_misconfigured_memory_is_reported_and_the_task_goes_on(tmp_path, capsy
     run = kernel.run("x", model=ScriptedModel([call("final", answer="ok")]))
     assert run.status == "succeeded"
     assert "long-term memory unavailable: unknown embedder 'nope'" in capsys.readouterr().err
+
+
+# -- persist=False: a run with no run folder ----------------------------------------------
+
+
+def count_script() -> list:
+    step = {"id": "s1", "tool": "count_words", "args": {"text": "one two three"}, "output": "n"}
+    return [
+        call("act", subtask="count", assets=[]),
+        call("submit_plan", steps=[step]),
+        call("final", answer="three"),
+    ]
+
+
+def test_a_run_without_persist_leaves_no_folder_and_its_assets_carry_their_values(tmp_path):
+    kernel = files_kernel(tmp_path)
+    events = []
+    run = kernel.run(
+        "count", model=ScriptedModel(count_script()), persist=False, on_event=events.append
+    )
+    assert run.status == "succeeded" and run.answer == "three"
+    assert run.run_id and {e.run_id for e in events} == {run.run_id}
+    assert "step_finished" in [e.type for e in events]
+    (asset,) = run.assets
+    assert (asset["name"], asset["value"], asset["preview"]) == ("n", 3, "3")
+    assert COUNTED == ["one two three"]
+    assert not (tmp_path / "home" / "runs").exists()  # nothing to list or resume
+    # The same run with a folder: its assets are read from there, no value in the result.
+    kept = kernel.run("count", model=ScriptedModel(count_script()))
+    assert "value" not in kept.assets[0]
+    assert RunStore.open(kernel.home, kept.run_id).info()["status"] == "succeeded"
+
+
+def test_persist_false_is_an_option_of_arun_and_stream_too(tmp_path):
+    kernel = files_kernel(tmp_path)
+
+    async def both() -> tuple:
+        run = await kernel.arun("count", model=ScriptedModel(count_script()), persist=False)
+        seen = [
+            e.type
+            async for e in kernel.stream(
+                "count", model=ScriptedModel(count_script()), persist=False
+            )
+        ]
+        return run, seen
+
+    run, seen = asyncio.run(both())
+    assert run.status == "succeeded" and run.assets[0]["value"] == 3
+    assert seen[0] == "run_started" and seen[-1] == "run_finished"
+    assert not (tmp_path / "home" / "runs").exists()
+
+
+def test_a_run_without_persist_still_uses_memory_as_configured(tmp_path):
+    kernel = memory_kernel(tmp_path)
+    run = kernel.run(
+        "Largest planet?", model=ScriptedModel([call("final", answer="J")]), persist=False
+    )
+    assert run.status == "succeeded"
+    assert [m.source_run for m in open_memory(kernel).list()] == [run.run_id]
+    assert not (kernel.home / "runs").exists()
+
+
+def test_a_run_with_no_memory_configured_starts_no_thread_for_it(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    kernel = files_kernel(tmp_path, "autoplug_memory")
+
+    async def go() -> tuple:
+        run = await kernel.arun("hi", model=ScriptedModel([call("final", answer="x")]))
+        # asyncio makes its default executor (the pool of to_thread) on first use only.
+        return run, asyncio.get_running_loop()._default_executor
+
+    run, executor = asyncio.run(go())
+    assert run.status == "succeeded"
+    assert executor is None

@@ -151,7 +151,10 @@ def test_two_processes_making_their_first_run_at_once_leave_valid_state(tmp_path
     assert (home / "config.toml").read_text() == CONFIG_TEMPLATE
     kept = json.loads((home / "state" / "memory.json").read_text())
     assert set(kept) == {"embedder"} and kept["embedder"] in ("minilm", "hashing")
-    assert sorted(p.name for p in (home / "state").iterdir()) == ["memory.json", "memory.lock"]
+    state = sorted(p.name for p in (home / "state").iterdir())
+    assert state == ["memory.json", "memory.lock", "owners"]  # owners: the runs' process locks
+    # The three processes ended: the next claimer sweeps their locks; none is half-made.
+    assert all(p.name.endswith(".lock") for p in (home / "state" / "owners").iterdir())
     listed = autoplug("memory", "list", "--json", AUTOPLUG_HOME=str(home))
     assert len(json.loads(listed.stdout)) == 3  # every run stored with the one embedder
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -243,59 +242,68 @@ def finished_run(tmp_path_factory) -> tuple[Path, str]:
     return home, next(p.name for p in (home / "runs").iterdir())
 
 
+# (record kind, field, the field's raw JSON, what the error names, the fault, listed as)
+DEEP = "[" * 5000 + "]" * 5000
 DAMAGES = [
-    ("UPDATE decisions SET record = '[1, 2]'", "decision 1 in", "expected an object, found a list"),
-    (
-        "UPDATE decisions SET record = '{\"arguments\": 7}'",
-        "decision 1 in",
-        "'arguments' should be",
-    ),
-    ("UPDATE plans SET plan = '\"x\"'", "the plan of act 1 in", "expected an object, found text"),
-    ("UPDATE plans SET plan = '{\"steps\": [1]}'", "the plan of act 1 in", "step 1 is corrupt"),
-    ("UPDATE plans SET plan = '{\"steps\": 5}'", "the plan of act 1 in", "'steps' should be"),
-    (
-        "UPDATE plans SET plan = '" + "[" * 5000 + "]" * 5000 + "'",
-        "the plan of act 1",
-        "too deeply",
-    ),
-    ("UPDATE steps SET record = '[]'", "step 's1' of act 1 in", "expected an object"),
-    (
-        'UPDATE steps SET record = \'{"n": ' + "9" * 5000 + "}'",
-        "step 's1' of act 1",
-        "not valid JSON",
-    ),
-    ("UPDATE run SET usage = '[1]'", "the usage in", "expected an object"),
-    ("UPDATE run SET task = x'00ff'", "the run row in", "'task' should be text, not bytes"),
-    ("UPDATE run SET owner_pid = 'abc'", "the run row in", "'owner_pid' should be"),
-    ("UPDATE run SET status = 5", "the run row in", "unknown status"),
+    ("decision", "record", "[1, 2]", "(decision 1)", "expected an object, found a list", "failed"),
+    ("decision", "record", '{"arguments": 7}', "(decision 1)", "'arguments' should be", "failed"),
+    ("plan", "plan", '"x"', "(the plan of act 1)", "expected an object, found text", "failed"),
+    ("plan", "plan", '{"steps": [1]}', "(the plan of act 1)", "step 1 is corrupt", "failed"),
+    ("plan", "plan", '{"steps": 5}', "(the plan of act 1)", "'steps' should be", "failed"),
+    ("plan", "plan", DEEP, "", "nested too deeply", "corrupt"),
+    ("step", "record", "[]", "(step 's1' of act 1)", "expected an object", "failed"),
+    ("step", "record", '{"n": ' + "9" * 5000 + "}", "", "not valid JSON", "corrupt"),
+    ("step", "act", '"1"', "", "act number or step id", "failed"),
+    ("run", "usage", "[1]", "(the run record)", "'usage' should be", "corrupt"),
+    ("run", "task", "7", "(the run record)", "'task' should be text", "corrupt"),
+    ("run", "owner_pid", '"abc"', "(the run record)", "'owner_pid' should be", "corrupt"),
+    ("run", "status", "5", "(the run record)", "'status' should be text", "corrupt"),
+    ("run", "status", '"done"', "(the run record)", "unknown status", "corrupt"),
 ]
 
 
-@pytest.mark.parametrize(("sql", "where", "fault"), DAMAGES, ids=[d[0][:40] for d in DAMAGES])
+def damage(state: Path, kind: str, field: str, raw: str) -> None:
+    """Replace ``field`` of the first ``kind`` record of the journal by the JSON text ``raw``,
+    and end the run ``failed`` (resumable, so resume reads it all)."""
+    lines = state.read_text().splitlines()
+    for number, line in enumerate(lines):
+        record = json.loads(line)
+        if record["k"] == kind:
+            record[field] = "@@RAW@@"
+            lines[number] = json.dumps(record).replace('"@@RAW@@"', raw)
+            break
+    else:
+        raise AssertionError(f"no {kind} record in {state}")
+    lines.append(json.dumps({"k": "status", "status": "failed", "reason": "x"}))
+    state.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "raw", "where", "fault", "listed"),
+    DAMAGES,
+    ids=[f"{d[0]}.{d[1]}={d[2][:20]}" for d in DAMAGES],
+)
 def test_wrong_shaped_run_state_is_one_error_line_naming_the_file(
-    finished_run, tmp_path, sql, where, fault
+    finished_run, tmp_path, kind, field, raw, where, fault, listed
 ):
     source, run_id = finished_run
     home = tmp_path / "home"
     shutil.copytree(source, home)
-    state = home / "runs" / run_id / "state.sqlite"
-    with sqlite3.connect(state) as conn:
-        conn.execute("UPDATE run SET status = 'failed'")  # resumable, so resume reads it all
-        conn.execute(sql)
+    state = home / "runs" / run_id / "state.jsonl"
+    damage(state, kind, field, raw)
     env = {"AUTOPLUG_HOME": str(home)}
-    expected = f"error: run {run_id!r}: {where}"
+    expected = f"error: run {run_id!r}: {state} line "
     for args in (("runs", "show", run_id), ("runs", "show", run_id, "--json")):
         out = run_autoplug(*args, env=env)
         assert out.returncode == 1, out.stderr
         error = one_line_error(out)
-        assert error.startswith(expected) and str(state) in error and fault in error
+        assert error.startswith(expected) and where in error and fault in error, error
     listing = run_autoplug("runs", "--json", env=env)
     assert listing.returncode == 0
     (entry,) = json.loads(listing.stdout)
-    row_fault = where in ("the run row in", "the usage in")
-    assert entry["status"] == ("corrupt" if row_fault else "failed")
+    assert entry["status"] == listed
     resume = run_autoplug("resume", run_id, env=env, cwd=tmp_path)
-    if row_fault or where.startswith("decision"):
+    if listed == "corrupt" or kind == "decision":
         assert resume.returncode == 1
         assert one_line_error(resume).startswith(expected)
     assert "Traceback" not in resume.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -107,7 +106,7 @@ def test_runs_table_shows_each_run_and_reports_a_corrupt_one_on_stderr(tmp_path)
     assert "RUN_ID" in result.stdout and "a good task" in result.stdout
     assert good.run_id in result.stdout
     assert f"{broken.run_id}" in result.stdout and "corrupt" in result.stdout
-    assert "state.sqlite" in result.stderr
+    assert "state.jsonl" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -162,9 +161,7 @@ def test_runs_show_an_unknown_run_exits_2_naming_it(tmp_path):
 
 def test_runs_show_a_corrupt_run_exits_1_naming_the_file(tmp_path):
     store = finished_run(tmp_path)
-    for name in ("state.sqlite-wal", "state.sqlite-shm"):
-        (store.folder / name).unlink(missing_ok=True)
-    store.state_path.write_bytes(b"this is not sqlite" * 20)
+    store.state_path.write_bytes(b"this is not a journal\n" * 20)
     result = autoplug(tmp_path, "runs", "show", store.run_id)
     assert result.returncode == 1
     assert str(store.state_path) in result.stderr
@@ -173,20 +170,21 @@ def test_runs_show_a_corrupt_run_exits_1_naming_the_file(tmp_path):
 
 def test_runs_show_a_corrupt_asset_manifest_names_the_file(tmp_path):
     store = finished_run(tmp_path)
-    manifest = next(
-        p for p in store.assets_dir.iterdir() if p.suffix == ".json" and "manifest" in p.name
-    )
-    manifest.write_text("{ half written")
+    manifest = store.assets_dir / "manifest.jsonl"
+    assert manifest.is_file()
+    manifest.write_text("{ half written\n")
     result = autoplug(tmp_path, "runs", "show", store.run_id)
     assert result.returncode == 1
     assert manifest.name in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def make_old(store: RunStore, days: float) -> None:
+def make_old(store: RunStore, days: float, *, ended: bool = True) -> None:
     stamp = utc_iso(time.time() - days * 86400)
-    with sqlite3.connect(store.state_path) as conn:
-        conn.execute("UPDATE run SET started = ?, finished = ?", (stamp, stamp))
+    record = {"k": "status", "status": store.info()["status"], "started": stamp}
+    record["finished"] = stamp if ended else None
+    with open(store.state_path, "a") as journal:
+        journal.write(json.dumps(record) + "\n")
 
 
 def test_runs_prune_deletes_only_runs_older_than_the_age_given(tmp_path):
@@ -204,9 +202,7 @@ def test_runs_prune_deletes_only_runs_older_than_the_age_given(tmp_path):
 
 def test_runs_prune_never_deletes_a_run_whose_owner_is_alive(tmp_path):
     live = RunStore.create(tmp_path, task="live", model="m", auto="runner", workspace=tmp_path)
-    make_old(live, 400)
-    with sqlite3.connect(live.state_path) as conn:
-        conn.execute("UPDATE run SET finished = NULL")
+    make_old(live, 400, ended=False)
     result = autoplug(tmp_path, "runs", "prune", "--older-than", "1s")
     assert result.returncode == 0, result.stderr
     assert "no runs older than 1s" in result.stdout

@@ -331,8 +331,8 @@ def test_resume_reruns_a_step_whose_asset_file_is_gone_when_it_has_no_side_effec
     env, counters = setup.env, setup.counters
     run_id = start_and_kill_in_slow_step(setup)
     assets = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "assets"
-    manifest = json.loads((assets / "manifest.json").read_text())
-    (marked,) = [a["file"] for a in manifest["assets"] if a["name"] == "marked"]
+    entries = [json.loads(line) for line in (assets / "manifest.jsonl").read_text().splitlines()]
+    (marked,) = [a["file"] for a in entries if a["name"] == "marked"]
     (assets / marked).unlink()
     resumed = cli(env, "resume", run_id, "--json")
     assert resumed.returncode == 0, resumed.stderr

@@ -1,4 +1,4 @@
-"""The run folder: SQLite checkpoints, status and owners, the trace, corrupt folders."""
+"""The run folder: the state journal, status and owners, the trace, corrupt and old folders."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplug.errors import RunError
 from autoplug.events import Event
 from autoplug.runs import (
     RUN_ID_RE,
     RunStore,
+    SqliteRunStore,
     UnknownRunError,
     list_runs,
     new_run_id,
@@ -30,14 +33,25 @@ def make(home: Path, task: str = "count the planets") -> RunStore:
     return RunStore.create(home, task=task, model="scripted:test", auto="runner", workspace=home)
 
 
-def rows(store: RunStore, table: str) -> int:
-    with sqlite3.connect(store.state_path) as conn:
-        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+def make_legacy(home: Path, task: str = "count the planets") -> SqliteRunStore:
+    """A run folder of the first format (``state.sqlite``), as older autoplugs made them."""
+    return SqliteRunStore.create(
+        home, task=task, model="scripted:test", auto="runner", workspace=home
+    )
 
 
-def set_owner(store: RunStore, pid: int, start: str | None) -> None:
-    with sqlite3.connect(store.state_path) as conn:
-        conn.execute("UPDATE run SET owner_pid = ?, owner_start = ?", (pid, start))
+def write_record(store: RunStore, record: dict) -> RunStore:
+    """Append ``record`` to the run's journal as another writer would; the run reread."""
+    with open(store.state_path, "a", encoding="utf-8") as journal:
+        journal.write(json.dumps(record) + "\n")
+    return RunStore.open(store.folder.parent.parent, store.run_id, read_only=True)
+
+
+def set_owner(store: RunStore, pid: int, start: str | None, host: str | None = None) -> RunStore:
+    owner = {"owner_pid": pid, "owner_start": start}
+    if host is not None:
+        owner["owner_host"] = host
+    return write_record(store, {"k": "status", "status": "running", **owner})
 
 
 def dead_pid() -> int:
@@ -64,7 +78,8 @@ def test_run_ids_match_the_format_and_sort_by_time():
 def test_create_makes_the_folder_with_a_running_row_owned_by_this_process(tmp_path):
     store = make(tmp_path)
     assert store.folder == tmp_path / "runs" / store.run_id
-    assert (store.folder / "state.sqlite").is_file()
+    assert (store.folder / "state.jsonl").is_file()
+    assert not (store.folder / "state.sqlite").exists()
     assert (store.folder / "trace.jsonl").is_file()
     assert store.assets_dir.is_dir()
     info = store.info()
@@ -77,10 +92,33 @@ def test_create_makes_the_folder_with_a_running_row_owned_by_this_process(tmp_pa
     assert not list((tmp_path / "runs").glob(".*"))  # the staging folder was renamed away
 
 
-def test_state_database_is_in_wal_mode(tmp_path):
-    store = make(tmp_path)
-    with sqlite3.connect(store.state_path) as conn:
+def test_a_live_run_holds_no_file_open(tmp_path):
+    before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    if before is None:
+        pytest.skip("no /proc/self/fd to count open files")
+    stores = [make(tmp_path) for _ in range(20)]
+    for store in stores:
+        store.checkpoint.save_step(1, "s1", {"status": "succeeded"})
+        store.append_event(Event(type="step_finished", run_id=store.run_id, seq=1))
+    # One process lock for the home, whatever the number of live runs.
+    assert len(set(os.listdir("/proc/self/fd")) - before) <= 1
+    for store in stores:
+        store.close()
+
+
+def test_an_old_sqlite_folder_opens_lists_and_resumes_as_before(tmp_path):
+    old = make_legacy(tmp_path)
+    old.checkpoint.save_step(1, "s1", {"status": "succeeded", "asset": "notes"})
+    old.close()
+    with sqlite3.connect(old.state_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again = RunStore.open(tmp_path, old.run_id)
+    assert isinstance(again, SqliteRunStore)
+    assert again.checkpoint.finished_step(1, "s1")["asset"] == "notes"
+    assert list_runs(tmp_path)[0]["status"] == "running"  # its owner (this process) lives
+    again.claim()
+    again.set_status("succeeded", answer="done")
+    assert RunStore.open(tmp_path, old.run_id, read_only=True).info()["answer"] == "done"
 
 
 # -- checkpoints --------------------------------------------------------------------
@@ -105,10 +143,11 @@ def test_saving_a_step_or_decision_again_keeps_one_row(tmp_path):
         store.checkpoint.save_step(1, "s1", {"status": "failed", "error": f"try {attempt}"})
         store.checkpoint.save_plan(1, {"steps": [], "attempt": attempt})
         store.save_decision({"iteration": 1, "function": "brainstorm", "arguments": {}})
-    assert rows(store, "steps") == 1
-    assert rows(store, "plans") == 1
-    assert rows(store, "decisions") == 1
-    assert store.checkpoint.finished_step(1, "s1")["error"] == "try 4"
+    again = RunStore.open(tmp_path, store.run_id, read_only=True)
+    assert len(again.steps()) == 1
+    assert len(again.plans()) == 1
+    assert len(again.decisions()) == 1
+    assert again.checkpoint.finished_step(1, "s1")["error"] == "try 4"
 
 
 def test_decisions_come_back_in_order(tmp_path):
@@ -132,7 +171,8 @@ def test_conversation_is_replaced_as_a_whole(tmp_path):
     store.save_conversation([{"role": "user", "content": "hi"}, {"role": "assistant"}])
     store.save_conversation([{"role": "user", "content": "hello"}])
     assert store.conversation() == [{"role": "user", "content": "hello"}]
-    assert rows(store, "conversation") == 1
+    again = RunStore.open(tmp_path, store.run_id, read_only=True)
+    assert again.conversation() == [{"role": "user", "content": "hello"}]
 
 
 def test_one_store_written_from_many_threads_keeps_every_step(tmp_path):
@@ -182,7 +222,7 @@ def test_a_running_run_whose_process_died_is_interrupted(tmp_path):
 
 def test_a_dead_pid_is_interrupted(tmp_path):
     store = make(tmp_path)
-    set_owner(store, dead_pid(), None)
+    store = set_owner(store, dead_pid(), None)
     assert store.info()["status"] == "interrupted"
 
 
@@ -191,20 +231,21 @@ def test_a_reused_pid_is_not_taken_for_the_owner(tmp_path):
     if process_start_time(os.getpid()) is None:
         pytest.skip("no /proc: process start times are not available")
     # Our own (live) pid, but a different start time: some other process had it.
-    set_owner(store, os.getpid(), "1")
+    store = set_owner(store, os.getpid(), "1")
     assert store.info()["status"] == "interrupted"
 
 
 def test_an_owner_on_another_host_counts_as_alive(tmp_path):
     store = make(tmp_path)
-    with sqlite3.connect(store.state_path) as conn:
-        conn.execute("UPDATE run SET owner_pid = ?, owner_host = 'elsewhere'", (dead_pid(),))
+    store = set_owner(store, dead_pid(), None, host="elsewhere")
     assert store.info()["status"] == "running"
 
 
 def test_running_again_makes_this_process_the_owner(tmp_path):
     store = make(tmp_path)
+    store.set_status("stopped")
     set_owner(store, dead_pid(), None)
+    store = RunStore.open(tmp_path, store.run_id)
     store.set_status("running")
     info = store.info()
     assert info["status"] == "running" and info["owner"]["pid"] == os.getpid()
@@ -263,16 +304,96 @@ def test_a_run_id_that_is_a_path_is_refused(tmp_path, bad):
 def test_a_missing_state_file_names_the_file(tmp_path):
     store = make(tmp_path)
     store.close()
+    store.state_path.unlink()
+    with pytest.raises(RunError, match=r"state\.jsonl is missing"):
+        RunStore.open(tmp_path, store.run_id)
+    assert not store.state_path.exists()  # opening did not create an empty one
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "holds no run record"),
+        (b"garbage " * 200 + b"\n", "line 1 is not valid JSON"),
+        (b"[1, 2]\n", "line 1 is corrupt: expected a record"),
+        (b'{"k": "step", "act": 1, "id": "s1", "record": {}}\n', "first record is not the run"),
+        (b"[" * 100000 + b"\n", "line 1 is nested too deeply"),
+    ],
+)
+def test_a_garbled_journal_names_the_file_and_line(tmp_path, content, expected):
+    store = make(tmp_path)
+    store.close()
+    store.state_path.write_bytes(content)
+    with pytest.raises(RunError, match=r"state\.jsonl") as info:
+        RunStore.open(tmp_path, store.run_id)
+    assert store.run_id in str(info.value) and expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"k": "step", "act": "1", "id": "s1", "record": {}}, "act number or step id"),
+        ({"k": "step", "act": 1, "id": "s1", "record": {"status": 5}}, "'status' should be text"),
+        ({"k": "decision", "iteration": 2, "record": []}, "expected an object, found a list"),
+        ({"k": "plan", "act": 1, "plan": {"steps": [{"id": []}]}}, "'id' should be"),
+        ({"k": "status", "status": "done"}, "unknown status 'done'"),
+        ({"k": "status", "status": "failed", "task": 7}, "'task' should be text"),
+        ({"k": "conversation", "messages": {}}, "the conversation is not a list"),
+        ({"k": "call", "seq": "x", "parts": []}, "a model call without"),
+    ],
+)
+def test_a_damaged_journal_record_names_the_line_and_field(tmp_path, record, expected):
+    store = make(tmp_path)
+    store.close()
+    with pytest.raises(RunError, match="state.jsonl line 2") as info:
+        again = write_record(store, record)
+        again.steps(), again.decisions(), again.plans(), again.conversation()
+    assert expected in str(info.value)
+
+
+def test_a_partial_last_journal_line_is_ignored_and_cut_when_the_run_is_claimed(tmp_path):
+    store = make(tmp_path)
+    store.checkpoint.save_step(1, "s1", {"status": "succeeded"})
+    store.close()
+    with open(store.state_path, "a") as journal:
+        journal.write('{"k": "step", "act": 1, "id": "s2", "rec')  # killed mid-line
+    again = RunStore.open(tmp_path, store.run_id)
+    assert [s for _, s, _ in again.steps()] == ["s1"]
+    again.claim()
+    again.checkpoint.save_step(1, "s3", {"status": "succeeded"})
+    reread = RunStore.open(tmp_path, store.run_id, read_only=True)
+    assert [s for _, s, _ in reread.steps()] == ["s1", "s3"]
+
+
+def test_a_journal_of_a_newer_schema_is_refused_naming_it(tmp_path):
+    store = make(tmp_path)
+    store.close()
+    text = store.state_path.read_text().replace('"schema":2', '"schema":99')
+    store.state_path.write_text(text)
+    with pytest.raises(RunError, match=r"newer autoplug \(schema 99 > 2\)"):
+        RunStore.open(tmp_path, store.run_id)
+
+
+def test_a_read_only_store_refuses_writes_naming_the_file(tmp_path):
+    store = make(tmp_path)
+    viewer = RunStore.open(tmp_path, store.run_id, read_only=True)
+    with pytest.raises(RunError, match="cannot write .*state.jsonl: opened read-only"):
+        viewer.save_decision({"iteration": 1, "function": "final", "arguments": {}})
+
+
+def test_a_missing_legacy_state_file_names_the_file(tmp_path):
+    store = make_legacy(tmp_path)
+    store.close()
     for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
         (store.folder / name).unlink(missing_ok=True)
-    with pytest.raises(RunError, match=r"state\.sqlite is missing"):
+    with pytest.raises(RunError, match=r"state\.jsonl is missing"):
         RunStore.open(tmp_path, store.run_id)
     assert not (store.folder / "state.sqlite").exists()  # opening did not create an empty one
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage " * 200, b"SQLite format 3\x00" + b"\xff" * 90])
-def test_a_garbled_state_file_names_the_file(tmp_path, content):
-    store = make(tmp_path)
+def test_a_garbled_legacy_state_file_names_the_file(tmp_path, content):
+    store = make_legacy(tmp_path)
     store.close()
     for name in ("state.sqlite-wal", "state.sqlite-shm"):
         (store.folder / name).unlink(missing_ok=True)
@@ -282,8 +403,8 @@ def test_a_garbled_state_file_names_the_file(tmp_path, content):
     assert store.run_id in str(info.value)
 
 
-def test_a_state_file_with_no_run_row_names_the_file(tmp_path):
-    store = make(tmp_path)
+def test_a_legacy_state_file_with_no_run_row_names_the_file(tmp_path):
+    store = make_legacy(tmp_path)
     with sqlite3.connect(store.state_path) as conn:
         conn.execute("DELETE FROM run")
     store.close()
@@ -296,13 +417,13 @@ def test_a_corrupt_folder_is_listed_and_does_not_break_the_listing(tmp_path):
     good.set_status("succeeded", answer="ok")
     broken = make(tmp_path, task="broken one")
     broken.close()
-    broken.state_path.write_bytes(b"not a database" * 100)
+    broken.state_path.write_bytes(b"not a journal" * 100)
     (tmp_path / "runs" / "20000101-000000-000000-dead").mkdir()  # a half-made folder
     listing = list_runs(tmp_path)
     by_id = {e["run_id"]: e for e in listing}
     assert by_id[good.run_id]["status"] == "succeeded"
     assert by_id[broken.run_id]["status"] == "corrupt"
-    assert "state.sqlite" in by_id[broken.run_id]["error"]
+    assert "state.jsonl" in by_id[broken.run_id]["error"]
     assert by_id["20000101-000000-000000-dead"]["status"] == "corrupt"
     assert [e["run_id"] for e in listing] == sorted(by_id, reverse=True)
 
@@ -379,9 +500,12 @@ def age(store: RunStore, days: float) -> None:
     from autoplug.runs import utc_iso
 
     stamp = utc_iso(time.time() - days * 86400)
-    with sqlite3.connect(store.state_path) as conn:
-        conn.execute("UPDATE run SET started = ?", (stamp,))
-        conn.execute("UPDATE run SET finished = ? WHERE finished IS NOT NULL", (stamp,))
+    ended = store.info()["finished"] is not None
+    write_record(
+        store,
+        {"k": "status", "status": store._row["status"], "started": stamp}
+        | ({"finished": stamp} if ended else {}),
+    )
 
 
 def test_prune_deletes_old_ended_runs_and_keeps_recent_and_live_ones(tmp_path):
@@ -389,7 +513,7 @@ def test_prune_deletes_old_ended_runs_and_keeps_recent_and_live_ones(tmp_path):
     old.set_status("succeeded", answer="x")
     age(old, 40)
     old_dead = make(tmp_path, task="old interrupted")
-    set_owner(old_dead, dead_pid(), None)
+    old_dead = set_owner(old_dead, dead_pid(), None)
     age(old_dead, 40)
     recent = make(tmp_path, task="recent")
     recent.set_status("failed", reason="boom")
@@ -433,20 +557,167 @@ def test_without_proc_a_live_owner_is_alive_and_its_start_time_comes_from_ps(no_
 
 def test_without_proc_a_reused_pid_and_a_dead_pid_are_not_the_owner(no_proc, tmp_path):
     store = make(tmp_path)
-    set_owner(store, os.getpid(), "Thu Jan  1 00:00:00 1970")
-    assert store.info()["status"] == "interrupted"
-    set_owner(store, dead_pid(), None)
-    assert store.info()["status"] == "interrupted"
+    assert set_owner(store, os.getpid(), "Thu Jan  1 00:00:00 1970").info()["status"] == (
+        "interrupted"
+    )
+    assert set_owner(store, dead_pid(), None).info()["status"] == "interrupted"
 
 
 def test_without_proc_the_check_sends_no_signal_that_could_stop_a_process(no_proc, tmp_path):
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         store = make(tmp_path)
-        set_owner(store, sleeper.pid, process_start_time(sleeper.pid))
+        store = set_owner(store, sleeper.pid, process_start_time(sleeper.pid))
         for _ in range(3):
             assert store.info()["status"] == "running"
         assert sleeper.poll() is None  # still running: signal 0 delivers nothing
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+# -- open files ------------------------------------------------------------------------
+
+MANY_RUNS = r"""
+import asyncio, json, resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+from autoplug import Kernel, hookimpl, tool
+from autoplug.scripted import ScriptedModel, call
+
+
+@tool
+def echo(n: int) -> str:
+    '''Echo a number.
+
+    n: the number
+    '''
+    return f"v{n}"
+
+
+class Echo:
+    @hookimpl
+    def register_tools(self, register):
+        register(echo)
+
+
+home = Path(sys.argv[1])
+home.mkdir()
+(home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+kernel = Kernel(plugins=[Echo()], builtins=["autoplug_autos"], home=home)
+steps = [{"id": f"s{n}", "tool": "echo", "args": {"n": n}, "output": f"a{n}"} for n in (1, 2, 3)]
+
+
+def model():
+    return ScriptedModel([call("act", subtask="echo", assets=[]), call("submit_plan", steps=steps),
+                          call("final", answer="done")])
+
+
+async def main():
+    runs = [kernel.arun(f"task {i}", model=model()) for i in range(int(sys.argv[2]))]
+    return await asyncio.gather(*runs, return_exceptions=True)
+
+
+results = asyncio.run(main())
+print(json.dumps([r.status if hasattr(r, "status") else repr(r) for r in results]))
+"""
+
+
+@pytest.mark.slow
+def test_a_thousand_concurrent_runs_all_succeed_under_ulimit_256(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", MANY_RUNS, str(tmp_path / "home"), "1000"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    statuses = json.loads(out.stdout.splitlines()[-1])
+    assert statuses == ["succeeded"] * 1000, sorted(set(statuses))[:3]
+    listing = list_runs(tmp_path / "home")
+    assert len(listing) == 1000 and {e["status"] for e in listing} == {"succeeded"}
+    assert all(
+        len(RunStore.open(tmp_path / "home", e["run_id"]).steps()) == 3 for e in listing[:20]
+    )
+
+
+OUT_OF_FILES = r"""
+import os, resource, sys
+from pathlib import Path
+from autoplug.errors import RunError
+from autoplug.runs import RunStore
+home = Path(sys.argv[1])
+RunStore.create(home, task="t", model="m", auto="runner", workspace=home).close()  # the process lock
+held = []
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+try:
+    while True:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass
+try:
+    RunStore.create(home, task="t", model="m", auto="runner", workspace=home)
+except RunError as exc:
+    print(exc)
+"""
+
+
+def test_running_out_of_open_files_is_reported_as_that_not_as_an_unwritable_folder(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", OUT_OF_FILES, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    message = out.stdout.strip()
+    assert message.startswith(f"cannot create a run folder in {tmp_path / 'runs'}"), message
+    assert "too many open files in the process; this process may open 64 (ulimit -n)" in message
+    assert "not writable" not in message and "autoplug can write" not in message
+
+
+# -- a journal cut at any byte (a kill mid-write) reads as a prefix of what was saved ---
+
+
+SAVES = st.lists(
+    st.tuples(
+        st.sampled_from(["step", "decision", "plan"]),
+        st.integers(1, 4),
+        st.text(alphabet='ab\n"\\é', max_size=6),
+    ),
+    max_size=12,
+)
+
+
+def snapshot_of(store) -> tuple:
+    return (store.steps(), store.decisions(), store.plans())
+
+
+@settings(max_examples=60, deadline=None)
+@given(saves=SAVES, fraction=st.floats(0, 1))
+def test_a_journal_cut_anywhere_reads_as_the_state_after_its_last_whole_line(saves, fraction):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        store = make(home)
+        states = [(store.state_path.stat().st_size, snapshot_of(store))]
+        for kind, key, text in saves:
+            if kind == "step":
+                store.checkpoint.save_step(1, f"s{key}", {"status": "succeeded", "error": text})
+            elif kind == "decision":
+                store.save_decision({"iteration": key, "function": "act", "observation": text})
+            else:
+                store.checkpoint.save_plan(key, {"steps": [], "note": text})
+            states.append((store.state_path.stat().st_size, snapshot_of(store)))
+        store.close()
+        data = store.state_path.read_bytes()
+        cut = int(len(data) * fraction)
+        store.state_path.write_bytes(data[:cut])
+        whole = [state for size, state in states if size <= cut]
+        if not whole:  # the run record itself was cut: a clear error, never a crash
+            with pytest.raises(RunError, match="holds no run record"):
+                RunStore.open(home, store.run_id)
+            return
+        again = RunStore.open(home, store.run_id, read_only=True)
+        assert snapshot_of(again) == whole[-1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -153,10 +152,10 @@ def test_each_prompt_part_is_stored_once_per_run(tmp_path: Path) -> None:
         ]
     )
     result = kernel(tmp_path).run("two acts", model=model)
-    conn = sqlite3.connect(tmp_path / "runs" / str(result.run_id) / "state.sqlite")
-    parts = [r[0] for r in conn.execute("SELECT part FROM prompt_parts")]
-    calls = [json.loads(r[0]) for r in conn.execute("SELECT parts FROM model_calls ORDER BY seq")]
-    conn.close()
+    journal = tmp_path / "runs" / str(result.run_id) / "state.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    parts = [json.dumps(r["part"]) for r in records if r["k"] == "part"]
+    calls = [r["parts"] for r in records if r["k"] == "call"]
     assert len(calls) == 5
     assert len(parts) == len(set(parts))  # no part twice
     planner_system = [p for p in parts if "Plan the subtask as tool calls" in p]
@@ -180,12 +179,13 @@ def test_an_old_run_folder_without_recorded_calls_still_shows_its_transcript(
     tmp_path: Path,
 ) -> None:
     run_id = run_with_a_fill(tmp_path)
-    state = tmp_path / "runs" / run_id / "state.sqlite"
-    conn = sqlite3.connect(state)
-    conn.execute("DROP TABLE model_calls")
-    conn.execute("DROP TABLE prompt_parts")
-    conn.commit()
-    conn.close()
+    state = tmp_path / "runs" / run_id / "state.jsonl"
+    kept = [
+        line
+        for line in state.read_text().splitlines()
+        if json.loads(line)["k"] not in ("part", "call")
+    ]
+    state.write_text("\n".join(kept) + "\n")
     # ... and its llm_call events as the old code wrote them: no model, no duration.
     trace = tmp_path / "runs" / run_id / "trace.jsonl"
     lines = []

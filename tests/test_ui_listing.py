@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+import os
 
 import pytest
 from ui_helpers import snapshot
@@ -89,9 +89,8 @@ def test_a_running_row_is_read_again_each_time(tmp_path):
     run_id = made(tmp_path, "still going", status="running")
     index = RunIndex(tmp_path)
     assert index.row(run_id)["status"] == "running"  # this process owns it
-    with sqlite3.connect(runs_dir(tmp_path) / run_id / "state.sqlite") as conn:
-        conn.execute("UPDATE run SET owner_pid = 999999999")
-    conn.close()
+    with open(runs_dir(tmp_path) / run_id / "state.jsonl", "a") as journal:
+        journal.write('{"k": "status", "status": "running", "owner_pid": 999999999}\n')
     assert index.row(run_id)["status"] == "interrupted"
 
 
@@ -120,13 +119,18 @@ def test_reading_a_finished_run_read_only_changes_nothing_in_its_folder(tmp_path
         assert store.info()["task"] == "finished"
         store.plans(), store.steps(), store.decisions(), store.conversation(), store.events()
     assert snapshot(folder) == before
-    assert sorted(p.name for p in folder.iterdir()) == ["assets", "owner.lock", "state.sqlite", "trace.jsonl"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "assets",
+        "owner.lock",
+        "state.jsonl",
+        "trace.jsonl",
+    ]
 
 
 def test_a_read_only_store_refuses_writes_naming_the_file(tmp_path):
     run_id = made(tmp_path, "finished")
     with RunStore.open(tmp_path, run_id, read_only=True) as store:
-        with pytest.raises(RunError, match="cannot write .*state.sqlite"):
+        with pytest.raises(RunError, match="cannot write .*state.jsonl: opened read-only"):
             store.set_status("failed")
     with RunStore.open(tmp_path, run_id) as store:
         assert store.info()["status"] == "succeeded"
@@ -159,9 +163,11 @@ def test_warm_reads_every_row_so_a_later_search_opens_no_database(tmp_path):
     ids = [made(tmp_path, f"task {i}") for i in range(5)]
     index = RunIndex(tmp_path)
     assert index.warm() == 5
-    # Damage a database in place (no writer, so neither its folder nor a WAL changes):
+    # Damage a journal in place, keeping its size and time (as if nothing wrote it):
     # the warmed rows answer without opening it again.
-    state = runs_dir(tmp_path) / ids[0] / "state.sqlite"
-    state.write_bytes(b"x" * state.stat().st_size)
+    state = runs_dir(tmp_path) / ids[0] / "state.jsonl"
+    before = state.stat()
+    state.write_bytes(b"x" * before.st_size)
+    os.utime(state, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert [r["status"] for r in index.page(q="task").runs] == ["succeeded"] * 5
     assert RunIndex(tmp_path).row(ids[0])["status"] == "corrupt"  # a fresh index reads it

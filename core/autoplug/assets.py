@@ -3,10 +3,12 @@
 A step of a plan stores its tool's result as an asset; later steps refer to it
 by name (``{"$asset": name, "path": "/json/pointer"}``). An :class:`AssetStore`
 keeps them in memory and, given a folder, on disk: one file per asset plus a
-JSON manifest. Each version of an asset goes to a new file, and only then does the
-manifest, replaced atomically (a temporary file, then ``os.replace``), point at it,
-so a run killed mid-write leaves either the old or the new version, never half of
-one. :meth:`AssetStore.load` reopens a folder when a run is resumed.
+manifest. Each version of an asset goes to a new file, and only then is a line
+appended to the manifest (``manifest.jsonl``, one JSON entry a line, the last of a
+name winning) to point at it, so a run killed mid-write leaves either the old or
+the new version, never half of one; storing an asset costs the same however
+many the run holds. :meth:`AssetStore.load` reopens a folder when a run is
+resumed (also an older folder's whole-file ``manifest.json``).
 
 Prompts never get an asset whole: :meth:`Asset.preview` is the bounded view.
 """
@@ -15,10 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +27,10 @@ from typing import Any
 from .errors import RunError, describe_error
 from .safejson import clean_text, value_problem
 
-#: The manifest's file name inside an asset folder.
-MANIFEST = "manifest.json"
+#: The manifest's file name inside an asset folder (one appended JSON entry a line).
+MANIFEST = "manifest.jsonl"
+#: The whole-file manifest of folders made before the appended one (still read).
+OLD_MANIFEST = "manifest.json"
 
 _EXTENSIONS = {"json": ".json", "text": ".txt", "bytes": ".bin"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -134,21 +136,6 @@ def _write_new(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 class AssetStore:
     """The assets of one run, by name; on disk under ``folder`` when one is given.
 
@@ -183,9 +170,9 @@ class AssetStore:
                 file_name = _file_name(name, kind)
                 _write_new(self.folder / file_name, raw)
                 old = self._files.get(name)
+                self._append_entry(asset, file_name)
                 self._files[name] = file_name
                 self._assets[name] = asset
-                self._write_manifest()
                 if old is not None:
                     # The manifest no longer points at the old version.
                     (self.folder / old).unlink(missing_ok=True)
@@ -217,23 +204,19 @@ class AssetStore:
     def __len__(self) -> int:
         return len(self._assets)
 
-    def _write_manifest(self) -> None:
+    def _append_entry(self, asset: Asset, file_name: str) -> None:
         assert self.folder is not None
-        entries = [
-            {
-                "name": a.name,
-                "file": self._files[a.name],
-                "type": a.type,
-                "step": a.step,
-                "tool": a.tool,
-                "size": a.size,
-            }
-            for a in self._assets.values()
-        ]
-        # Compact JSON: the manifest is rewritten on every put, and indenting would
-        # force json's pure-Python encoder.
-        data = json.dumps({"version": 1, "assets": entries}, ensure_ascii=False)
-        _write_atomic(self.folder / MANIFEST, data.encode("utf-8"))
+        from .runs.journal import append, dumps
+
+        entry = {
+            "name": asset.name,
+            "file": file_name,
+            "type": asset.type,
+            "step": asset.step,
+            "tool": asset.tool,
+            "size": asset.size,
+        }
+        append(self.folder / MANIFEST, (dumps(entry) + "\n").encode("utf-8"))
 
     @classmethod
     def load(cls, folder: Path) -> AssetStore:
@@ -245,33 +228,32 @@ class AssetStore:
         manifest or an asset file is corrupt.
         """
         store = cls(folder)
-        manifest = store.folder / MANIFEST  # type: ignore[operator]
-        if not manifest.exists():
-            return store
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            entries = data["assets"]
-            if not isinstance(entries, list):
-                raise TypeError("'assets' is not a list")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RunError(f"corrupt asset manifest {manifest}: {exc}") from None
-        for i, entry in enumerate(entries):
+        assert store.folder is not None
+        for i, entry, where in _manifest_entries(store.folder):
             try:
                 name, file_name, kind = entry["name"], entry["file"], entry["type"]
-                if kind not in _EXTENSIONS or Path(file_name).name != file_name:
-                    raise ValueError(f"bad entry {entry!r}")
+                if (
+                    not isinstance(name, str)
+                    or kind not in _EXTENSIONS
+                    or not isinstance(file_name, str)
+                    or Path(file_name).name != file_name
+                ):
+                    raise ValueError(f"bad entry {entry!r}"[:300])
             except (KeyError, TypeError, ValueError) as exc:
-                raise RunError(f"corrupt asset manifest {manifest}: entry {i}: {exc}") from None
-            path = store.folder / file_name  # type: ignore[operator]
+                raise RunError(f"corrupt asset manifest {where}: entry {i}: {exc}") from None
+            path = store.folder / file_name
             try:
                 raw = path.read_bytes()
             except FileNotFoundError:
-                store.lost.append(name)
+                if name not in store._assets and name not in store.lost:
+                    store.lost.append(name)
                 continue
             try:
                 value = _decode(kind, raw)
             except (OSError, ValueError) as exc:
                 raise RunError(f"cannot read asset {name!r} from {path}: {exc}") from None
+            if name in store.lost:
+                store.lost.remove(name)
             store._files[name] = file_name
             store._assets[name] = Asset(
                 name=name,
@@ -282,3 +264,42 @@ class AssetStore:
                 size=len(raw),
             )
         return store
+
+
+def _manifest_entries(folder: Path) -> list[tuple[int, Any, Path]]:
+    """Every manifest entry of ``folder`` in order: the old whole file's, then the appended ones.
+
+    A partial last line of the appended manifest (a writer killed mid-line) is
+    left out; any other line that is not JSON raises :class:`RunError` naming it.
+    """
+    from .runs.journal import lines
+
+    found: list[tuple[int, Any, Path]] = []
+    old = folder / OLD_MANIFEST
+    if old.exists():
+        try:
+            data = json.loads(old.read_text(encoding="utf-8"))
+            entries = data["assets"]
+            if not isinstance(entries, list):
+                raise TypeError("'assets' is not a list")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RunError(f"corrupt asset manifest {old}: {exc}") from None
+        found.extend((i, entry, old) for i, entry in enumerate(entries))
+    manifest = folder / MANIFEST
+    try:
+        appended = lines(manifest)
+    except FileNotFoundError:
+        return found
+    except OSError as exc:
+        raise RunError(f"cannot read asset manifest {manifest}: {exc.strerror}") from None
+    for number, line in enumerate(appended, 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise RunError(
+                f"corrupt asset manifest {manifest}: line {number}: {str(exc)[:200]}"
+            ) from None
+        found.append((number, entry, manifest))
+    return found

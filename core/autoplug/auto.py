@@ -82,6 +82,8 @@ class Auto(MemoryUse):
         (``--no-memory``); recording and replaying runs never touch memory.
     :param output_schema: a JSON Schema dict or a pydantic model class the answer
         must match (DESIGN "Structured output"); checked here, before any run exists.
+    :param persist: False for a run with no run folder (a run id and events, nothing
+        to list or resume; :class:`autoplug.runs.MemoryRunStore`).
     """
 
     name: ClassVar[str] = ""
@@ -101,6 +103,7 @@ class Auto(MemoryUse):
         on_event: EventCallback | None = None,
         memory: bool = True,
         output_schema: Any = None,
+        persist: bool = True,
     ) -> None:
         from .catalog import KernelView, catalog_entries, replay_catalog
         from .memory import check_memory_config
@@ -132,6 +135,7 @@ class Auto(MemoryUse):
         self.on_text = on_text
         self.stream = stream or on_text is not None
         self.on_event = on_event
+        self.persist = persist
         self._memory: Any = False  # False: not opened yet; None: no memory configured
 
     def _check_budget(self) -> None:
@@ -251,16 +255,25 @@ class Auto(MemoryUse):
     def open_run(self, task: str) -> RunContext:
         """Create the run's folder and context, and emit ``run_started``."""
         from .assets import AssetStore
-        from .runs import RunStore
 
-        store = RunStore.create(
-            self.kernel.home,
-            task=task,
-            model=self.model_id,
-            auto=self.name or type(self).__name__,
-            workspace=self.workspace,
-        )
-        if self.output_schema is not None:
+        auto = self.name or type(self).__name__
+        if not self.persist:
+            from .runs.memory_store import MemoryRunStore
+
+            store: Any = MemoryRunStore(
+                task=task, model=self.model_id, auto=auto, workspace=str(self.workspace)
+            )
+        else:
+            from .runs import RunStore
+
+            store = RunStore.create(
+                self.kernel.home,
+                task=task,
+                model=self.model_id,
+                auto=auto,
+                workspace=self.workspace,
+            )
+        if self.output_schema is not None and store.folder is not None:
             from .output import save_schema
 
             save_schema(store.folder, self.output_schema.schema)
@@ -328,8 +341,15 @@ class Auto(MemoryUse):
         reason: str | None,
         usage: dict[str, Any],
     ) -> RunResult:
-        """A RunResult with the run's assets (and its validated output, when it has a schema)."""
-        assets = [a.to_dict() for a in ctx.assets.all()]
+        """A RunResult with the run's assets (and its validated output, when it has a schema).
+
+        A run with no folder has nowhere to read its assets from later: each entry
+        then carries the asset's ``value`` too.
+        """
+        keep = ctx.store is not None and getattr(ctx.store, "folder", True) is None
+        assets = [
+            {**a.to_dict(), "value": a.value} if keep else a.to_dict() for a in ctx.assets.all()
+        ]
         output = None
         if status == "succeeded" and ctx.output_schema is not None and answer is not None:
             import json

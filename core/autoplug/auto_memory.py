@@ -67,6 +67,14 @@ class MemoryUse:
         if self._memory is False and not self.use_memory:
             self._memory = None
         if self._memory is False:
+            from .memory import memory_if_open, memory_wanted
+
+            # Decided here, in the loop (cheap): a thread only when there is a store to open.
+            if not memory_wanted(self.kernel):
+                self._memory = None
+            else:
+                self._memory = memory_if_open(self.kernel) or False
+        if self._memory is False:
             from .memory import open_memory
 
             try:

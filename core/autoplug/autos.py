@@ -88,11 +88,13 @@ async def arun_task(
     on_event: EventCallback | None = None,
     memory: bool = True,
     output_schema: Any = None,
+    persist: bool = True,
 ) -> RunResult:
     """Run ``task`` with the Auto ``auto`` to completion (``memory=False``: no long-term memory).
 
     ``output_schema`` (a JSON Schema dict or a pydantic model class): the answer
-    must match it; ``RunResult.output`` holds the validated value.
+    must match it; ``RunResult.output`` holds the validated value. ``persist=False``:
+    no run folder (nothing to list or resume); ``RunResult.assets`` entries carry ``value``.
 
     Raises :class:`autoplug.NoModelConfigured` or :class:`autoplug.UnknownModelError`
     before any run is created; an error during the run ends it ``failed``.
@@ -100,7 +102,9 @@ async def arun_task(
     cls = auto_class(kernel, auto)
     await list_unlisted_servers(kernel)
     # Only when given: a plugin's Auto with its own __init__ may not know the option.
-    extra = {} if output_schema is None else {"output_schema": output_schema}
+    extra: dict[str, Any] = {} if output_schema is None else {"output_schema": output_schema}
+    if not persist:
+        extra["persist"] = False
     runner = cls(
         kernel,
         model=model,

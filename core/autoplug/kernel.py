@@ -397,6 +397,7 @@ class Kernel:
         on_event: Callable[[Event], None] | None = None,
         memory: bool = True,
         output_schema: dict[str, Any] | type | None = None,
+        persist: bool = True,
     ) -> RunResult:
         """Run ``task`` with an Auto (a Runner by default) to completion.
 
@@ -422,6 +423,7 @@ class Kernel:
         on_event: Callable[[Event], None] | None = None,
         memory: bool = True,
         output_schema: dict[str, Any] | type | None = None,
+        persist: bool = True,
     ) -> RunResult:
         """Run ``task`` to completion in the running event loop; the :class:`RunResult`.
 
@@ -442,6 +444,9 @@ class Kernel:
         :param output_schema: a JSON Schema dict or a pydantic model class the answer
             must match; ``RunResult.output`` is then the validated value (the model
             instance for a pydantic model).
+        :param persist: ``False``: a run with no run folder, for embedding autoplug in
+            a service — it still has a run id, events and memory as configured, but
+            nothing to list or resume; ``RunResult.assets`` entries then carry ``value``.
         """
         options = _options(locals())  # before the import below adds a local
         from .autos import arun_task
@@ -462,6 +467,7 @@ class Kernel:
         on_event: Callable[[Event], None] | None = None,
         memory: bool = True,
         output_schema: dict[str, Any] | type | None = None,
+        persist: bool = True,
     ) -> AsyncIterator[Event]:
         """An async iterator of the typed events of a run of ``task`` as they happen.
 

@@ -66,6 +66,28 @@ def open_memory(kernel: Any) -> LongTermMemory | None:
     return load_memory(kernel)
 
 
+def memory_wanted(kernel: Any) -> bool:
+    """Whether :func:`open_memory` would open a store (cheap: nothing is loaded).
+
+    A bad ``[memory]`` setting counts as wanted, so that opening reports it.
+    """
+    try:
+        settings = check_memory_config(kernel)
+    except Exception:
+        return True
+    if not settings.enabled or settings.backend not in kernel.memory_backends:
+        return False
+    return configured_embedder(kernel) is not None or bool(kernel.embedders.names())
+
+
+def memory_if_open(kernel: Any) -> LongTermMemory | None:
+    """The kernel's memory when it is already open (no thread needed to get it), else None.
+
+    Not under the opening lock: a loop must not wait while another thread opens it.
+    """
+    return _OPENED.get(kernel)
+
+
 def check_memory_config(kernel: Any) -> MemorySettings:
     """The checked ``[memory]`` settings; cheap (imports nothing heavy).
 

@@ -1,14 +1,18 @@
-"""A run's folder: its state checkpointed in SQLite, its assets and its JSONL trace.
+"""A run's folder: its state journal, its assets and its JSONL trace.
 
 Every run lives in ``$AUTOPLUG_HOME/runs/<run_id>/``::
 
-    state.sqlite   the run row, decisions, plans, finished steps, conversation (WAL),
-                   and every model call with its prompt parts (stored once each)
+    state.jsonl    the run record, decisions, plans, finished steps, conversation,
+                   and every model call with its prompt parts (stored once each),
+                   one JSON record a line, appended
     trace.jsonl    every event, one JSON object a line
+    owner.lock     who runs the run (see :mod:`.claims`)
     assets/        the assets (written by :class:`autoplug.assets.AssetStore`)
 
-Writes are committed as they happen (after every model decision and every
+Each write is appended as it happens (after every model decision and every
 finished step), so a killed process loses at most the step that was in flight.
+No file is held open between writes. Folders of the first format
+(``state.sqlite``) are still read and resumed (:class:`SqliteRunStore`).
 A killed process cannot write its own status, so the run row records its owner
 (pid, host and the process's start time); :meth:`RunStore.info` reports a
 ``running`` run whose owner is gone as ``interrupted``.
@@ -16,12 +20,14 @@ A killed process cannot write its own status, so the run row records its owner
 
 from .history import corrupt_entry, list_runs, prune_runs
 from .ids import RUN_ID_RE, new_run_id, parse_iso, utc_iso
+from .memory_store import MemoryRunStore
 from .owners import owner_alive, process_start_time
+from .sqlite_store import SqliteCheckpointer, SqliteRunStore
 from .store import (
     STATUSES,
+    JournalCheckpointer,
     NotResumableError,
     RunStore,
-    SqliteCheckpointer,
     UnknownRunError,
     runs_dir,
 )
@@ -29,11 +35,14 @@ from .trace import read_events, read_trace
 from .transcript import transcript
 
 __all__ = [
+    "JournalCheckpointer",
+    "MemoryRunStore",
     "NotResumableError",
     "RUN_ID_RE",
     "STATUSES",
     "RunStore",
     "SqliteCheckpointer",
+    "SqliteRunStore",
     "UnknownRunError",
     "corrupt_entry",
     "list_runs",

@@ -90,3 +90,9 @@ def checked_plan(value: Any, what: str) -> dict[str, Any]:
     for number, step in enumerate(plan.get("steps") or [], 1):
         checked(step, PLAN_STEP, f"{what}, step {number}")
     return plan
+
+
+#: A child run's ``team`` record: its manager's run id, its role, its assignment ``ROLE.K``.
+TEAM = {"parent": (str,), "role": (str,), "assignment": (str,)}
+#: A manager's ``child`` record: one assignment and the child run carrying it out.
+CHILD = {"assignment": (str,), "role": (str,), "run_id": (str,), "subtask": (str,), "seq": (int,)}

@@ -1,166 +1,134 @@
-"""One run's folder and its SQLite state: the run row, decisions, plans, steps, conversation."""
+"""One run's folder and its state: an append-only journal of the run, decisions, plans,
+steps and conversation (``state.jsonl``), its trace and its claim.
+
+Each change is one JSON line appended (see :mod:`.journal`); reading replays the
+lines, the last record of a key winning (saving a step again replaces it). A
+folder made by autoplug before the journal (``state.sqlite``) opens as a
+:class:`~autoplug.runs.sqlite_store.SqliteRunStore`, with the same methods.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import sqlite3
 import threading
 import time
-import urllib.parse
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from ..errors import RunError
 from ..events import Event
-from .exchanges import ExchangeLog
+from . import claims
 from .ids import new_run_id, utc_iso
+from .journal import append, cut_partial_line, dumps, lines, os_problem
+from .journal_exchanges import JournalExchangeLog
 from .owners import owner_alive, process_start_time
-from .shapes import DECISION, MESSAGE, RUN_ROW, STEP, USAGE, checked, checked_plan
-from .team import parent_of
-from .trace import open_for_append, read_events, read_trace
+from .shapes import CHILD, DECISION, MESSAGE, STEP, TEAM, USAGE, checked, checked_plan, kind_of
+from .sqlite_store import (
+    LOCK_FILE,
+    STATUSES,
+    NotResumableError,
+    SqliteRunStore,
+    UnknownRunError,
+    runs_dir,
+)
+from .sqlite_store import (
+    STATE_FILE as SQLITE_FILE,
+)
+from .trace import read_events, read_trace
 
-#: Every status a run can have; ``interrupted`` is also derived for a dead owner.
-STATUSES = ("running", "succeeded", "failed", "stopped", "interrupted")
-STATE_FILE = "state.sqlite"
+JOURNAL_FILE = "state.jsonl"
 TRACE_FILE = "trace.jsonl"
-LOCK_FILE = "owner.lock"
-"""Held (``flock``, exclusive) by the process that runs the run, for as long as it runs it."""
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The journal's format (1 was ``state.sqlite``, still read and resumed)."""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS run (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    run_id TEXT NOT NULL, task TEXT NOT NULL, model TEXT NOT NULL, auto TEXT NOT NULL,
-    workspace TEXT NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
-    reason TEXT, answer TEXT, usage TEXT,
-    owner_pid INTEGER, owner_host TEXT, owner_start TEXT, updated REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS decisions (iteration INTEGER PRIMARY KEY, record TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS plans (act_no INTEGER PRIMARY KEY, plan TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS steps (
-    act_no INTEGER NOT NULL, step_id TEXT NOT NULL, record TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (act_no, step_id)
-);
-CREATE TABLE IF NOT EXISTS conversation (idx INTEGER PRIMARY KEY, message TEXT NOT NULL);
-"""
+#: The run record's fields and their types (checked when read back).
+RUN_RECORD: dict[str, tuple[type, ...]] = {
+    "run_id": (str,),
+    "status": (str,),
+    "task": (str,),
+    "model": (str,),
+    "auto": (str,),
+    "workspace": (str,),
+    "started": (str,),
+    "finished": (str, type(None)),
+    "reason": (str, type(None)),
+    "answer": (str, type(None)),
+    "usage": (dict, type(None)),
+    "owner_pid": (int, type(None)),
+    "owner_host": (str, type(None)),
+    "owner_start": (str, int, type(None)),
+}
 
-
-class UnknownRunError(RunError):
-    """Raised when a run id names no run folder (bad usage: exit status 2)."""
-
-    exit_code = 2
-
-
-class NotResumableError(RunError):
-    """Raised when a run cannot be continued the way asked (bad usage: exit status 2).
-
-    For example ``resume`` of a run that succeeded or of an Assistant
-    conversation, or ``chat --resume`` of a Runner's run; the message says what to do.
-    """
-
-    exit_code = 2
+__all__ = [
+    "JOURNAL_FILE",
+    "STATUSES",
+    "JournalCheckpointer",
+    "NotResumableError",
+    "RunStore",
+    "UnknownRunError",
+    "runs_dir",
+]
 
 
-def runs_dir(home: Path) -> Path:
-    """The folder holding every run's folder."""
-    return Path(home) / "runs"
+def _os_error(run_id: str, what: str, path: Path, exc: OSError) -> RunError:
+    return RunError(f"run {run_id!r}: cannot {what} {path}: {os_problem(exc)}")
 
 
-def read_only_uri(state: Path) -> str:
-    """The SQLite URI that reads ``state`` without changing anything in its folder.
-
-    A read-only connection to a WAL database creates the ``-wal`` and ``-shm``
-    files when they are missing (and cannot remove them again). They are missing
-    only when no writer has the database open and everything is checkpointed into
-    the main file, so then the file is opened ``immutable``, which reads the
-    main file alone and creates nothing.
-    """
-    quoted = urllib.parse.quote(str(state))
-    wal = state.with_name(state.name + "-wal")
-    if wal.exists():
-        return f"file:{quoted}?mode=ro"
-    return f"file:{quoted}?mode=ro&immutable=1"
-
-
-def _holder(path: Path) -> str:
-    """Who holds the claim in ``path``: what the holder wrote there ("pid N on HOST").
-
-    The holder writes it just after taking the lock, so an empty file is read
-    again for a moment before giving up.
-    """
-    deadline = time.monotonic() + 2.0
-    while True:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
-            text = ""
-        if text or time.monotonic() > deadline:
-            return text[:200] or "another process"
-        time.sleep(0.02)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-class SqliteCheckpointer:
-    """The :class:`autoplug.agents.context.Checkpointer` of a :class:`RunStore`.
-
-    One row per plan and per finished step: saving again replaces the row, so
-    the tables never hold more than the run has done.
-    """
+class JournalCheckpointer:
+    """The :class:`autoplug.agents.context.Checkpointer` of a :class:`RunStore`."""
 
     def __init__(self, store: RunStore) -> None:
         self._store = store
 
     def saved_plan(self, act_no: int) -> dict[str, Any] | None:
         """The accepted plan of act ``act_no``, if saved."""
-        row = self._store._query("SELECT plan FROM plans WHERE act_no = ?", (act_no,))
-        return self._store._plan(row[0][0], act_no) if row else None
+        return self._store._plan(act_no)
 
     def save_plan(self, act_no: int, plan: dict[str, Any]) -> None:
         """Save (or replace) the accepted plan of act ``act_no``."""
-        self._store._write(
-            "INSERT OR REPLACE INTO plans (act_no, plan) VALUES (?, ?)", (act_no, _dumps(plan))
-        )
+        self._store._record({"k": "plan", "act": act_no, "plan": plan})
 
     def finished_step(self, act_no: int, step_id: str) -> dict[str, Any] | None:
         """The record of a finished step, if saved."""
-        row = self._store._query(
-            "SELECT record FROM steps WHERE act_no = ? AND step_id = ?", (act_no, step_id)
-        )
-        return self._store._step(row[0][0], act_no, step_id) if row else None
+        return self._store._step(act_no, step_id)
 
     def save_step(self, act_no: int, step_id: str, record: dict[str, Any]) -> None:
-        """Save a finished (succeeded, failed or skipped) step."""
-        self._store._write(
-            "INSERT OR REPLACE INTO steps (act_no, step_id, record, seq) VALUES (?, ?, ?,"
-            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps))",
-            (act_no, step_id, _dumps(record)),
-        )
+        """Save a finished (succeeded, failed or skipped) step; durable when this returns."""
+        self._store._record({"k": "step", "act": act_no, "id": step_id, "record": record})
 
 
 class RunStore:
     """One run's folder: ``$AUTOPLUG_HOME/runs/<run_id>/``.
 
     Build one with :meth:`create` (a new run) or :meth:`open` (an existing one).
-    Safe to use from several threads: one SQLite connection behind a lock.
+    Safe to use from several threads (one lock). No file stays open between
+    writes, and the claim (:meth:`claim`) holds none either.
     """
 
-    def __init__(self, folder: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, folder: Path, *, read_only: bool = False) -> None:
         self.folder = folder
         self.run_id = folder.name
         self.assets_dir = folder / "assets"
-        self.state_path = folder / STATE_FILE
+        self.state_path = folder / JOURNAL_FILE
         self.trace_path = folder / TRACE_FILE
-        self._conn = conn
+        self.read_only = read_only
         self._lock = threading.RLock()
-        self._trace: TextIO | None = None
-        self._claim: int | None = None
-        self.checkpoint = SqliteCheckpointer(self)
-        self.exchanges = ExchangeLog(self)
+        self._row: dict[str, Any] = {}
+        # Records are kept as read, with the line that holds them, and checked when
+        # used: a damaged step breaks `runs show` and resume, not the listing.
+        self._decisions: dict[int, tuple[str, Any]] = {}
+        self._plans: dict[int, tuple[str, Any]] = {}
+        self._steps: dict[tuple[int, str], tuple[str, Any]] = {}
+        self._conversation: tuple[str, Any] = ("", [])
+        self._team: tuple[str, Any] | None = None  # a child run's parent, role, assignment
+        self._children: dict[str, tuple[str, Any]] = {}  # a manager's, by assignment
+        self._damage: dict[str, str] = {}  # kind -> the first structural fault found
+        self._claimed = False
+        self._clean: set[Path] = set()  # files whose partial last line is already cut
+        self.checkpoint = JournalCheckpointer(self)
+        self.exchanges = JournalExchangeLog(self)
 
     # -- opening ----------------------------------------------------------------
 
@@ -174,140 +142,225 @@ class RunStore:
         parent = runs_dir(home)
         run_id = new_run_id()
         staging = parent / f".{run_id}.tmp"
+        pid = os.getpid()
+        row = {
+            "k": "run",
+            "schema": SCHEMA_VERSION,
+            "run_id": run_id,
+            "task": task,
+            "model": model,
+            "auto": auto,
+            "workspace": str(Path(workspace).resolve()),
+            "status": "running",
+            "started": utc_iso(),
+            "finished": None,
+            "reason": None,
+            "answer": None,
+            "usage": None,
+            "owner_pid": pid,
+            "owner_host": socket.gethostname(),
+            "owner_start": process_start_time(pid),
+            "updated": time.time(),
+        }
         try:
             parent.mkdir(parents=True, exist_ok=True)
             staging.mkdir()
             (staging / "assets").mkdir()
-            (staging / TRACE_FILE).touch()
+            append(staging / TRACE_FILE, b"")
+            append(staging / JOURNAL_FILE, (dumps(row) + "\n").encode("utf-8"))
+            os.rename(staging, parent / run_id)
         except OSError as exc:
-            raise RunError(
-                f"cannot create a run folder in {parent}: {exc.strerror} "
-                "(it must be a folder autoplug can write)"
-            ) from None
-        conn = sqlite3.connect(staging / STATE_FILE)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            pid = os.getpid()
-            conn.execute(
-                "INSERT INTO run (id, run_id, task, model, auto, workspace, status, started,"
-                " owner_pid, owner_host, owner_start, updated)"
-                " VALUES (1, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    task,
-                    model,
-                    auto,
-                    str(Path(workspace).resolve()),
-                    utc_iso(),
-                    pid,
-                    socket.gethostname(),
-                    process_start_time(pid),
-                    time.time(),
-                ),
-            )
-            conn.commit()
-        finally:
-            conn.close()  # the WAL files are named after the path: reopen after the rename
-        os.rename(staging, parent / run_id)
-        store = cls.open(home, run_id)
+            problem = os_problem(exc)
+            # Out of descriptors is said as that: the folder itself is fine.
+            hint = "" if "open files" in problem else " (it must be a folder autoplug can write)"
+            raise RunError(f"cannot create a run folder in {parent}: {problem}{hint}") from None
+        store = cls(parent / run_id)
+        store._clean.update((store.state_path, store.trace_path))  # just written whole
+        store._apply(row)
         store.claim()  # nobody else knows the id yet: this cannot lose
         return store
 
     @classmethod
-    def open(cls, home: Path, run_id: str, *, read_only: bool = False) -> RunStore:
-        """Open an existing run.
+    def open(cls, home: Path, run_id: str, *, read_only: bool = False) -> Any:
+        """Open an existing run (a :class:`RunStore`, or for an old folder a
+        :class:`~autoplug.runs.sqlite_store.SqliteRunStore`).
 
-        With ``read_only`` the database is opened read-only (a viewer such as
-        ``autoplug ui``): every reader works, any write raises :class:`RunError`,
-        and nothing in the folder changes (see :func:`read_only_uri`).
-
-        Raises :class:`UnknownRunError` when no such run exists and
-        :class:`RunError` naming the file when its state is missing or corrupt.
+        With ``read_only`` any write raises :class:`RunError` and nothing in the
+        folder changes. Raises :class:`UnknownRunError` when no such run exists
+        and :class:`RunError` naming the file when its state is missing or corrupt.
         """
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
             raise UnknownRunError(f"unknown run {run_id!r}: not a run id")
         folder = runs_dir(home) / run_id
         if not folder.is_dir():
             raise UnknownRunError(f"unknown run {run_id!r}: no folder {folder}")
-        state = folder / STATE_FILE
+        state = folder / JOURNAL_FILE
+        if not state.is_file() and (folder / SQLITE_FILE).is_file():
+            return SqliteRunStore.open(home, run_id, read_only=read_only)
         if not state.is_file():
             raise RunError(f"run {run_id!r} is corrupt: {state} is missing")
+        store = cls(folder, read_only=read_only)
+        store._load()
+        return store
+
+    def _load(self) -> None:
         try:
-            # mode=rw: never create an empty database in place of a missing one. Quoted:
-            # a '?', '#' or '%' in the home's path would otherwise end the file name.
-            quoted = urllib.parse.quote(str(state))
-            uri = read_only_uri(state) if read_only else f"file:{quoted}?mode=rw"
-            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
-        except sqlite3.Error as exc:
-            raise RunError(f"run {run_id!r}: cannot open {state}: {exc}") from None
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
+            found = lines(self.state_path)
+        except OSError as exc:
+            raise _os_error(self.run_id, "read", self.state_path, exc) from None
+        for number, line in enumerate(found, 1):
+            if not line.strip():
+                continue
+            where = f"run {self.run_id!r}: {self.state_path} line {number}"
+            try:
+                record = json.loads(line)
+            except RecursionError:
+                raise RunError(f"{where} is nested too deeply to read") from None
+            except ValueError as exc:
+                detail = " ".join(str(exc).split())[:200]
+                raise RunError(f"{where} is not valid JSON: {detail}") from None
+            if not isinstance(record, dict) or not isinstance(record.get("k"), str):
+                raise RunError(f"{where} is corrupt: expected a record, found {kind_of(record)}")
+            if number == 1:
+                if record["k"] != "run":
+                    raise RunError(f"{where} is corrupt: the first record is not the run's")
+                version = record.get("schema")
+                if isinstance(version, int) and version > SCHEMA_VERSION:
+                    raise RunError(
+                        f"run {self.run_id!r}: {self.state_path} was written by a newer "
+                        f"autoplug (schema {version} > {SCHEMA_VERSION})"
+                    )
+            self._apply(record, where)
+        if not self._row:
+            raise RunError(f"run {self.run_id!r} is corrupt: {self.state_path} holds no run record")
+
+    def _apply(self, record: dict[str, Any], where: str = "") -> None:
+        """Replay one record into the in-memory state (checked: ``where`` names its line)."""
+        kind = record["k"]
+        if kind in ("run", "status"):
+            fields = {k: v for k, v in record.items() if k not in ("k", "schema")}
+            if kind == "status" and fields.get("usage") is None:
+                fields.pop("usage", None)  # a status without usage keeps the one recorded
+            merged = {**self._row, **fields}
+            checked(merged, RUN_RECORD, f"{where or self.state_path} (the run record)")
+            if merged["status"] not in STATUSES:
                 raise RunError(
-                    f"run {run_id!r}: {state} was written by a newer autoplug "
-                    f"(schema {version} > {SCHEMA_VERSION})"
+                    f"{where} (the run record) is corrupt: unknown status {merged['status']!r}"
                 )
-            if not read_only:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-            row = conn.execute("SELECT run_id FROM run WHERE id = 1").fetchone()
-            for table in ("decisions", "plans", "steps", "conversation"):
-                conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
-        except sqlite3.Error as exc:
-            conn.close()
-            raise RunError(f"run {run_id!r} is corrupt: {state}: {exc}") from None
-        except RunError:
-            conn.close()
-            raise
-        if row is None:
-            conn.close()
-            raise RunError(f"run {run_id!r} is corrupt: {state} holds no run row")
-        return cls(folder, conn)
+            if merged.get("usage") is not None:
+                checked(merged["usage"], USAGE, f"{where} (the usage)")
+            self._row = merged
+        elif kind == "decision":
+            iteration = record.get("iteration")
+            if not isinstance(iteration, int) or isinstance(iteration, bool):
+                self._damage.setdefault(
+                    kind, f"{where} is corrupt: a decision without an iteration"
+                )
+                return
+            self._decisions[iteration] = (where, record.get("record"))
+        elif kind == "plan":
+            act = record.get("act")
+            if not isinstance(act, int) or isinstance(act, bool):
+                fault = f"{where} is corrupt: a plan's act number is not an integer"
+                self._damage.setdefault(kind, fault)
+                return
+            self._plans[act] = (where, record.get("plan"))
+        elif kind == "step":
+            act, step_id = record.get("act"), record.get("id")
+            if not isinstance(act, int) or isinstance(act, bool) or not isinstance(step_id, str):
+                fault = f"{where} is corrupt: its act number or step id has the wrong type"
+                self._damage.setdefault(kind, fault)
+                return
+            self._steps.pop((act, step_id), None)  # saved again: it finished last
+            self._steps[(act, step_id)] = (where, record.get("record"))
+        elif kind == "conversation":
+            self._conversation = (where, record.get("messages"))
+        elif kind == "team":
+            self._team = (where, {k: v for k, v in record.items() if k != "k"})
+        elif kind == "child":
+            assignment = record.get("assignment")
+            if not isinstance(assignment, str):
+                self._damage.setdefault(kind, f"{where} is corrupt: a child without an assignment")
+                return
+            self._children[assignment] = (where, {k: v for k, v in record.items() if k != "k"})
+        elif kind in ("part", "call"):
+            self.exchanges._apply(record, where)
+        # Other kinds are from a newer autoplug of the same schema: skipped.
+
+    def _intact(self, kind: str) -> None:
+        if kind in self._damage:
+            raise RunError(self._damage[kind])
+
+    def _plan(self, act: int) -> dict[str, Any] | None:
+        self._intact("plan")
+        found = self._plans.get(act)
+        if found is None:
+            return None
+        return checked_plan(found[1], f"{found[0] or self.state_path} (the plan of act {act})")
+
+    def _step(self, act: int, step_id: str) -> dict[str, Any] | None:
+        self._intact("step")
+        found = self._steps.get((act, step_id))
+        if found is None:
+            return None
+        where = f"{found[0] or self.state_path} (step {step_id!r} of act {act})"
+        return checked(found[1], STEP, where)
+
+    def _record(self, record: dict[str, Any]) -> None:
+        """Append ``record`` to the journal (durable against kill -9 on return), then apply it."""
+        self._append_lines([record])
+
+    def _append_lines(self, records: list[dict[str, Any]]) -> None:
+        if self.read_only:
+            raise RunError(f"run {self.run_id!r}: cannot write {self.state_path}: opened read-only")
+        data = "".join(dumps(r) + "\n" for r in records).encode("utf-8")
+        with self._lock:
+            try:
+                self._cut(self.state_path)
+                append(self.state_path, data)
+            except OSError as exc:
+                raise _os_error(self.run_id, "write", self.state_path, exc) from None
+            for record in records:
+                self._apply(record, f"run {self.run_id!r}: {self.state_path}")
 
     def close(self) -> None:
-        """Close the database and the trace file, and give up the claim on the run."""
+        """Give up the claim on the run (no file is held open otherwise)."""
         with self._lock:
-            if self._trace is not None:
-                self._trace.close()
-                self._trace = None
-            self._conn.close()
-            if self._claim is not None:
-                os.close(self._claim)  # closing the descriptor releases the flock
-                self._claim = None
+            if self._claimed:
+                claims.release(self.folder, LOCK_FILE)
+                self._claimed = False
 
     # -- ownership --------------------------------------------------------------
 
     def claim(self) -> None:
         """Become the one process running this run, or raise :class:`NotResumableError`.
 
-        The claim is an exclusive ``flock`` on ``owner.lock`` in the run's folder,
-        taken without waiting and held until :meth:`close` (or the process's end:
-        the kernel drops the lock of a killed process). Taking it is one atomic
-        step, so of two processes resuming a run together exactly one wins; the
-        other's error names the holder (pid and host, which the winner writes
-        into the file once it holds the lock).
+        See :mod:`.claims`: atomic between processes and within one, holding no
+        descriptor open; a killed owner's claim is free at once.
         """
-        import fcntl  # POSIX only, like the rest of the owner checks
-
-        if self._claim is not None:
+        if self._claimed:
             return
+        if self.read_only:
+            raise RunError(f"run {self.run_id!r}: cannot claim it: opened read-only")
         path = self.folder / LOCK_FILE
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        except OSError as exc:
-            raise RunError(f"run {self.run_id!r}: cannot open {path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+            claims.claim(self.folder, LOCK_FILE)
+        except claims.ClaimRefused as exc:
             raise NotResumableError(
-                f"run {self.run_id!r} is being run by {_holder(path)}; not running it twice"
+                f"run {self.run_id!r} is being run by {exc.holder}; not running it twice"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
-        self._claim = fd
+        except OSError as exc:
+            raise _os_error(self.run_id, "open", path, exc) from None
+        self._claimed = True
+
+    def _cut(self, path: Path) -> None:
+        """Before this store's first append to ``path``: cut a killed writer's partial line.
+
+        Appending after it would glue two records into one garbled line.
+        """
+        if path not in self._clean:
+            cut_partial_line(path)
+            self._clean.add(path)
 
     def __enter__(self) -> RunStore:
         return self
@@ -315,72 +368,22 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- low-level ------------------------------------------------------------
-
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise RunError(
-                    f"run {self.run_id!r}: cannot read {self.state_path}: {exc}"
-                ) from None
-
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        with self._lock:
-            try:
-                with self._conn:  # commits at once: a checkpoint survives a kill
-                    self._conn.execute(sql, params)
-            except sqlite3.Error as exc:
-                raise RunError(
-                    f"run {self.run_id!r}: cannot write {self.state_path}: {exc}"
-                ) from None
-
-    def _load(self, text: Any, what: str) -> Any:
-        if not isinstance(text, str | bytes):
-            raise RunError(
-                f"run {self.run_id!r}: {what} in {self.state_path} is corrupt: expected JSON text"
-            )
-        try:
-            return json.loads(text)
-        except RecursionError:
-            raise RunError(
-                f"run {self.run_id!r}: {what} in {self.state_path} is nested too deeply to read"
-            ) from None
-        except ValueError as exc:  # also an integer of more than 4,300 digits
-            detail = " ".join(str(exc).split())[:200]
-            raise RunError(
-                f"run {self.run_id!r}: {what} in {self.state_path} is not valid JSON: {detail}"
-            ) from None
-
-    def _where(self, what: str) -> str:
-        return f"run {self.run_id!r}: {what} in {self.state_path}"
-
-    def _plan(self, text: Any, act_no: Any) -> dict[str, Any]:
-        what = f"the plan of act {act_no}"
-        return checked_plan(self._load(text, what), self._where(what))
-
-    def _step(self, text: Any, act_no: Any, step_id: Any) -> dict[str, Any]:
-        what = f"step {step_id!r} of act {act_no}"
-        return checked(self._load(text, what), STEP, self._where(what))
-
     # -- the trace --------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        """Append ``event`` to trace.jsonl as one JSON line, flushed."""
-        line = _dumps(event.to_dict()) + "\n"
+        """Append ``event`` to trace.jsonl as one JSON line."""
+        if self.read_only:
+            raise RunError(f"run {self.run_id!r}: cannot write {self.trace_path}: opened read-only")
+        data = (dumps(event.to_dict()) + "\n").encode("utf-8")
         with self._lock:
-            if self._trace is None:
-                self._trace = open_for_append(self.trace_path)
-            self._trace.write(line)
-            self._trace.flush()
+            try:
+                self._cut(self.trace_path)
+                append(self.trace_path, data)
+            except OSError as exc:
+                raise _os_error(self.run_id, "write", self.trace_path, exc) from None
 
     def events(self) -> list[dict[str, Any]]:
-        """Every readable event of the trace, in order.
-
-        A partial last line is ignored; a garbled line is skipped (and counted by
-        :meth:`unreadable_trace_lines`).
-        """
+        """Every readable event of the trace, in order (a partial last line is ignored)."""
         return read_events(self.trace_path, self.run_id)
 
     def unreadable_trace_lines(self) -> int:
@@ -394,72 +397,42 @@ class RunStore:
 
         Saving a turn with an iteration already saved replaces it.
         """
-        iteration = record.get("iteration")
         with self._lock:
-            if not isinstance(iteration, int):
-                iteration = self._query("SELECT COALESCE(MAX(iteration), 0) + 1 FROM decisions")[0][
-                    0
-                ]
-            self._write(
-                "INSERT OR REPLACE INTO decisions (iteration, record) VALUES (?, ?)",
-                (iteration, _dumps(record)),
-            )
+            iteration = record.get("iteration")
+            if not isinstance(iteration, int) or isinstance(iteration, bool):
+                iteration = max(self._decisions, default=0) + 1
+            self._record({"k": "decision", "iteration": iteration, "record": record})
 
     def decisions(self) -> list[dict[str, Any]]:
         """The saved dynamic-agent turns, in order (for resume)."""
-        rows = self._query("SELECT iteration, record FROM decisions ORDER BY iteration")
+        self._intact("decision")
         return [
-            checked(self._load(r[1], f"decision {r[0]}"), DECISION, self._where(f"decision {r[0]}"))
-            for r in rows
+            checked(self._decisions[i][1], DECISION, f"{self._decisions[i][0]} (decision {i})")
+            for i in sorted(self._decisions)
         ]
 
     def save_conversation(self, messages: list[dict[str, Any]]) -> None:
         """Save the whole conversation (the Assistant's turns), replacing the saved one."""
-        with self._lock:
-            try:
-                with self._conn:  # one transaction: never half the old, half the new
-                    self._conn.execute("DELETE FROM conversation")
-                    self._conn.executemany(
-                        "INSERT INTO conversation (idx, message) VALUES (?, ?)",
-                        [(i, _dumps(m)) for i, m in enumerate(messages)],
-                    )
-            except sqlite3.Error as exc:
-                raise RunError(
-                    f"run {self.run_id!r}: cannot write {self.state_path}: {exc}"
-                ) from None
+        self._record({"k": "conversation", "messages": list(messages)})
 
     def conversation(self) -> list[dict[str, Any]]:
         """The saved conversation, in order."""
-        rows = self._query("SELECT idx, message FROM conversation ORDER BY idx")
-        return [
-            checked(self._load(r[1], f"message {r[0]}"), MESSAGE, self._where(f"message {r[0]}"))
-            for r in rows
-        ]
+        where, messages = self._conversation
+        if not isinstance(messages, list):
+            raise RunError(f"{where} is corrupt: the conversation is not a list")
+        return [checked(m, MESSAGE, f"{where} (message {i})") for i, m in enumerate(messages)]
 
     # -- plans and steps (for `runs show`) --------------------------------------
 
     def plans(self) -> dict[int, dict[str, Any]]:
         """Every saved plan by act number."""
-        rows = self._query("SELECT act_no, plan FROM plans ORDER BY act_no")
-        plans = {}
-        for act_no, text in rows:
-            if not isinstance(act_no, int):
-                raise RunError(
-                    f"{self._where('a plan')} is corrupt: its act number is not an integer"
-                )
-            plans[act_no] = self._plan(text, act_no)
-        return plans
+        self._intact("plan")
+        return {act: self._plan(act) for act in sorted(self._plans)}  # type: ignore[misc]
 
     def steps(self) -> list[tuple[int, str, dict[str, Any]]]:
         """Every finished step as ``(act_no, step_id, record)``, in the order they finished."""
-        rows = self._query("SELECT act_no, step_id, record FROM steps ORDER BY seq")
-        steps = []
-        for act_no, step_id, text in rows:
-            if not isinstance(act_no, int) or not isinstance(step_id, str):
-                where = self._where(f"step {step_id!r} of act {act_no!r}")
-                raise RunError(f"{where} is corrupt: its act number or step id has the wrong type")
-            steps.append((act_no, step_id, self._step(text, act_no, step_id)))
-        return steps
+        self._intact("step")
+        return [(act, step_id, self._step(act, step_id)) for act, step_id in self._steps]  # type: ignore[misc]
 
     # -- status -----------------------------------------------------------------
 
@@ -479,60 +452,67 @@ class RunStore:
         if status not in STATUSES:
             raise ValueError(f"unknown run status {status!r}; known: {', '.join(STATUSES)}")
         now = time.time()
+        record: dict[str, Any] = {"k": "status", "status": status, "updated": now}
         if status == "running":
             pid = os.getpid()
-            self._write(
-                "UPDATE run SET status = 'running', finished = NULL, reason = NULL,"
-                " answer = NULL, owner_pid = ?, owner_host = ?, owner_start = ?, updated = ?"
-                " WHERE id = 1",
-                (pid, socket.gethostname(), process_start_time(pid), now),
+            record.update(
+                finished=None,
+                reason=None,
+                answer=None,
+                owner_pid=pid,
+                owner_host=socket.gethostname(),
+                owner_start=process_start_time(pid),
             )
-            return
-        self._write(
-            "UPDATE run SET status = ?, finished = ?, reason = ?, answer = ?,"
-            " usage = COALESCE(?, usage), updated = ? WHERE id = 1",
-            (status, utc_iso(now), reason, answer, None if usage is None else _dumps(usage), now),
-        )
+        else:
+            record.update(finished=utc_iso(now), reason=reason, answer=answer, usage=usage)
+        self._record(record)
+
+    # -- teams (autoplug.runs.team) ---------------------------------------------------
+
+    def save_team(self, record: dict[str, Any]) -> None:
+        """Record this run's place in a team: ``parent``, ``role``, ``assignment``."""
+        self._record({"k": "team", **checked(record, TEAM, "a team record")})
+
+    def team(self) -> dict[str, Any] | None:
+        """This run's place in a team (see :meth:`save_team`); None for a run of no team."""
+        if self._team is None:
+            return None
+        where, record = self._team
+        return checked(record, TEAM, f"{where or self.state_path} (the team record)")
+
+    def save_child(self, record: dict[str, Any]) -> None:
+        """Record a child run of this manager: ``assignment``, ``role``, ``run_id``, ``subtask``, ``seq``."""
+        self._record({"k": "child", **checked(record, CHILD, "a child record")})
+
+    def children(self) -> list[dict[str, Any]]:
+        """This manager's child records (see :meth:`save_child`), in no particular order."""
+        self._intact("child")
+        return [
+            checked(record, CHILD, f"{where or self.state_path} (child {name!r})")
+            for name, (where, record) in self._children.items()
+        ]
 
     def owner_alive(self) -> bool:
         """Whether the process recorded as this run's owner still runs."""
-        row = self._query("SELECT owner_pid, owner_host, owner_start FROM run WHERE id = 1")
-        return bool(row) and owner_alive(*row[0])
+        row = self._row
+        return owner_alive(row.get("owner_pid"), row.get("owner_host"), row.get("owner_start"))
 
     def info(self) -> dict[str, Any]:
-        """The run row: run_id, status, task, model, auto, workspace, started, finished,
-        reason, answer, usage, ``parent`` (a manager's child run: the manager's run
-        id, with ``team_role`` and ``assignment``; else None) and ``owner`` (pid, host).
+        """The run record: run_id, status, task, model, auto, workspace, started, finished,
+        reason, answer, usage, ``parent`` (a manager's child run: the manager's run id,
+        with ``team_role`` and ``assignment``; else None) and ``owner`` (pid, host).
 
         A ``running`` run whose owner is gone is reported as ``interrupted``.
         """
-        rows = self._query(
-            "SELECT run_id, status, task, model, auto, workspace, started, finished, reason,"
-            " answer, usage, owner_pid, owner_host, owner_start FROM run WHERE id = 1"
-        )
-        if not rows:
-            raise RunError(f"run {self.run_id!r} is corrupt: {self.state_path} holds no run row")
-        row = rows[0]
-        checked(dict(zip(RUN_ROW, row, strict=True)), RUN_ROW, self._where("the run row"))
-        if row[1] not in STATUSES:
-            raise RunError(f"{self._where('the run row')} is corrupt: unknown status {row[1]!r}")
-        status = row[1]
-        if status == "running" and not owner_alive(row[11], row[12], row[13]):
+        row = self._row
+        status = row["status"]
+        if status == "running" and not self.owner_alive():
             status = "interrupted"
-        return {
-            "run_id": row[0],
-            "status": status,
-            "task": row[2],
-            "model": row[3],
-            "auto": row[4],
-            "workspace": row[5],
-            "started": row[6],
-            "finished": row[7],
-            "reason": row[8],
-            "answer": row[9],
-            "usage": checked(self._load(row[10], "the usage"), USAGE, self._where("the usage"))
-            if row[10]
-            else None,
-            **parent_of(self),
-            "owner": {"pid": row[11], "host": row[12]},
-        }
+        info = {key: row.get(key) for key in RUN_RECORD if not key.startswith("owner")}
+        info["status"] = status
+        team = self.team() or {}
+        info.update(
+            parent=team.get("parent"), team_role=team.get("role"), assignment=team.get("assignment")
+        )
+        info["owner"] = {"pid": row.get("owner_pid"), "host": row.get("owner_host")}
+        return info

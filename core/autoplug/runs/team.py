@@ -1,48 +1,32 @@
 """What a run's folder records about its team: a child's parent, a manager's children.
 
-Two small tables next to the run's own (created on first write, so runs made
-before teams existed, and every run that is not part of a team, stay as they
-were): ``team`` in a child run (its parent run id, role and assignment name) and
-``children`` in a manager (each assignment ``ROLE.K`` with its child run id and
-subtask, written as soon as the child exists, so a resumed manager finds it).
+Two kinds of record in the run's state (none in a run that is not part of a
+team, so runs made before teams existed stay as they were): ``team`` in a child
+run (its parent run id, role and assignment name) and ``child`` in a manager (each
+assignment ``ROLE.K`` with its child run id and subtask, written as soon as the
+child exists, so a resumed manager finds it). Every run store keeps them
+(``save_team``/``team``, ``save_child``/``children``): the journal, the
+in-memory store of a run with no folder, and an old SQLite folder.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-TEAM_TABLE = (
-    "CREATE TABLE IF NOT EXISTS team (id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " parent TEXT NOT NULL, role TEXT NOT NULL, assignment TEXT NOT NULL)"
-)
-CHILDREN_TABLE = (
-    "CREATE TABLE IF NOT EXISTS children (assignment TEXT PRIMARY KEY, role TEXT NOT NULL,"
-    " run_id TEXT NOT NULL, subtask TEXT NOT NULL, seq INTEGER NOT NULL)"
-)
-
-
-def _has(store: Any, table: str) -> bool:
-    rows = store._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
-    return bool(rows)
-
 
 def set_parent(store: Any, parent: str, role: str, assignment: str) -> None:
     """Record that the run in ``store`` is assignment ``assignment`` of manager run ``parent``."""
-    store._write(TEAM_TABLE)
-    store._write(
-        "INSERT OR REPLACE INTO team (id, parent, role, assignment) VALUES (1, ?, ?, ?)",
-        (parent, role, assignment),
-    )
+    store.save_team({"parent": parent, "role": role, "assignment": assignment})
 
 
 def parent_of(store: Any) -> dict[str, Any]:
     """``{"parent", "team_role", "assignment"}`` of a child run; all None for any other run."""
-    if _has(store, "team"):
-        rows = store._query("SELECT parent, role, assignment FROM team WHERE id = 1")
-        if rows:
-            parent, role, assignment = rows[0]
-            return {"parent": parent, "team_role": role, "assignment": assignment}
-    return {"parent": None, "team_role": None, "assignment": None}
+    team = store.team() or {}
+    return {
+        "parent": team.get("parent"),
+        "team_role": team.get("role"),
+        "assignment": team.get("assignment"),
+    }
 
 
 def save_child(
@@ -53,22 +37,15 @@ def save_child(
     ``order`` counts the run's assignments from 1 in the order the manager made
     them, so the children are listed in that order whichever began first.
     """
-    store._write(CHILDREN_TABLE)
-    store._write(
-        "INSERT OR REPLACE INTO children (assignment, role, run_id, subtask, seq)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (assignment, role, run_id, subtask, order),
+    store.save_child(
+        {"assignment": assignment, "role": role, "run_id": run_id, "subtask": subtask, "seq": order}
     )
 
 
 def children_of(store: Any) -> list[dict[str, Any]]:
     """A manager's children in the order they were assigned: ``{"assignment", "role", "run_id", "subtask"}``."""
-    if not _has(store, "children"):
-        return []
-    rows = store._query("SELECT assignment, role, run_id, subtask FROM children ORDER BY seq")
-    return [
-        {"assignment": a, "role": r, "run_id": run_id, "subtask": s} for a, r, run_id, s in rows
-    ]
+    found = sorted(store.children(), key=lambda c: c["seq"])
+    return [{k: c[k] for k in ("assignment", "role", "run_id", "subtask")} for c in found]
 
 
 def team_children(home: Any, store: Any) -> list[dict[str, Any]]:

@@ -106,12 +106,14 @@ def _mtime(path: str | Path) -> int | None:
 
 
 def _wal_signature(folder: str) -> tuple[int, int] | None:
-    """Size and mtime of the run's WAL file, or None when it has none."""
-    try:
-        st = os.stat(f"{folder}/state.sqlite-wal")
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
+    """Size and mtime of the run's journal (or, for an old folder, its WAL file); None if none."""
+    for name in ("state.jsonl", "state.sqlite-wal"):
+        try:
+            st = os.stat(f"{folder}/{name}")
+        except OSError:
+            continue
+        return st.st_size, st.st_mtime_ns
+    return None
 
 
 @dataclass(frozen=True)

@@ -62,10 +62,10 @@ def image_type(raw: bytes) -> str | None:
 
 
 def run_version(home: Path, run_id: str) -> str:
-    """A token that changes whenever the run's state or trace does (cheap: three stats)."""
+    """A token that changes whenever the run's state or trace does (cheap: four stats)."""
     folder = runs_dir(home) / run_id
     parts = []
-    for name in ("state.sqlite", "state.sqlite-wal", "trace.jsonl"):
+    for name in ("state.jsonl", "state.sqlite", "state.sqlite-wal", "trace.jsonl"):
         try:
             st = os.stat(folder / name)
             parts.append(f"{st.st_size}.{st.st_mtime_ns}")

@@ -24,7 +24,7 @@ from ..errors import RunError
 from ..llm import canonical_json
 
 if TYPE_CHECKING:
-    from .store import RunStore
+    from .sqlite_store import SqliteRunStore as RunStore
 
 #: Message contents are stored split at blank lines: a prompt's recurring paragraphs
 #: (the planner's tool catalog, the dynamic agent's system prompt) are stored once.

@@ -1,0 +1,114 @@
+"""What every model call of a run was told and answered, kept in the run's journal.
+
+As in the SQLite form (:mod:`.sqlite_exchanges`), each paragraph of a message's
+content and each message's header is a *prompt part* stored once per run: a
+``{"k": "part", "id", "hash", "part"}`` record the first time it is seen, and a
+call's ``{"k": "call", "seq", ...}`` record lists the ids of its messages' headers.
+The parts new to a call and the call itself are appended in one write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RunError
+from ..llm import canonical_json
+
+if TYPE_CHECKING:
+    from .store import RunStore
+
+#: Message contents are stored split at blank lines (see :mod:`.sqlite_exchanges`).
+PARAGRAPH = "\n\n"
+
+
+class JournalExchangeLog:
+    """The model calls of one :class:`RunStore`, each keyed by its ``llm_call`` event's ``seq``."""
+
+    def __init__(self, store: RunStore) -> None:
+        self._store = store
+        self._ids: dict[str, int] = {}  # part hash -> id
+        self._parts: dict[int, Any] = {}
+        self._calls: dict[int, dict[str, Any]] = {}
+
+    def save(
+        self,
+        seq: int,
+        *,
+        agent: str,
+        model: str,
+        messages: list[dict[str, Any]],
+        reply: dict[str, Any],
+        usage: dict[str, Any],
+        duration_s: float,
+        team_role: str | None = None,
+    ) -> None:
+        """Record one model call: its messages (by reference), reply, model, usage, duration."""
+        with self._store._lock:
+            new: list[dict[str, Any]] = []
+            seen = dict(self._ids)
+            ids = [self._message_id(m, seen, new) for m in messages]
+            call = {
+                "k": "call",
+                "seq": seq,
+                "agent": agent,
+                "team_role": team_role,
+                "model": model,
+                "parts": ids,
+                "reply": reply,
+                "usage": usage,
+                "duration_s": duration_s,
+            }
+            self._store._append_lines([*new, call])
+
+    def _message_id(self, message: dict[str, Any], seen: dict[str, int], new: list) -> int:
+        content = message.get("content")
+        if not isinstance(content, str):
+            return self._part_id(message, seen, new)
+        chunks = [self._part_id(chunk, seen, new) for chunk in content.split(PARAGRAPH)]
+        return self._part_id({**message, "content": None, "chunks": chunks}, seen, new)
+
+    def _part_id(self, part: Any, seen: dict[str, int], new: list) -> int:
+        text = canonical_json(part)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        found = seen.get(digest)
+        if found is None:
+            found = len(seen) + 1
+            seen[digest] = found
+            new.append({"k": "part", "id": found, "hash": digest, "part": part})
+        return found
+
+    def _apply(self, record: dict[str, Any], where: str) -> None:
+        """Replay a ``part`` or ``call`` record read from (or just written to) the journal."""
+        if record["k"] == "part":
+            part_id, digest = record.get("id"), record.get("hash")
+            if not isinstance(part_id, int) or not isinstance(digest, str):
+                raise RunError(f"{where} is corrupt: a prompt part without its id or hash")
+            self._ids[digest] = part_id
+            self._parts[part_id] = record.get("part")
+            return
+        seq = record.get("seq")
+        if not isinstance(seq, int) or not isinstance(record.get("parts"), list):
+            raise RunError(f"{where} is corrupt: a model call without its seq or parts")
+        self._calls[seq] = {
+            key: record.get(key)
+            for key in ("agent", "team_role", "model", "parts", "reply", "usage", "duration_s")
+        }
+
+    def calls(self) -> dict[int, dict[str, Any]]:
+        """Every recorded call by ``seq``: agent, team_role, model, parts (ids), reply, usage,
+        duration_s."""
+        return dict(sorted(self._calls.items()))
+
+    def messages(self) -> dict[int, dict[str, Any]]:
+        """Every stored message by the id a call's ``parts`` lists, its content reassembled."""
+        messages = {}
+        for part_id, part in self._parts.items():
+            if not isinstance(part, dict):
+                continue  # a paragraph, not a message
+            chunks = part.get("chunks")
+            if isinstance(chunks, list):
+                part = {k: v for k, v in part.items() if k != "chunks"}
+                part["content"] = PARAGRAPH.join(str(self._parts.get(i, "")) for i in chunks)
+            messages[part_id] = part
+        return messages
