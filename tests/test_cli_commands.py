@@ -106,7 +106,8 @@ def test_a_plugin_replacing_or_reserving_a_builtin_command_is_failed(plugin_path
     assert plugins["hijack"]["status"] == "failed"
     assert "replaced the command 'autoplug run'" in plugins["hijack"]["error"]
     assert plugins["reserve"]["status"] == "failed"
-    assert "reserved command 'autoplug batch'" in plugins["reserve"]["error"]
+    # `batch` is built now: the plugin replaced it (a name not built yet: the test below).
+    assert "replaced the command 'autoplug batch'" in plugins["reserve"]["error"]
     assert plugins["subhijack"]["status"] == "failed"
     assert "replaced the command 'autoplug tools call'" in plugins["subhijack"]["error"]
     assert plugins["polite"]["status"] == "loaded" and plugins["polite"]["error"] is None
@@ -117,6 +118,15 @@ def test_a_plugin_replacing_or_reserving_a_builtin_command_is_failed(plugin_path
     assert len([w for w in warnings if "plugin 'hijack'" in w]) == 1
     assert "autoplug: warning: plugin 'hijack' register_commands replaced" in other.stderr
     json.loads(other.stdout)
+
+
+def test_a_reserved_name_no_command_has_yet_is_refused_to_a_non_builtin_plugin():
+    from autoplug.cli import _overreach
+
+    added = {("batch",): object()}
+    assert "added the reserved command 'autoplug batch'" in _overreach({}, added, False)
+    assert _overreach({}, added, True) is None  # a builtin plugin may add it
+    assert _overreach({}, {("hello",): object()}, False) is None
 
 
 def test_the_builtin_commands_stay_and_the_failed_plugin_adds_nothing(plugin_path):
