@@ -463,3 +463,20 @@ def test_ctrl_c_cancels_the_outstanding_ray_tasks_and_the_same_command_continues
         ("t0", "t1", "v"), "succeeded"
     )
     assert "running" not in {r["status"] for r in _runs(home)}
+
+
+def test_a_ray_address_where_nothing_listens_fails_at_once_with_one_line(ray_needed, tmp_path):
+    home, tasks_file = tmp_path / "home", tmp_path / "tasks.jsonl"
+    home.mkdir()
+    tasks_file.write_text('{"task": "Answer task-01."}\n')
+    closed = _free_port()  # bound and released: nothing listens there now
+    argv = [AUTOPLUG, "batch", str(tasks_file), "--engine", "ray", "--model", "scripted:x.json"]
+    started = time.monotonic()
+    done = _cli(home, [*argv, "--ray-address", f"127.0.0.1:{closed}"], timeout=60)
+    assert done.returncode == 1
+    assert f"cannot connect to Ray at '127.0.0.1:{closed}'" in done.stderr
+    assert "ray start --head" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started < 30  # not Ray's minutes of retries
+    bad = _cli(home, [*argv, "--ray-address", "no-port-here"], timeout=60)
+    assert bad.returncode == 2 and "is not HOST:PORT" in bad.stderr
+    assert not (tmp_path / "home" / "runs").exists()  # nothing ran

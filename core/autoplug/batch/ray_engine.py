@@ -77,6 +77,35 @@ def _import_ray() -> Any:
 # -- the driver -------------------------------------------------------------------
 
 
+PROBE_TIMEOUT_S = 5.0
+"""How long the driver waits for a TCP answer from ``--ray-address`` before giving up."""
+
+
+def probe_address(address: str) -> None:
+    """Raise :class:`AutoplugError` at once when nothing listens at a ``HOST:PORT`` address.
+
+    Ray itself retries an unreachable head for minutes, printing a warning every
+    few seconds; a mistyped address deserves one line now. ``ray://`` and the
+    special addresses (``auto``, ``local``) are left to Ray.
+    """
+    import socket
+
+    if "://" in address or address in ("auto", "local"):
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--ray-address {address!r} is not HOST:PORT (or ray://HOST:PORT)")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise AutoplugError(
+            f"cannot connect to Ray at {address!r}: {why} (is a Ray head running there? "
+            "'ray start --head' prints its address)"
+        ) from None
+
+
 def _connect(ray: Any, address: str | None) -> bool:
     """Join (or start) Ray; True when this call started it (and so must stop it).
 
@@ -86,6 +115,7 @@ def _connect(ray: Any, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     chosen = address or os.environ.get("RAY_ADDRESS") or "local"
+    probe_address(chosen)
     try:
         # The workers' output is theirs: each task's result line carries what went wrong.
         ray.init(
@@ -110,15 +140,9 @@ def _write_marker(home: Path, token: str) -> Path:
 
 
 def _failed_line(task: BatchTask, reason: str) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "run_id": None,
-        "status": "failed",
-        "answer": None,
-        "output": None,
-        "reason": reason,
-        "usage": None,
-    }
+    from .worker import result_line
+
+    return result_line(task.id, run_id=None, status="failed", reason=reason)
 
 
 def land_folder(home: Path, run_id: str, archive: bytes) -> None:
@@ -207,15 +231,16 @@ async def arun_ray(
         return
     ray = _import_ray()
     home = Path(settings.home)
-    started = _connect(ray, address)
-    token = secrets.token_hex(8)
-    marker = _write_marker(home, token)
     config = home / "config.toml"
     config_text = config.read_text(encoding="utf-8") if config.is_file() else None
-    remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(ray_task)
+    token = secrets.token_hex(8)
+    started = _connect(ray, address)
+    marker: Path | None = None
     waiting = list(reversed(tasks))
     running: dict[asyncio.Future[Any], tuple[Any, BatchTask]] = {}
     try:
+        marker = _write_marker(home, token)
+        remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(ray_task)
         while waiting or running:
             while waiting and len(running) < max(1, concurrency):
                 task = waiting.pop()
@@ -243,7 +268,8 @@ async def arun_ray(
             on_result(_interrupted_line(home, token, task))
         raise
     finally:
-        marker.unlink(missing_ok=True)
+        if marker is not None:
+            marker.unlink(missing_ok=True)
         for attempt in (home / "state" / ATTEMPTS_DIR).glob(f"{token}-*"):
             attempt.unlink(missing_ok=True)
         if started:
