@@ -19,7 +19,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -282,14 +281,14 @@ def _owner_of(home: Path, task: str, deadline_s: float = 120) -> tuple[str, int]
     """``(run_id, owner pid)`` of the run of ``task`` in ``home``, once it is there."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        for state in sorted((home / "runs").glob("*/state.sqlite")):
+        for folder in sorted((home / "runs").glob("*/")):
             try:
-                with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as conn:
-                    row = conn.execute("SELECT task, owner_pid FROM run").fetchone()
-            except sqlite3.Error:
-                continue
-            if row and row[0] == task:
-                return state.parent.name, row[1]
+                with RunStore.open(home, folder.name, read_only=True) as store:
+                    info = store.info()
+            except AutoplugError:
+                continue  # not written yet, or written half
+            if info["task"] == task:
+                return folder.name, info["owner"]["pid"]
         time.sleep(0.1)
     raise AssertionError(f"no run of {task!r} in {home} after {deadline_s} s")
 
