@@ -20,9 +20,10 @@ from .settings import BatchSettings
 from .tasks import BatchTask
 from .worker import arun_one, result_line
 
-#: File descriptors one open run may hold (its run database and journal, trace,
-#: model connection, a tool's file), with room to spare; measured in bench_batch.py.
-FILES_PER_RUN = 8
+#: File descriptors one open run may hold at a moment: a run holds no file between
+#: writes (the journal store), so this is an append to its journal or trace, an
+#: asset file, the model connection it waits on and a tool's file.
+FILES_PER_RUN = 4
 #: File descriptors kept free for everything else (plugins, memory, stdio, imports).
 FILES_RESERVED = 48
 
