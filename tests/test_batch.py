@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 from autoplug import Auto, Kernel, hookimpl, tool
 from autoplug.batch import BatchSettings, BatchTask, arun_one, read_tasks, tasks_from_python
-from autoplug.batch.local import concurrency_for_open_files
+from autoplug.batch.local import FILES_PER_RUN, FILES_RESERVED, concurrency_for_open_files
 from autoplug.batch.progress import BatchProgress
 from autoplug.batch.results import ResultWriter, read_results
 from autoplug.batch.tasks import duplicate_ids
@@ -412,7 +414,10 @@ def test_concurrency_is_lowered_to_what_the_open_files_limit_allows():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     lowered, kept = done.stdout.splitlines()
-    assert lowered.startswith("(2") and "lowered from 1000" in lowered and "256" in lowered
+    allowed, note = ast.literal_eval(lowered)
+    in_use = int(re.search(r"\((\d+) in use", note).group(1))
+    assert allowed == (256 - in_use - FILES_RESERVED) // FILES_PER_RUN
+    assert f"lowered from 1000 to {allowed}" in note and "256" in note
     assert kept == "(4, None)"
     assert concurrency_for_open_files(1)[0] == 1
 
