@@ -340,6 +340,39 @@ def fixed_cost() -> None:
         )
 
 
+def without_instructions(body: dict) -> dict:
+    """``body`` with nothing but the protocol: no system prompt (the planner keeps its
+    catalog lines), no function descriptions. What the request would cost if every
+    instruction were free: a floor no wording can go below."""
+    body = json.loads(json.dumps(body))
+    for offered in body.get("tools") or []:
+        offered["function"].pop("description", None)
+    messages = body["messages"]
+    if messages and messages[0]["role"] == "system":
+        text = messages.pop(0)["content"]
+        if [t["function"]["name"] for t in body.get("tools") or []] == ["submit_plan"]:
+            catalog = [line for line in text.splitlines() if line.startswith(("- ", "  "))]
+            messages.insert(0, {"role": "system", "content": "\n".join(catalog)})
+    return body
+
+
+def token_floor() -> None:
+    """The floor of the dual agent's protocol against ReAct, at 1, 2 and 3 tool calls."""
+    print("\n== the protocol's floor: autoplug's requests without any instruction ==")
+    print(
+        f"{'tool calls':>10} | {'ReAct':>6} | {'autoplug':>8} {'÷ ReAct':>8} | {'floor':>6} {'÷ ReAct':>8}"
+    )
+    for n in (1, 2, 3):
+        _, react_tokens, _ = react_run(n)
+        _, tokens, bodies = autoplug_run(n, 0)
+        floor = sum(request_tokens(without_instructions(b), ENC) for b in bodies)
+        print(
+            f"{n:>10} | {react_tokens:>6} | {tokens:>8} {tokens / react_tokens:>7.2f}x | "
+            f"{floor:>6} {floor / react_tokens:>7.2f}x"
+        )
+    print("floor: the same requests with no system prompt and no function descriptions")
+
+
 async def react_loop(k: Kernel, model: ScriptedModel, task: str) -> tuple[int, int]:
     """A plain ReAct loop for the fan-out timing: one tool call per turn, transcript resent."""
     functions = tuple(
@@ -442,6 +475,7 @@ def overhead() -> None:
 def main() -> None:
     calls_and_tokens()
     fixed_cost()
+    token_floor()
     fan_out()
     overhead()
 
