@@ -312,3 +312,41 @@ def test_a_stream_cut_before_message_stop_is_tried_again(isolated_home, monkeypa
         response = ask(model, stream=True)
     assert response.function_calls[0].arguments == {"answer": "4"}
     assert model.stats.retries == 1
+
+
+def test_a_lone_surrogate_in_an_anthropic_reply_is_a_stray_character(isolated_home, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    whole = message(text="hi").completion
+    body = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-test",
+        "content": [{"type": "text", "text": "hi"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
+    raw = json.dumps(body).replace('"hi"', '"hi \\udc80"')
+    events = message_events(whole, {"input_tokens": 1, "output_tokens": 1}, 50)
+    streamed = [(name, json.dumps(data).replace('"hi"', '"hi \\ud800"')) for name, data in events]
+    replies = [Reply.raw(raw, content_type="application/json"), Reply.sse(streamed, done=False)]
+    with AnthropicServer(replies) as server:
+        model = kernel_model(isolated_home, server)
+        assert ask(model).text == "hi \ufffd"
+        assert ask(model, stream=True).text == "hi \ufffd"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_a_hostile_anthropic_body_is_a_one_line_model_error(isolated_home, monkeypatch, stream):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    deep = '{"a": ' * 1200 + "1" + "}" * 1200
+    reply = (
+        Reply.sse([("message_start", deep)], done=False)
+        if stream
+        else Reply.raw(deep, content_type="application/json")
+    )
+    with AnthropicServer([reply]) as server:
+        with pytest.raises(ModelError) as caught:
+            ask(kernel_model(isolated_home, server), stream=stream)
+    assert "not JSON" in str(caught.value) and "\n" not in str(caught.value)
+    assert len(server.requests) == 1

@@ -10,11 +10,9 @@ streamed events are read. Imported only when such a model is first built.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from autoplug import ChatRequest, ChatResponse
-from autoplug.llm import TextCallback
 
 from .anthropic_wire import (
     ANTHROPIC_VERSION,
@@ -27,7 +25,7 @@ from .anthropic_wire import (
 from .openai import OpenAICompatibleModel
 from .retry import Retryable
 from .settings import ProviderSettings
-from .wire import WireError, shorten
+from .wire import WireError
 
 __all__ = ["AnthropicModel"]
 
@@ -65,59 +63,23 @@ class AnthropicModel(OpenAICompatibleModel):
         return body_json(body)
 
     def _wire_error(self, exc: WireError) -> Exception:
-        error = self._error(f"the server at {self.settings.base_url}: {exc}")
+        error = super()._wire_error(exc)
         if isinstance(exc, StreamError) and exc.retryable:
             return Retryable(error)
         return error
 
-    def _parse_json(self, status: int, raw: str) -> tuple[ChatResponse, bool]:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise self._error(
-                f"the server at {self.settings.base_url} answered HTTP {status} with a body "
-                f"that is not JSON: {shorten(raw) or '(empty)'!r}"
-            ) from None
-        try:
-            return parse_message(data, raw, self.model_id)
-        except WireError as exc:
-            raise self._wire_error(exc) from None
+    def _parse_reply(self, data: Any, raw: str) -> tuple[ChatResponse, bool]:
+        return parse_message(data, raw, self.model_id)
 
-    async def _read_stream(self, reply: Any, relay: TextCallback) -> tuple[ChatResponse, bool]:
-        assembler = StreamAssembler(model_id=self.model_id)
-        data_lines: list[str] = []
+    def _stream_assembler(self) -> Any:
+        return StreamAssembler(model_id=self.model_id)
 
-        def dispatch() -> None:
-            payload = "\n".join(data_lines)
-            data_lines.clear()
-            if not payload.strip():
-                return
-            try:
-                event = json.loads(payload)
-            except ValueError:
-                raise self._error(
-                    f"the server at {self.settings.base_url} streamed an event that is not "
-                    f"JSON: {shorten(payload)!r}"
-                ) from None
-            try:
-                piece = assembler.feed(event, payload)
-            except WireError as exc:
-                raise self._wire_error(exc) from None
-            if piece:
-                relay(piece)
+    def _stream_ended(self, payload: str, assembler: Any) -> bool:
+        # The event name is repeated as the data's "type", which is what is read;
+        # message_stop ends the stream.
+        return bool(assembler.stopped)
 
-        # The event name is repeated as the data's "type", which is what is read.
-        async for line in reply.aiter_lines():
-            if line == "":
-                if data_lines:
-                    dispatch()
-                if assembler.stopped:
-                    break
-            elif line.startswith("data:"):
-                data_lines.append(line[5:].removeprefix(" "))
-        else:
-            if data_lines:
-                dispatch()
+    def _stream_finished(self, assembler: Any) -> None:
         if not assembler.stopped:
             # The API always ends with message_stop: without it the reply is cut
             # (a tool call's JSON half sent), so it is tried again, unless text
@@ -125,4 +87,3 @@ class AnthropicModel(OpenAICompatibleModel):
             raise Retryable(
                 self._error(f"the stream from {self.settings.base_url} ended before message_stop")
             )
-        return assembler.response()

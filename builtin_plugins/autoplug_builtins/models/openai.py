@@ -236,6 +236,7 @@ class OpenAICompatibleModel:
         raise self._error(f"the server at {where} rejected the request (HTTP {status}): {message}")
 
     def _parse_json(self, status: int, raw: str) -> tuple[ChatResponse, bool]:
+        """A whole reply body: parsed as hostile JSON, then read by :meth:`_parse_reply`."""
         try:
             data = safejson.loads_envelope(raw)
         except ValueError:
@@ -244,19 +245,39 @@ class OpenAICompatibleModel:
                 f"that is not JSON: {shorten(raw) or '(empty)'!r}"
             ) from None
         try:
-            return parse_completion(data, raw, self.model_id)
+            return self._parse_reply(data, raw)
         except WireError as exc:
-            raise self._error(f"the server at {self.settings.base_url}: {exc}") from None
+            raise self._wire_error(exc) from None
+
+    def _parse_reply(self, data: Any, raw: str) -> tuple[ChatResponse, bool]:
+        """The wire's reply object as a response, and whether it reported usage."""
+        return parse_completion(data, raw, self.model_id)
+
+    def _wire_error(self, exc: WireError) -> Exception:
+        """The error raised for a reply that breaks the wire format."""
+        return self._error(f"the server at {self.settings.base_url}: {exc}")
+
+    def _stream_assembler(self) -> Any:
+        """A fresh assembler of one streamed reply (``feed``, ``response``)."""
+        return StreamAssembler(model_id=self.model_id)
+
+    def _stream_ended(self, payload: str, assembler: Any) -> bool:
+        """Whether the stream is over, before or after ``payload`` was fed."""
+        return payload.strip() == "[DONE]"
+
+    def _stream_finished(self, assembler: Any) -> None:
+        """Called when the stream closed; raise for a reply that was cut."""
 
     async def _read_stream(self, reply: Any, relay: TextCallback) -> tuple[ChatResponse, bool]:
-        assembler = StreamAssembler(model_id=self.model_id)
+        """Server-sent events: each event's data lines as one hostile-JSON chunk."""
+        assembler = self._stream_assembler()
         data_lines: list[str] = []
 
         def dispatch() -> bool:
-            """Feed one event; True at the end marker."""
+            """Feed one event; True at the end of the stream."""
             payload = "\n".join(data_lines)
             data_lines.clear()
-            if payload.strip() == "[DONE]":
+            if self._stream_ended(payload, assembler):
                 return True
             if not payload.strip():
                 return False
@@ -270,10 +291,10 @@ class OpenAICompatibleModel:
             try:
                 piece = assembler.feed(chunk, payload)
             except WireError as exc:
-                raise self._error(f"the server at {self.settings.base_url}: {exc}") from None
+                raise self._wire_error(exc) from None
             if piece:
                 relay(piece)
-            return False
+            return self._stream_ended("", assembler)
 
         async for line in reply.aiter_lines():
             if line == "":
@@ -284,4 +305,5 @@ class OpenAICompatibleModel:
         else:
             if data_lines:
                 dispatch()
+        self._stream_finished(assembler)
         return assembler.response()
