@@ -351,16 +351,3 @@ class _MessagesHandler(_Handler):
                     }
                 )
         self._send(reply)
-
-    def _send_sse(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        for item in reply.chunks or []:
-            name, data = item if isinstance(item, tuple) else (None, item)
-            text = data if isinstance(data, str) else json.dumps(data)
-            head = f"event: {name}\n" if name else ""
-            self.wfile.write(f"{head}data: {text}\n\n".encode())
-            self.wfile.flush()
-        self.close_connection = True

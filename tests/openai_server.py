@@ -361,16 +361,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_sse(self, reply: Reply) -> None:
+        """Each chunk as one event (a ``(name, data)`` pair adds its ``event:`` line)."""
         # No length is known up front: close the connection to end the body.
         self.send_response(reply.status)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        events = [c if isinstance(c, str) else json.dumps(c) for c in reply.chunks or []]
+        items = list(reply.chunks or [])
         if reply.done:
-            events.append("[DONE]")
-        for event in events:
-            self.wfile.write(f"data: {event}\n\n".encode())
+            items.append("[DONE]")
+        for item in items:
+            name, data = item if isinstance(item, tuple) else (None, item)
+            text = data if isinstance(data, str) else json.dumps(data)
+            head = f"event: {name}\n" if name else ""
+            self.wfile.write(f"{head}data: {text}\n\n".encode())
             self.wfile.flush()
         self.close_connection = True
 
