@@ -1,7 +1,8 @@
 """An MCP server's tool as an autoplug tool: its schema verdict, validation and results.
 
 The input schema is validated in the dialect its ``$schema`` names (servers
-send draft-07; none means 2020-12). Whether a schema is usable is decided once,
+send draft-07; none means 2020-12), by the same rules as any hand-built tool
+schema (:mod:`autoplug.schemacheck`). Whether a schema is usable is decided once,
 when the server is listed (jsonschema is loaded then anyway), and cached with
 the tool list, so building the tools at start-up imports nothing heavy. An
 unusable tool is still listed (its description says why), is never offered to
@@ -11,101 +12,40 @@ a model, and a call fails naming the fault.
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from autoplug import Tool, ToolOutput
 
-DIALECTS = {
-    "http://json-schema.org/draft-07/schema": "Draft7Validator",
-    "http://json-schema.org/draft-04/schema": "Draft4Validator",
-    "http://json-schema.org/draft-06/schema": "Draft6Validator",
-    "https://json-schema.org/draft/2019-09/schema": "Draft201909Validator",
-    "https://json-schema.org/draft/2020-12/schema": "Draft202012Validator",
-}
-
 
 class McpToolError(Exception):
     """A tool call the server answered with ``isError``: the server's text is the message."""
 
 
-def _validator_class(schema: dict[str, Any]) -> Any:
-    import jsonschema
-
-    uri = str(schema.get("$schema", "")).rstrip("#")
-    return getattr(jsonschema, DIALECTS.get(uri, "Draft202012Validator"))
-
-
-def _refs(node: Any, path: str = "") -> list[tuple[str, str]]:
-    """Every ``$ref`` in a schema with where it is, as ``(schema_path, ref)``."""
-    found: list[tuple[str, str]] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                found.append((path or "/", value))
-            else:
-                found += _refs(value, f"{path}/{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            found += _refs(value, f"{path}/{i}")
-    return found
-
-
-def _resolves(root: Any, ref: str) -> bool:
-    if ref == "#":
-        return True
-    if not ref.startswith("#/"):
-        anchor = ref[1:]
-        return any(isinstance(node, dict) and node.get("$anchor") == anchor for node in _walk(root))
-    node = root
-    for part in ref[2:].split("/"):
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False
-    return True
-
-
-def _walk(node: Any) -> list[Any]:
-    nodes = [node]
-    if isinstance(node, dict):
-        for value in node.values():
-            nodes += _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            nodes += _walk(value)
-    return nodes
-
-
 def schema_verdict(schema: Any) -> str | None:
-    """None when ``schema`` can validate calls; otherwise why not, naming the schema path."""
+    """None when ``schema`` can validate calls; otherwise why not, naming the schema path.
+
+    The kernel's rules for hand-built schemas (:mod:`autoplug.schemacheck`): its
+    dialect from ``$schema``, references resolved locally only, patterns that
+    Python compiles; and the dialect's meta-schema.
+    """
     if not isinstance(schema, dict) or schema.get("type", "object") != "object":
         return "its inputSchema is not a JSON Schema of type 'object'"
     from jsonschema.exceptions import SchemaError
 
+    from autoplug.schemacheck import schema_fault, validator_class
+
     try:
-        _validator_class(schema).check_schema(schema)
+        fault = schema_fault(schema)
+        if fault is None:
+            validator_class(schema)[0].check_schema(schema)
     except SchemaError as exc:
         where = "/" + "/".join(str(p) for p in exc.path)
         return f"its inputSchema is invalid at {where}: {exc.message}"
-    for where, ref in _refs(schema):
-        if not ref.startswith("#"):
-            return f"its inputSchema has a remote $ref {ref!r} at {where}, which is never fetched"
-        if not _resolves(schema, ref):
-            return f"its inputSchema has a $ref {ref!r} at {where} that does not resolve"
-    for node in _walk(schema):
-        pattern = node.get("pattern") if isinstance(node, dict) else None
-        if isinstance(pattern, str):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                return f"its inputSchema has a pattern {pattern!r} Python cannot compile: {exc}"
-    return None
+    except RecursionError:
+        return "its inputSchema is nested too deeply to check"
+    return f"its inputSchema is unusable: {fault}" if fault else None
 
 
 @dataclass
@@ -115,15 +55,6 @@ class McpTool(Tool):
     original: str = ""  # the server's own name for the tool, used on the wire
     unusable: str | None = None
     guest: ClassVar[bool] = True
-
-    def violations(self, args: Any) -> list[tuple[str, str]]:
-        """Every way ``args`` breaks the schema, checked in the schema's own dialect."""
-        if self.unusable:
-            return []
-        if self._validator is None:
-            self._validator = _validator_class(self.parameters)(self.parameters)
-        errors = sorted(self._validator.iter_errors(args), key=lambda e: list(e.absolute_path))
-        return [(e.json_path, e.message) for e in errors]
 
 
 def make_tool(
