@@ -346,3 +346,11 @@ def test_function_calling_must_be_boolean(tmp_path):
         kernel_with(
             tmp_path, '[providers.test]\nbase_url = "http://x/v1"\nfunction_calling = "no"\n'
         )
+
+
+def test_provider_defaults_cover_exactly_the_configs_provider_keys():
+    from autoplug_builtins.models.settings import DEFAULTS
+
+    from autoplug.config import PROVIDER_KEYS
+
+    assert set(DEFAULTS) == set(PROVIDER_KEYS)

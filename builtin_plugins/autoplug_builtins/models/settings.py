@@ -24,31 +24,25 @@ APIS = ("openai", "anthropic")
 #: Anthropic's smallest thinking budget.
 MIN_THINKING_BUDGET = 1024
 
-# key -> (accepted types, default); a value of None means "no default".
-KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
-    "api": ((str,), "openai"),
-    "base_url": ((str,), None),
-    "api_key_env": ((str,), None),
-    "function_calling": ((bool,), True),
-    "connect_timeout_s": ((int, float), 10.0),
-    "read_timeout_s": ((int, float), 120.0),
-    "max_retries": ((int,), 4),
-    "backoff_s": ((int, float), 0.5),
-    "max_backoff_s": ((int, float), 30.0),
-    "max_retry_wait_s": ((int, float), 60.0),
-    "stream_usage": ((bool,), True),
+#: Each ``[providers.NAME]`` key's default (None: none). What each key accepts is
+#: the config's own rule (:data:`autoplug.config.PROVIDER_KEYS`), checked once here.
+DEFAULTS: dict[str, Any] = {
+    "api": "openai",
+    "base_url": None,
+    "api_key_env": None,
+    "function_calling": True,
+    "connect_timeout_s": 10.0,
+    "read_timeout_s": 120.0,
+    "max_retries": 4,
+    "backoff_s": 0.5,
+    "max_backoff_s": 30.0,
+    "max_retry_wait_s": 60.0,
+    "stream_usage": True,
     # Read by autoplug.prices, not by the client: the genai-prices provider id.
-    "price_provider": ((str,), None),
+    "price_provider": None,
     # The Messages API requires max_tokens; thinking is off unless a budget is set.
-    "max_tokens": ((int,), 4096),
-    "thinking_budget": ((int,), None),
-}
-
-_TYPE_NAMES = {
-    (str,): "a string",
-    (bool,): "true or false",
-    (int,): "a whole number",
-    (int, float): "a number",
+    "max_tokens": 4096,
+    "thinking_budget": None,
 }
 
 
@@ -103,18 +97,17 @@ def read_settings(
 
     Raises :class:`ConfigError` naming the table, the key and what was wrong.
     """
-    values: dict[str, Any] = {key: default for key, (_, default) in KEYS.items()}
+    from autoplug.config import PROVIDER_KEYS
+
+    values: dict[str, Any] = dict(DEFAULTS)
     values.update(defaults)
     for key, value in table.items():
-        if key not in KEYS:
-            known = ", ".join(KEYS)
+        rule = PROVIDER_KEYS.get(key)
+        if rule is None:
+            known = ", ".join(PROVIDER_KEYS)
             raise ConfigError(f"unknown key {key!r} in {where}; known keys: {known}")
-        types, _ = KEYS[key]
-        wrong_type = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
-        if wrong_type:
-            raise ConfigError(f"{key} in {where} must be {_TYPE_NAMES[types]}, not {value!r}")
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            raise ConfigError(f"{key} in {where} must not be negative, not {value!r}")
+        if not rule.accepts(value):
+            raise ConfigError(f"{key} in {where} must be {rule.describe()}, not {value!r}")
         values[key] = value
     base_url = values["base_url"]
     if not base_url:
@@ -126,9 +119,6 @@ def read_settings(
         raise ConfigError(
             f"base_url in {where} must start with http:// or https://, not {base_url!r}"
         )
-    for key in ("connect_timeout_s", "read_timeout_s", "max_tokens"):
-        if values[key] == 0:
-            raise ConfigError(f"{key} in {where} must be more than 0")
     if values["api"] not in APIS:
         raise ConfigError(
             f"api in {where} must be one of {', '.join(map(repr, APIS))}, not {values['api']!r}"
