@@ -71,12 +71,8 @@ class OpenAIEmbedder:
             return value
 
         def positive(key: str, default: Any) -> Any:
-            value = values.get(key, default)
-            if value is None:
-                return None
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"[memory] {key} must be a positive number ({where})")
-            return value
+            # Its type and range are the config's rules (MEMORY_KEYS), checked at load.
+            return values.get(key, default)
 
         key_env = text("embedder_api_key_env", "OPENAI_API_KEY")
         dimension = positive("embedder_dimension", None)
