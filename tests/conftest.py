@@ -27,3 +27,13 @@ def isolated_home(tmp_path_factory, monkeypatch):
     for name in CLEARED:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+def no_delays_left_behind():
+    """The test starts and ends with no delays set for agent_tools' ``wait`` tool."""
+    from agent_tools import DELAYS
+
+    DELAYS.clear()
+    yield DELAYS
+    DELAYS.clear()

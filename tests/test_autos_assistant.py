@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from agent_tools import DELAYS, AgentTools, step
 
 from autoplug import Kernel, UsageError, hookimpl, tool
 from autoplug.runs import NotResumableError, RunStore
@@ -82,6 +83,47 @@ def test_a_conversation_continues_after_reopening(tmp_path):
         seqs = [e["seq"] for e in store.events()]
         assert len(store.conversation()) == 4
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+@pytest.mark.usefixtures("no_delays_left_behind")
+def test_an_assistants_first_prompt_lists_existing_assets_sorted(tmp_path):
+    kernel = Kernel(plugins=[AgentTools()], builtins=["autoplug_autos"], home=tmp_path / "home")
+    DELAYS.update(a=0.3, b=0.0)
+    replies = [
+        call("act", subtask="wait", assets=[]),
+        call(
+            "submit_plan",
+            steps=[step("s1", "wait", {"name": "a"}, "a"), step("s2", "wait", {"name": "b"}, "b")],
+        ),
+        call("final", answer="waited"),
+        call("final", answer="again"),
+    ]
+    model = ScriptedModel(replies)
+    chat = kernel.autos.get("assistant")(kernel, model=model)
+    chat.send("first")
+    chat.send("second")
+    chat.close()
+    assert model.requests[-1].messages[1].content.endswith("Existing assets: a, b")
+
+
+def test_a_failed_assistant_turn_leaves_no_error_text_in_the_next_prompt(tmp_path):
+    from autoplug import ModelError
+
+    cassette = tmp_path / "c.jsonl"
+    replies = [
+        ModelError(f"replay cassette {cassette} has no recorded answer"),
+        call("final", answer="answered"),
+    ]
+    kernel = Kernel(plugins=[AgentTools()], builtins=["autoplug_autos"], home=tmp_path / "home")
+    model = ScriptedModel(replies)
+    chat = kernel.autos.get("assistant")(kernel, model=model)
+    first = chat.send("first")
+    assert first.status == "failed" and str(cassette) in first.reason  # the user is told
+    assert chat.send("second").answer == "answered"
+    chat.close()
+    prompt = model.requests[1].messages[1].content
+    assert "Assistant: (no answer: failed)" in prompt
+    assert str(tmp_path) not in prompt
 
 
 def test_guards_apply_per_turn(tmp_path):
