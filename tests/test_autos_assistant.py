@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -150,6 +151,29 @@ def test_an_empty_message_is_refused(tmp_path):
     _, chat = assistant(tmp_path, ScriptedModel([]))
     with pytest.raises(UsageError, match="message must be a non-empty string"):
         chat.send("   ")
+
+
+def test_assistant_send_inside_a_running_loop_raises_blocking_call_in_loop(tmp_path):
+    from autoplug import BlockingCallInLoop, ScriptedModel
+    from autoplug.scripted import call
+
+    (tmp_path / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    kernel = Kernel(builtins=["autoplug_autos", "autoplug_files"], home=tmp_path)
+    chat = kernel.autos.get("assistant")(kernel, model=ScriptedModel([call("final", answer="hi")]))
+
+    async def inside() -> str:
+        with pytest.raises(BlockingCallInLoop) as caught:
+            chat.send("hello")
+        result = await chat.asend("hello")  # the async twin works there
+        await chat.aclose()
+        return f"{caught.value} | {result.answer}"
+
+    said = asyncio.run(inside())
+
+    assert said == (
+        "Assistant.send() is blocking and was called inside a running event loop; "
+        "use 'await assistant.asend(...)' | hi"
+    )
 
 
 def test_reopening_a_runner_run_as_a_conversation_is_refused(tmp_path):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile_cli import one_line_error, run_autoplug
+from hostile_cli import last_error_line, one_line_error, run_autoplug
 from plugin_packages import make_package, pip_install_target
 
 from autoplug import Kernel
@@ -71,6 +71,21 @@ def test_tools_call_with_valid_args_json_still_works(tmp_path):
     (tmp_path / "a.txt").write_text("hello")
     out = run_autoplug("tools", "call", "read_file", '{"path": "a.txt"}', cwd=tmp_path)
     assert out.returncode == 0 and json.loads(out.stdout) == "hello"
+
+
+@pytest.mark.parametrize(
+    ("args_json", "said"),
+    [("[1, 2]", "an array"), ("null", "null"), ('"x"', "a string"), ("3", "a number")],
+)
+def test_tools_call_names_the_json_type_of_arguments_that_are_not_an_object(
+    tmp_path, args_json, said
+):
+    proc = run_autoplug("tools", "call", "read_file", args_json, cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert (
+        last_error_line(proc) == f"error: ARGS_JSON must be a JSON object, not {said}: {args_json}"
+    )
 
 
 @pytest.mark.parametrize("as_json", [False, True])

@@ -9,11 +9,13 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from agent_tools import DELAYS, AgentTools, step
 from homes import memory_home
+from hostile_cli import last_error_line, run_autoplug
 from openai_server import OpenAIServer, Reply, providers_toml
 
 from autoplug import (
@@ -391,6 +393,65 @@ def test_a_cassette_of_a_newer_format_is_refused_naming_the_versions(kernel, tmp
     cassette.write_text('{"cassette_format": 3, "tools": null}\n')
     with pytest.raises(UsageError, match="format 3, written by a newer autoplug; .* up to 2"):
         kernel.model(f"replay:{cassette}")
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+TASK = "Which is the largest planet? Check the notes file."
+
+
+def test_recording_to_a_folder_is_bad_usage_before_the_run_starts(tmp_path, isolated_home):
+    folder = tmp_path / "cassettes"
+    folder.mkdir()
+
+    proc = run_autoplug(
+        "run",
+        TASK,
+        "--model",
+        f"replay:{EXAMPLES / 'planets.jsonl'}",
+        "--workspace",
+        str(EXAMPLES / "workspace"),
+        "--record",
+        str(folder),
+        cwd=tmp_path,
+    )
+
+    assert proc.returncode == 2
+    assert last_error_line(proc) == (
+        f"error: cannot record to {folder}: it is a folder; give a file path such as run.jsonl"
+    )
+    assert not (isolated_home / "runs").exists() or not any((isolated_home / "runs").iterdir())
+
+
+def test_recording_to_a_file_still_works(tmp_path):
+    cassette = tmp_path / "new" / "run.jsonl"
+
+    proc = run_autoplug(
+        "run",
+        TASK,
+        "--model",
+        f"replay:{EXAMPLES / 'planets.jsonl'}",
+        "--workspace",
+        str(EXAMPLES / "workspace"),
+        "--record",
+        str(cassette),
+        cwd=tmp_path,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert "Jupiter" in proc.stdout
+    assert len(cassette.read_text().splitlines()) == 4  # the header and three exchanges
+
+
+def test_replaying_from_a_folder_says_it_is_a_folder(tmp_path):
+    proc = run_autoplug("run", TASK, "--model", f"replay:{tmp_path}", cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert (
+        last_error_line(proc)
+        == f"error: replay cassette {tmp_path} is a folder, not a cassette file"
+    )
 
 
 def test_a_miss_names_the_offered_function_that_differs(kernel, tmp_path):
