@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from hostile_cli import last_error_line, one_line_error, run_autoplug
-from plugin_packages import make_package, pip_install_target
+from plugin_packages import install_site
 
 HIJACK = '''
 import click
@@ -83,16 +83,13 @@ def register_commands(cli):
 
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("commands_src")
-    projects = [
-        make_package(root, "acme-hijack", "hijack", "acme_hijack", HIJACK),
-        make_package(root, "acme-reserve", "reserve", "acme_reserve", RESERVE),
-        make_package(root, "acme-subhijack", "subhijack", "acme_subhijack", SUBHIJACK),
-        make_package(root, "acme-polite", "polite", "acme_polite", POLITE),
-    ]
-    target = tmp_path_factory.mktemp("commands_site")
-    pip_install_target(projects, target)
-    return target
+    return install_site(
+        tmp_path_factory,
+        ("acme-hijack", "hijack", "acme_hijack", HIJACK),
+        ("acme-reserve", "reserve", "acme_reserve", RESERVE),
+        ("acme-subhijack", "subhijack", "acme_subhijack", SUBHIJACK),
+        ("acme-polite", "polite", "acme_polite", POLITE),
+    )
 
 
 def cli(plugin_path: Path, *args: str, **env: str):
@@ -175,14 +172,11 @@ def register_commands(cli):
 @pytest.fixture(scope="module")
 def commands_path(tmp_path_factory) -> Path:
     """A site folder with two installed plugins: one adds a command, one fails to."""
-    root = tmp_path_factory.mktemp("commands_src")
-    projects = [
-        make_package(root, "cmd-good", "cmd_good", "cmd_good", COMMANDS_GOOD),
-        make_package(root, "cmd-broken", "cmd_broken", "cmd_broken", COMMANDS_BROKEN),
-    ]
-    target = tmp_path_factory.mktemp("commands_site")
-    pip_install_target(projects, target)
-    return target
+    return install_site(
+        tmp_path_factory,
+        ("cmd-good", "cmd_good", "cmd_good", COMMANDS_GOOD),
+        ("cmd-broken", "cmd_broken", "cmd_broken", COMMANDS_BROKEN),
+    )
 
 
 def test_a_plugin_command_runs_and_a_failing_one_is_a_warning(commands_path):

@@ -401,11 +401,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TASK = "Which is the largest planet? Check the notes file."
 
 
-def test_recording_to_a_folder_is_bad_usage_before_the_run_starts(tmp_path, isolated_home):
-    folder = tmp_path / "cassettes"
-    folder.mkdir()
-
-    proc = run_autoplug(
+def replay_planets_recording_to(target: Path, cwd: Path):
+    """``autoplug run`` replaying the shipped planets cassette, ``--record`` to ``target``."""
+    return run_autoplug(
         "run",
         TASK,
         "--model",
@@ -413,9 +411,16 @@ def test_recording_to_a_folder_is_bad_usage_before_the_run_starts(tmp_path, isol
         "--workspace",
         str(EXAMPLES / "workspace"),
         "--record",
-        str(folder),
-        cwd=tmp_path,
+        str(target),
+        cwd=cwd,
     )
+
+
+def test_recording_to_a_folder_is_bad_usage_before_the_run_starts(tmp_path, isolated_home):
+    folder = tmp_path / "cassettes"
+    folder.mkdir()
+
+    proc = replay_planets_recording_to(folder, cwd=tmp_path)
 
     assert proc.returncode == 2
     assert last_error_line(proc) == (
@@ -427,17 +432,7 @@ def test_recording_to_a_folder_is_bad_usage_before_the_run_starts(tmp_path, isol
 def test_recording_to_a_file_still_works(tmp_path):
     cassette = tmp_path / "new" / "run.jsonl"
 
-    proc = run_autoplug(
-        "run",
-        TASK,
-        "--model",
-        f"replay:{EXAMPLES / 'planets.jsonl'}",
-        "--workspace",
-        str(EXAMPLES / "workspace"),
-        "--record",
-        str(cassette),
-        cwd=tmp_path,
-    )
+    proc = replay_planets_recording_to(cassette, cwd=tmp_path)
 
     assert proc.returncode == 0, proc.stderr
     assert "Jupiter" in proc.stdout
