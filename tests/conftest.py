@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 CLEARED = (
@@ -37,3 +39,18 @@ def no_delays_left_behind():
     DELAYS.clear()
     yield DELAYS
     DELAYS.clear()
+
+
+@pytest.fixture(scope="module")
+def ui_ids(home):
+    """The ids of the runs a UI test module's ``home`` made, by name (its ``ids.json``)."""
+    return json.loads(home.joinpath("ids.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def ui_server(home):
+    """The real ``autoplug ui`` command serving the test module's ``home``."""
+    from ui_helpers import UiServer
+
+    with UiServer(home) as running:
+        yield running
