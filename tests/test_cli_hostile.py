@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from hostile_cli import last_error_line, one_line_error, run_autoplug
+from notes_run import READ_NOTES
 from plugin_packages import make_package, pip_install_target
 
 from autoplug import Kernel
@@ -222,19 +223,6 @@ def test_memory_reading_commands_work_on_a_home_that_cannot_be_written(tmp_path,
 
 
 # -- wrong-shaped run state -----------------------------------------------------------------------
-
-READ_NOTES = [
-    {"call": "act", "arguments": {"subtask": "read the notes", "assets": []}},
-    {
-        "call": "submit_plan",
-        "arguments": {
-            "steps": [
-                {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
-            ]
-        },
-    },
-    {"call": "final", "arguments": {"answer": "Jupiter"}},
-]
 
 
 @pytest.fixture(scope="module")

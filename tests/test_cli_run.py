@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from hostile_cli import last_error_line
+from notes_run import NOTES, READ_NOTES
 from openai_server import OpenAIServer, Reply, providers_toml
 
 from autoplug.kernel import NO_MODEL_HELP
 from autoplug.runs import list_runs
-
-NOTES = "Jupiter is the largest planet.\n"
 
 
 def autoplug(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 60):
@@ -50,20 +49,6 @@ def script(folder: Path, replies: list, name: str = "replies.json") -> str:
     """Write scripted replies; the model id that answers with them."""
     (folder / name).write_text(json.dumps(replies))
     return f"scripted:{name}"
-
-
-READ_NOTES = [
-    {"call": "act", "arguments": {"subtask": "read the notes", "assets": []}},
-    {
-        "call": "submit_plan",
-        "arguments": {
-            "steps": [
-                {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
-            ]
-        },
-    },
-    {"call": "final", "arguments": {"answer": "Jupiter"}},
-]
 
 
 def test_run_with_no_model_exits_2_with_the_ways_to_set_one(home, workspace):
