@@ -1,4 +1,8 @@
-"""Shared test setup: every test gets its own AUTOPLUG_HOME and a clean environment."""
+"""Shared test setup: every test gets its own AUTOPLUG_HOME and a clean environment.
+
+Also the fixtures several test modules share: the agent_tools wait delays and
+the UI modules' server and run ids over each module's own ``home``.
+"""
 
 from __future__ import annotations
 
