@@ -1,6 +1,12 @@
-"""Shared test setup: every test gets its own AUTOPLUG_HOME and a clean environment."""
+"""Shared test setup: every test gets its own AUTOPLUG_HOME and a clean environment.
+
+Also the fixtures several test modules share: the agent_tools wait delays and
+the UI modules' server and run ids over each module's own ``home``.
+"""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -27,3 +33,28 @@ def isolated_home(tmp_path_factory, monkeypatch):
     for name in CLEARED:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+def no_delays_left_behind():
+    """The test starts and ends with no delays set for agent_tools' ``wait`` tool."""
+    from agent_tools import DELAYS
+
+    DELAYS.clear()
+    yield DELAYS
+    DELAYS.clear()
+
+
+@pytest.fixture(scope="module")
+def ui_ids(home):
+    """The ids of the runs a UI test module's ``home`` made, by name (its ``ids.json``)."""
+    return json.loads(home.joinpath("ids.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def ui_server(home):
+    """The real ``autoplug ui`` command serving the test module's ``home``."""
+    from ui_helpers import UiServer
+
+    with UiServer(home) as running:
+        yield running

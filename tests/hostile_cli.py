@@ -29,3 +29,11 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     return lines[0]
+
+
+def last_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The last ``error:`` line of a command that failed cleanly (no traceback); notes may precede it."""
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert lines, proc.stderr
+    return lines[-1]

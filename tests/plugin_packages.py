@@ -64,6 +64,15 @@ def pip_install_target(projects: list[Path], target: Path) -> None:
     )
 
 
+def install_site(tmp_path_factory, *packages: tuple[str, str, str, str]) -> Path:
+    """pip-install throwaway plugins, each ``(dist, entry, module, code)``, into a new site folder."""
+    root = tmp_path_factory.mktemp("plugins_src")
+    projects = [make_package(root, *package) for package in packages]
+    target = tmp_path_factory.mktemp("plugins_site")
+    pip_install_target(projects, target)
+    return target
+
+
 def dist_info_plugin(site: Path, module: str, code: str) -> Path:
     """A plugin module and its ``.dist-info`` in ``site``: a real entry point, no pip."""
     site.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from agent_tools import DELAYS, AgentTools, step
 
 from autoplug import Kernel, UsageError, hookimpl, tool
 from autoplug.runs import NotResumableError, RunStore
@@ -84,6 +86,47 @@ def test_a_conversation_continues_after_reopening(tmp_path):
     assert seqs == list(range(1, len(seqs) + 1))
 
 
+@pytest.mark.usefixtures("no_delays_left_behind")
+def test_an_assistants_first_prompt_lists_existing_assets_sorted(tmp_path):
+    kernel = Kernel(plugins=[AgentTools()], builtins=["autoplug_autos"], home=tmp_path / "home")
+    DELAYS.update(a=0.3, b=0.0)
+    replies = [
+        call("act", subtask="wait", assets=[]),
+        call(
+            "submit_plan",
+            steps=[step("s1", "wait", {"name": "a"}, "a"), step("s2", "wait", {"name": "b"}, "b")],
+        ),
+        call("final", answer="waited"),
+        call("final", answer="again"),
+    ]
+    model = ScriptedModel(replies)
+    chat = kernel.autos.get("assistant")(kernel, model=model)
+    chat.send("first")
+    chat.send("second")
+    chat.close()
+    assert model.requests[-1].messages[1].content.endswith("Existing assets: a, b")
+
+
+def test_a_failed_assistant_turn_leaves_no_error_text_in_the_next_prompt(tmp_path):
+    from autoplug import ModelError
+
+    cassette = tmp_path / "c.jsonl"
+    replies = [
+        ModelError(f"replay cassette {cassette} has no recorded answer"),
+        call("final", answer="answered"),
+    ]
+    kernel = Kernel(plugins=[AgentTools()], builtins=["autoplug_autos"], home=tmp_path / "home")
+    model = ScriptedModel(replies)
+    chat = kernel.autos.get("assistant")(kernel, model=model)
+    first = chat.send("first")
+    assert first.status == "failed" and str(cassette) in first.reason  # the user is told
+    assert chat.send("second").answer == "answered"
+    chat.close()
+    prompt = model.requests[1].messages[1].content
+    assert "Assistant: (no answer: failed)" in prompt
+    assert str(tmp_path) not in prompt
+
+
 def test_guards_apply_per_turn(tmp_path):
     (tmp_path / "config.toml").write_text("[limits]\niterations = 2\n")
     model = ScriptedModel(
@@ -108,6 +151,29 @@ def test_an_empty_message_is_refused(tmp_path):
     _, chat = assistant(tmp_path, ScriptedModel([]))
     with pytest.raises(UsageError, match="message must be a non-empty string"):
         chat.send("   ")
+
+
+def test_assistant_send_inside_a_running_loop_raises_blocking_call_in_loop(tmp_path):
+    from autoplug import BlockingCallInLoop, ScriptedModel
+    from autoplug.scripted import call
+
+    (tmp_path / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    kernel = Kernel(builtins=["autoplug_autos", "autoplug_files"], home=tmp_path)
+    chat = kernel.autos.get("assistant")(kernel, model=ScriptedModel([call("final", answer="hi")]))
+
+    async def inside() -> str:
+        with pytest.raises(BlockingCallInLoop) as caught:
+            chat.send("hello")
+        result = await chat.asend("hello")  # the async twin works there
+        await chat.aclose()
+        return f"{caught.value} | {result.answer}"
+
+    said = asyncio.run(inside())
+
+    assert said == (
+        "Assistant.send() is blocking and was called inside a running event loop; "
+        "use 'await assistant.asend(...)' | hi"
+    )
 
 
 def test_reopening_a_runner_run_as_a_conversation_is_refused(tmp_path):

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from hostile_cli import one_line_error, run_autoplug
-from plugin_packages import make_package, pip_install_target
+from hostile_cli import last_error_line, one_line_error, run_autoplug
+from plugin_packages import install_site
 
 HIJACK = '''
 import click
@@ -83,16 +83,13 @@ def register_commands(cli):
 
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("commands_src")
-    projects = [
-        make_package(root, "acme-hijack", "hijack", "acme_hijack", HIJACK),
-        make_package(root, "acme-reserve", "reserve", "acme_reserve", RESERVE),
-        make_package(root, "acme-subhijack", "subhijack", "acme_subhijack", SUBHIJACK),
-        make_package(root, "acme-polite", "polite", "acme_polite", POLITE),
-    ]
-    target = tmp_path_factory.mktemp("commands_site")
-    pip_install_target(projects, target)
-    return target
+    return install_site(
+        tmp_path_factory,
+        ("acme-hijack", "hijack", "acme_hijack", HIJACK),
+        ("acme-reserve", "reserve", "acme_reserve", RESERVE),
+        ("acme-subhijack", "subhijack", "acme_subhijack", SUBHIJACK),
+        ("acme-polite", "polite", "acme_polite", POLITE),
+    )
 
 
 def cli(plugin_path: Path, *args: str, **env: str):
@@ -148,6 +145,58 @@ def test_a_plugin_may_add_commands_and_subcommands(plugin_path):
     assert hello.returncode == 0 and hello.stdout == "hello from polite\n"
     count = cli(plugin_path, "tools", "count")
     assert count.returncode == 0 and count.stdout == "tools counted\n"
+
+
+COMMANDS_GOOD = '''
+import click
+from autoplug import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    @cli.command("hello")
+    def hello():
+        """Say hello."""
+        click.echo("hello from a plugin")
+'''
+
+
+COMMANDS_BROKEN = """
+from autoplug import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    raise RuntimeError("cannot add my command")
+"""
+
+
+@pytest.fixture(scope="module")
+def commands_path(tmp_path_factory) -> Path:
+    """A site folder with two installed plugins: one adds a command, one fails to."""
+    return install_site(
+        tmp_path_factory,
+        ("cmd-good", "cmd_good", "cmd_good", COMMANDS_GOOD),
+        ("cmd-broken", "cmd_broken", "cmd_broken", COMMANDS_BROKEN),
+    )
+
+
+def test_a_plugin_command_runs_and_a_failing_one_is_a_warning(commands_path):
+    proc = cli(commands_path, "hello")
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "hello from a plugin\n"
+    assert proc.stderr == (
+        "autoplug: warning: plugin 'cmd_broken' register_commands failed: "
+        "RuntimeError: cannot add my command\n"
+    )
+
+
+def test_a_failing_register_commands_is_an_error_exit_under_strict(commands_path):
+    proc = cli(commands_path, "tools", AUTOPLUG_STRICT_PLUGINS="1")
+
+    assert proc.returncode == 1
+    assert last_error_line(proc) == (
+        "error: plugin 'cmd_broken' register_commands failed: RuntimeError: cannot add my command"
+    )
 
 
 def test_under_strict_plugins_a_command_hijack_is_an_error_exit(plugin_path):

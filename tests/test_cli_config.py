@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile_cli import last_error_line
 
-from autoplug.config import Config
+from autoplug.config import CONFIG_TEMPLATE, Config
 from autoplug.errors import ConfigError
 
 
@@ -39,6 +40,30 @@ def test_first_command_writes_fully_commented_config(isolated_home):
     text = (isolated_home / "config.toml").read_text()
     assert "[limits]" in text and "iterations = 25" in text
     assert all(line.startswith("#") for line in text.splitlines() if line.strip())
+
+
+def test_an_autoplug_home_that_is_a_file_is_a_clear_error(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    monkeypatch.setenv("AUTOPLUG_HOME", str(home))
+
+    proc = autoplug("tools", cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert last_error_line(proc) == (
+        f"error: cannot create the config file {home / 'config.toml'}: File exists; the "
+        f"autoplug home {home} must be a folder autoplug can write (AUTOPLUG_HOME chooses another)"
+    )
+
+
+def test_a_fresh_autoplug_home_gets_the_commented_config(tmp_path, monkeypatch):
+    home = tmp_path / "new" / "home"
+    monkeypatch.setenv("AUTOPLUG_HOME", str(home))
+
+    proc = autoplug("tools", "--json", cwd=tmp_path)
+
+    assert proc.returncode == 0, proc.stderr
+    assert (home / "config.toml").read_text() == CONFIG_TEMPLATE
 
 
 def test_invalid_config_exits_2_naming_the_file(isolated_home):

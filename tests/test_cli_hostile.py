@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile_cli import one_line_error, run_autoplug
+from hostile_cli import last_error_line, one_line_error, run_autoplug
+from notes_run import READ_NOTES
 from plugin_packages import make_package, pip_install_target
 
 from autoplug import Kernel
@@ -71,6 +72,21 @@ def test_tools_call_with_valid_args_json_still_works(tmp_path):
     (tmp_path / "a.txt").write_text("hello")
     out = run_autoplug("tools", "call", "read_file", '{"path": "a.txt"}', cwd=tmp_path)
     assert out.returncode == 0 and json.loads(out.stdout) == "hello"
+
+
+@pytest.mark.parametrize(
+    ("args_json", "said"),
+    [("[1, 2]", "an array"), ("null", "null"), ('"x"', "a string"), ("3", "a number")],
+)
+def test_tools_call_names_the_json_type_of_arguments_that_are_not_an_object(
+    tmp_path, args_json, said
+):
+    proc = run_autoplug("tools", "call", "read_file", args_json, cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert (
+        last_error_line(proc) == f"error: ARGS_JSON must be a JSON object, not {said}: {args_json}"
+    )
 
 
 @pytest.mark.parametrize("as_json", [False, True])
@@ -207,19 +223,6 @@ def test_memory_reading_commands_work_on_a_home_that_cannot_be_written(tmp_path,
 
 
 # -- wrong-shaped run state -----------------------------------------------------------------------
-
-READ_NOTES = [
-    {"call": "act", "arguments": {"subtask": "read the notes", "assets": []}},
-    {
-        "call": "submit_plan",
-        "arguments": {
-            "steps": [
-                {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
-            ]
-        },
-    },
-    {"call": "final", "arguments": {"answer": "Jupiter"}},
-]
 
 
 @pytest.fixture(scope="module")

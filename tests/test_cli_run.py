@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile_cli import last_error_line
+from notes_run import NOTES, READ_NOTES
 from openai_server import OpenAIServer, Reply, providers_toml
 
 from autoplug.kernel import NO_MODEL_HELP
 from autoplug.runs import list_runs
-
-NOTES = "Jupiter is the largest planet.\n"
 
 
 def autoplug(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 60):
@@ -49,20 +49,6 @@ def script(folder: Path, replies: list, name: str = "replies.json") -> str:
     """Write scripted replies; the model id that answers with them."""
     (folder / name).write_text(json.dumps(replies))
     return f"scripted:{name}"
-
-
-READ_NOTES = [
-    {"call": "act", "arguments": {"subtask": "read the notes", "assets": []}},
-    {
-        "call": "submit_plan",
-        "arguments": {
-            "steps": [
-                {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
-            ]
-        },
-    },
-    {"call": "final", "arguments": {"answer": "Jupiter"}},
-]
 
 
 def test_run_with_no_model_exits_2_with_the_ways_to_set_one(home, workspace):
@@ -130,6 +116,23 @@ def test_a_provider_error_fails_the_run_with_exit_1(home, workspace):
     assert done.returncode == 1
     result = json.loads(done.stdout)
     assert result["status"] == "failed" and "503 service unavailable" in result["reason"]
+
+
+ANSWER_42 = [{"call": "final", "arguments": {"answer": "42"}}]
+
+
+def test_a_runs_folder_that_cannot_be_made_is_a_clear_error(tmp_path, isolated_home):
+    (isolated_home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    (isolated_home / "runs").write_text("a file where the runs folder belongs")
+    (tmp_path / "r.json").write_text(json.dumps(ANSWER_42))
+
+    proc = autoplug("run", "six times seven?", "--model", "scripted:r.json", cwd=tmp_path)
+
+    assert proc.returncode == 1
+    assert last_error_line(proc) == (
+        f"error: cannot create a run folder in {isolated_home / 'runs'}: File exists "
+        "(it must be a folder autoplug can write)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -348,10 +351,68 @@ def test_chat_resume_of_an_unknown_run_exits_2(home, workspace):
     assert "unknown run '20200101-000000-000000-abcd'" in done.stderr
 
 
+def conversation_and_runner_runs(tmp_path: Path, home: Path) -> tuple[str, str]:
+    """One Assistant conversation and one Runner run, both failed (so resumable); their ids."""
+    (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    (tmp_path / "f.json").write_text(json.dumps([{"error": "the provider is down"}]))
+    chat = autoplug("chat", "--model", "scripted:f.json", cwd=tmp_path, stdin="hello\n")
+    assert "turn failed" in chat.stderr, chat.stderr
+    run = autoplug("run", "task", "--model", "scripted:f.json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    listed = json.loads(autoplug("runs", "--json", cwd=tmp_path).stdout)
+    runs = {r["auto"]: r for r in listed}
+    assert runs["assistant"]["status"] == runs["runner"]["status"] == "failed"
+    return runs["assistant"]["run_id"], runs["runner"]["run_id"]
+
+
+def test_resume_of_a_conversation_is_bad_usage_and_says_what_to_do(tmp_path, isolated_home):
+    conversation, _ = conversation_and_runner_runs(tmp_path, isolated_home)
+
+    proc = autoplug("resume", conversation, cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert last_error_line(proc) == (
+        f"error: run {conversation!r} is an Assistant conversation; continue it with "
+        f"'autoplug chat --resume {conversation}'"
+    )
+
+
+def test_chat_resume_of_a_runner_run_is_bad_usage(tmp_path, isolated_home):
+    _, runner = conversation_and_runner_runs(tmp_path, isolated_home)
+
+    proc = autoplug("chat", "--resume", runner, cwd=tmp_path, stdin="more\n")
+
+    assert proc.returncode == 2
+    assert last_error_line(proc) == (
+        f"error: run {runner!r} is not a conversation (its Auto is 'runner')"
+    )
+
+
 def test_chat_with_no_model_exits_2(home, workspace):
     done = autoplug("chat", cwd=workspace, stdin="hello\n")
     assert done.returncode == 2
     assert "no model configured" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("replies", "lines", "status"),
+    [
+        ([{"error": "the provider is down"}], "hello\n", 1),
+        ([{"error": "the provider is down"}, ANSWER_42[0]], "hello\nagain\n", 0),
+        (ANSWER_42, "hello\n", 0),
+    ],
+)
+def test_chat_exits_with_the_status_of_its_last_turn(
+    tmp_path, isolated_home, replies, lines, status
+):
+    (isolated_home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    (tmp_path / "r.json").write_text(json.dumps(replies))
+
+    proc = autoplug("chat", "--model", "scripted:r.json", cwd=tmp_path, stdin=lines)
+
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert ("42" in proc.stdout) == (status == 0)
 
 
 def test_no_memory_runs_and_chats_neither_recall_nor_store(isolated_home, workspace):
@@ -374,6 +435,34 @@ def test_no_memory_runs_and_chats_neither_recall_nor_store(isolated_home, worksp
     assert "recalled 1 memories (1 of the 1 nearest reached min_similarity 0.3)" in again.stderr
     quiet = autoplug("run", "Largest planet?", "--model", model, "--no-memory", cwd=workspace)
     assert "recalled" not in quiet.stderr
+
+
+def scripted_final(folder: Path) -> str:
+    """A scripted model (for commands run in ``folder``) whose one reply answers "done"."""
+    return script(folder, [{"call": "final", "arguments": {"answer": "done"}}], "script.json")
+
+
+def test_bad_memory_setting_stops_run_before_it_starts(isolated_home, tmp_path):
+    (isolated_home / "config.toml").write_text('[memory]\ntop_k = "x"\n')
+    out = autoplug("run", "hi", "--model", scripted_final(tmp_path), cwd=tmp_path)
+    assert out.returncode == 2
+    assert (
+        "[memory] top_k must be a whole number >= 1" in out.stderr and "Traceback" not in out.stderr
+    )
+    assert not (isolated_home / "runs").exists() or not any((isolated_home / "runs").iterdir())
+
+
+def test_unknown_memory_backend_is_named_with_the_known_ones(isolated_home, tmp_path):
+    (isolated_home / "config.toml").write_text('[memory]\nbackend = "nosuch"\n')
+    out = autoplug("run", "hi", "--model", scripted_final(tmp_path), cwd=tmp_path)
+    assert out.returncode == 2
+    assert "unknown memory backend 'nosuch'" in out.stderr and "lancedb" in out.stderr
+
+
+def test_memory_off_runs_without_memory(isolated_home, tmp_path):
+    (isolated_home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    out = autoplug("run", "hi", "--model", scripted_final(tmp_path), cwd=tmp_path)
+    assert (out.returncode, out.stdout.strip()) == (0, "done")
 
 
 def test_run_dash_reads_a_task_too_long_for_an_argument_from_stdin(home, workspace):

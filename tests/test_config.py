@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_cli import one_line_error, run_autoplug
+from hostile_cli import last_error_line, one_line_error, run_autoplug
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autoplug import Kernel
 from autoplug.config import (
     CONFIG_TEMPLATE,
     DEFAULT_LIMITS,
@@ -96,6 +97,19 @@ def test_every_limit_has_a_default_and_a_rule():
     assert "plan_repairs" not in POSITIVE_LIMITS and "max_usd" not in POSITIVE_LIMITS
 
 
+def test_the_config_template_shows_each_limit_with_its_real_default():
+    """A commented value is the default, unless the line says the default is no limit."""
+    lines = CONFIG_TEMPLATE.split("# [limits]\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert lines
+    for line in lines:
+        setting, _, comment = line.removeprefix("# ").partition("#")
+        key, value = next(iter(tomllib.loads(setting).items()))
+        if "no limit" in comment:
+            assert DEFAULT_LIMITS[key] is None, key
+        else:
+            assert DEFAULT_LIMITS[key] == value, key
+
+
 # -- numbers ------------------------------------------------------------------------------
 
 
@@ -169,6 +183,40 @@ def test_ranges_are_as_design_lists_them(tmp_path, table, key, bad, good):
     Config.load(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("setting", "fault"),
+    [
+        ("iterations = 2.5", "[limits] iterations must be a whole number >= 1, not 2.5"),
+        ("max_tokens = 1e5", "[limits] max_tokens must be a whole number >= 0, not 100000.0"),
+        ("concurrency = 0", "[limits] concurrency must be a whole number >= 1, not 0"),
+        ("tool_timeout_s = 0", "[limits] tool_timeout_s must be a number > 0, not 0"),
+    ],
+)
+def test_a_limit_that_cannot_mean_what_it_says_is_a_config_error(
+    tmp_path, isolated_home, setting, fault
+):
+    (isolated_home / "config.toml").write_text(f"[limits]\n{setting}\n")
+
+    proc = run_autoplug("tools", cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert last_error_line(proc) == (
+        f"error: invalid config file {isolated_home / 'config.toml'}: {fault}"
+    )
+
+
+def test_fractional_seconds_and_zero_counts_are_valid_limits(tmp_path, isolated_home):
+    (isolated_home / "config.toml").write_text(
+        "[limits]\ntool_timeout_s = 0.5\nplan_repairs = 0\nmax_usd = 0.25\n"
+    )
+
+    kernel = Kernel(home=isolated_home)
+
+    assert kernel.config.limits["tool_timeout_s"] == 0.5
+    assert kernel.config.limits["plan_repairs"] == 0
+    assert kernel.tools.default_timeout == 0.5
+
+
 def test_booleans_are_not_numbers_and_numbers_not_strings(tmp_path):
     write(tmp_path, "[limits]\niterations = true\n")
     with pytest.raises(ConfigError, match=r"iterations must be a whole number >= 1, not true"):
@@ -210,6 +258,17 @@ def test_an_unknown_key_in_a_provider_table_names_the_table_and_the_known_keys(t
     )
 
 
+def test_a_provider_that_is_not_a_table_is_a_config_error(tmp_path, isolated_home):
+    (isolated_home / "config.toml").write_text('[providers]\nvllm = "http://localhost:8000/v1"\n')
+
+    proc = run_autoplug("run", "hello", "--model", "vllm:qwen", cwd=tmp_path)
+
+    assert proc.returncode == 2
+    error = last_error_line(proc)
+    assert error.startswith(f"error: invalid config file {isolated_home / 'config.toml'}: ")
+    assert "[providers.vllm] must be a table" in error
+
+
 def test_an_unknown_price_key_names_the_quoted_model_id(tmp_path):
     write(tmp_path, '[prices."openai:gpt-4o-mini"]\ninput_per_mtk = 0.15\n')
     with pytest.raises(ConfigError, match=r'\[prices\."openai:gpt-4o-mini"\] input_per_mtk'):
@@ -249,6 +308,18 @@ def test_deeply_nested_config_values_are_one_error(tmp_path):
     path = write(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(ConfigError, match=re.escape(f"{path}: arrays or inline tables nested")):
         Config.load(tmp_path)
+
+
+def test_a_config_file_that_is_not_utf8_is_an_invalid_config_file(tmp_path, isolated_home):
+    (isolated_home / "config.toml").write_bytes(b'model = "openai:gpt-4o-mini"\n\xff\n')
+
+    proc = run_autoplug("tools", cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert last_error_line(proc) == (
+        f"error: invalid config file {isolated_home / 'config.toml'}: not UTF-8 text "
+        "(byte 0xff at offset 29)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from agent_tools import AgentTools
 
 from autoplug import ConfigError, Kernel, ModelError, UsageError, hookimpl, tool
 from autoplug.runs import RunStore
@@ -159,6 +160,15 @@ def test_unknown_function_and_invalid_arguments_are_told_to_the_model(tmp_path):
     unknown = last_message(model.requests[3])["content"]
     assert "unknown assets 'nothing_here'" in unknown
     assert CALLS == []  # nothing ran
+
+
+def test_bad_decision_arguments_are_told_back_bounded(tmp_path):
+    kernel = Kernel(plugins=[AgentTools()], builtins=["autoplug_autos"], home=tmp_path / "home")
+    model = ScriptedModel([call("final", answer=list(range(5000))), call("final", answer="ok")])
+    run = kernel.run("the task", model=model)
+    assert run.status == "succeeded"
+    told = model.requests[1].messages[-1].content
+    assert "is not of type 'string'" in told and len(told) < 1000
 
 
 def test_loop_guard_stops_a_repeated_decision_even_when_not_in_a_row(tmp_path):

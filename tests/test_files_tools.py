@@ -49,12 +49,71 @@ def test_symlink_out_of_the_workspace_is_refused(kernel, tmp_path):
     assert "outside the workspace" in result.error
 
 
+def test_a_path_outside_the_workspace_is_refused_without_naming_absolute_folders(tmp_path):
+    """The error reaches the model's prompt, which must hold no absolute path (replay)."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    kernel = Kernel(builtins=["autoplug_files"], home=tmp_path / "home")
+
+    result = kernel.tools.call(
+        "read_file", {"path": "../secret.txt"}, context=CallContext(workspace=workspace)
+    )
+
+    assert not result.ok
+    assert result.error == (
+        "tool 'read_file' failed: ValueError: path '../secret.txt' is outside the workspace"
+    )
+
+
 def test_missing_file_is_a_clear_error(kernel, tmp_path):
     result = kernel.tools.call("read_file", {"path": "nope.txt"}, context=ctx(tmp_path))
     assert (
         result.error
         == "tool 'read_file' failed: FileNotFoundError: no file 'nope.txt' in the workspace"
     )
+
+
+def test_read_file_on_a_folder_says_it_is_a_folder(tmp_path):
+    (tmp_path / "docs").mkdir()
+    kernel = Kernel(builtins=["autoplug_files"], home=tmp_path / "home")
+
+    result = kernel.tools.call(
+        "read_file", {"path": "docs"}, context=CallContext(workspace=tmp_path)
+    )
+
+    assert not result.ok and result.kind == "tool_error"
+    assert result.error == (
+        "tool 'read_file' failed: IsADirectoryError: 'docs' is a folder, not a file "
+        "(list_files lists it)"
+    )
+
+
+def test_write_file_errors_name_the_relative_path_only(tmp_path):
+    """A failed write's error goes into the model's prompt: no absolute path in it."""
+    workspace = tmp_path / "ws"
+    (workspace / "folder").mkdir(parents=True)
+    (workspace / "plain.txt").write_text("x")
+    kernel = Kernel(builtins=["autoplug_files"], home=tmp_path / "home")
+    approved = CallContext(workspace=workspace, approved=True)
+
+    into_folder = kernel.tools.call(
+        "write_file", {"path": "folder", "content": "x"}, context=approved
+    )
+    under_a_file = kernel.tools.call(
+        "write_file", {"path": "plain.txt/note.txt", "content": "x"}, context=approved
+    )
+    fine = kernel.tools.call(
+        "write_file", {"path": "new/note.txt", "content": "hi"}, context=approved
+    )
+
+    assert into_folder.error == (
+        "tool 'write_file' failed: IsADirectoryError: 'folder' is a folder, not a file"
+    )
+    assert under_a_file.error.startswith(
+        "tool 'write_file' failed: OSError: cannot write 'plain.txt/note.txt': "
+    )
+    assert str(tmp_path) not in into_folder.error + under_a_file.error
+    assert fine.ok and (workspace / "new" / "note.txt").read_text() == "hi"
 
 
 def test_write_needs_approval(kernel, tmp_path):

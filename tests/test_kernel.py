@@ -7,7 +7,15 @@ import types
 
 import pytest
 
-from autoplug import CallContext, Kernel, NoModelConfigured, UnknownModelError, hookimpl, tool
+from autoplug import (
+    CallContext,
+    Kernel,
+    NoModelConfigured,
+    UnknownModelError,
+    UsageError,
+    hookimpl,
+    tool,
+)
 from autoplug.config import Config
 from autoplug.plugins import plugin_name
 
@@ -48,6 +56,25 @@ def test_isolated_kernel_with_builtins_by_name(tmp_path):
     assert "read_file" in kernel.tools
 
 
+def test_an_isolated_kernel_with_a_misspelt_builtin_name_says_so(tmp_path):
+    with pytest.raises(UsageError) as caught:
+        Kernel(builtins=["autoplug_file"], home=tmp_path)
+
+    assert str(caught.value) == (
+        "Kernel(builtins=...): no plugin named 'autoplug_file'; the builtins are "
+        "autoplug_autos, autoplug_files, autoplug_mcp, autoplug_memory, autoplug_models, autoplug_otel, "
+        "autoplug_web"
+    )
+
+
+def test_an_isolated_kernel_with_builtin_names_loads_just_those(tmp_path):
+    kernel = Kernel(builtins=["autoplug_files"], home=tmp_path)
+
+    assert sorted(kernel.plugins) == ["autoplug_files"]
+    assert kernel.plugins["autoplug_files"].status == "loaded"
+    assert "read_file" in kernel.tools
+
+
 def test_module_plugin_is_named_by_its_module(tmp_path):
     module = types.ModuleType("my_plugin")
     module.register_tools = hookimpl(lambda register: register(ping))
@@ -61,6 +88,51 @@ def test_plugin_failing_in_registration_is_failed_and_its_tools_removed(tmp_path
     info = kernel.plugins["raiser"]
     assert info.status == "failed" and "registration exploded" in info.error
     assert "half" not in kernel.tools and "ping" in kernel.tools
+
+
+class NotAnAuto:
+    """A class with a name that is not an Auto."""
+
+    name = "fake"
+
+
+class RegistersNotAnAuto:
+    """A plugin that registers a plain class as an Auto."""
+
+    @hookimpl
+    def register_autos(self, register):
+        register(NotAnAuto)
+
+
+def test_registering_a_class_that_is_not_an_auto_fails_the_plugin(tmp_path):
+    kernel = Kernel(plugins=[RegistersNotAnAuto()], builtins=["autoplug_autos"], home=tmp_path)
+
+    info = kernel.plugins["RegistersNotAnAuto"]
+    assert info.status == "failed"
+    assert info.error == (
+        f"UsageError: plugin 'RegistersNotAnAuto' registered {NotAnAuto!r} with "
+        "register_autos; register a subclass of autoplug.Auto"
+    )
+    assert "fake" not in kernel.autos
+    assert kernel.autos.names() == ["assistant", "manager", "runner"]
+
+
+def test_an_auto_without_a_name_is_reported_with_the_right_article(tmp_path):
+    from autoplug import Auto
+
+    class Nameless(Auto):
+        """No name."""
+
+    class RegistersNameless:
+        @hookimpl
+        def register_autos(self, register):
+            register(Nameless)
+
+    kernel = Kernel(plugins=[RegistersNameless()], home=tmp_path)
+
+    assert kernel.plugins["RegistersNameless"].error == (
+        "UsageError: plugin 'RegistersNameless' registered an auto without a 'name' attribute"
+    )
 
 
 def test_hook_on_event_errors_are_reported_and_ignored(tmp_path, capsys):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from notes_run import NOTES, READ_NOTES
 
 pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install 'autoplug[mcp]')")
 
@@ -66,20 +67,6 @@ def register_tools(register):
     register(noisy_echo)
     register(linger)
 '''
-
-NOTES = "Jupiter is the largest planet.\n"
-READ_NOTES = [
-    {"call": "act", "arguments": {"subtask": "read the notes", "assets": []}},
-    {
-        "call": "submit_plan",
-        "arguments": {
-            "steps": [
-                {"id": "s1", "tool": "read_file", "args": {"path": "notes.txt"}, "output": "notes"}
-            ]
-        },
-    },
-    {"call": "final", "arguments": {"answer": "Jupiter"}},
-]
 
 
 @pytest.fixture

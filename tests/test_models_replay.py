@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
+from agent_tools import DELAYS, AgentTools, step
 from homes import memory_home
+from hostile_cli import last_error_line, run_autoplug
 from openai_server import OpenAIServer, Reply, providers_toml
 
 from autoplug import (
@@ -260,6 +266,106 @@ def test_a_recorded_run_keeps_its_tool_catalog_in_the_header(tmp_path):
     assert all("parameters" in t and "description" in t for t in head["tools"])
 
 
+def _replay_script(request: ChatRequest) -> Any:
+    """The model's choices, from what the request offers and how far the run is."""
+    offered = {f.name for f in request.functions}
+    if "submit_plan" in offered:
+        return call(
+            "submit_plan",
+            steps=[
+                step("s1", "wait", {"name": "a"}, "a"),
+                step("s2", "wait", {"name": "b"}, "b"),
+                step("s3", "label", {"text": {"$fill": "a's text"}}, "la", inputs=["a"]),
+                step("s4", "label", {"text": {"$fill": "b's text"}}, "lb", inputs=["b"]),
+            ],
+        )
+    if "label" in offered:
+        which = "a" if "Step 's3'" in request.messages[1].content else "b"
+        return call("label", text=f"label {which}")
+    observed = sum(1 for m in request.messages if m.role == "tool")
+    if observed == 0:
+        return call("act", subtask="wait for a and b, then label them", assets=[])
+    if observed == 1:
+        return call("act", subtask="use the missing one", assets=["ghost"])
+    return call("final", answer="done")
+
+
+@pytest.mark.usefixtures("no_delays_left_behind")
+def test_a_recorded_run_replays_when_concurrent_steps_finish_in_the_other_order(tmp_path):
+    kernel = Kernel(
+        plugins=[AgentTools()],
+        builtins=["autoplug_autos", "autoplug_models"],
+        home=tmp_path / "home",
+    )
+    cassette = tmp_path / "run.jsonl"
+    DELAYS.update(a=0.3, b=0.0)
+    recorded = kernel.run(
+        "label a and b",
+        model=ScriptedModel(_replay_script, model_id="openai:gpt-4o-mini"),
+        record=cassette,
+    )
+    assert recorded.status == "succeeded"
+    DELAYS.update(a=0.0, b=0.3)  # now b finishes last: the assets are stored in another order
+    replayed = kernel.run("label a and b", model=f"replay:{cassette}")
+    assert replayed.status == "succeeded", replayed.reason
+    assert replayed.answer == "done"
+    rejected = [json.loads(line) for line in cassette.read_text().splitlines()][-1]
+    told = rejected["request"]["messages"][-1]["content"]
+    assert told == "error: act names unknown assets 'ghost'; existing assets: a, b, la, lb"
+
+
+def test_recorded_requests_of_a_real_run_hold_no_paths_run_ids_or_dates(tmp_path):
+    workspace = (tmp_path / "ws").resolve()
+    workspace.mkdir()
+    (workspace / "notes.md").write_text("# notes\nJupiter 139,820 km\n")
+    plan = {
+        "steps": [
+            step("s1", "read_file", {"path": "notes.md"}, "notes"),
+            step("s2", "read_file", {"path": "missing.md"}, "missing"),
+            step("s3", "list_files", {"path": "../"}, "up"),
+            step(
+                "s4",
+                "write_file",
+                {"path": "out.md", "content": {"$fill": "a summary of the notes"}},
+                "written",
+                inputs=["notes"],
+            ),
+        ]
+    }
+    replies = [
+        {"call": "act", "arguments": {"subtask": "read the notes", "assets": []}},
+        {"call": "submit_plan", "arguments": plan},
+        {"call": "write_file", "arguments": {"content": "Jupiter is largest"}},
+        {"call": "act", "arguments": {"subtask": "again", "assets": ["notes", "gone"]}},
+        {"call": "final", "arguments": {"answer": "Jupiter"}},
+    ]
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(replies))
+    cassette = tmp_path / "run.jsonl"
+    home = tmp_path / "home"
+    env = {**os.environ, "AUTOPLUG_HOME": str(home)}
+    out = subprocess.run(
+        [sys.executable, "-m", "autoplug.cli", "run", "Which planet is largest?"]
+        + ["--model", f"scripted:{script}", "--workspace", str(workspace)]
+        + ["--record", str(cassette), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    lines = [json.loads(line) for line in cassette.read_text().splitlines()][1:]  # no header
+    assert len(lines) == 5
+    requests = json.dumps([e["request"] for e in lines])
+    assert "has side effects and was not approved" in requests  # the run went where meant
+    assert "no file 'missing.md' in the workspace" in requests
+    for forbidden in (str(tmp_path), str(home), result["run_id"], time.strftime("%Y-%m-%d")):
+        assert forbidden not in requests
+    assert not re.search(r"20\d\d-?\d\d-?\d\d[T ]?\d\d:?\d\d", requests)
+
+
 def test_recording_into_a_cassette_of_another_catalog_is_refused(kernel, tmp_path):
     cassette = tmp_path / "c.jsonl"
     record(kernel, cassette, [ask("x")])
@@ -287,6 +393,60 @@ def test_a_cassette_of_a_newer_format_is_refused_naming_the_versions(kernel, tmp
     cassette.write_text('{"cassette_format": 3, "tools": null}\n')
     with pytest.raises(UsageError, match="format 3, written by a newer autoplug; .* up to 2"):
         kernel.model(f"replay:{cassette}")
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+TASK = "Which is the largest planet? Check the notes file."
+
+
+def replay_planets_recording_to(target: Path, cwd: Path):
+    """``autoplug run`` replaying the shipped planets cassette, ``--record`` to ``target``."""
+    return run_autoplug(
+        "run",
+        TASK,
+        "--model",
+        f"replay:{EXAMPLES / 'planets.jsonl'}",
+        "--workspace",
+        str(EXAMPLES / "workspace"),
+        "--record",
+        str(target),
+        cwd=cwd,
+    )
+
+
+def test_recording_to_a_folder_is_bad_usage_before_the_run_starts(tmp_path, isolated_home):
+    folder = tmp_path / "cassettes"
+    folder.mkdir()
+
+    proc = replay_planets_recording_to(folder, cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert last_error_line(proc) == (
+        f"error: cannot record to {folder}: it is a folder; give a file path such as run.jsonl"
+    )
+    assert not (isolated_home / "runs").exists() or not any((isolated_home / "runs").iterdir())
+
+
+def test_recording_to_a_file_still_works(tmp_path):
+    cassette = tmp_path / "new" / "run.jsonl"
+
+    proc = replay_planets_recording_to(cassette, cwd=tmp_path)
+
+    assert proc.returncode == 0, proc.stderr
+    assert "Jupiter" in proc.stdout
+    assert len(cassette.read_text().splitlines()) == 4  # the header and three exchanges
+
+
+def test_replaying_from_a_folder_says_it_is_a_folder(tmp_path):
+    proc = run_autoplug("run", TASK, "--model", f"replay:{tmp_path}", cwd=tmp_path)
+
+    assert proc.returncode == 2
+    assert (
+        last_error_line(proc)
+        == f"error: replay cassette {tmp_path} is a folder, not a cassette file"
+    )
 
 
 def test_a_miss_names_the_offered_function_that_differs(kernel, tmp_path):

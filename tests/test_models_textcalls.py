@@ -112,6 +112,28 @@ def test_history_rewritten_for_text_calls():
     assert out[3].content == "Result of function brainstorm:\nnoted"
 
 
+def test_a_text_reply_with_two_calls_is_two_calls_and_the_agent_refuses_both(tmp_path):
+    from autoplug.agents.dynamic import DECIDE_FUNCTIONS
+    from autoplug_builtins.models.textcalls import parse_text_call
+
+    reply = (
+        'First {"function": "brainstorm", "arguments": {"thoughts": "hmm"}}\n'
+        'then {"function": "final", "arguments": {"answer": "42"}}'
+    )
+    text, calls = parse_text_call(reply, DECIDE_FUNCTIONS)
+    assert [(c.name, c.arguments, c.id) for c in calls] == [
+        ("brainstorm", {"thoughts": "hmm"}, "call_0"),
+        ("final", {"answer": "42"}, "call_1"),
+    ]
+    assert text == "First \nthen"
+    # A second object that names no offered function is prose, as before.
+    text, calls = parse_text_call(
+        '{"function": "final", "arguments": {"answer": "42"}} e.g. {"unit": "km"}',
+        DECIDE_FUNCTIONS,
+    )
+    assert len(calls) == 1 and text == 'e.g. {"unit": "km"}'
+
+
 @pytest.fixture
 def text_model(tmp_path):
     with OpenAIServer() as server:

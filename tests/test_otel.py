@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shout_tools import ShoutTools
 
-from autoplug import Kernel, hookimpl, tool
+from autoplug import Kernel, hookimpl
 from autoplug.scripted import ScriptedModel, call
 
 AUTOPLUG = str(Path(sys.executable).with_name("autoplug"))
@@ -30,28 +31,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E4
     InMemorySpanExporter,
 )
 from opentelemetry.trace import StatusCode  # noqa: E402
-
-
-@tool
-def shout(text: str) -> str:
-    """Return the text in capitals."""
-    return text.upper()
-
-
-@tool
-def explode(message: str) -> str:
-    """Always fail."""
-    raise RuntimeError(message)
-
-
-class Tools:
-    name = "otel_tools"
-
-    @hookimpl
-    def register_tools(self, register: Any) -> None:
-        register(shout)
-        register(explode)
-
 
 PLAN = call(
     "submit_plan",
@@ -75,7 +54,7 @@ def exporter() -> InMemorySpanExporter:
 def traced_kernel(home: Path, otel: str = "[otel]\nenabled = true\n") -> Kernel:
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(otel)
-    return Kernel(plugins=[Tools()], builtins=["autoplug_autos", "autoplug_otel"], home=home)
+    return Kernel(plugins=[ShoutTools()], builtins=["autoplug_autos", "autoplug_otel"], home=home)
 
 
 def run_once(kernel: Kernel) -> Any:
@@ -358,7 +337,7 @@ def test_with_otel_on_loading_the_kernel_still_imports_no_opentelemetry(tmp_path
 def test_a_managers_child_run_span_is_a_direct_child_of_the_managers(tmp_path, exporter):
     from autoplug import Role
 
-    class Team(Tools):
+    class Team(ShoutTools):
         name = "otel_team"
 
         @hookimpl

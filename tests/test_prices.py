@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile_cli import last_error_line, run_autoplug
 
 from autoplug import Kernel
 from autoplug.config import Config
@@ -196,6 +197,51 @@ def test_a_negative_cached_price_is_a_config_error(isolated_home):
     assert (
         '[prices."openai:gpt-4o-mini"] cached_input_per_mtok must be a number >= 0' in proc.stderr
     )
+
+
+ANSWER_42 = [{"call": "final", "arguments": {"answer": "42"}}]
+
+
+@pytest.mark.parametrize(
+    ("toml", "fault"),
+    [
+        ('[prices."scripted:r.json"]\ninput_per_mtok = "cheap"\n', "input_per_mtok must be"),
+        ('[prices."scripted:r.json"]\ninput_per_mtok = -1\n', "input_per_mtok must be"),
+        (
+            '[prices."scripted:r.json"]\ninput_per_token = 1\n',
+            'unknown key [prices."scripted:r.json"] input_per_token',
+        ),
+        ('[prices]\n"scripted:r.json" = 3\n', "must be a table"),
+    ],
+)
+def test_an_invalid_price_table_is_a_config_error(tmp_path, isolated_home, toml, fault):
+    (isolated_home / "config.toml").write_text(toml)
+    (tmp_path / "r.json").write_text(json.dumps(ANSWER_42))
+
+    proc = run_autoplug(
+        "run", "what is six times seven?", "--model", "scripted:r.json", cwd=tmp_path
+    )
+
+    assert proc.returncode == 2
+    error = last_error_line(proc)
+    assert error.startswith(f"error: invalid config file {isolated_home / 'config.toml'}: ")
+    assert '[prices."scripted:r.json"]' in error and fault in error
+
+
+def test_a_valid_price_table_prices_the_run(tmp_path, isolated_home):
+    (isolated_home / "config.toml").write_text(
+        '[memory]\nbackend = "none"\n[prices."scripted:r.json"]\n'
+        "input_per_mtok = 1000000\noutput_per_mtok = 0\n"
+    )
+    (tmp_path / "r.json").write_text(json.dumps(ANSWER_42))
+
+    proc = run_autoplug(
+        "run", "six times seven?", "--model", "scripted:r.json", "--json", cwd=tmp_path
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    usage = json.loads(proc.stdout)["usage"]
+    assert usage["usd"] == pytest.approx(usage["input_tokens"])
 
 
 def test_models_shows_the_default_models_price_and_each_prices_entry(isolated_home):

@@ -7,34 +7,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-from autoplug import Kernel, hookimpl, tool
+from shout_tools import ShoutTools
+
+from autoplug import Kernel
 from autoplug.runs import RunStore, transcript
 from autoplug.scripted import ScriptedModel, call
 
 AUTOPLUG = str(Path(sys.executable).with_name("autoplug"))
-
-
-@tool
-def shout(text: str) -> str:
-    """Return the text in capitals."""
-    return text.upper()
-
-
-@tool
-def explode(message: str) -> str:
-    """Always fail."""
-    raise RuntimeError(message)
-
-
-class Tools:
-    name = "transcript_tools"
-
-    @hookimpl
-    def register_tools(self, register: Any) -> None:
-        register(shout)
-        register(explode)
 
 
 PLAN = call(
@@ -54,7 +34,7 @@ PLAN = call(
 
 
 def kernel(home: Path) -> Kernel:
-    return Kernel(plugins=[Tools()], builtins=["autoplug_autos"], home=home)
+    return Kernel(plugins=[ShoutTools()], builtins=["autoplug_autos"], home=home)
 
 
 def run_with_a_fill(home: Path) -> str:

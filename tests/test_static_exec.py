@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_tools import act, agent_ctx
 
 from autoplug import Kernel, hookimpl, tool
 from autoplug.agents.context import GuardStop, MemoryCheckpointer, RunContext
 from autoplug.agents.executor import AssetReferenceError, resolve_pointer
-from autoplug.agents.static import StaticAgent
+from autoplug.agents.static import StaticAgent, render_report
 from autoplug.assets import AssetStore
 from autoplug.scripted import ScriptedModel, call
 
@@ -361,6 +363,24 @@ def test_invalid_arguments_after_resolution_fail_the_step(tmp_path: Path) -> Non
     )
 
 
+def test_a_large_asset_that_breaks_a_schema_is_not_pasted_whole_into_the_report(tmp_path):
+    plan = call(
+        "submit_plan",
+        steps=[
+            step("a", "numbers", {}, "nums"),
+            step("b", "count", {"text": {"$asset": "nums"}}, "chars"),
+        ],
+    )
+    ctx = agent_ctx(tmp_path, [plan])
+    report = act(ctx)
+    (failed,) = report["failed"]
+    assert failed["step"] == "b"
+    assert failed["error"].startswith("invalid arguments for tool 'count': $.text: [0, 1, 2")
+    assert failed["error"].endswith("is not of type 'string'")  # the point of the error survives
+    assert "characters cut]" in failed["error"]
+    assert len(render_report(report)) < 5000  # the asset is 108,890 characters of JSON
+
+
 # -- approval ------------------------------------------------------------------------
 
 
@@ -600,6 +620,19 @@ def test_a_result_that_cannot_be_stored_fails_its_step_with_a_reason(
         "u": "step 'u': could not store asset 'u_out': the value cannot be stored: it is not "
         "JSON and its str() raised RuntimeError: no text for you",
     }
+
+
+def test_a_failure_to_store_an_asset_names_no_absolute_path(tmp_path):
+    folder = tmp_path / "runs" / "20260101-000000-000000-abcd" / "assets"
+    assets = AssetStore(folder)
+    shutil.rmtree(folder)  # the run folder vanished under the run
+    plan = call("submit_plan", steps=[step("s", "count", {"text": "abc"}, "n")])
+    ctx = agent_ctx(tmp_path, [plan], assets=assets)
+    report = act(ctx)
+    (failed,) = report["failed"]
+    assert failed["error"].startswith("step 's': could not store asset 'n': ")
+    assert str(tmp_path) not in failed["error"]
+    assert "abcd" not in failed["error"]
 
 
 def test_the_report_lists_at_most_fifty_assets_then_counts_the_rest(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_tools import SEEN, act, agent_ctx
 
 from autoplug import ChatRequest, Kernel, hookimpl, tool
 from autoplug.agents.context import GuardStop, MemoryCheckpointer, RunContext
@@ -164,12 +165,58 @@ def test_fills_exhausted_fail_the_step(tmp_path: Path) -> None:
     assert [e.data["kind"] for e in events if e.type == "step_failed"] == ["fill"]
 
 
+def test_fill_errors_sent_back_are_bounded_and_keep_their_point(tmp_path):
+    huge = list(range(5000))
+    plan = call(
+        "submit_plan",
+        steps=[step("c", "count", {"text": {"$fill": "the text to count"}}, "chars")],
+    )
+    model_replies = [plan, call("count", text=huge), call("count", text="fine")]
+    ctx = agent_ctx(tmp_path, model_replies)
+    report = act(ctx)
+    assert report["status"] == "succeeded"
+    retry = ctx.model.requests[2]  # the second fill request carries the error
+    told = retry.messages[-1].content
+    assert told.startswith("invalid arguments for count: $.text: [0, 1, 2")
+    assert "is not of type 'string'" in told
+    assert len(told) < 1000
+
+
 def test_only_open_keys_are_taken_from_the_fill(tmp_path: Path) -> None:
     ctx, _, tools, _ = make_ctx(
         tmp_path, [PAGE_THEN_FORECAST, call("forecast", city="Oslo", days=99)]
     )
     run(ctx)
     assert tools.seen == [{"city": "Oslo", "days": 2}]
+
+
+def test_a_fill_that_leaves_an_open_argument_unwritten_is_told_and_retried(tmp_path):
+    SEEN.clear()
+    plan = call(
+        "submit_plan",
+        steps=[
+            step("s", "label", {"text": "hello", "style": {"$fill": "plain or loud"}}, "labelled")
+        ],
+    )
+    ctx = agent_ctx(tmp_path, [plan, call("label", text="ignored"), call("label", style="loud")])
+    report = act(ctx)
+    assert report["status"] == "succeeded"
+    assert SEEN == [{"text": "hello", "style": "loud"}]
+    told = ctx.model.requests[2].messages[-1].content
+    assert told.startswith("your label call did not write the open argument 'style'")
+
+
+def test_a_fill_that_never_writes_an_open_argument_fails_the_step(tmp_path):
+    SEEN.clear()
+    plan = call(
+        "submit_plan",
+        steps=[step("s", "label", {"text": "hi", "style": {"$fill": "plain or loud"}}, "out")],
+    )
+    ctx = agent_ctx(tmp_path, [plan] + [call("label", text="x")] * 3)
+    report = act(ctx)
+    (failed,) = report["failed"]
+    assert "did not write the open argument 'style'" in failed["error"]
+    assert SEEN == []
 
 
 def test_fill_calling_another_function_is_told_which_to_call(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_tools import act, agent_ctx
 
 from autoplug import Kernel, Tool, hookimpl, tool
 from autoplug.agents.context import MemoryCheckpointer, RunContext
@@ -121,6 +122,21 @@ def test_plan_request_offers_only_submit_plan_and_lists_tools_and_assets(tmp_pat
     assert '- notes (json, 20 bytes): {"topic": "jupiter"}' in prompt
 
 
+def test_planner_previews_passed_assets_as_json(tmp_path):
+    assets = AssetStore()
+    assets.put("notes", "line one\nline two")
+    assets.put("data", {"k": [1, 2]})
+    ctx = agent_ctx(tmp_path, [call("submit_plan", steps=[step("s", "count", {"text": "x"}, "n")])])
+    ctx.assets = assets
+    act(ctx, ["notes", "data"])
+    prompt = ctx.model.requests[0].messages[1].content
+    listed = prompt.split("Assets available:\n", 1)[1].splitlines()
+    assert listed == [
+        '- notes (text, 17 bytes): "line one\\nline two"',
+        '- data (json, 13 bytes): {"k": [1, 2]}',
+    ]
+
+
 def test_accepted_plan_is_saved_and_emitted(tmp_path: Path) -> None:
     ctx, _, events = make_ctx(tmp_path, [plan(step("s1", "fetch", {"url": "u"}, "page"))])
     run(ctx)
@@ -179,6 +195,20 @@ def test_repairs_exhausted_fail_the_subtask_with_plan_errors(tmp_path: Path) -> 
         "plan_errors": ["step 's1': unknown tool 'nope'"],
     }
     assert json.loads(render_report(report)) == report
+
+
+def test_a_huge_literal_in_a_plan_gives_a_bounded_plan_error(tmp_path):
+    bad = call(
+        "submit_plan",
+        steps=[step("c", "count", {"text": list(range(5000))}, "chars")],
+    )
+    ctx = agent_ctx(tmp_path, [bad, bad, bad])
+    report = act(ctx)
+    (error,) = report["plan_errors"]
+    assert error.startswith("step 'c' (tool 'count'): argument $.text: [0, 1, 2")
+    assert error.endswith("is not of type 'string'")
+    assert len(error) < 1000
+    assert len(ctx.model.requests[1].messages[-1].content) < 1200
 
 
 def test_plan_repairs_zero_means_one_attempt(tmp_path: Path) -> None:

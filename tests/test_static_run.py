@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent_tools import AgentTools, step
+
 from autoplug import Kernel, hookimpl, tool
 from autoplug.assets import AssetStore
 from autoplug.scripted import ScriptedModel, call
@@ -85,3 +87,26 @@ def test_failing_tool_skips_dependents_and_the_run_still_answers(tmp_path: Path)
     ):
         assert expected in kinds, expected
     assert kinds.count("asset_stored") == 2
+
+
+def test_an_output_with_an_existing_name_replaces_it_and_the_trace_keeps_both(tmp_path):
+    kernel = Kernel(plugins=[AgentTools()], builtins=["autoplug_autos"], home=tmp_path / "home")
+    replies = [
+        call("act", subtask="label hello", assets=[]),
+        call("submit_plan", steps=[step("s1", "label", {"text": "hello"}, "out")]),
+        call("act", subtask="label it loud", assets=["out"]),
+        call(
+            "submit_plan",
+            steps=[step("s1", "label", {"text": {"$asset": "out"}, "style": "loud"}, "out")],
+        ),
+        call("final", answer="HELLO"),
+    ]
+    run = kernel.run("label twice", model=ScriptedModel(replies))
+    assert run.status == "succeeded"
+    assert [(a["name"], a["preview"]) for a in run.assets] == [("out", "HELLO")]
+    trace = kernel.home / "runs" / run.run_id / "trace.jsonl"
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    stored = [e["data"] for e in events if e["type"] == "asset_stored"]
+    # Both versions, told apart: the trace is the only record of the replaced one.
+    assert [(d["name"], d["preview"]) for d in stored] == [("out", "hello"), ("out", "HELLO")]
+    assert len([e for e in events if e["type"] == "step_finished"]) == 2

@@ -133,6 +133,22 @@ def delegate(*assignments: tuple[str, str, list[str]]):
     )
 
 
+def delegating_manager(*assignments: tuple[str, str, list[str]], answer: str = "ok"):
+    """A manager's turns: delegate ``assignments``, then, once told what came back, ``answer``."""
+
+    def manager(request):
+        if '"delegated"' in seen(request):
+            return call("final", answer=answer)
+        return delegate(*assignments)
+
+    return manager
+
+
+def children_of(home, run_id: str) -> list[dict]:
+    """The listed runs whose parent is ``run_id``."""
+    return [r for r in list_runs(home) if r["parent"] == run_id]
+
+
 def observations(home, run_id: str) -> list[Any]:
     with RunStore.open(home, run_id) as store:
         return [
@@ -145,10 +161,9 @@ def observations(home, run_id: str) -> list[Any]:
 def test_delegate_runs_each_assignment_as_a_child_run_with_the_observation_shape(isolated_home):
     kernel = kernel_for(isolated_home)
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="shipped")
-        return delegate(("architect", "design it", []), ("architect", "design again", []))
+    manager = delegating_manager(
+        ("architect", "design it", []), ("architect", "design again", []), answer="shipped"
+    )
 
     run = kernel.run("Build a shop.", model=team_model(manager), auto="manager")
     assert run.status == "succeeded" and run.answer == "shipped"
@@ -222,10 +237,7 @@ def test_a_role_cannot_plan_with_a_tool_outside_its_list(isolated_home):
         "architect": [{"id": "x", "tool": "deploy", "args": {"target": "prod"}, "output": "o"}],
     }
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="done")
-        return delegate(("architect", "deploy it", []))
+    manager = delegating_manager(("architect", "deploy it", []), answer="done")
 
     events = []
     run = kernel.run(
@@ -313,17 +325,14 @@ def test_assets_pass_between_children_through_the_manager(isolated_home):
 def test_a_team_that_hits_its_llm_calls_budget_inside_a_child_stops(isolated_home):
     kernel = kernel_for(isolated_home, "[limits]\nllm_calls = 3\n")
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="never")
-        return delegate(("architect", "design it", []))
+    manager = delegating_manager(("architect", "design it", []), answer="never")
 
     run = kernel.run("Go.", model=team_model(manager), auto="manager")
     # 1 manager call + 2 child calls reach the cap inside the child (its third call).
     assert run.status == "stopped"
     assert run.reason == "llm_calls limit reached: 3 model calls"
     assert run.usage["llm_calls"] == 3
-    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    (child,) = children_of(isolated_home, run.run_id)
     assert child["status"] == "stopped" and child["usage"]["llm_calls"] == 2
     assert "llm_calls limit reached" in child["reason"]
 
@@ -331,15 +340,12 @@ def test_a_team_that_hits_its_llm_calls_budget_inside_a_child_stops(isolated_hom
 def test_child_events_reach_the_managers_observers_with_child_run_and_team_role(isolated_home):
     kernel = kernel_for(isolated_home)
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="ok")
-        return delegate(("architect", "design it", []))
+    manager = delegating_manager(("architect", "design it", []))
 
     events = []
     run = kernel.run("Go.", model=team_model(manager), auto="manager", on_event=events.append)
     from_child = [e for e in events if "child_run" in e.data]
-    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    (child,) = children_of(isolated_home, run.run_id)
     assert {e.data["child_run"] for e in from_child} == {child["run_id"]}
     assert {e.data["team_role"] for e in from_child} == {"architect"}
     assert {e.run_id for e in from_child} == {run.run_id}
@@ -355,10 +361,7 @@ def test_child_events_reach_the_managers_observers_with_child_run_and_team_role(
 def test_an_approver_with_three_arguments_receives_the_request_with_the_role(isolated_home):
     kernel = kernel_for(isolated_home)
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="ok")
-        return delegate(("ops", "deploy", []))
+    manager = delegating_manager(("ops", "deploy", []))
 
     asked = []
 
@@ -378,10 +381,7 @@ def test_an_approver_with_three_arguments_receives_the_request_with_the_role(iso
 
 
 def test_children_run_concurrently_up_to_limits_children(isolated_home):
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="rested")
-        return delegate(*[("sleeper", f"nap {i}", []) for i in range(3)])
+    manager = delegating_manager(*[("sleeper", f"nap {i}", []) for i in range(3)], answer="rested")
 
     spans = {}
     for limit in (3, 1):
@@ -390,7 +390,7 @@ def test_children_run_concurrently_up_to_limits_children(isolated_home):
         assert run.status == "succeeded"
         assert sorted(a["name"] for a in run.assets) == [f"sleeper.{k}.slept" for k in (1, 2, 3)]
         stored = []
-        for child in [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]:
+        for child in children_of(isolated_home, run.run_id):
             from autoplug.assets import AssetStore
             from autoplug.runs import runs_dir
 
@@ -406,10 +406,7 @@ def test_children_run_concurrently_up_to_limits_children(isolated_home):
 def test_runs_show_lists_a_managers_children_and_prune_takes_them_with_it(isolated_home):
     kernel = kernel_for(isolated_home)
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="ok")
-        return delegate(("architect", "design it", []), ("sleeper", "nap", []))
+    manager = delegating_manager(("architect", "design it", []), ("sleeper", "nap", []))
 
     run = kernel.run("Go.", model=team_model(manager), auto="manager")
     from autoplug.cli.runs import show_run
@@ -437,13 +434,10 @@ def test_resuming_a_child_directly_is_refused_naming_its_manager(isolated_home):
 
     kernel = kernel_for(isolated_home)
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="ok")
-        return delegate(("architect", "design it", []))
+    manager = delegating_manager(("architect", "design it", []))
 
     run = kernel.run("Go.", model=team_model(manager), auto="manager")
-    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    (child,) = children_of(isolated_home, run.run_id)
     with RunStore.open(isolated_home, child["run_id"]) as store:
         store.set_status("interrupted")
     import asyncio
@@ -461,10 +455,7 @@ def test_the_transcript_lists_a_managers_children_by_reference_after_the_delegat
 
     kernel = kernel_for(isolated_home)
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="ok")
-        return delegate(("architect", "design it", []), ("sleeper", "nap", []))
+    manager = delegating_manager(("architect", "design it", []), ("sleeper", "nap", []))
 
     run = kernel.run("Go.", model=team_model(manager), auto="manager")
     with RunStore.open(isolated_home, run.run_id) as store:
@@ -491,14 +482,11 @@ def test_the_ui_run_page_lists_a_managers_children_and_a_child_page_its_parent(i
 
     kernel = kernel_for(isolated_home)
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="ok")
-        return delegate(("architect", "design it", []))
+    manager = delegating_manager(("architect", "design it", []))
 
     run = kernel.run("Go.", model=team_model(manager), auto="manager")
     page = build_run_page(isolated_home, run.run_id)
-    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    (child,) = children_of(isolated_home, run.run_id)
     assert page.data["children"] == [
         {"run_id": child["run_id"], "team_role": "architect", "status": "succeeded"}
     ]
@@ -527,15 +515,12 @@ def test_a_role_with_its_own_model_runs_its_children_on_it(isolated_home, tmp_pa
         Role("solo", "designs alone", "You design.", ["design"], f"scripted:{replies}"), "t"
     )
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="ok")
-        return delegate(("solo", "design it", []))
+    manager = delegating_manager(("solo", "design it", []))
 
     run = kernel.run("Go.", model=team_model(manager), auto="manager")
     (observed,) = observations(isolated_home, run.run_id)
     assert observed["delegated"][0]["answer"] == "designed on my own model"
-    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    (child,) = children_of(isolated_home, run.run_id)
     assert child["model"] == f"scripted:{replies}"
     assert run.usage["llm_calls"] == 2 + 3
 
@@ -582,7 +567,7 @@ def test_assignment_names_count_each_role_and_a_bad_call_starts_no_child(isolate
         assert [e["assignment"] for e in observed] == names
         assert all(e["status"] == "succeeded" for e in observed)
         expected_children += len(roles)
-    children = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    children = children_of(isolated_home, run.run_id)
     assert len(children) == expected_children
     assert sorted(c["assignment"] for c in children) == sorted(
         f"{r}.{k}" for r, n in counts.items() for k in range(1, n + 1)
@@ -621,10 +606,7 @@ def test_a_roles_output_schema_shapes_its_childs_answer_and_the_output_entry(iso
 
 
 def test_a_team_over_its_max_tokens_budget_stops_inside_a_child(isolated_home):
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="never")
-        return delegate(("architect", "design it", []))
+    manager = delegating_manager(("architect", "design it", []), answer="never")
 
     events = []
     free = kernel_for(isolated_home).run(
@@ -638,7 +620,7 @@ def test_a_team_over_its_max_tokens_budget_stops_inside_a_child(isolated_home):
     run = kernel.run("Go.", model=team_model(manager), auto="manager")
     assert run.status == "stopped"
     assert run.reason.startswith("max_tokens budget exceeded")
-    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    (child,) = children_of(isolated_home, run.run_id)
     assert child["status"] == "stopped" and child["reason"].startswith("max_tokens budget")
     assert child["usage"]["llm_calls"] == 1
     assert run.usage["total_tokens"] > budget
@@ -653,13 +635,10 @@ def test_the_ui_pages_link_a_manager_to_its_children_and_a_child_to_its_manager(
         pytest.skip(str(extra_missing()))
     kernel = kernel_for(isolated_home)
 
-    def manager(request):
-        if '"delegated"' in seen(request):
-            return call("final", answer="ok")
-        return delegate(("architect", "design it", []))
+    manager = delegating_manager(("architect", "design it", []))
 
     run = kernel.run("Go.", model=team_model(manager), auto="manager")
-    (child,) = [r for r in list_runs(isolated_home) if r["parent"] == run.run_id]
+    (child,) = children_of(isolated_home, run.run_id)
     with UiServer(isolated_home) as server, httpx.Client(base_url=server.base, timeout=15) as http:
         page = http.get(f"/runs/{run.run_id}").text
         child_page = http.get(f"/runs/{child['run_id']}").text

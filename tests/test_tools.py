@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 import time
 from pathlib import Path
 from typing import Literal
@@ -122,6 +123,35 @@ def test_tool_unsupported_annotation_is_rejected_naming_parameter():
         @tool
         def bad(x: complex) -> None:
             """Doc."""
+
+
+def test_a_tool_with_a_positional_only_parameter_is_refused_when_declared():
+    def scale(x: int, /, factor: int = 2) -> int:
+        """Scales x."""
+        return x * factor
+
+    with pytest.raises(ToolDefinitionError) as caught:
+        tool(scale)
+
+    assert str(caught.value) == (
+        "tool 'scale' parameter 'x' is positional-only; tools are called with keyword "
+        "arguments, so remove the '/' from its signature"
+    )
+
+
+def test_a_tool_with_keyword_parameters_is_called_by_name(tmp_path):
+    def scale(x: int, factor: int = 2) -> int:
+        """Scales x."""
+        return x * factor
+
+    class Scaler:
+        @hookimpl
+        def register_tools(self, register):
+            register(scale)
+
+    kernel = Kernel(plugins=[Scaler()], home=tmp_path)
+
+    assert kernel.tools.call("scale", {"x": 3}).value == 6
 
 
 def test_tool_name_must_match_model_api_pattern():
@@ -334,6 +364,33 @@ def test_hook_before_tool_call_not_reached_by_invalid_args(tmp_path):
     assert rec.seen == []
 
 
+@tool
+def hello() -> str:
+    """Says hello."""
+    return "hello"
+
+
+class BadHook:
+    """A before_tool_call hook that returns something that is not a ToolResult."""
+
+    @hookimpl
+    def register_tools(self, register):
+        register(hello)
+
+    @hookimpl
+    def before_tool_call(self, call, context):
+        return {"ok": True}
+
+
+def test_a_before_tool_call_hook_returning_a_non_result_fails_the_call(tmp_path):
+    kernel = Kernel(plugins=[BadHook()], home=tmp_path)
+
+    result = kernel.tools.call("hello", {})
+
+    assert not result.ok and result.kind == "tool_error"
+    assert "before_tool_call hook returned dict, not a ToolResult" in result.error
+
+
 # -- hostile input at the door (issue 10) ----------------------------------------
 
 from typing import Any  # noqa: E402
@@ -463,6 +520,40 @@ def test_a_tool_raising_a_base_exception_fails_its_call():
     assert reg.call("custom", {}).error == "tool 'custom' failed: Custom: deep trouble"
     result = asyncio.run(reg.acall("custom", {}))
     assert result.error == "tool 'custom' failed: Custom: deep trouble"
+
+
+@tool
+def quit_now() -> str:
+    """Calls sys.exit, as a careless tool might."""
+    sys.exit(3)
+
+
+@tool
+async def quit_async() -> str:
+    """Calls sys.exit from a coroutine."""
+    sys.exit(4)
+
+
+class Quitters:
+    """A plugin whose tools call sys.exit()."""
+
+    @hookimpl
+    def register_tools(self, register):
+        register(quit_now)
+        register(quit_async)
+
+
+@pytest.mark.parametrize("name", ["quit_now", "quit_async"])
+def test_a_tool_calling_sys_exit_fails_its_call_instead_of_ending_the_process(tmp_path, name):
+    kernel = Kernel(plugins=[Quitters()], home=tmp_path)
+
+    blocking = kernel.tools.call(name, {})
+    in_loop = asyncio.run(kernel.tools.acall(name, {}))
+
+    for result in (blocking, in_loop):
+        assert not result.ok and result.kind == "tool_error"
+        assert result.error.startswith(f"tool {name!r} failed:")
+        assert "sys.exit(" in result.error
 
 
 def test_keyboard_interrupt_from_a_tool_in_a_worker_thread_fails_only_its_call():

@@ -63,17 +63,6 @@ def home(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ids(home):
-    return json.loads(home.joinpath("ids.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def server(home):
-    with UiServer(home) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     driver = start_browser(tmp_path_factory.mktemp("chromium_profile"))
     driver.set_page_load_timeout(30)
@@ -97,28 +86,28 @@ def run_status(driver):
     )
 
 
-def test_the_runs_page_lists_a_finished_run(browser, server, ids):
+def test_the_runs_page_lists_a_finished_run(browser, ui_server, ui_ids):
     from selenium.webdriver.common.by import By
 
-    browser.get(server.url)
-    row = browser.find_element(By.CSS_SELECTOR, f'tr.run-row[data-run-id="{ids["failing"]}"]')
+    browser.get(ui_server.url)
+    row = browser.find_element(By.CSS_SELECTOR, f'tr.run-row[data-run-id="{ui_ids["failing"]}"]')
     assert row.get_attribute("data-status") == "succeeded"
     assert "How warm is Oslo?" in row.text and "scripted:test" in row.text
     row.find_element(By.TAG_NAME, "a").click()
-    assert wait_until(lambda: browser.current_url.endswith(f"/runs/{ids['failing']}"))
+    assert wait_until(lambda: browser.current_url.endswith(f"/runs/{ui_ids['failing']}"))
 
 
-def test_a_run_page_draws_one_node_per_step_with_its_status(browser, server, ids):
-    browser.get(f"{server.base}/runs/{ids['failing']}")
+def test_a_run_page_draws_one_node_per_step_with_its_status(browser, ui_server, ui_ids):
+    browser.get(f"{ui_server.base}/runs/{ui_ids['failing']}")
     assert node_statuses(browser) == {"oslo": "succeeded", "bergen": "succeeded", "boom": "failed"}
     edges = browser.find_elements("css selector", "svg.plan path.edge")
     assert len(edges) == 2
 
 
-def test_clicking_a_failed_step_shows_its_error(browser, server, ids):
+def test_clicking_a_failed_step_shows_its_error(browser, ui_server, ui_ids):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{server.base}/runs/{ids['failing']}")
+    browser.get(f"{ui_server.base}/runs/{ui_ids['failing']}")
     failed = browser.find_element(By.CSS_SELECTOR, 'svg.plan .node[data-step-id="boom"]')
     detail = browser.find_element(By.ID, f"step-{failed.get_attribute('data-step')}")
     assert not detail.is_displayed()
@@ -130,17 +119,17 @@ def test_clicking_a_failed_step_shows_its_error(browser, server, ids):
     assert not browser.find_element(By.ID, f"step-{oslo.get_attribute('data-step')}").is_displayed()
 
 
-def test_an_image_asset_is_previewed(browser, server, ids):
+def test_an_image_asset_is_previewed(browser, ui_server, ui_ids):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{server.base}/runs/{ids['picture']}")
+    browser.get(f"{ui_server.base}/runs/{ui_ids['picture']}")
     image = browser.find_element(By.CSS_SELECTOR, "img.preview")
     assert wait_until(
         lambda: browser.execute_script("return arguments[0].naturalWidth", image) == 1
     )
 
 
-def test_a_running_run_updates_on_the_page_without_a_reload(browser, server, home):
+def test_a_running_run_updates_on_the_page_without_a_reload(browser, ui_server, home):
     from selenium.webdriver.common.by import By
 
     RELEASE.clear()
@@ -174,7 +163,7 @@ def test_a_running_run_updates_on_the_page_without_a_reload(browser, server, hom
                 and '"slow"' in folder.joinpath("trace.jsonl").read_text()
             )
         )
-        browser.get(f"{server.base}/runs/{folder.name}")
+        browser.get(f"{ui_server.base}/runs/{folder.name}")
         assert run_status(browser) == "running"
         assert node_statuses(browser) == {"first": "succeeded", "slow": "running"}
         browser.execute_script("window.notReloaded = 42;")
@@ -188,17 +177,22 @@ def test_a_running_run_updates_on_the_page_without_a_reload(browser, server, hom
     assert "Mild." in browser.find_element(By.ID, "answer").text
 
 
-def test_no_request_leaves_the_servers_origin(browser, server, ids):
+def test_no_request_leaves_the_servers_origin(browser, ui_server, ui_ids):
     requested_urls(browser)  # drop what earlier tests loaded
-    for path in ("/runs", f"/runs/{ids['failing']}", f"/runs/{ids['picture']}", "/memory?q=Oslo"):
-        browser.get(server.base + path)
+    for path in (
+        "/runs",
+        f"/runs/{ui_ids['failing']}",
+        f"/runs/{ui_ids['picture']}",
+        "/memory?q=Oslo",
+    ):
+        browser.get(ui_server.base + path)
     entries = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
     )
     urls = requested_urls(browser)
     assert any(u.endswith("/static/ui.css") for u in urls)
     assert any("/assets/image" in u for u in urls)
-    foreign = [u for u in [*urls, *entries] if not u.startswith(server.base + "/")]
+    foreign = [u for u in [*urls, *entries] if not u.startswith(ui_server.base + "/")]
     assert foreign == []
 
 
@@ -210,7 +204,7 @@ def _alias_works():
         return False
 
 
-def test_a_browser_without_the_token_gets_403_on_another_address(home, ids, tmp_path):
+def test_a_browser_without_the_token_gets_403_on_another_address(home, ui_ids, tmp_path):
     if not _alias_works():
         pytest.skip("127.0.0.2 cannot be bound here")
     from selenium.webdriver.common.by import By
@@ -223,8 +217,8 @@ def test_a_browser_without_the_token_gets_403_on_another_address(home, ids, tmp_
             assert "needs the token" in driver.find_element(By.TAG_NAME, "body").text
             driver.get(running.url)  # the printed URL, with ?token=
             assert driver.find_elements(By.CSS_SELECTOR, "tr.run-row")
-            driver.get(f"{running.base}/runs/{ids['failing']}")  # no token: the cookie
-            assert (f"{running.base}/runs/{ids['failing']}", 200) in document_statuses(driver)
+            driver.get(f"{running.base}/runs/{ui_ids['failing']}")  # no token: the cookie
+            assert (f"{running.base}/runs/{ui_ids['failing']}", 200) in document_statuses(driver)
             assert len(node_statuses(driver)) == len(FAILING_PLAN)
         finally:
             driver.quit()

@@ -48,25 +48,18 @@ def home(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ids(home):
-    return json.loads(home.joinpath("ids.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def server(home):
-    with UiServer(home) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with httpx.Client(base_url=server.base, timeout=15) as http:
+def client(ui_server):
+    with httpx.Client(base_url=ui_server.base, timeout=15) as http:
         yield http
 
 
-def test_runs_json_lists_runs_newest_first_with_duration_tokens_and_cost(client, ids):
+def test_runs_json_lists_runs_newest_first_with_duration_tokens_and_cost(client, ui_ids):
     page = client.get("/runs.json").json()
-    assert [r["run_id"] for r in page["runs"]] == [ids["dead"], ids["picture"], ids["failing"]]
+    assert [r["run_id"] for r in page["runs"]] == [
+        ui_ids["dead"],
+        ui_ids["picture"],
+        ui_ids["failing"],
+    ]
     assert page["count"] == 3 and page["next"] is None
     failing = page["runs"][2]
     assert failing["status"] == "succeeded"
@@ -77,21 +70,21 @@ def test_runs_json_lists_runs_newest_first_with_duration_tokens_and_cost(client,
     assert page["runs"][0]["status"] == "interrupted"
 
 
-def test_runs_json_filters_by_status_and_searches_the_task_case_blind(client, ids):
+def test_runs_json_filters_by_status_and_searches_the_task_case_blind(client, ui_ids):
     interrupted = client.get("/runs.json", params={"status": "interrupted"}).json()
-    assert [r["run_id"] for r in interrupted["runs"]] == [ids["dead"]]
+    assert [r["run_id"] for r in interrupted["runs"]] == [ui_ids["dead"]]
     found = client.get("/runs.json", params={"q": "png PICTURE"}).json()
-    assert [r["run_id"] for r in found["runs"]] == [ids["picture"]]
+    assert [r["run_id"] for r in found["runs"]] == [ui_ids["picture"]]
     both = client.get("/runs.json", params={"status": "succeeded", "q": "oslo"}).json()
-    assert [r["run_id"] for r in both["runs"]] == [ids["failing"]]
+    assert [r["run_id"] for r in both["runs"]] == [ui_ids["failing"]]
 
 
-def test_runs_json_pages_newest_first_with_a_before_cursor(client, ids):
+def test_runs_json_pages_newest_first_with_a_before_cursor(client, ui_ids):
     first = client.get("/runs.json", params={"limit": 2}).json()
-    assert [r["run_id"] for r in first["runs"]] == [ids["dead"], ids["picture"]]
-    assert first["next"] == ids["picture"]
+    assert [r["run_id"] for r in first["runs"]] == [ui_ids["dead"], ui_ids["picture"]]
+    assert first["next"] == ui_ids["picture"]
     rest = client.get("/runs.json", params={"limit": 2, "before": first["next"]}).json()
-    assert [r["run_id"] for r in rest["runs"]] == [ids["failing"]]
+    assert [r["run_id"] for r in rest["runs"]] == [ui_ids["failing"]]
     assert rest["next"] is None
 
 
@@ -109,15 +102,15 @@ def test_runs_json_refuses_a_bad_parameter_with_400_naming_it(client, params, na
     assert named in answer.json()["error"]
 
 
-def test_the_runs_page_is_html_listing_each_run_with_a_link(client, ids):
+def test_the_runs_page_is_html_listing_each_run_with_a_link(client, ui_ids):
     answer = client.get("/runs")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
-    for run_id in ids.values():
+    for run_id in ui_ids.values():
         assert f'href="/runs/{run_id}"' in answer.text
 
 
-def test_run_json_has_one_graph_node_per_step_and_edges_from_references_and_inputs(client, ids):
-    run = client.get(f"/runs/{ids['failing']}.json").json()
+def test_run_json_has_one_graph_node_per_step_and_edges_from_references_and_inputs(client, ui_ids):
+    run = client.get(f"/runs/{ui_ids['failing']}.json").json()
     (act,) = run["acts"]
     assert [(s["id"], s["status"]) for s in act["steps"]] == [
         ("oslo", "succeeded"),
@@ -137,8 +130,8 @@ def test_run_json_has_one_graph_node_per_step_and_edges_from_references_and_inpu
     assert act["steps"][0]["result"] == '{"city": "Oslo", "temp": 12}'
 
 
-def test_run_json_carries_the_transcript_and_children(client, ids):
-    run = client.get(f"/runs/{ids['failing']}.json").json()
+def test_run_json_carries_the_transcript_and_children(client, ui_ids):
+    run = client.get(f"/runs/{ui_ids['failing']}.json").json()
     kinds = [(e["kind"], e.get("agent") or e.get("step")) for e in run["transcript"]]
     assert kinds == [
         ("model", "dynamic"),
@@ -161,31 +154,31 @@ def test_an_unknown_run_is_404_naming_it(client):
     assert client.get("/runs/.hidden").status_code == 404
 
 
-def test_an_asset_downloads_by_name_with_its_type(client, ids):
-    answer = client.get(f"/runs/{ids['failing']}/assets/weather")
+def test_an_asset_downloads_by_name_with_its_type(client, ui_ids):
+    answer = client.get(f"/runs/{ui_ids['failing']}/assets/weather")
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/json"
     assert "attachment" in answer.headers["content-disposition"]
     assert answer.json() == {"city": "Oslo", "temp": 12}
 
 
-def test_an_image_asset_is_previewed_inline_and_the_page_shows_it(client, ids):
-    run = client.get(f"/runs/{ids['picture']}.json").json()
+def test_an_image_asset_is_previewed_inline_and_the_page_shows_it(client, ui_ids):
+    run = client.get(f"/runs/{ui_ids['picture']}.json").json()
     (asset,) = run["assets"]
     assert asset["image"] is True
     inline = client.get(asset["download"], params={"inline": "1"})
     assert inline.headers["content-type"] == "image/png"
     assert inline.headers["content-disposition"].startswith("inline")
     assert inline.content.startswith(b"\x89PNG")
-    page = client.get(f"/runs/{ids['picture']}").text
+    page = client.get(f"/runs/{ui_ids['picture']}").text
     assert f'src="{asset["download"]}?inline=1"' in page
 
 
 @pytest.mark.parametrize(
     "name", ["state.sqlite", "../state.sqlite", "..%2Fstate.sqlite", "manifest.json", "/etc/passwd"]
 )
-def test_a_name_not_in_the_manifest_is_404_never_a_file(client, ids, name):
-    answer = client.get(f"/runs/{ids['failing']}/assets/{name}")
+def test_a_name_not_in_the_manifest_is_404_never_a_file(client, ui_ids, name):
+    answer = client.get(f"/runs/{ui_ids['failing']}/assets/{name}")
     assert answer.status_code == 404
     assert b"SQLite" not in answer.content and b"root:" not in answer.content
 
@@ -202,8 +195,8 @@ def test_every_page_forbids_loading_from_another_origin(client):
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
-def test_writes_are_refused_with_405(client, ids, method):
-    answer = client.request(method, f"/runs/{ids['failing']}.json")
+def test_writes_are_refused_with_405(client, ui_ids, method):
+    answer = client.request(method, f"/runs/{ui_ids['failing']}.json")
     assert answer.status_code == 405
     assert "read-only" in answer.text
 
@@ -216,23 +209,23 @@ def test_a_foreign_host_header_is_refused_on_loopback(client):
     ).is_success
 
 
-def test_the_live_endpoint_answers_204_until_the_run_changes(client, ids):
-    run = client.get(f"/runs/{ids['failing']}.json").json()
-    same = client.get(f"/runs/{ids['failing']}/live", params={"v": run["version"]})
+def test_the_live_endpoint_answers_204_until_the_run_changes(client, ui_ids):
+    run = client.get(f"/runs/{ui_ids['failing']}.json").json()
+    same = client.get(f"/runs/{ui_ids['failing']}/live", params={"v": run["version"]})
     assert same.status_code == 204
-    changed = client.get(f"/runs/{ids['failing']}/live", params={"v": "old"})
+    changed = client.get(f"/runs/{ui_ids['failing']}/live", params={"v": "old"})
     assert changed.status_code == 200
     assert changed.headers["x-run-live"] == "0"
     assert changed.headers["x-run-version"] == run["version"]
     assert 'class="act"' in changed.text
 
 
-def test_viewing_every_page_changes_nothing_in_the_home(home, client, ids):
+def test_viewing_every_page_changes_nothing_in_the_home(home, client, ui_ids):
     before = snapshot(home)
-    for run_id in ids.values():
+    for run_id in ui_ids.values():
         for path in (f"/runs/{run_id}", f"/runs/{run_id}.json", f"/runs/{run_id}/live"):
             assert client.get(path).status_code == 200
-    client.get(f"/runs/{ids['failing']}/assets/weather")
+    client.get(f"/runs/{ui_ids['failing']}/assets/weather")
     client.get("/runs?status=failed&q=x")
     client.get("/memory.json", params={"q": "Oslo"})
     assert snapshot(home) == before
