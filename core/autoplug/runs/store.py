@@ -21,7 +21,7 @@ from ..errors import RunError
 from ..events import Event
 from . import claims
 from .ids import new_run_id, utc_iso
-from .journal import append, cut_partial_line, dumps, lines, os_problem
+from .journal import HANDLES, append, cut_partial_line, dumps, lines, os_problem
 from .journal_exchanges import JournalExchangeLog
 from .owners import owner_alive, process_start_time
 from .shapes import CHILD, DECISION, MESSAGE, STEP, TEAM, USAGE, checked, checked_plan, kind_of
@@ -103,8 +103,9 @@ class RunStore:
     """One run's folder: ``$AUTOPLUG_HOME/runs/<run_id>/``.
 
     Build one with :meth:`create` (a new run) or :meth:`open` (an existing one).
-    Safe to use from several threads (one lock). No file stays open between
-    writes, and the claim (:meth:`claim`) holds none either.
+    Safe to use from several threads (one lock). Its journals are written through
+    the process's bounded cache of descriptors (:data:`.journal.HANDLES`), released
+    by :meth:`close`; the claim (:meth:`claim`) holds no file open.
     """
 
     def __init__(self, folder: Path, *, read_only: bool = False) -> None:
@@ -113,6 +114,9 @@ class RunStore:
         self.assets_dir = folder / "assets"
         self.state_path = folder / JOURNAL_FILE
         self.trace_path = folder / TRACE_FILE
+        # As text, once: the handle cache is keyed by it, and every write needs it.
+        self._state = str(self.state_path)
+        self._trace = str(self.trace_path)
         self.read_only = read_only
         self._lock = threading.RLock()
         self._row: dict[str, Any] = {}
@@ -126,7 +130,7 @@ class RunStore:
         self._children: dict[str, tuple[str, Any]] = {}  # a manager's, by assignment
         self._damage: dict[str, str] = {}  # kind -> the first structural fault found
         self._claimed = False
-        self._clean: set[Path] = set()  # files whose partial last line is already cut
+        self._clean: set[str] = set()  # files whose partial last line is already cut
         self.checkpoint = JournalCheckpointer(self)
         self.exchanges = JournalExchangeLog(self)
 
@@ -175,7 +179,7 @@ class RunStore:
             hint = "" if "open files" in problem else " (it must be a folder autoplug can write)"
             raise RunError(f"cannot create a run folder in {parent}: {problem}{hint}") from None
         store = cls(parent / run_id)
-        store._clean.update((store.state_path, store.trace_path))  # just written whole
+        store._clean.update((store._state, store._trace))  # just written whole
         store._apply(row)
         store.claim()  # nobody else knows the id yet: this cannot lose
         return store
@@ -316,16 +320,17 @@ class RunStore:
         data = "".join(dumps(r) + "\n" for r in records).encode("utf-8")
         with self._lock:
             try:
-                self._cut(self.state_path)
-                append(self.state_path, data)
+                self._cut(self._state)
+                HANDLES.append(self._state, data)
             except OSError as exc:
                 raise _os_error(self.run_id, "write", self.state_path, exc) from None
             for record in records:
                 self._apply(record, f"run {self.run_id!r}: {self.state_path}")
 
     def close(self) -> None:
-        """Give up the claim on the run (no file is held open otherwise)."""
+        """Give up the claim on the run and close the run's kept journal descriptors."""
         with self._lock:
+            HANDLES.forget((self._state, self._trace, str(self.assets_dir / "manifest.jsonl")))
             if self._claimed:
                 claims.release(self.folder, LOCK_FILE)
                 self._claimed = False
@@ -353,7 +358,7 @@ class RunStore:
             raise _os_error(self.run_id, "open", path, exc) from None
         self._claimed = True
 
-    def _cut(self, path: Path) -> None:
+    def _cut(self, path: str) -> None:
         """Before this store's first append to ``path``: cut a killed writer's partial line.
 
         Appending after it would glue two records into one garbled line.
@@ -371,14 +376,14 @@ class RunStore:
     # -- the trace --------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        """Append ``event`` to trace.jsonl as one JSON line."""
+        """Append ``event`` to trace.jsonl as one JSON line (written before this returns)."""
         if self.read_only:
             raise RunError(f"run {self.run_id!r}: cannot write {self.trace_path}: opened read-only")
         data = (dumps(event.to_dict()) + "\n").encode("utf-8")
         with self._lock:
             try:
-                self._cut(self.trace_path)
-                append(self.trace_path, data)
+                self._cut(self._trace)
+                HANDLES.append(self._trace, data)
             except OSError as exc:
                 raise _os_error(self.run_id, "write", self.trace_path, exc) from None
 
