@@ -159,8 +159,13 @@ class AssetStore:
         self._lock = threading.Lock()
         self._manifest = ""
         if self.folder is not None:
+            from .runs.journal import HANDLES, line
+
             self.folder.mkdir(parents=True, exist_ok=True)
             self._manifest = str(self.folder / MANIFEST)
+            # Bound once: an import inside the per-step write path costs microseconds.
+            self._append = HANDLES.append
+            self._line = line
 
     def put(
         self, name: str, value: Any, *, step: str | None = None, tool: str | None = None
@@ -184,8 +189,7 @@ class AssetStore:
     def _store(self, asset: Asset, raw: bytes) -> None:
         """Write ``asset`` (stored form ``raw``) to the folder: inline, or its own file first."""
         assert self.folder is not None
-        from .runs.journal import HANDLES, dumps
-
+        line = self._line
         entry = {
             "name": asset.name,
             "type": asset.type,
@@ -195,15 +199,14 @@ class AssetStore:
         }
         file_name = None
         if asset.type != "bytes" and len(raw) <= INLINE_MAX:
-            # The stored form is already JSON (or, for text, is encoded as a string):
-            # spliced in, the value is not encoded a second time.
-            value = raw.decode("utf-8") if asset.type == "json" else dumps(asset.value)
-            line = dumps(entry)[:-1] + ',"value":' + value + "}\n"
+            # A JSON value's stored form is already JSON: spliced in, not encoded again.
+            value = raw if asset.type == "json" else line(asset.value)[:-1]
+            data = line(entry)[:-2] + b',"value":' + value + b"}\n"
         else:
             file_name = _file_name(asset.name, asset.type)
             _write_new(self.folder / file_name, raw)
-            line = dumps({**entry, "file": file_name}) + "\n"
-        HANDLES.append(self._manifest, line.encode("utf-8"))
+            data = line({**entry, "file": file_name})
+        self._append(self._manifest, data)
         old = self._files.pop(asset.name, None)
         if file_name is not None:
             self._files[asset.name] = file_name

@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,17 +33,50 @@ HANDLES_MAX = 16
 # Built once: json.dumps with options other than the defaults builds an encoder per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
 
+try:  # a declared dependency; the json module stands in where it has no wheel
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is installed with autoplug
+    _orjson = None
+    _OPTIONS = 0
+else:
+    # Dataclasses and datetimes go through default=str as json writes them; keys
+    # that are not text become text as json makes them.
+    _OPTIONS = (
+        _orjson.OPT_NON_STR_KEYS
+        | _orjson.OPT_PASSTHROUGH_DATACLASS
+        | _orjson.OPT_PASSTHROUGH_DATETIME
+        | _orjson.OPT_APPEND_NEWLINE
+    )
+
+
+def line(value: Any) -> bytes:
+    """One record as one line of compact UTF-8 JSON, its newline included.
+
+    Encoded by ``orjson`` (ten times faster than ``json``: encoding was most of
+    what persisting a step cost); what it refuses — an integer past 64 bits, a
+    lone surrogate, nesting deeper than 254 — is encoded by ``json`` instead, so
+    a record is written (or refused) exactly when ``json`` would. A NaN or an
+    infinity is written as ``null``.
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value, default=str, option=_OPTIONS)
+        except (TypeError, _orjson.JSONEncodeError):
+            pass
+    return (_ENCODER.encode(value) + "\n").encode("utf-8")
+
 
 def dumps(value: Any) -> str:
-    """One record as compact JSON (never a newline inside: ``json`` escapes them)."""
-    return _ENCODER.encode(value)
+    """One record as compact JSON text (never a newline inside: ``json`` escapes them)."""
+    return line(value)[:-1].decode("utf-8")
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    written = os.write(fd, data)
+    if written < len(data):  # a short write (a signal, a full pipe): write the rest
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def append(path: Path | str, data: bytes) -> None:
@@ -67,7 +101,10 @@ class AppendHandles:
         self.limit = max(1, limit)
         self._fds: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
-        self._pid = os.getpid()
+        if hasattr(os, "register_at_fork"):
+            # The child's copies of these descriptors are its parent's to manage.
+            mine = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _forked(mine))
 
     def append(self, path: str, data: bytes) -> None:
         """Append ``data`` (whole lines) to the file at ``path``, creating it.
@@ -78,9 +115,6 @@ class AppendHandles:
         tries once more.
         """
         with self._lock:
-            if self._pid != os.getpid():  # a forked child: those descriptors are the parent's
-                self._fds.clear()
-                self._pid = os.getpid()
             fd = self._fds.get(path)
             if fd is None:
                 fd = self._open(path)
@@ -118,23 +152,26 @@ class AppendHandles:
     def forget(self, paths: Iterable[str]) -> None:
         """Close the kept descriptors of ``paths`` (a run that ends, a folder renamed)."""
         with self._lock:
-            if self._pid == os.getpid():
-                for path in paths:
-                    self._close(path)
+            for path in paths:
+                self._close(path)
 
     def close_all(self) -> None:
         """Close every kept descriptor."""
         with self._lock:
-            if self._pid == os.getpid():
-                self._close_all()
-            else:
-                self._fds.clear()
+            self._close_all()
 
     def __len__(self) -> int:
         return len(self._fds)
 
     def __contains__(self, path: object) -> bool:
         return path in self._fds
+
+
+def _forked(ref: weakref.ref[AppendHandles]) -> None:
+    handles = ref()
+    if handles is not None:
+        handles._fds = OrderedDict()  # forgotten, not closed: the parent still writes them
+        handles._lock = threading.Lock()  # another thread may have held it at the fork
 
 
 HANDLES = AppendHandles()

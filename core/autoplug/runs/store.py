@@ -21,7 +21,7 @@ from ..errors import RunError
 from ..events import Event
 from . import claims
 from .ids import new_run_id, utc_iso
-from .journal import HANDLES, append, cut_partial_line, dumps, lines, os_problem
+from .journal import HANDLES, append, cut_partial_line, line, lines, os_problem
 from .journal_exchanges import JournalExchangeLog
 from .owners import owner_alive, process_start_time
 from .shapes import CHILD, DECISION, MESSAGE, STEP, TEAM, USAGE, checked, checked_plan, kind_of
@@ -117,6 +117,7 @@ class RunStore:
         # As text, once: the handle cache is keyed by it, and every write needs it.
         self._state = str(self.state_path)
         self._trace = str(self.trace_path)
+        self._where = f"run {self.run_id!r}: {self._state}"  # names a record written here
         self.read_only = read_only
         self._lock = threading.RLock()
         self._row: dict[str, Any] = {}
@@ -171,7 +172,7 @@ class RunStore:
             staging.mkdir()
             (staging / "assets").mkdir()
             append(staging / TRACE_FILE, b"")
-            append(staging / JOURNAL_FILE, (dumps(row) + "\n").encode("utf-8"))
+            append(staging / JOURNAL_FILE, line(row))
             os.rename(staging, parent / run_id)
         except OSError as exc:
             problem = os_problem(exc)
@@ -212,12 +213,12 @@ class RunStore:
             found = lines(self.state_path)
         except OSError as exc:
             raise _os_error(self.run_id, "read", self.state_path, exc) from None
-        for number, line in enumerate(found, 1):
-            if not line.strip():
+        for number, text in enumerate(found, 1):
+            if not text.strip():
                 continue
             where = f"run {self.run_id!r}: {self.state_path} line {number}"
             try:
-                record = json.loads(line)
+                record = json.loads(text)
             except RecursionError:
                 raise RunError(f"{where} is nested too deeply to read") from None
             except ValueError as exc:
@@ -317,15 +318,16 @@ class RunStore:
     def _append_lines(self, records: list[dict[str, Any]]) -> None:
         if self.read_only:
             raise RunError(f"run {self.run_id!r}: cannot write {self.state_path}: opened read-only")
-        data = "".join(dumps(r) + "\n" for r in records).encode("utf-8")
+        data = b"".join(line(r) for r in records)
         with self._lock:
             try:
                 self._cut(self._state)
                 HANDLES.append(self._state, data)
             except OSError as exc:
                 raise _os_error(self.run_id, "write", self.state_path, exc) from None
+            where = self._where
             for record in records:
-                self._apply(record, f"run {self.run_id!r}: {self.state_path}")
+                self._apply(record, where)
 
     def close(self) -> None:
         """Give up the claim on the run and close the run's kept journal descriptors."""
@@ -379,7 +381,7 @@ class RunStore:
         """Append ``event`` to trace.jsonl as one JSON line (written before this returns)."""
         if self.read_only:
             raise RunError(f"run {self.run_id!r}: cannot write {self.trace_path}: opened read-only")
-        data = (dumps(event.to_dict()) + "\n").encode("utf-8")
+        data = line(event.to_dict())
         with self._lock:
             try:
                 self._cut(self._trace)
