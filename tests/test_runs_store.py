@@ -786,3 +786,29 @@ def test_a_journal_cut_anywhere_reads_as_the_state_after_its_last_whole_line(sav
             return
         again = RunStore.open(home, store.run_id, read_only=True)
         assert snapshot_of(again) == whole[-1]
+
+
+def test_a_new_run_is_claimed_before_its_folder_is_visible(tmp_path):
+    store = make(tmp_path)
+    lock = (store.folder / "owner.lock").read_text()
+    assert lock.startswith(f"pid {os.getpid()} on ") and len(lock) == 512
+    code = (
+        "import sys; from pathlib import Path; from autoplug.runs import RunStore;"
+        "RunStore.open(Path(sys.argv[1]), sys.argv[2]).claim()"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), store.run_id],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert other.returncode == 1
+    assert f"is being run by pid {os.getpid()} on " in other.stderr
+    store.close()  # released: now another process may take it over
+    again = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), store.run_id],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr

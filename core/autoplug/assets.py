@@ -161,7 +161,8 @@ class AssetStore:
         if self.folder is not None:
             from .runs.journal import HANDLES, line
 
-            self.folder.mkdir(parents=True, exist_ok=True)
+            if not self.folder.is_dir():  # a run's is made with its folder: one stat, no raise
+                self.folder.mkdir(parents=True, exist_ok=True)
             self._manifest = str(self.folder / MANIFEST)
             # Bound once: an import inside the per-step write path costs microseconds.
             self._append = HANDLES.append

@@ -38,6 +38,8 @@ from .sqlite_store import (
 )
 from .trace import read_events, read_trace
 
+_MADE: set[Path] = set()  # runs folders this process has made (or found) already
+
 JOURNAL_FILE = "state.jsonl"
 TRACE_FILE = "trace.jsonl"
 SCHEMA_VERSION = 2
@@ -168,13 +170,18 @@ class RunStore:
             "updated": time.time(),
         }
         try:
-            parent.mkdir(parents=True, exist_ok=True)
+            if parent not in _MADE:
+                parent.mkdir(parents=True, exist_ok=True)
+                _MADE.add(parent)
             staging.mkdir()
             (staging / "assets").mkdir()
             append(staging / TRACE_FILE, b"")
             append(staging / JOURNAL_FILE, line(row))
+            # Claimed before anyone can see it: nobody else knows the id yet.
+            token = claims.fresh_claim(staging, LOCK_FILE)
             os.rename(staging, parent / run_id)
         except OSError as exc:
+            _MADE.discard(parent)  # deleted since? then it is made again next time
             problem = os_problem(exc)
             # Out of descriptors is said as that: the folder itself is fine.
             hint = "" if "open files" in problem else " (it must be a folder autoplug can write)"
@@ -182,7 +189,8 @@ class RunStore:
         store = cls(parent / run_id)
         store._clean.update((store._state, store._trace))  # just written whole
         store._apply(row)
-        store.claim()  # nobody else knows the id yet: this cannot lose
+        claims.hold(store.folder, token)
+        store._claimed = True
         return store
 
     @classmethod
