@@ -8,10 +8,17 @@ Run: python benchmarks/bench_scale.py [--quick] [--peers]
 - the fixed cost of a run that makes no step (median), with and without a folder;
 - 1,000 concurrent 3-step runs in one process under ``ulimit -n 256``: how many
   succeeded, runs/s, the peak of open files and the peak RSS;
-- ``--peers``: the same concurrent runs for peer frameworks installed in
-  ``/work/venvs/peers-scale`` (a line says which are missing).
+- ``--peers``: peer frameworks, run by the Python of their own environment
+  (``--peers-python``, default ``/work/venvs/peers-fast/bin/python``; a line says
+  which are missing): per tool step with persistence — agno with its ``SqliteDb``
+  and langgraph with its ``SqliteSaver`` (a 20-step run, each step a model turn
+  and an instant tool, a new session or thread each run) — and 1,000 concurrent
+  3-step pydantic-ai runs under ``ulimit -n 256`` (it keeps no state on disk).
+  The peers' environment needs ``pip install agno sqlalchemy greenlet aiosqlite
+  langgraph langgraph-checkpoint-sqlite pydantic-ai-slim``.
 
-Every model is the scripted model: the figures are autoplug's own cost.
+Every model is a scripted model (autoplug's, or one written here for each peer):
+the figures are the frameworks' own cost. Times are process CPU time.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import threading
 import time
 from pathlib import Path
 
-PEERS_PYTHON = Path("/work/venvs/peers-scale/bin/python")
+PEERS_PYTHON = Path("/work/venvs/peers-fast/bin/python")
+PEER_STEPS = 20  # tool steps of a peer's run for the per-step figure
 
 
 def kernel(home: Path):
@@ -100,11 +108,10 @@ def script(steps: list[dict] | None):
 
 
 def per_step(k, steps: int, shape: str, persist: bool) -> float:
-    """Microseconds per step of one run of ``steps`` steps, less a no-step run's cost."""
+    """µs of CPU per step of a run of ``steps`` steps, less a no-step run's cost (medians)."""
     the_plan = plan(steps, shape)
-    base = min(_timed(k, None, persist) for _ in range(3))
-    runs = 3 if steps <= 1000 else 1
-    total = min(_timed(k, the_plan, persist) for _ in range(runs))
+    base = statistics.median(_timed(k, None, persist) for _ in range(7))
+    total = statistics.median(_timed(k, the_plan, persist) for _ in range(3))
     return (total - base) / steps * 1e6
 
 
@@ -118,16 +125,17 @@ def can_skip_folder() -> bool:
 
 
 def _timed(k, steps, persist: bool) -> float:
+    """Process CPU seconds of one public ``kernel.run`` (its tool threads included)."""
     options = {} if persist else {"persist": False}
-    start = time.perf_counter()
+    start = time.process_time()
     result = k.run("bench", model=script(steps), **options)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert result.status == "succeeded", result.reason
     return elapsed
 
 
 def fixed_cost(k, persist: bool, runs: int) -> float:
-    """Median milliseconds of a run that answers at once."""
+    """Median milliseconds of CPU of a run that answers at once."""
     for _ in range(5):
         _timed(k, None, persist)
     return statistics.median(_timed(k, None, persist) for _ in range(runs)) * 1000
@@ -143,14 +151,14 @@ def persistence(steps: int) -> float:
         home = Path(tmp)
         store = RunStore.create(home, task="t", model="m", auto="runner", workspace=home)
         assets = AssetStore(store.assets_dir)
-        start = time.perf_counter()
+        start = time.process_time()
         for n in range(steps):
             assets.put(f"a{n}", f"value {n}", step=f"s{n}", tool="echo")
             for kind in ("step_started", "tool_call", "tool_result", "asset_stored"):
                 store.append_event(Event(kind, store.run_id, 6 * n, data={"step": f"s{n}"}))
             store.checkpoint.save_step(1, f"s{n}", {"status": "succeeded", "asset": f"a{n}"})
             store.append_event(Event("step_finished", store.run_id, 6 * n + 5, data={}))
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         store.close()
     return elapsed / steps * 1e6
 
@@ -185,9 +193,9 @@ def concurrent(home: Path, count: int, persist: bool) -> dict:
             return_exceptions=True,
         )
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = asyncio.run(all_runs())
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     done.set()
     sampler.join()
     ok = sum(1 for r in results if not isinstance(r, BaseException) and r.status == "succeeded")
@@ -195,6 +203,7 @@ def concurrent(home: Path, count: int, persist: bool) -> dict:
     return {
         "succeeded": ok,
         "runs_per_s": count / wall,
+        "cpu_ms_per_run": cpu / count * 1000,
         "peak_open_files": peak[0],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "errors": errors[:3],
@@ -229,40 +238,263 @@ def under_ulimit(limit: int, count: int, persist: bool) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def peers(count: int) -> None:
-    print("\n== peers: concurrent 3-tool-step runs (their own scripted models) ==")
-    if not PEERS_PYTHON.exists():
-        print(f"skipped: no peer venv at {PEERS_PYTHON.parent.parent}")
-        return
-    for name in ("agno", "langgraph", "pydantic_ai"):
-        found = subprocess.run(
-            [str(PEERS_PYTHON), "-c", f"import {name}"], capture_output=True, check=False
+# -- peers (these functions run in the peers' Python, never importing autoplug) ---------
+
+
+def peer_agno(steps: int) -> dict:
+    """agno: an Agent with a scripted Model and an instant tool, its state in a SqliteDb."""
+    from dataclasses import dataclass
+
+    from agno.agent import Agent
+    from agno.db.sqlite import SqliteDb
+    from agno.models.base import Model
+    from agno.models.response import ModelResponse
+
+    @dataclass
+    class Scripted(Model):
+        id: str = "scripted"
+        name: str = "scripted"
+        provider: str = "bench"
+
+        def invoke(self, messages=None, **_: object) -> ModelResponse:
+            turn = sum(1 for m in messages if m.role == "assistant")
+            if turn < steps:
+                call = {"name": "noop", "arguments": json.dumps({"i": turn})}
+                return ModelResponse(
+                    role="assistant",
+                    tool_calls=[{"id": f"c{turn}", "type": "function", "function": call}],
+                )
+            return ModelResponse(role="assistant", content="done")
+
+        async def ainvoke(self, *args: object, **kwargs: object) -> ModelResponse:
+            return self.invoke(*args, **kwargs)
+
+        def invoke_stream(self, *args: object, **kwargs: object):
+            raise NotImplementedError
+
+        def ainvoke_stream(self, *args: object, **kwargs: object):
+            raise NotImplementedError
+
+        def _parse_provider_response(self, response, **_: object):
+            return response
+
+        def _parse_provider_response_delta(self, response):
+            return response
+
+    def noop(i: int) -> int:
+        """Return i at once."""
+        return i
+
+    folder = tempfile.mkdtemp(prefix="bench-agno-")
+    out = {}
+    for label, db in (
+        ("with SqliteDb", SqliteDb(db_file=os.path.join(folder, "agno.db"))),
+        ("in memory", None),
+    ):
+        agent = Agent(model=Scripted(), tools=[noop], db=db, telemetry=False)
+        assert agent.run("bench").content == "done"
+        out[label] = _peer_per_step(lambda a=agent: a.run("bench").content == "done", steps)
+    return out
+
+
+def peer_langgraph(steps: int) -> dict:
+    """langgraph: a scripted model node and the prebuilt ToolNode, checkpointed by SqliteSaver."""
+    import sqlite3
+
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool as lc_tool
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.graph import END, START, MessagesState, StateGraph
+    from langgraph.prebuilt import ToolNode, tools_condition
+
+    @lc_tool
+    def noop(i: int) -> int:
+        """Return i at once."""
+        return i
+
+    def model(state: MessagesState) -> dict:
+        turn = sum(1 for m in state["messages"] if isinstance(m, AIMessage))
+        if turn < steps:
+            call = {"name": "noop", "args": {"i": turn}, "id": f"c{turn}", "type": "tool_call"}
+            return {"messages": [AIMessage(content="", tool_calls=[call])]}
+        return {"messages": [AIMessage(content="done")]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("model", model)
+    graph.add_node("tools", ToolNode([noop]))
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
+    graph.add_edge("tools", "model")
+    folder = tempfile.mkdtemp(prefix="bench-langgraph-")
+    conn = sqlite3.connect(os.path.join(folder, "graph.db"), check_same_thread=False)
+    out = {}
+    threads = iter(range(10**9))
+    for label, app in (
+        ("with SqliteSaver", graph.compile(checkpointer=SqliteSaver(conn))),
+        ("in memory", graph.compile()),
+    ):
+
+        def run(app=app) -> bool:
+            config = {"configurable": {"thread_id": f"t{next(threads)}"}}
+            final = app.invoke(
+                {"messages": [("user", "bench")]}, {**config, "recursion_limit": 9 * steps}
+            )
+            return final["messages"][-1].content == "done"
+
+        assert run()
+        out[label] = _peer_per_step(run, steps)
+    return out
+
+
+def peer_pydantic_ai_concurrent(count: int) -> dict:
+    """pydantic-ai: ``count`` concurrent 3-tool-step runs of one Agent (a FunctionModel)."""
+    import resource
+
+    from pydantic_ai import Agent
+    from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
+    from pydantic_ai.models.function import FunctionModel
+
+    def noop(i: int) -> str:
+        """Return a short text for step i."""
+        return f"v{i}"
+
+    def model(messages: list, info: object) -> ModelResponse:
+        turn = len(messages) // 2
+        if turn < 3:
+            return ModelResponse(parts=[ToolCallPart("noop", {"i": turn}, tool_call_id=f"c{turn}")])
+        return ModelResponse(parts=[TextPart("done")])
+
+    agent = Agent(FunctionModel(model), tools=[noop])
+
+    async def all_runs() -> list:
+        return await asyncio.gather(
+            *(agent.run(f"task {i}") for i in range(count)), return_exceptions=True
         )
-        if found.returncode != 0:
-            print(f"{name:12} skipped: not installed in {PEERS_PYTHON.parent.parent}")
+
+    peak = [open_files()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], open_files())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start, cpu = time.perf_counter(), time.process_time()
+    results = asyncio.run(all_runs())
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    done.set()
+    sampler.join()
+    ok = sum(1 for r in results if not isinstance(r, BaseException) and r.output == "done")
+    return {
+        "succeeded": ok,
+        "runs_per_s": count / wall,
+        "cpu_ms_per_run": cpu / count * 1000,
+        "peak_open_files": peak[0],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _peer_per_step(run, steps: int, rounds: int = 5) -> float:
+    """Median µs of CPU per step over ``rounds`` runs of ``steps`` steps."""
+    spent = []
+    for _ in range(rounds):
+        start = time.process_time()
+        assert run()
+        spent.append(time.process_time() - start)
+    return statistics.median(spent) / steps * 1e6
+
+
+PEER_MODULES = {
+    "agno": ("agno", "agno.db.sqlite"),
+    "langgraph": ("langgraph", "langgraph.checkpoint.sqlite"),
+    "pydantic-ai": ("pydantic_ai",),
+}
+
+
+def run_peer(python: Path, name: str, arg: int, limit: int | None = None) -> dict:
+    """One peer's figures from ``python`` (in a process of its own, with ``limit`` open files)."""
+    found = subprocess.run(
+        [str(python), "-c", "; ".join(f"import {m}" for m in PEER_MODULES[name])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        last = (found.stderr.strip().splitlines() or ["?"])[-1]
+        return {"skipped": f"not installed in {python.parent.parent} ({last[:120]})"}
+    prefix = [] if limit is None else ["prlimit", f"--nofile={limit}:{limit}"]
+    out = subprocess.run(
+        [*prefix, str(python), __file__, "--peer", name, "--peer-arg", str(arg)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        return {"failed": (out.stderr.strip().splitlines() or ["?"])[-1][:200]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def peers(python: Path, count: int) -> None:
+    """Print the peers' figures beside autoplug's (see the module's docstring)."""
+    print(f"\n== peers (from {python}) ==")
+    if not python.exists():
+        print(f"skipped: no peer Python at {python}")
+        return
+    print(f"per tool step with persistence, a {PEER_STEPS}-step run (µs per step, CPU):")
+    for name in ("agno", "langgraph"):
+        found = run_peer(python, name, PEER_STEPS)
+        if "skipped" in found or "failed" in found:
+            print(f"  {name:12} {found.get('skipped') or 'failed: ' + found['failed']}")
             continue
-        print(f"{name:12} installed; its driver is not written yet (see docs/performance.md)")
+        print(f"  {name:12} " + "  ".join(f"{k} {v:7.0f}" for k, v in found.items()))
+    print(f"{count} concurrent 3-step runs, ulimit -n 256:")
+    found = run_peer(python, "pydantic-ai", count, limit=256)
+    if "skipped" in found or "failed" in found:
+        print(f"  pydantic-ai  {found.get('skipped') or 'failed: ' + found['failed']}")
+        return
+    print(
+        f"  pydantic-ai  succeeded {found['succeeded']}/{count}  {found['runs_per_s']:6.0f} runs/s  "
+        f"{found['cpu_ms_per_run']:.2f} ms CPU a run  peak open files {found['peak_open_files']}  "
+        f"peak RSS {found['peak_rss_mb']:.0f} MB"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller plans and fewer runs")
     parser.add_argument("--peers", action="store_true", help="also measure peer frameworks")
+    parser.add_argument("--only-peers", action="store_true", help="measure only the peers")
     parser.add_argument("--concurrent", type=int, default=1000, help="concurrent runs")
+    parser.add_argument("--peers-python", type=Path, default=PEERS_PYTHON, help="the peers' Python")
+    parser.add_argument("--peer", help=argparse.SUPPRESS)  # run inside the peers' Python
+    parser.add_argument("--peer-arg", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peer:
+        drivers = {
+            "agno": peer_agno,
+            "langgraph": peer_langgraph,
+            "pydantic-ai": peer_pydantic_ai_concurrent,
+        }
+        print(json.dumps(drivers[args.peer](args.peer_arg)))
+        return
+    if args.only_peers:
+        peers(args.peers_python, args.concurrent)
+        return
     sizes = (20, 1000) if args.quick else (20, 1000, 10000)
     with tempfile.TemporaryDirectory() as tmp:
         k = kernel(Path(tmp) / "home")
-        print("== run fixed cost (a run that answers at once; median) ==")
+        print("== run fixed cost (a run that answers at once; median CPU) ==")
         runs = 50 if args.quick else 200
         print(f"with a run folder   {fixed_cost(k, True, runs):7.2f} ms")
         skip = can_skip_folder()
         if skip:
             print(f"persist=False       {fixed_cost(k, False, runs):7.2f} ms")
-        print("\n== the disk work of one step (asset, 5 events, record), µs per step ==")
+        print("\n== the disk work of one step (asset, 5 events, record), µs of CPU per step ==")
         for steps in (20, 1000) if args.quick else (20, 1000, 5000):
             print(f"{steps:>6} steps   {persistence(steps):7.0f}")
-        print("\n== per tool step, public kernel.run (µs per step) ==")
+        print("\n== per tool step, public kernel.run (µs of CPU per step, medians) ==")
         print(f"{'steps':>6} {'shape':>6} {'folder':>9} {'persist=False':>14}")
         for steps in sizes:
             for shape in ("chain", "fanin"):
@@ -278,12 +510,14 @@ def main() -> None:
             continue
         print(
             f"{label}  succeeded {found['succeeded']}/{args.concurrent}  "
-            f"{found['runs_per_s']:6.0f} runs/s  peak open files {found['peak_open_files']}  "
+            f"{found['runs_per_s']:6.0f} runs/s  "
+            f"{found.get('cpu_ms_per_run', float('nan')):.2f} ms CPU a run  "
+            f"peak open files {found['peak_open_files']}  "
             f"peak RSS {found['peak_rss_mb']:.0f} MB"
             + (f"  errors: {found['errors']}" if found["errors"] else "")
         )
     if args.peers:
-        peers(args.concurrent)
+        peers(args.peers_python, args.concurrent)
 
 
 if __name__ == "__main__":

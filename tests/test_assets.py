@@ -10,7 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoplug import RunError
-from autoplug.assets import MANIFEST, OLD_MANIFEST, Asset, AssetStore
+from autoplug.assets import INLINE_MAX, MANIFEST, OLD_MANIFEST, Asset, AssetStore
+
+#: A JSON value too big to be kept inside its manifest entry: it gets a file of its own.
+BIG = [1] * INLINE_MAX
 
 
 def test_put_types_values_by_kind() -> None:
@@ -131,16 +134,71 @@ def test_names_contains_all_and_replacement() -> None:
     assert [a.value for a in store.all()] == [3, 2]
 
 
-def test_folder_store_writes_files_and_manifest(tmp_path: Path) -> None:
+def test_folder_store_writes_a_big_value_to_its_own_file_then_the_manifest(tmp_path: Path) -> None:
     store = AssetStore(tmp_path / "assets")
-    store.put("notes/../../evil name", "text value", step="s1", tool="read")
+    text = "text value " * (INLINE_MAX // 10)
+    store.put("notes/../../evil name", text, step="s1", tool="read")
     lines = (tmp_path / "assets" / MANIFEST).read_text().splitlines()
     (entry,) = [json.loads(line) for line in lines]
-    assert entry["name"] == "notes/../../evil name"
+    assert entry["name"] == "notes/../../evil name" and "value" not in entry
     # the file stays inside the folder whatever characters the name holds
-    assert (tmp_path / "assets" / entry["file"]).read_text() == "text value"
+    assert (tmp_path / "assets" / entry["file"]).read_text() == text
     assert "/" not in entry["file"]
     assert not [p for p in (tmp_path / "assets").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_small_value_is_written_inside_its_manifest_entry_and_no_file(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path)
+    store.put("t", "line one\nline \u2028 two", step="s1", tool="read")
+    store.put("j", {"a": [1, "x\ny"], "b": None}, step="s2", tool="calc")
+    store.put("edge", "é" * (INLINE_MAX // 2))  # exactly INLINE_MAX bytes of UTF-8
+    store.put("b", b"\x00")  # bytes always get a file
+    entries = [json.loads(line) for line in (tmp_path / MANIFEST).read_bytes().split(b"\n")[:-1]]
+    assert [e.get("value") for e in entries[:2]] == [
+        "line one\nline \u2028 two",
+        {"a": [1, "x\ny"], "b": None},
+    ]
+    assert entries[0]["size"] == len("line one\nline \u2028 two".encode())
+    assert "file" not in entries[2] and "file" in entries[3]
+    assert sorted(p.suffix for p in tmp_path.iterdir() if p.name != MANIFEST) == [".bin"]
+    again = AssetStore.load(tmp_path)
+    assert again.get("t") == store.get("t") and again.get("j") == store.get("j")
+    assert again.get("edge").size == INLINE_MAX and again.lost == []
+
+
+def test_one_byte_over_the_inline_limit_gets_a_file(tmp_path: Path) -> None:
+    AssetStore(tmp_path).put("over", "x" * (INLINE_MAX + 1))
+    (entry,) = [json.loads(line) for line in (tmp_path / MANIFEST).read_text().splitlines()]
+    assert (tmp_path / entry["file"]).read_text() == "x" * (INLINE_MAX + 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    value=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_any_value_reads_back_the_same_inline_or_in_a_file(tmp_path_factory, value) -> None:
+    folder = tmp_path_factory.mktemp("assets")
+    store = AssetStore(folder)
+    small = store.put("v", value)
+    big = store.put("w", [value] * (INLINE_MAX // 2 + 1))
+    again = AssetStore.load(folder)
+    assert again.get("v") == small and again.get("w") == big
+
+
+def test_a_garbled_inline_entry_names_the_manifest_and_entry(tmp_path: Path) -> None:
+    (tmp_path / MANIFEST).write_text(
+        json.dumps({"name": "x", "type": "text", "size": 1, "value": 5}) + "\n"
+    )
+    with pytest.raises(RunError, match=r"corrupt asset manifest .*manifest\.jsonl: entry 1"):
+        AssetStore.load(tmp_path)
 
 
 def test_load_reopens_every_asset(tmp_path: Path) -> None:
@@ -157,19 +215,28 @@ def test_load_reopens_every_asset(tmp_path: Path) -> None:
 
 def test_replacing_with_another_type_drops_the_old_file(tmp_path: Path) -> None:
     store = AssetStore(tmp_path)
-    store.put("x", {"a": 1})
-    store.put("x", "now text")
+    store.put("x", {"a": BIG})
+    store.put("x", "now text " * INLINE_MAX)
     files = sorted(p.name for p in tmp_path.iterdir() if p.name not in (MANIFEST, OLD_MANIFEST))
     assert len(files) == 1 and files[0].endswith(".txt")
-    assert AssetStore.load(tmp_path).get("x").value == "now text"
+    assert AssetStore.load(tmp_path).get("x").value == "now text " * INLINE_MAX
 
 
 def test_replacing_keeps_one_file_per_asset(tmp_path: Path) -> None:
     store = AssetStore(tmp_path)
-    for value in ([1], [2], [3]):
-        store.put("x", value)
+    for n in (1, 2, 3):
+        store.put("x", [n] * INLINE_MAX)
     assert len([p for p in tmp_path.iterdir() if p.name not in (MANIFEST, OLD_MANIFEST)]) == 1
-    assert AssetStore.load(tmp_path).get("x").value == [3]
+    assert AssetStore.load(tmp_path).get("x").value == [3] * INLINE_MAX
+
+
+def test_replacing_a_file_version_with_a_small_one_drops_the_file(tmp_path: Path) -> None:
+    store = AssetStore(tmp_path)
+    store.put("x", BIG)
+    store.put("x", [2])
+    assert [p.name for p in tmp_path.iterdir()] == [MANIFEST]
+    again = AssetStore.load(tmp_path)
+    assert again.get("x").value == [2] and again.lost == []
 
 
 def test_load_of_an_empty_folder_has_no_assets(tmp_path: Path) -> None:
@@ -224,7 +291,7 @@ def test_storing_an_asset_costs_one_line_however_many_the_run_holds(tmp_path: Pa
 
 def test_load_with_missing_asset_file_lists_it_as_lost(tmp_path: Path) -> None:
     first = AssetStore(tmp_path)
-    first.put("x", [1])
+    first.put("x", BIG)
     first.put("y", "kept")
     (json_file,) = [
         p
@@ -238,7 +305,7 @@ def test_load_with_missing_asset_file_lists_it_as_lost(tmp_path: Path) -> None:
 
 
 def test_load_with_a_corrupt_asset_file_names_it(tmp_path: Path) -> None:
-    AssetStore(tmp_path).put("x", [1])
+    AssetStore(tmp_path).put("x", BIG)
     (json_file,) = [
         p
         for p in tmp_path.iterdir()
@@ -250,7 +317,7 @@ def test_load_with_a_corrupt_asset_file_names_it(tmp_path: Path) -> None:
 
 
 def test_load_with_corrupt_asset_json_names_it(tmp_path: Path) -> None:
-    AssetStore(tmp_path).put("x", [1])
+    AssetStore(tmp_path).put("x", BIG)
     (json_file,) = [
         p
         for p in tmp_path.iterdir()

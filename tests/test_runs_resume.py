@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from openai_server import OpenAIServer, Recorded, Reply, providers_toml
 
+from autoplug.assets import INLINE_MAX
+
 AUTOPLUG = str(Path(sys.executable).with_name("autoplug"))
 
 PLUGIN = '''
@@ -50,7 +52,8 @@ def fast_step(label: str) -> str:
     label: what to mark
     """
     _count("fast")
-    return f"{label}-done"
+    # Padded past the size kept inside the manifest, when a test needs an asset file to lose.
+    return f"{label}-done" + "." * int(os.environ.get("KILLTEST_PAD", "0"))
 
 
 @tool
@@ -61,7 +64,7 @@ def slow_step(text: str) -> str:
     """
     _count("slow")
     time.sleep(float(os.environ.get("KILLTEST_SLOW_S", "0")))
-    return text.upper() + "!"
+    return text.rstrip(".").upper() + "!"
 
 
 @tool(side_effects=True)
@@ -329,6 +332,7 @@ def test_two_resumes_started_together_have_one_winner_and_run_each_step_once(set
 @pytest.mark.parametrize("setup", ["plugin"], indirect=True)
 def test_resume_reruns_a_step_whose_asset_file_is_gone_when_it_has_no_side_effects(setup):
     env, counters = setup.env, setup.counters
+    env["KILLTEST_PAD"] = str(INLINE_MAX)  # a value this big is in a file of its own
     run_id = start_and_kill_in_slow_step(setup)
     assets = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "assets"
     entries = [json.loads(line) for line in (assets / "manifest.jsonl").read_text().splitlines()]

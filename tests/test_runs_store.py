@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from autoplug.runs import (
     process_start_time,
     prune_runs,
 )
+from autoplug.runs.journal import HANDLES, HANDLES_MAX
 
 
 def make(home: Path, task: str = "count the planets") -> RunStore:
@@ -92,16 +94,79 @@ def test_create_makes_the_folder_with_a_running_row_owned_by_this_process(tmp_pa
     assert not list((tmp_path / "runs").glob(".*"))  # the staging folder was renamed away
 
 
-def test_a_live_run_holds_no_file_open(tmp_path):
-    before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
-    if before is None:
+def test_live_runs_hold_a_bounded_number_of_files_open_however_many(tmp_path):
+    if not os.path.isdir("/proc/self/fd"):
         pytest.skip("no /proc/self/fd to count open files")
-    stores = [make(tmp_path) for _ in range(20)]
+    HANDLES.close_all()
+    before = set(os.listdir("/proc/self/fd"))
+    stores = [make(tmp_path) for _ in range(3 * HANDLES_MAX)]
     for store in stores:
-        store.checkpoint.save_step(1, "s1", {"status": "succeeded"})
-        store.append_event(Event(type="step_finished", run_id=store.run_id, seq=1))
-    # One process lock for the home, whatever the number of live runs.
+        for n in range(3):
+            store.checkpoint.save_step(1, f"s{n}", {"status": "succeeded"})
+            store.append_event(Event(type="step_finished", run_id=store.run_id, seq=n))
+    # The kept journal descriptors of all runs together, and one process lock for the home.
+    assert len(set(os.listdir("/proc/self/fd")) - before) <= HANDLES_MAX + 1
+    assert len(HANDLES) == HANDLES_MAX
+    for store in stores:  # every write still reached its file, evicted or not
+        again = RunStore.open(tmp_path, store.run_id)
+        assert [s for _, s, _ in again.steps()] == ["s0", "s1", "s2"]
+        assert [e["seq"] for e in again.events()] == [0, 1, 2]
+        store.close()
     assert len(set(os.listdir("/proc/self/fd")) - before) <= 1
+
+
+def test_a_lone_run_keeps_its_journals_open_between_writes_and_closes_them_at_its_end(tmp_path):
+    HANDLES.close_all()
+    store = make(tmp_path)
+    store.checkpoint.save_step(1, "s1", {"status": "succeeded"})
+    store.append_event(Event(type="step_finished", run_id=store.run_id, seq=1))
+    assert str(store.state_path) in HANDLES and str(store.trace_path) in HANDLES
+    store.close()
+    assert str(store.state_path) not in HANDLES and str(store.trace_path) not in HANDLES
+    assert len(HANDLES) == 0
+
+
+def test_a_record_written_before_a_kill_is_read_back(tmp_path):
+    """A child process writes through kept descriptors and is SIGKILLed with them open."""
+    code = (
+        "import os, sys; from pathlib import Path; from autoplug.runs import RunStore;"
+        "s = RunStore.create(Path(sys.argv[1]), task='t', model='m', auto='runner',"
+        " workspace=Path(sys.argv[1]));"
+        "[s.checkpoint.save_step(1, f's{n}', {'status': 'succeeded'}) for n in range(50)];"
+        "print(s.run_id, flush=True); os.kill(os.getpid(), 9)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    again = RunStore.open(tmp_path, done.stdout.strip())
+    assert [s for _, s, _ in again.steps()] == [f"s{n}" for n in range(50)]
+    assert again.info()["status"] == "interrupted"
+
+
+def test_running_out_of_descriptors_closes_the_kept_ones_and_tries_again(tmp_path):
+    import resource
+
+    HANDLES.close_all()
+    stores = [make(tmp_path) for _ in range(4)]
+    for store in stores:
+        store.append_event(Event(type="step_finished", run_id=store.run_id, seq=1))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # Fill every free descriptor number below the highest in use, then allow no more.
+    top = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    fillers = []
+    while (fd := os.open(os.devnull, os.O_RDONLY)) < top:
+        fillers.append(fd)
+    os.close(fd)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1, hard))  # no descriptor left
+    try:
+        stores[0].checkpoint.save_step(1, "s1", {"status": "succeeded"})
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        for fd in fillers:
+            os.close(fd)
+    assert len(HANDLES) == 1  # the others were closed to make room
+    assert [s for _, s, _ in RunStore.open(tmp_path, stores[0].run_id).steps()] == ["s1"]
     for store in stores:
         store.close()
 
@@ -721,3 +786,29 @@ def test_a_journal_cut_anywhere_reads_as_the_state_after_its_last_whole_line(sav
             return
         again = RunStore.open(home, store.run_id, read_only=True)
         assert snapshot_of(again) == whole[-1]
+
+
+def test_a_new_run_is_claimed_before_its_folder_is_visible(tmp_path):
+    store = make(tmp_path)
+    lock = (store.folder / "owner.lock").read_text()
+    assert lock.startswith(f"pid {os.getpid()} on ") and len(lock) == 512
+    code = (
+        "import sys; from pathlib import Path; from autoplug.runs import RunStore;"
+        "RunStore.open(Path(sys.argv[1]), sys.argv[2]).claim()"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), store.run_id],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert other.returncode == 1
+    assert f"is being run by pid {os.getpid()} on " in other.stderr
+    store.close()  # released: now another process may take it over
+    again = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), store.run_id],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr

@@ -146,6 +146,31 @@ def test_each_prompt_part_is_stored_once_per_run(tmp_path: Path) -> None:
     assert len(referred) > len(set(referred))  # later calls refer to messages stored before
 
 
+def test_every_run_of_a_process_stores_its_own_parts_under_their_canonical_hash(
+    tmp_path: Path,
+) -> None:
+    # The paragraphs' hashes are remembered across the runs of a process; each run's
+    # journal must still hold every part it refers to, hashed as the reader expects.
+    import hashlib
+
+    from autoplug.llm import canonical_json
+
+    first, second = run_with_a_fill(tmp_path), run_with_a_fill(tmp_path)
+    for run_id in (first, second):
+        journal = tmp_path / "runs" / run_id / "state.jsonl"
+        records = [json.loads(line) for line in journal.read_text().splitlines()]
+        parts = {r["id"]: r for r in records if r["k"] == "part"}
+        for record in parts.values():
+            expected = hashlib.sha256(canonical_json(record["part"]).encode()).hexdigest()
+            assert record["hash"] == expected
+        referred = {i for r in records if r["k"] == "call" for i in r["parts"]}
+        assert referred and referred <= set(parts)
+        shown = json.loads(
+            autoplug(tmp_path, "runs", "show", run_id, "--transcript", "--json").stdout
+        )
+        assert "Plan the subtask as tool calls" in json.dumps(shown)
+
+
 def test_llm_call_events_carry_the_model_and_the_duration(tmp_path: Path) -> None:
     run_id = run_with_a_fill(tmp_path)
     with RunStore.open(tmp_path, run_id) as store:

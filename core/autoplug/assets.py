@@ -2,13 +2,15 @@
 
 A step of a plan stores its tool's result as an asset; later steps refer to it
 by name (``{"$asset": name, "path": "/json/pointer"}``). An :class:`AssetStore`
-keeps them in memory and, given a folder, on disk: one file per asset plus a
-manifest. Each version of an asset goes to a new file, and only then is a line
-appended to the manifest (``manifest.jsonl``, one JSON entry a line, the last of a
-name winning) to point at it, so a run killed mid-write leaves either the old or
-the new version, never half of one; storing an asset costs the same however
-many the run holds. :meth:`AssetStore.load` reopens a folder when a run is
-resumed (also an older folder's whole-file ``manifest.json``).
+keeps them in memory and, given a folder, on disk in a manifest
+(``manifest.jsonl``, one JSON entry a line appended, the last of a name winning).
+A text or JSON value of at most :data:`INLINE_MAX` bytes is written inside its
+entry; a larger one (and any bytes) goes to a new file of its own first, and only
+then is its entry appended to point at it. Either way a run killed mid-write
+leaves the old or the new version, never half of one (a partial last line is
+ignored), and storing an asset costs the same however many the run holds.
+:meth:`AssetStore.load` reopens a folder when a run is resumed (also an older
+folder's whole-file ``manifest.json``).
 
 Prompts never get an asset whole: :meth:`Asset.preview` is the bounded view.
 """
@@ -31,6 +33,11 @@ from .safejson import clean_text, value_problem
 MANIFEST = "manifest.jsonl"
 #: The whole-file manifest of folders made before the appended one (still read).
 OLD_MANIFEST = "manifest.json"
+
+#: The largest stored form (bytes) of a text or JSON asset kept inside its manifest entry.
+#: Creating a file costs ~60-80 µs on ext4, ten times appending a line: most steps'
+#: values are small, and a value this size adds little to the manifest's reading.
+INLINE_MAX = 4096
 
 _EXTENSIONS = {"json": ".json", "text": ".txt", "bytes": ".bin"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -150,8 +157,16 @@ class AssetStore:
         #: Names the manifest lists whose file is gone (see :meth:`load`).
         self.lost: list[str] = []
         self._lock = threading.Lock()
+        self._manifest = ""
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            from .runs.journal import HANDLES, line
+
+            if not self.folder.is_dir():  # a run's is made with its folder: one stat, no raise
+                self.folder.mkdir(parents=True, exist_ok=True)
+            self._manifest = str(self.folder / MANIFEST)
+            # Bound once: an import inside the per-step write path costs microseconds.
+            self._append = HANDLES.append
+            self._line = line
 
     def put(
         self, name: str, value: Any, *, step: str | None = None, tool: str | None = None
@@ -167,18 +182,39 @@ class AssetStore:
         asset = Asset(name=name, value=stored, type=kind, step=step, tool=tool, size=len(raw))
         with self._lock:
             if self.folder is not None:
-                file_name = _file_name(name, kind)
-                _write_new(self.folder / file_name, raw)
-                old = self._files.get(name)
-                self._append_entry(asset, file_name)
-                self._files[name] = file_name
-                self._assets[name] = asset
-                if old is not None:
-                    # The manifest no longer points at the old version.
-                    (self.folder / old).unlink(missing_ok=True)
+                self._store(asset, raw)
             else:
                 self._assets[name] = asset
         return asset
+
+    def _store(self, asset: Asset, raw: bytes) -> None:
+        """Write ``asset`` (stored form ``raw``) to the folder: inline, or its own file first."""
+        assert self.folder is not None
+        line = self._line
+        entry = {
+            "name": asset.name,
+            "type": asset.type,
+            "step": asset.step,
+            "tool": asset.tool,
+            "size": asset.size,
+        }
+        file_name = None
+        if asset.type != "bytes" and len(raw) <= INLINE_MAX:
+            # A JSON value's stored form is already JSON: spliced in, not encoded again.
+            value = raw if asset.type == "json" else line(asset.value)[:-1]
+            data = line(entry)[:-2] + b',"value":' + value + b"}\n"
+        else:
+            file_name = _file_name(asset.name, asset.type)
+            _write_new(self.folder / file_name, raw)
+            data = line({**entry, "file": file_name})
+        self._append(self._manifest, data)
+        old = self._files.pop(asset.name, None)
+        if file_name is not None:
+            self._files[asset.name] = file_name
+        self._assets[asset.name] = asset
+        if old is not None:
+            # The manifest no longer points at the old version's file.
+            (self.folder / old).unlink(missing_ok=True)
 
     def get(self, name: str) -> Asset:
         """The asset called ``name``; KeyError naming it (and the existing ones) when absent."""
@@ -204,20 +240,6 @@ class AssetStore:
     def __len__(self) -> int:
         return len(self._assets)
 
-    def _append_entry(self, asset: Asset, file_name: str) -> None:
-        assert self.folder is not None
-        from .runs.journal import append, dumps
-
-        entry = {
-            "name": asset.name,
-            "file": file_name,
-            "type": asset.type,
-            "step": asset.step,
-            "tool": asset.tool,
-            "size": asset.size,
-        }
-        append(self.folder / MANIFEST, (dumps(entry) + "\n").encode("utf-8"))
-
     @classmethod
     def load(cls, folder: Path) -> AssetStore:
         """Reopen the assets stored under ``folder`` (resume).
@@ -230,6 +252,9 @@ class AssetStore:
         store = cls(folder)
         assert store.folder is not None
         for i, entry, where in _manifest_entries(store.folder):
+            if isinstance(entry, dict) and "value" in entry and "file" not in entry:
+                store._load_inline(i, entry, where)
+                continue
             try:
                 name, file_name, kind = entry["name"], entry["file"], entry["type"]
                 if (
@@ -264,6 +289,34 @@ class AssetStore:
                 size=len(raw),
             )
         return store
+
+    def _load_inline(self, i: int, entry: dict[str, Any], where: Path) -> None:
+        """Reopen an asset whose value is inside its manifest entry (it cannot be lost)."""
+        name, kind, value, size = (
+            entry.get("name"),
+            entry.get("type"),
+            entry["value"],
+            entry.get("size"),
+        )
+        if (
+            not isinstance(name, str)
+            or kind not in ("json", "text")
+            or (kind == "text" and not isinstance(value, str))
+            or not isinstance(size, int)
+            or isinstance(size, bool)
+        ):
+            raise RunError(f"corrupt asset manifest {where}: entry {i}: bad entry {entry!r}"[:400])
+        if name in self.lost:
+            self.lost.remove(name)
+        self._files.pop(name, None)
+        self._assets[name] = Asset(
+            name=name,
+            value=value,
+            type=kind,
+            step=entry.get("step"),
+            tool=entry.get("tool"),
+            size=size,
+        )
 
 
 def _manifest_entries(folder: Path) -> list[tuple[int, Any, Path]]:

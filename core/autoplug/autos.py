@@ -124,13 +124,18 @@ async def arun_task(
 
 
 def run_blocking(kernel: Any, task: str, **options: Any) -> RunResult:
-    """Blocking :func:`arun_task`; raises BlockingCallInLoop inside a running event loop."""
+    """Blocking :func:`arun_task`; raises BlockingCallInLoop inside a running event loop.
+
+    The main thread's calls share one event loop (:mod:`autoplug.blocking`).
+    """
     import asyncio
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(arun_task(kernel, task, **options))
+        from .blocking import run_coroutine
+
+        return run_coroutine(arun_task(kernel, task, **options))
     raise BlockingCallInLoop(
         "kernel.run() is blocking and was called inside a running event loop; "
         "use 'await kernel.arun(...)'"

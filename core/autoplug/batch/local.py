@@ -16,16 +16,19 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..runs.journal import HANDLES_MAX
 from .settings import BatchSettings
 from .tasks import BatchTask
 from .worker import arun_one, result_line
 
-#: File descriptors one open run may hold at a moment: a run holds no file between
-#: writes (the journal store), so this is an append to its journal or trace, an
-#: asset file, the model connection it waits on and a tool's file.
+#: File descriptors one open run may hold at a moment: its journals share the
+#: process's bounded cache (counted in FILES_RESERVED), so this is a journal being
+#: reopened past that cache, a big asset's file, the model connection it waits on
+#: and a tool's file.
 FILES_PER_RUN = 4
-#: File descriptors kept free for everything else (plugins, memory, stdio, imports).
-FILES_RESERVED = 48
+#: File descriptors kept free for everything else (plugins, memory, stdio, imports)
+#: and for the journals' cache of kept descriptors (all runs together).
+FILES_RESERVED = 48 + HANDLES_MAX
 
 
 def open_files_now() -> int | None:

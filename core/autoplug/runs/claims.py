@@ -29,6 +29,7 @@ CLAIM_SIZE = 512
 _LOCK = threading.Lock()
 _PROCESS: dict[Path, tuple[int, int, str]] = {}  # owners folder -> (pid, fd, file name)
 _HELD: dict[Path, str] = {}  # run folder -> the claim token this process wrote there
+_REAL: dict[Path, Path] = {}  # a runs folder as given -> its real path (realpath stats each part)
 
 
 class ClaimRefused(Exception):
@@ -96,6 +97,44 @@ def _alive(owners: Path, name: str) -> bool:
     return False
 
 
+def _real(folder: Path) -> Path:
+    """One key for a run folder however its home is spelled (the parent's realpath, cached)."""
+    parent = folder.parent
+    real = _REAL.get(parent)
+    if real is None:
+        if len(_REAL) > 64:  # a process with many homes: keep the cache small
+            _REAL.clear()
+        real = _REAL[parent] = Path(os.path.realpath(parent))
+    return real / folder.name
+
+
+def fresh_claim(staging: Path, lock_file: str) -> str:
+    """Write this process's claim into a new run's folder while it is still hidden.
+
+    No other process can know the run yet, so no lock is taken: the claim is
+    written whole before the folder is renamed into place. Returns the token to
+    give :func:`hold` once it is. Raises :class:`OSError` like :func:`claim`.
+    """
+    owners = owners_dir(staging)
+    with _LOCK:
+        mine = _process_lock(owners)
+    token = secrets.token_hex(8)
+    text = f"pid {os.getpid()} on {socket.gethostname()}\n{mine}\n{token}\n"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(staging / lock_file, flags, 0o644)
+    try:
+        os.write(fd, _padded(text))
+    finally:
+        os.close(fd)
+    return token
+
+
+def hold(folder: Path, token: str) -> None:
+    """Record that this process holds the claim ``token`` written by :func:`fresh_claim`."""
+    with _LOCK:
+        _HELD[_real(folder)] = token
+
+
 def claim(folder: Path, lock_file: str) -> None:
     """Make this process the one running the run in ``folder``, or raise :class:`ClaimRefused`.
 
@@ -104,7 +143,7 @@ def claim(folder: Path, lock_file: str) -> None:
     import fcntl
 
     owners = owners_dir(folder)
-    folder = Path(os.path.realpath(folder))  # one key however the home is spelled
+    folder = _real(folder)
     with _LOCK:
         mine = _process_lock(owners)
         if folder in _HELD:
@@ -129,7 +168,7 @@ def release(folder: Path, lock_file: str) -> None:
     """Give up this process's claim on the run in ``folder`` (nothing if it holds none)."""
     import fcntl
 
-    folder = Path(os.path.realpath(folder))
+    folder = _real(folder)
     with _LOCK:
         token = _HELD.pop(folder, None)
         if token is None:
@@ -159,4 +198,4 @@ def _padded(text: str) -> bytes:
 
 def holds(folder: Path) -> bool:
     """Whether this process holds the claim on the run in ``folder``."""
-    return Path(os.path.realpath(folder)) in _HELD
+    return _real(folder) in _HELD

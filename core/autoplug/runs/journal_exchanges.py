@@ -22,6 +22,28 @@ if TYPE_CHECKING:
 PARAGRAPH = "\n\n"
 
 
+_DIGESTS: dict[str, str] = {}  # paragraph -> its digest, for every run of the process
+_DIGESTS_MAX = 4096
+
+
+def _digest(part: Any) -> str:
+    """The SHA-256 of a part's canonical JSON; a paragraph's is remembered process-wide.
+
+    Every run of a process sends the same system prompts and catalog paragraphs:
+    hashing them once, not once per call of every run, is most of a call's record.
+    """
+    if isinstance(part, str):
+        found = _DIGESTS.get(part)
+        if found is None:
+            if len(_DIGESTS) >= _DIGESTS_MAX:
+                _DIGESTS.clear()
+            found = _DIGESTS[part] = hashlib.sha256(
+                canonical_json(part).encode("utf-8")
+            ).hexdigest()
+        return found
+    return hashlib.sha256(canonical_json(part).encode("utf-8")).hexdigest()
+
+
 class JournalExchangeLog:
     """The model calls of one :class:`RunStore`, each keyed by its ``llm_call`` event's ``seq``."""
 
@@ -69,8 +91,7 @@ class JournalExchangeLog:
         return self._part_id({**message, "content": None, "chunks": chunks}, seen, new)
 
     def _part_id(self, part: Any, seen: dict[str, int], new: list) -> int:
-        text = canonical_json(part)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        digest = _digest(part)
         found = seen.get(digest)
         if found is None:
             found = len(seen) + 1

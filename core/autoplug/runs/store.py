@@ -21,7 +21,7 @@ from ..errors import RunError
 from ..events import Event
 from . import claims
 from .ids import new_run_id, utc_iso
-from .journal import append, cut_partial_line, dumps, lines, os_problem
+from .journal import HANDLES, append, cut_partial_line, line, lines, os_problem
 from .journal_exchanges import JournalExchangeLog
 from .owners import owner_alive, process_start_time
 from .shapes import CHILD, DECISION, MESSAGE, STEP, TEAM, USAGE, checked, checked_plan, kind_of
@@ -37,6 +37,8 @@ from .sqlite_store import (
     STATE_FILE as SQLITE_FILE,
 )
 from .trace import read_events, read_trace
+
+_MADE: set[Path] = set()  # runs folders this process has made (or found) already
 
 JOURNAL_FILE = "state.jsonl"
 TRACE_FILE = "trace.jsonl"
@@ -103,8 +105,9 @@ class RunStore:
     """One run's folder: ``$AUTOPLUG_HOME/runs/<run_id>/``.
 
     Build one with :meth:`create` (a new run) or :meth:`open` (an existing one).
-    Safe to use from several threads (one lock). No file stays open between
-    writes, and the claim (:meth:`claim`) holds none either.
+    Safe to use from several threads (one lock). Its journals are written through
+    the process's bounded cache of descriptors (:data:`.journal.HANDLES`), released
+    by :meth:`close`; the claim (:meth:`claim`) holds no file open.
     """
 
     def __init__(self, folder: Path, *, read_only: bool = False) -> None:
@@ -113,6 +116,10 @@ class RunStore:
         self.assets_dir = folder / "assets"
         self.state_path = folder / JOURNAL_FILE
         self.trace_path = folder / TRACE_FILE
+        # As text, once: the handle cache is keyed by it, and every write needs it.
+        self._state = str(self.state_path)
+        self._trace = str(self.trace_path)
+        self._where = f"run {self.run_id!r}: {self._state}"  # names a record written here
         self.read_only = read_only
         self._lock = threading.RLock()
         self._row: dict[str, Any] = {}
@@ -126,7 +133,7 @@ class RunStore:
         self._children: dict[str, tuple[str, Any]] = {}  # a manager's, by assignment
         self._damage: dict[str, str] = {}  # kind -> the first structural fault found
         self._claimed = False
-        self._clean: set[Path] = set()  # files whose partial last line is already cut
+        self._clean: set[str] = set()  # files whose partial last line is already cut
         self.checkpoint = JournalCheckpointer(self)
         self.exchanges = JournalExchangeLog(self)
 
@@ -163,21 +170,27 @@ class RunStore:
             "updated": time.time(),
         }
         try:
-            parent.mkdir(parents=True, exist_ok=True)
+            if parent not in _MADE:
+                parent.mkdir(parents=True, exist_ok=True)
+                _MADE.add(parent)
             staging.mkdir()
             (staging / "assets").mkdir()
             append(staging / TRACE_FILE, b"")
-            append(staging / JOURNAL_FILE, (dumps(row) + "\n").encode("utf-8"))
+            append(staging / JOURNAL_FILE, line(row))
+            # Claimed before anyone can see it: nobody else knows the id yet.
+            token = claims.fresh_claim(staging, LOCK_FILE)
             os.rename(staging, parent / run_id)
         except OSError as exc:
+            _MADE.discard(parent)  # deleted since? then it is made again next time
             problem = os_problem(exc)
             # Out of descriptors is said as that: the folder itself is fine.
             hint = "" if "open files" in problem else " (it must be a folder autoplug can write)"
             raise RunError(f"cannot create a run folder in {parent}: {problem}{hint}") from None
         store = cls(parent / run_id)
-        store._clean.update((store.state_path, store.trace_path))  # just written whole
+        store._clean.update((store._state, store._trace))  # just written whole
         store._apply(row)
-        store.claim()  # nobody else knows the id yet: this cannot lose
+        claims.hold(store.folder, token)
+        store._claimed = True
         return store
 
     @classmethod
@@ -208,12 +221,12 @@ class RunStore:
             found = lines(self.state_path)
         except OSError as exc:
             raise _os_error(self.run_id, "read", self.state_path, exc) from None
-        for number, line in enumerate(found, 1):
-            if not line.strip():
+        for number, text in enumerate(found, 1):
+            if not text.strip():
                 continue
             where = f"run {self.run_id!r}: {self.state_path} line {number}"
             try:
-                record = json.loads(line)
+                record = json.loads(text)
             except RecursionError:
                 raise RunError(f"{where} is nested too deeply to read") from None
             except ValueError as exc:
@@ -313,19 +326,21 @@ class RunStore:
     def _append_lines(self, records: list[dict[str, Any]]) -> None:
         if self.read_only:
             raise RunError(f"run {self.run_id!r}: cannot write {self.state_path}: opened read-only")
-        data = "".join(dumps(r) + "\n" for r in records).encode("utf-8")
+        data = b"".join(line(r) for r in records)
         with self._lock:
             try:
-                self._cut(self.state_path)
-                append(self.state_path, data)
+                self._cut(self._state)
+                HANDLES.append(self._state, data)
             except OSError as exc:
                 raise _os_error(self.run_id, "write", self.state_path, exc) from None
+            where = self._where
             for record in records:
-                self._apply(record, f"run {self.run_id!r}: {self.state_path}")
+                self._apply(record, where)
 
     def close(self) -> None:
-        """Give up the claim on the run (no file is held open otherwise)."""
+        """Give up the claim on the run and close the run's kept journal descriptors."""
         with self._lock:
+            HANDLES.forget((self._state, self._trace, str(self.assets_dir / "manifest.jsonl")))
             if self._claimed:
                 claims.release(self.folder, LOCK_FILE)
                 self._claimed = False
@@ -353,7 +368,7 @@ class RunStore:
             raise _os_error(self.run_id, "open", path, exc) from None
         self._claimed = True
 
-    def _cut(self, path: Path) -> None:
+    def _cut(self, path: str) -> None:
         """Before this store's first append to ``path``: cut a killed writer's partial line.
 
         Appending after it would glue two records into one garbled line.
@@ -371,14 +386,14 @@ class RunStore:
     # -- the trace --------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        """Append ``event`` to trace.jsonl as one JSON line."""
+        """Append ``event`` to trace.jsonl as one JSON line (written before this returns)."""
         if self.read_only:
             raise RunError(f"run {self.run_id!r}: cannot write {self.trace_path}: opened read-only")
-        data = (dumps(event.to_dict()) + "\n").encode("utf-8")
+        data = line(event.to_dict())
         with self._lock:
             try:
-                self._cut(self.trace_path)
-                append(self.trace_path, data)
+                self._cut(self._trace)
+                HANDLES.append(self._trace, data)
             except OSError as exc:
                 raise _os_error(self.run_id, "write", self.trace_path, exc) from None
 
