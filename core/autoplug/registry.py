@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import BlockingCallInLoop, ToolRefused, describe_error
 from .fastcheck import UNSURE
-from .toolfaults import (
+from .toolfaults import (  # noqa: F401  (importable here)
     MAX_ARGUMENT_DEPTH,
     ToolAborted,
     ToolExited,
@@ -47,15 +47,6 @@ from .tools import (
 
 _call_ids = itertools.count(1)
 
-__all__ = [
-    "MAX_ARGUMENT_CHARS",
-    "MAX_ARGUMENT_DEPTH",
-    "ToolAborted",
-    "ToolExited",
-    "ToolRegistry",
-    "argument_problem",
-    "relative_paths",
-]
 
 #: ``asyncio._get_running_loop`` once asyncio is imported (the door refuses to block a loop).
 _loop_probe: Callable[[], Any] | None = None
@@ -358,6 +349,21 @@ class ToolRegistry(ToolIndex):
         result is dropped. An async tool runs in the caller's task; its timer is
         armed only if it suspends, so one that returns at once costs no timer.
         """
+        started = self._start(name, args, context, timeout)
+        if isinstance(started, ToolResult):
+            return started
+        return await started.result()  # type: ignore[no-any-return]
+
+    def _start(
+        self, name: str, args: Any, context: CallContext | None, timeout: float | None
+    ) -> Any:
+        """:meth:`acall` up to where it would first wait: the result, or a ``toolthreads.Later``.
+
+        An async tool that answers without suspending, and every call that ends
+        before its tool runs, end here with no await (the static agent's steps run
+        inline this way). Otherwise ``await later.result()`` finishes the call; it
+        arms the call's timer, so it must run in the task that is to wait for it.
+        """
         found, ctx, call, early, args = self._prepare(name, args, context)
         if early is not None:
             return self._after(call, early, ctx)
@@ -367,12 +373,11 @@ class ToolRegistry(ToolIndex):
         if limit is None:
             limit = self.default_timeout
         threads = _threads or _load_threads()
-        if found.is_async:
-            result = threads.first_step(found, kwargs, limit, ctx)
-            if type(result) is threads.Rest:
-                result = await result.finish()
-        else:
-            result = await threads.run_sync(found, kwargs, limit, ctx)
+        if not found.is_async:
+            return threads.Later(self, call, ctx, found, kwargs, limit, None)
+        result = threads.first_step(found, kwargs, limit, ctx)
+        if type(result) is threads.Rest:
+            return threads.Later(self, call, ctx, found, kwargs, limit, result)
         return self._after(call, result, ctx)
 
 

@@ -81,6 +81,18 @@ def _context(home: Path | None) -> CallContext:
     return made
 
 
+def call_context(
+    run_id: str | None, step_id: str | None, workspace: Path, approved: bool, home: Path | None
+) -> CallContext:
+    """``CallContext(run_id, step_id, workspace, approved, home)``, built as :func:`_context` is
+    (a plan's step makes one per call); the same frozen value."""
+    made = _new(CallContext)
+    made.__dict__.update(
+        run_id=run_id, step_id=step_id, _workspace=workspace, approved=approved, home=home
+    )
+    return made
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """One call as the hooks see it: the tool's name, its validated arguments and ids."""

@@ -29,7 +29,7 @@ from .toolfaults import async_failure, blocked, cancelled_error, no_exit_sync, t
 from .tools import _failure, _success
 
 if TYPE_CHECKING:
-    from .tools import CallContext, Tool, ToolResult
+    from .tools import CallContext, Tool, ToolCall, ToolResult
 
 #: How long an idle pool thread waits for work before it ends, in seconds.
 IDLE_THREAD_S = 60.0
@@ -341,3 +341,31 @@ async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> T
         return tool_failure(found, asyncio.CancelledError(), ctx)
     except Exception as exc:
         return tool_failure(found, exc, ctx)
+
+
+class Later:
+    """The rest of a call :meth:`autoplug.registry.ToolRegistry._start` began: a sync tool's thread, or an
+    async tool's coroutine after it suspended (``rest``)."""
+
+    __slots__ = ("door", "call", "ctx", "found", "kwargs", "limit", "rest")
+
+    def __init__(
+        self,
+        door: Any,
+        call: ToolCall | None,
+        ctx: CallContext | None,
+        found: Tool,
+        kwargs: Any,
+        limit: float | None,
+        rest: Any,
+    ) -> None:
+        self.door, self.call, self.ctx, self.found = door, call, ctx, found
+        self.kwargs, self.limit, self.rest = kwargs, limit, rest
+
+    async def result(self) -> ToolResult:
+        """The call's result, once its tool has finished (or timed out)."""
+        if self.rest is not None:
+            result = await self.rest.finish()
+        else:
+            result = await run_sync(self.found, self.kwargs, self.limit, self.ctx)
+        return self.door._after(self.call, result, self.ctx)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..schema import json_type
-from ..tools import CallContext
+from ..tools import CallContext, ToolResult, call_context
 from .fill import fill_arguments
 from .plan_checks import PlanAnalysis, StepInfo
 
@@ -95,10 +95,28 @@ class Executor:
         self._slots = asyncio.Semaphore(max(1, int(ctx.limits.get("concurrency", 4))))
 
     async def run(self) -> list[StepOutcome]:
-        """Run every step; the outcomes in plan order. Lets GuardStop and cancellation through."""
-        tasks = [asyncio.create_task(self._one(step)) for step in self.steps]
+        """Run every step; the outcomes in plan order. Lets GuardStop and cancellation through.
+
+        The steps start in plan order, each as a task of its own, except that while
+        every step before it has finished, a step that can finish without waiting
+        runs inline (:meth:`_inline`): no task, no turn of the event loop. One
+        that has to wait goes on in a task from there, and so does every later step,
+        so independent steps still run concurrently up to ``concurrency``, started
+        in the same order as before.
+        """
+        tasks: list[asyncio.Task[None]] = []
         try:
-            await asyncio.gather(*tasks)
+            for step in self.steps:
+                if not tasks:
+                    later = self._inline(step)
+                    if later is None:
+                        continue  # finished here
+                    if later is not False:
+                        tasks.append(asyncio.create_task(later))
+                        continue
+                tasks.append(asyncio.create_task(self._one(step)))
+            if tasks:
+                await asyncio.gather(*tasks)
         except BaseException:
             # One step hit a guard (or the run was cancelled): stop the others too.
             for task in tasks:
@@ -117,6 +135,40 @@ class Executor:
                 async with self._slots:
                     outcome = await self._execute(info)
             self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
+        self.outcomes[info.id] = outcome
+        self._done[info.id].set()
+
+    def _inline(self, info: StepInfo) -> Any:
+        """Run step ``info`` here, with no task, when it can finish without waiting.
+
+        Called only when every earlier step has finished, so no slot is taken and
+        every input it reads exists or never will. None: it finished. False: it
+        may wait before its tool runs (a ``$fill``, an approval, a sync tool's
+        thread), so it runs as a task from the start. Else the coroutine that
+        finishes it (its async tool suspended), to run as a task: it takes a slot
+        before waiting, as the step's own task would have held one.
+        """
+        tool = info.tool
+        if info.fills or not tool.is_async or (tool.side_effects and not tool.auto_approve):
+            return False
+        outcome = self._from_checkpoint(info)
+        if outcome is None:
+            outcome = self._skip_if_missing(info)
+            if outcome is None:
+                begun = self._begin(info)
+                if type(begun) is not StepOutcome:
+                    return self._finish_later(info, *begun)
+                outcome = begun
+            self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
+        self.outcomes[info.id] = outcome
+        self._done[info.id].set()
+        return None
+
+    async def _finish_later(self, info: StepInfo, later: Any, started: float) -> None:
+        """The rest of a step :meth:`_inline` began whose async tool suspended."""
+        async with self._slots:
+            outcome = self._finish(info, await later.result(), started)
+        self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
         self.outcomes[info.id] = outcome
         self._done[info.id].set()
 
@@ -220,21 +272,57 @@ class Executor:
         except AssetReferenceError as exc:
             raise AssetReferenceError(f"asset {name!r} has nothing at {pointer!r}: {exc}") from None
 
-    async def _execute(self, info: StepInfo) -> StepOutcome:
-        ctx = self.ctx
-        started = time.perf_counter()
-        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+    def _arguments(self, info: StepInfo) -> dict[str, Any] | StepOutcome:
+        """The step's literal and resolved ``$asset`` arguments (``$fill`` ones left out),
+        or its failed outcome when a reference does not resolve."""
         args: dict[str, Any] = {}
+        refs = info.refs
         for key, value in info.args.items():
             if key in info.fills:
                 continue
-            if key in info.refs:
+            if key in refs:
                 try:
-                    args[key] = self._resolve(*info.refs[key])
+                    args[key] = self._resolve(*refs[key])
                 except AssetReferenceError as exc:
                     return self._fail(info, f"step {info.id!r} argument {key!r}: {exc}", "asset")
             else:
                 args[key] = value
+        return args
+
+    def _context(self, info: StepInfo, approved: bool) -> CallContext:
+        """The step's call context; ``home`` set here, so the door need not copy it."""
+        ctx = self.ctx
+        return call_context(ctx.run_id, info.id, ctx.workspace, approved, ctx.kernel.tools.home)
+
+    def _timeout(self, info: StepInfo) -> Any:
+        # A tool's own declared timeout knows its work best; otherwise the run's limit.
+        tool = info.tool
+        return tool.timeout if tool.timeout is not None else self.ctx.limits.get("tool_timeout_s")
+
+    def _begin(self, info: StepInfo) -> StepOutcome | tuple[Any, float]:
+        """An inline step up to its tool's first suspension: its outcome, or what is left.
+
+        Only for a step with no ``$fill`` and no approval to ask (see :meth:`_inline`).
+        """
+        ctx = self.ctx
+        started = time.perf_counter()
+        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+        args = self._arguments(info)
+        if type(args) is StepOutcome:
+            return args
+        context = self._context(info, False)
+        begun = ctx.kernel.tools._start(info.model_name, args, context, self._timeout(info))
+        if isinstance(begun, ToolResult):
+            return self._finish(info, begun, started)
+        return begun, started
+
+    async def _execute(self, info: StepInfo) -> StepOutcome:
+        ctx = self.ctx
+        started = time.perf_counter()
+        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+        args = self._arguments(info)
+        if type(args) is StepOutcome:
+            return args
         if info.fills:
             filled, error = await fill_arguments(ctx, self.subtask, info, args)
             if filled is None:
@@ -247,14 +335,16 @@ class Executor:
             ctx.emit(
                 "approval_asked", step=info.id, tool=info.model_name, args=args, approved=approved
             )
-        # A tool's own declared timeout knows its work best; otherwise the run's limit.
-        timeout = tool.timeout if tool.timeout is not None else ctx.limits.get("tool_timeout_s")
-        context = CallContext(
-            run_id=ctx.run_id, step_id=info.id, workspace=ctx.workspace, approved=approved
-        )
+        context = self._context(info, approved)
         result = await ctx.kernel.tools.acall(
-            info.model_name, args, context=context, timeout=timeout
+            info.model_name, args, context=context, timeout=self._timeout(info)
         )
+        return self._finish(info, result, started)
+
+    def _finish(self, info: StepInfo, result: ToolResult, started: float) -> StepOutcome:
+        """The step's outcome from its call's result: its assets stored, its events emitted."""
+        ctx = self.ctx
+        tool = info.tool
         if not result.ok:
             if result.kind == "timeout" and not tool.is_async:
                 # Python cannot stop a thread: the trace says this one was left running.
@@ -287,6 +377,17 @@ class Executor:
                 size=asset.size,
                 preview=asset.preview(),
             )
-        outcome = StepOutcome(info.id, info.model_name, "succeeded", asset=info.output)
+        outcome = _succeeded(info.id, info.model_name, info.output)
         self._emit_end(outcome, duration_s=time.perf_counter() - started)
         return outcome
+
+
+_new = object.__new__
+
+
+def _succeeded(step: str, tool: str, asset: str) -> StepOutcome:
+    """``StepOutcome(step, tool, "succeeded", asset=asset)`` without the frozen ``__init__``'s
+    six ``object.__setattr__`` calls (one outcome per step); the same frozen value."""
+    made = _new(StepOutcome)
+    made.__dict__.update(step=step, tool=tool, status="succeeded", asset=asset)
+    return made
