@@ -614,3 +614,89 @@ def test_the_report_lists_at_most_fifty_assets_then_counts_the_rest(tmp_path: Pa
 
 def run_with(ctx: RunContext) -> dict:
     return asyncio.run(StaticAgent(ctx).run("the subtask", [], 1))
+
+
+# -- steps run inline (issue 14) ---------------------------------------------------
+
+import contextvars  # noqa: E402
+
+_seen_by_step: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
+
+
+class Instant:
+    """Async tools that answer without suspending, and one that sets a context variable."""
+
+    name = "instant"
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        @tool
+        async def now(i: int) -> int:
+            """Return i at once."""
+            return i
+
+        @tool
+        async def mark(label: str) -> str:
+            """Set a context variable; return what it held before."""
+            before = _seen_by_step.get()
+            _seen_by_step.set(label)
+            return before
+
+        register(now)
+        register(mark)
+
+
+def counting_tasks(coro: Any) -> tuple[Any, int]:
+    """Run ``coro`` in a fresh loop; its result and how many tasks were made besides it."""
+    made = []
+
+    def factory(loop: Any, inner: Any, **kwargs: Any) -> Any:
+        made.append(inner)
+        return asyncio.Task(inner, loop=loop, **kwargs)
+
+    async def main() -> tuple[Any, int]:
+        asyncio.get_running_loop().set_task_factory(factory)
+        result = await coro
+        return result, len(made)  # not the tasks asyncio.run makes to shut down
+
+    return asyncio.run(main())
+
+
+def test_steps_whose_tools_answer_at_once_run_without_a_task_each(tmp_path: Path) -> None:
+    steps = [step(f"s{i}", "now", {"i": i}, f"o{i}") for i in range(10)]
+    steps.append(step("last", "now", {"i": {"$asset": "o9"}}, "o10"))
+    ctx, _, events = make_ctx(tmp_path, [plan(*steps)])
+    ctx.kernel = Kernel(plugins=[Instant()], home=tmp_path / "home2")
+    report, tasks = counting_tasks(StaticAgent(ctx).run("the subtask", [], 1))
+    assert report["status"] == "succeeded"
+    assert tasks == 0  # eleven steps, each finished where it started
+    assert [a["preview"] for a in report["assets"]] == [str(i) for i in range(10)] + ["9"]
+    started = [e.data["step"] for e in events if e.type == "step_started"]
+    assert started == [s["id"] for s in steps]
+
+
+def test_a_step_that_suspends_goes_on_in_a_task_and_later_steps_keep_their_order(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        step("first", "wait", {"label": "first", "seconds": 0.05}, "a"),
+        step("second", "echo", {"text": "b"}, "b"),
+        step("third", "wait", {"label": "third", "seconds": 0.05}, "c"),
+    ]
+    ctx, lab, events = make_ctx(tmp_path, [plan(*steps)], concurrency=1)
+    report, tasks = counting_tasks(StaticAgent(ctx).run("the subtask", [], 1))
+    assert report["status"] == "succeeded"
+    assert tasks >= 3  # the suspended first step and the two after it
+    started = [e.data["step"] for e in events if e.type == "step_started"]
+    assert started == ["first", "second", "third"]
+    assert lab.max_in_flight == 1  # concurrency = 1 still holds for the inline first step
+    assert not overlaps(lab.intervals["first"], lab.intervals["third"])
+
+
+def test_a_step_run_inline_keeps_its_context_variables_to_itself(tmp_path: Path) -> None:
+    steps = [step("one", "mark", {"label": "one"}, "a"), step("two", "mark", {"label": "two"}, "b")]
+    ctx, _, _ = make_ctx(tmp_path, [plan(*steps)])
+    ctx.kernel = Kernel(plugins=[Instant()], home=tmp_path / "home2")
+    report = run(ctx)
+    assert [a["preview"] for a in report["assets"]] == ["unset", "unset"]  # neither saw the other's
+    assert _seen_by_step.get() == "unset"

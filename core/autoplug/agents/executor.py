@@ -13,6 +13,7 @@ finished step is checkpointed, and a step already checkpointed is not run again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import time
 from dataclasses import dataclass
@@ -108,11 +109,13 @@ class Executor:
         try:
             for step in self.steps:
                 if not tasks:
-                    later = self._inline(step)
+                    # In a copy of the context, as a task of its own would run it.
+                    context = contextvars.copy_context()
+                    later = context.run(self._inline, step)
                     if later is None:
                         continue  # finished here
                     if later is not False:
-                        tasks.append(asyncio.create_task(later))
+                        tasks.append(asyncio.create_task(later, context=context))
                         continue
                 tasks.append(asyncio.create_task(self._one(step)))
             if tasks:
