@@ -700,3 +700,19 @@ def test_a_step_run_inline_keeps_its_context_variables_to_itself(tmp_path: Path)
     report = run(ctx)
     assert [a["preview"] for a in report["assets"]] == ["unset", "unset"]  # neither saw the other's
     assert _seen_by_step.get() == "unset"
+
+
+def test_a_step_listed_before_the_step_it_reads_waits_for_it(tmp_path: Path) -> None:
+    steps = [
+        step("last", "now", {"i": {"$asset": "mid"}}, "out"),
+        step("middle", "now", {"i": {"$asset": "first"}}, "mid"),
+        step("first", "now", {"i": 7}, "first"),
+        step("alone", "now", {"i": 1}, "one"),
+    ]
+    ctx, _, events = make_ctx(tmp_path, [plan(*steps)])
+    ctx.kernel = Kernel(plugins=[Instant()], home=tmp_path / "home2")
+    report = run(ctx)
+    assert report["status"] == "succeeded"
+    assert ctx.assets.get("out").value == 7
+    finished = [e.data["step"] for e in events if e.type == "step_finished"]
+    assert finished.index("first") < finished.index("middle") < finished.index("last")

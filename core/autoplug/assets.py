@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunError, describe_error
-from .safejson import clean_text, value_problem
+from .safejson import _MAX_INT_BITS, clean_text, value_problem
 
 #: The manifest's file name inside an asset folder (one appended JSON entry a line).
 MANIFEST = "manifest.jsonl"
@@ -109,6 +109,7 @@ def _asset(name: str, value: Any, kind: str, step: Any, tool: Any, size: int) ->
 #: ``json.dumps(value, ensure_ascii=False, allow_nan=False)``, its encoder made once
 #: (json.dumps makes a new one per call for any non-default option).
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_SCALAR_TEXT = {True: "true", False: "false", None: "null"}
 #: Values that read back from their JSON text as themselves (json.loads not needed).
 _SCALARS = frozenset({int, float, bool, type(None)})
 
@@ -126,6 +127,13 @@ def _encode_text(value: Any) -> tuple[str, Any, bytes, str | None]:
     preview of a short JSON asset; a value with other types (a tuple, a non-string
     key) may read back different, so it gets none.
     """
+    kind = type(value)
+    if kind is int or kind is bool or value is None:
+        # The JSON of these is their repr (true/false/null), json.dumps's own answer.
+        if kind is int and value.bit_length() > _MAX_INT_BITS:
+            raise ValueError(f"the value cannot be stored: it is {value_problem(value)}")
+        text = _SCALAR_TEXT[value] if kind is not int else int.__repr__(value)
+        return "json", value, text.encode("ascii"), text
     if isinstance(value, str):
         value = clean_text(value)  # a lone surrogate cannot be written as UTF-8
         return "text", value, value.encode("utf-8"), None

@@ -92,8 +92,10 @@ class Executor:
         self.act_no = act_no
         self.steps = analysis.steps
         self.outcomes: dict[str, StepOutcome] = {}
-        self._done = {s.id: asyncio.Event() for s in self.steps}
+        # Made only for a step some other step waits for (most steps finish inline first).
+        self._done: dict[str, asyncio.Event] = {}
         self._slots = asyncio.Semaphore(max(1, int(ctx.limits.get("concurrency", 4))))
+        self._tools = ctx.kernel.tools
 
     async def run(self) -> list[StepOutcome]:
         """Run every step; the outcomes in plan order. Lets GuardStop and cancellation through.
@@ -130,7 +132,11 @@ class Executor:
 
     async def _one(self, info: StepInfo) -> None:
         for producer in dict.fromkeys(info.deps.values()):
-            await self._done[producer].wait()
+            if producer not in self.outcomes:
+                done = self._done.get(producer)
+                if done is None:
+                    done = self._done[producer] = asyncio.Event()
+                await done.wait()
         outcome = self._from_checkpoint(info)
         if outcome is None:
             outcome = self._skip_if_missing(info)
@@ -138,22 +144,32 @@ class Executor:
                 async with self._slots:
                     outcome = await self._execute(info)
             self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
+        self._record(info, outcome)
+
+    def _record(self, info: StepInfo, outcome: StepOutcome) -> None:
+        """Keep the step's outcome and wake the steps waiting for it."""
         self.outcomes[info.id] = outcome
-        self._done[info.id].set()
+        done = self._done.get(info.id)
+        if done is not None:
+            done.set()
 
     def _inline(self, info: StepInfo) -> Any:
         """Run step ``info`` here, with no task, when it can finish without waiting.
 
-        Called only when every earlier step has finished, so no slot is taken and
-        every input it reads exists or never will. None: it finished. False: it
-        may wait before its tool runs (a ``$fill``, an approval, a sync tool's
-        thread), so it runs as a task from the start. Else the coroutine that
+        Called only when every earlier step has finished, so no slot is taken.
+        None: it finished. False: it may wait before its tool runs (for a later
+        step's asset, a ``$fill``, an approval, a sync tool's thread), so it runs
+        as a task from the start. Else the coroutine that
         finishes it (its async tool suspended), to run as a task: it takes a slot
         before waiting, as the step's own task would have held one.
         """
         tool = info.tool
         if info.fills or not tool.is_async or (tool.side_effects and not tool.auto_approve):
             return False
+        outcomes = self.outcomes
+        for producer in info.deps.values():
+            if producer not in outcomes:
+                return False  # a later step of the plan makes what it reads: it waits
         outcome = self._from_checkpoint(info)
         if outcome is None:
             outcome = self._skip_if_missing(info)
@@ -163,8 +179,7 @@ class Executor:
                     return self._finish_later(info, *begun)
                 outcome = begun
             self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
-        self.outcomes[info.id] = outcome
-        self._done[info.id].set()
+        self._record(info, outcome)
         return None
 
     async def _finish_later(self, info: StepInfo, later: Any, started: float) -> None:
@@ -172,8 +187,7 @@ class Executor:
         async with self._slots:
             outcome = self._finish(info, await later.result(), started)
         self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
-        self.outcomes[info.id] = outcome
-        self._done[info.id].set()
+        self._record(info, outcome)
 
     def _from_checkpoint(self, info: StepInfo) -> StepOutcome | None:
         """The outcome an earlier attempt of this run saved, when it still holds.
@@ -210,6 +224,8 @@ class Executor:
         return outcome
 
     def _skip_if_missing(self, info: StepInfo) -> StepOutcome | None:
+        if not info.deps:
+            return None  # it reads no other step's asset
         lost = [
             f"needs asset {asset!r} of step {producer!r}, whose file is gone"
             for asset, producer in info.deps.items()
@@ -295,7 +311,7 @@ class Executor:
     def _context(self, info: StepInfo, approved: bool) -> CallContext:
         """The step's call context; ``home`` set here, so the door need not copy it."""
         ctx = self.ctx
-        return call_context(ctx.run_id, info.id, ctx.workspace, approved, ctx.kernel.tools.home)
+        return call_context(ctx.run_id, info.id, ctx.workspace, approved, self._tools.home)
 
     def _timeout(self, info: StepInfo) -> Any:
         # A tool's own declared timeout knows its work best; otherwise the run's limit.
@@ -314,7 +330,7 @@ class Executor:
         if type(args) is StepOutcome:
             return args
         context = self._context(info, False)
-        begun = ctx.kernel.tools._start(info.model_name, args, context, self._timeout(info))
+        begun = self._tools._start(info.model_name, args, context, self._timeout(info))
         if isinstance(begun, ToolResult):
             return self._finish(info, begun, started)
         return begun, started
@@ -359,7 +375,8 @@ class Executor:
             return self._fail(info, str(result.error), result.kind)
         # Extra outputs (a ToolOutput's, e.g. an MCP result's images) sit beside the value.
         outputs = [(info.output, result.value)]
-        outputs += [(f"{info.output}.{name}", value) for name, value in result.assets]
+        if result.assets:
+            outputs += [(f"{info.output}.{name}", value) for name, value in result.assets]
         for name, value in outputs:
             try:
                 asset = ctx.assets.put(name, value, step=info.id, tool=info.model_name)
