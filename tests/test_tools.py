@@ -933,3 +933,50 @@ def test_a_tool_changed_after_its_calls_is_called_as_it_is_now():
     found.func = lambda a, b: a * b
     assert reg.call("add", {"a": 2, "b": 5}).value == 10
     assert reg.call("add", {"a": True, "b": 5}).kind == "invalid_args"  # still checked
+
+
+def test_an_async_call_in_a_run_context_is_checked_approved_and_hooked_as_any_other(tmp_path):
+    # acall with a complete context takes a shorter path (issue 14); what it decides must not change.
+    @tool
+    async def double(x: int) -> int:
+        """Twice x."""
+        return 2 * x
+
+    @tool(side_effects=True)
+    async def launch(x: int) -> int:
+        """A side effect."""
+        return x
+
+    @tool
+    async def where(*, context: CallContext) -> str:
+        """The step it runs in."""
+        return f"{context.run_id}/{context.step_id}/{context.home == tmp_path}"
+
+    kernel = Kernel(plugins=[], home=tmp_path)
+    for made in (double, launch, where):
+        kernel.tools.add(made, "tests")
+    plain = CallContext(run_id="r", step_id="s", home=tmp_path)
+    approved = CallContext(run_id="r", step_id="s", approved=True, home=tmp_path)
+
+    async def calls(*made):
+        return [await kernel.tools.acall(n, a, context=c) for n, a, c in made]
+
+    first = asyncio.run(
+        calls(
+            ("double", {"x": 2}, plain),
+            ("double", {"x": 2}, plain),
+            ("double", {"x": "2"}, plain),
+            ("launch", {"x": 1}, plain),
+            ("launch", {"x": 1}, approved),
+            ("where", {}, CallContext(run_id="r", step_id="s")),  # home filled by the door
+        )
+    )
+    assert [r.value for r in first[:2]] == [4, 4]
+    assert first[2].kind == "invalid_args" and "$.x" in first[2].error
+    assert first[3].kind == "refused" and first[4].value == 1
+    assert first[5].value == "r/s/True"
+    rec = Recorder()
+    kernel.pm.register(rec, name="late")
+    later = asyncio.run(calls(("double", {"x": 3}, plain)))
+    assert later[0].value == 6
+    assert rec.seen == [("before", "tests.double", {"x": 3}), ("after", "tests.double", 6)]

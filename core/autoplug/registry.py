@@ -20,14 +20,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import BlockingCallInLoop, ToolRefused, describe_error
+from .errors import BlockingCallInLoop, describe_error
 from .fastcheck import UNSURE
 from .toolfaults import (  # noqa: F401  (importable here)
     MAX_ARGUMENT_DEPTH,
     ToolAborted,
     ToolExited,
     argument_problem,
+    before_hook,
     no_exit_async,
+    refusal_of,
     relative_paths,
 )
 from .toolfaults import tool_failure as _tool_failure
@@ -173,7 +175,7 @@ class ToolRegistry(ToolIndex):
             ctx = _context(self.home)
         if args is None:
             args = {}
-        refusal = self._refusal(found, args, ctx)
+        refusal = refusal_of(found, args, ctx, self.max_argument_chars)
         if refusal is not None:
             return found, ctx, None, refusal, args
         if not hooked:
@@ -185,64 +187,8 @@ class ToolRegistry(ToolIndex):
             run_id=ctx.run_id if ctx is not None else None,
             step_id=ctx.step_id if ctx is not None else None,
         )
-        early = self._before(before, found, call, ctx) if before is not None else None
+        early = before_hook(before, found, call, ctx) if before is not None else None
         return found, ctx, call, early, call.args
-
-    def _refusal(self, found: Tool, args: Any, ctx: CallContext | None) -> ToolResult | None:
-        """Why the call of ``found`` with ``args`` ends before the tool runs, or None.
-
-        An unusable tool, arguments too large or deep, schema violations, or a
-        side-effect tool not approved. The common case (a flat object of simple
-        values, within the size cap) is accepted by the compiled check alone.
-        """
-        if found.unusable is not None:
-            return _failure("tool_error", f"tool {found.name!r} is unusable: {found.unusable}")
-        fast = found._fast  # the compiled check, inlined: this is the door's hot path
-        if not (fast and fast(args, self.max_argument_chars)) and not found.quick_accept(
-            args, self.max_argument_chars
-        ):
-            refused = argument_problem(args, self.max_argument_chars)
-            if refused is not None:
-                why = f"the arguments are {refused}"
-                text = f"invalid arguments for tool {found.name!r}: {why}"
-                return _failure("invalid_args", text, [("$", why)])
-            try:
-                problems = found.violations(args)
-            except Exception as exc:  # the schema, not the call: an unresolvable $ref met late
-                return _failure(
-                    "tool_error",
-                    f"tool {found.name!r}: its schema cannot validate the arguments: "
-                    f"{describe_error(exc)}",
-                )
-            if problems:
-                detail = "; ".join(f"{path}: {message}" for path, message in problems)
-                text = f"invalid arguments for tool {found.name!r}: {detail}"
-                return _failure("invalid_args", text, problems)
-        if found.side_effects and not (ctx is not None and ctx.approved) and not found.auto_approve:
-            return _failure("refused", f"tool {found.name!r} has side effects and was not approved")
-        return None
-
-    @staticmethod
-    def _before(
-        before: Any, found: Tool, call: ToolCall, ctx: CallContext | None
-    ) -> ToolResult | None:
-        """What the ``before_tool_call`` hook answers: None (go on) or the call's early result."""
-        try:
-            early = before(call=call, context=ctx)
-        except ToolRefused as exc:
-            return _failure("refused", f"tool {found.name!r} refused: {exc.reason}")
-        except Exception as exc:  # a hook's bug must not crash the caller
-            return _failure(
-                "tool_error",
-                f"tool {found.name!r}: before_tool_call hook failed: {describe_error(exc)}",
-            )
-        if early is not None and not isinstance(early, ToolResult):
-            return _failure(
-                "tool_error",
-                f"tool {found.name!r}: before_tool_call hook returned "
-                f"{type(early).__name__}, not a ToolResult or None",
-            )
-        return early
 
     def _after(
         self, call: ToolCall | None, result: ToolResult, ctx: CallContext | None
@@ -364,17 +310,50 @@ class ToolRegistry(ToolIndex):
         inline this way). Otherwise ``await later.result()`` finishes the call; it
         arms the call's timer, so it must run in the task that is to wait for it.
         """
+        found = self._winners.get(name) if type(name) is str else None
+        lists = self._lists
+        if (
+            found is not None
+            and found.is_async
+            and context is not None
+            and (context.home is not None or self.home is None)
+            and lists is not None
+            and not lists[0]
+            and not lists[1]
+            and found.unusable is None
+            and (not found.side_effects or context.approved or found.auto_approve)
+        ):
+            fast = found._fast
+            # A run's common step, as _prepare would pass it: no hooks to tell, the
+            # context complete, the arguments accepted by the compiled check.
+            if fast and fast(args, self.max_argument_chars):
+                return self._run_async(found, None, context, args, timeout)
         found, ctx, call, early, args = self._prepare(name, args, context)
         if early is not None:
             return self._after(call, early, ctx)
         assert found is not None
+        if found.is_async:
+            return self._run_async(found, call, ctx, args, timeout)
+        kwargs = {**args, "context": ctx} if found.wants_context else args
+        limit = timeout if timeout is not None else found.timeout
+        if limit is None:
+            limit = self.default_timeout
+        return (_threads or _load_threads()).Later(self, call, ctx, found, kwargs, limit, None)
+
+    def _run_async(
+        self,
+        found: Tool,
+        call: ToolCall | None,
+        ctx: CallContext | None,
+        args: Any,
+        timeout: float | None,
+    ) -> Any:
+        """An async tool's first step: its result, or the ``Later`` that awaits the rest."""
         kwargs = {**args, "context": ctx} if found.wants_context else args
         limit = timeout if timeout is not None else found.timeout
         if limit is None:
             limit = self.default_timeout
         threads = _threads or _load_threads()
-        if not found.is_async:
-            return threads.Later(self, call, ctx, found, kwargs, limit, None)
         result = threads.first_step(found, kwargs, limit, ctx)
         if type(result) is threads.Rest:
             return threads.Later(self, call, ctx, found, kwargs, limit, result)

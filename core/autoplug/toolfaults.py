@@ -1,7 +1,9 @@
-"""How the door bounds a call's arguments and turns a tool's faults into failed results.
+"""How the door refuses a call before its tool runs, and turns a tool's faults into results.
 
-Everything here answers one call without raising: :func:`argument_problem` refuses
-arguments too large or too deep to validate, the ``BaseException``s a tool may
+Everything here answers one call without raising: :func:`refusal_of` is the door's
+checks (an unusable tool, the arguments' bounds and schema, approval) and
+:func:`before_hook` asks the ``before_tool_call`` hook; :func:`argument_problem`
+refuses arguments too large or too deep to validate, the ``BaseException``s a tool may
 raise (``sys.exit()``, ``KeyboardInterrupt`` in a worker thread) become ordinary
 exceptions, and :func:`tool_failure` writes the one-line error a model reads, with
 the machine's paths made relative. Used by :mod:`autoplug.registry` (the door) and
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import describe_error
+from .errors import ToolRefused, describe_error
 from .safejson import MAX_DEPTH, value_problem
 from .tools import MAX_ARGUMENT_CHARS, CallContext, Tool, ToolResult, _failure
 
@@ -165,3 +167,58 @@ def blocked(found: Tool, took: float, limit: float) -> ToolResult:
         f"(its timeout is {limit:g} s); async tools must not block: await, or make "
         "it a sync tool",
     )
+
+
+def refusal_of(
+    found: Tool, args: Any, ctx: CallContext | None, max_chars: int = MAX_ARGUMENT_CHARS
+) -> ToolResult | None:
+    """Why the call of ``found`` with ``args`` ends before the tool runs, or None.
+
+    An unusable tool, arguments too large or deep, schema violations, or a
+    side-effect tool not approved. The common case (a flat object of simple
+    values, within the size cap) is accepted by the compiled check alone.
+    """
+    if found.unusable is not None:
+        return _failure("tool_error", f"tool {found.name!r} is unusable: {found.unusable}")
+    fast = found._fast  # the compiled check, inlined: this is the door's hot path
+    if not (fast and fast(args, max_chars)) and not found.quick_accept(args, max_chars):
+        refused = argument_problem(args, max_chars)
+        if refused is not None:
+            why = f"the arguments are {refused}"
+            text = f"invalid arguments for tool {found.name!r}: {why}"
+            return _failure("invalid_args", text, [("$", why)])
+        try:
+            problems = found.violations(args)
+        except Exception as exc:  # the schema, not the call: an unresolvable $ref met late
+            return _failure(
+                "tool_error",
+                f"tool {found.name!r}: its schema cannot validate the arguments: "
+                f"{describe_error(exc)}",
+            )
+        if problems:
+            detail = "; ".join(f"{path}: {message}" for path, message in problems)
+            text = f"invalid arguments for tool {found.name!r}: {detail}"
+            return _failure("invalid_args", text, problems)
+    if found.side_effects and not (ctx is not None and ctx.approved) and not found.auto_approve:
+        return _failure("refused", f"tool {found.name!r} has side effects and was not approved")
+    return None
+
+
+def before_hook(before: Any, found: Tool, call: Any, ctx: CallContext | None) -> ToolResult | None:
+    """What the ``before_tool_call`` hook answers: None (go on) or the call's early result."""
+    try:
+        early = before(call=call, context=ctx)
+    except ToolRefused as exc:
+        return _failure("refused", f"tool {found.name!r} refused: {exc.reason}")
+    except Exception as exc:  # a hook's bug must not crash the caller
+        return _failure(
+            "tool_error",
+            f"tool {found.name!r}: before_tool_call hook failed: {describe_error(exc)}",
+        )
+    if early is not None and not isinstance(early, ToolResult):
+        return _failure(
+            "tool_error",
+            f"tool {found.name!r}: before_tool_call hook returned "
+            f"{type(early).__name__}, not a ToolResult or None",
+        )
+    return early
