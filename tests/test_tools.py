@@ -980,3 +980,16 @@ def test_an_async_call_in_a_run_context_is_checked_approved_and_hooked_as_any_ot
     later = asyncio.run(calls(("double", {"x": 3}, plain)))
     assert later[0].value == 6
     assert rec.seen == [("before", "tests.double", {"x": 3}), ("after", "tests.double", 6)]
+
+
+def test_a_step_s_call_context_equals_one_built_normally(tmp_path):
+    from autoplug.tools import _call_context
+
+    made = _call_context("run-1", "s1", tmp_path, True, tmp_path / "home")
+    normal = CallContext(
+        run_id="run-1", step_id="s1", workspace=tmp_path, approved=True, home=tmp_path / "home"
+    )
+    assert made == normal and repr(made) == repr(normal)
+    assert made.workspace == tmp_path and made.with_home(None).home is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.approved = False  # type: ignore[misc]

@@ -213,7 +213,7 @@ class ToolRegistry(ToolIndex):
         if found is not None and context is None:
             door = found._door
             if door is None:
-                door = found.plain_door()
+                door = found._plain_door()
             lists = self._lists
             # The common call, checked and run in one written function: a plain sync tool
             # (no context, no approval, no hooks to tell) with arguments its check accepts.

@@ -81,7 +81,7 @@ def _context(home: Path | None) -> CallContext:
     return made
 
 
-def call_context(
+def _call_context(
     run_id: str | None, step_id: str | None, workspace: Path, approved: bool, home: Path | None
 ) -> CallContext:
     """``CallContext(run_id, step_id, workspace, approved, home)``, built as :func:`_context` is
@@ -227,7 +227,7 @@ class Tool:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
 
-    def plain_door(self) -> Any:
+    def _plain_door(self) -> Any:
         """The door's inline path for this tool: ``door(args, max_chars)``, or False.
 
         Only a plain tool has one: sync, without context or side effects, usable,
@@ -358,7 +358,7 @@ class Tool:
         return [(e.json_path, e.message) for e in errors]
 
 
-#: The fields :meth:`Tool.plain_door` is written from.
+#: The fields :meth:`Tool._plain_door` is written from.
 _DOOR_INPUTS = frozenset(
     {"func", "parameters", "side_effects", "unusable", "wants_context", "is_async"}
 )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..schema import json_type
-from ..tools import CallContext, ToolResult, call_context
+from ..tools import CallContext, ToolResult, _call_context
 from .fill import fill_arguments
 from .plan_checks import PlanAnalysis, StepInfo
 
@@ -311,7 +311,7 @@ class Executor:
     def _context(self, info: StepInfo, approved: bool) -> CallContext:
         """The step's call context; ``home`` set here, so the door need not copy it."""
         ctx = self.ctx
-        return call_context(ctx.run_id, info.id, ctx.workspace, approved, self._tools.home)
+        return _call_context(ctx.run_id, info.id, ctx.workspace, approved, self._tools.home)
 
     def _timeout(self, info: StepInfo) -> Any:
         # A tool's own declared timeout knows its work best; otherwise the run's limit.
