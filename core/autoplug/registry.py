@@ -315,19 +315,32 @@ class ToolRegistry(ToolIndex):
         if (
             found is not None
             and found.is_async
-            and context is not None
-            and (context.home is not None or self.home is None)
             and lists is not None
             and not lists[0]
             and not lists[1]
             and found.unusable is None
-            and (not found.side_effects or context.approved or found.auto_approve)
         ):
+            # The common async call, as _prepare would pass it: no hooks to tell, the
+            # context complete (or none needed), the arguments accepted by the compiled
+            # check, and nothing to approve.
+            if context is None:
+                plain = not found.side_effects
+                if plain and found.wants_context:
+                    context = _context(self.home)
+            else:
+                plain = context.home is not None or self.home is None
+                plain = plain and (not found.side_effects or context.approved or found.auto_approve)
             fast = found._fast
-            # A run's common step, as _prepare would pass it: no hooks to tell, the
-            # context complete, the arguments accepted by the compiled check.
-            if fast and fast(args, self.max_argument_chars):
-                return self._run_async(found, None, context, args, timeout)
+            if plain and fast and fast(args, self.max_argument_chars):
+                limit = timeout if timeout is not None else found.timeout
+                if limit is None:
+                    limit = self.default_timeout
+                threads = _threads or _load_threads()
+                kwargs = {**args, "context": context} if found.wants_context else args
+                result = threads.first_step(found, kwargs, limit, context)
+                if type(result) is threads.Rest:
+                    return threads.Later(self, None, context, found, kwargs, limit, result)
+                return result
         found, ctx, call, early, args = self._prepare(name, args, context)
         if early is not None:
             return self._after(call, early, ctx)

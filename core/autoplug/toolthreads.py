@@ -226,14 +226,15 @@ def first_step(
     timer; else a :class:`Rest` to await. Each step is marked on the watchdog
     when the call has a limit, so a step that blocks the loop past it is caught.
     """
-    slot = WATCHDOG.slot() if limit else None
+    watchdog = WATCHDOG
+    slot = watchdog.slot() if limit else None
     try:
         coro = found.func(**kwargs)
-        previous = WATCHDOG.begin(slot, found.name, limit) if slot is not None else None
+        previous = watchdog.begin(slot, found.name, limit) if slot is not None else None
         try:
             pending = coro.send(None)
         finally:
-            took = WATCHDOG.end(slot, previous) if slot is not None else 0.0
+            took = watchdog.end(slot, previous) if slot is not None else 0.0
     except StopIteration as stop:  # it returned without suspending
         result = _success(stop.value)
     except BaseException as exc:
