@@ -294,8 +294,10 @@ class Executor:
     def _arguments(self, info: StepInfo) -> dict[str, Any] | StepOutcome:
         """The step's literal and resolved ``$asset`` arguments (``$fill`` ones left out),
         or its failed outcome when a reference does not resolve."""
-        args: dict[str, Any] = {}
         refs = info.refs
+        if not refs and not info.fills:
+            return dict(info.args)  # every argument a literal: the common step
+        args: dict[str, Any] = {}
         for key, value in info.args.items():
             if key in info.fills:
                 continue

@@ -82,6 +82,29 @@ class StepInfo:
     deps: dict[str, str] = field(default_factory=dict)  # asset -> producing step id
 
 
+def _step_info(
+    ident: str, tool_name: str, args: dict[str, Any], output: str, inputs: list[str]
+) -> StepInfo:
+    """``StepInfo(id=ident, tool_name=..., args=..., output=..., inputs=...)`` with every
+    other field at its default, without the dataclass ``__init__``'s six default
+    factories (one per step of every plan checked); an equal StepInfo."""
+    made = object.__new__(StepInfo)
+    made.__dict__.update(
+        id=ident,
+        tool_name=tool_name,
+        tool=None,
+        model_name="",
+        args=args,
+        output=output,
+        inputs=list(dict.fromkeys(inputs)) if inputs else [],
+        refs={},
+        fills={},
+        reads=[],
+        deps={},
+    )
+    return made
+
+
 @dataclass
 class PlanAnalysis:
     """The checked plan: its steps in plan order (an empty list when it is unusable)."""
@@ -278,13 +301,7 @@ def check_plan(
     offered: dict[str, str] = {}  # tool name -> its name as offered to models, once per plan
     for index, raw in enumerate(steps, 1):
         inputs = raw.get("inputs")
-        info = StepInfo(
-            id=raw["id"],
-            tool_name=raw["tool"],
-            args=dict(raw["args"]),
-            output=raw["output"],
-            inputs=list(dict.fromkeys(inputs)) if inputs else [],
-        )
+        info = _step_info(raw["id"], raw["tool"], dict(raw["args"]), raw["output"], inputs or [])
         infos.append(info)
         if info.id in first_index:
             errors.append(
