@@ -196,6 +196,84 @@ def autoplug_figures() -> dict[str, float]:
     return out
 
 
+def plan_phases(rounds: int = 15) -> dict[str, float]:
+    """Where autoplug's step of one plan goes: µs per step of each phase (best of ``rounds``).
+
+    ``planning`` is the planner's request, the scripted reply and the plan's checks;
+    ``prompt`` and ``checks`` are parts of it. Each phase runs in one event loop, so
+    ``asyncio.run`` (a new loop per run, paid by every peer driven that way) is apart.
+    """
+    from autoplug import Kernel, hookimpl, tool
+    from autoplug.agents.context import MemoryCheckpointer, RunContext
+    from autoplug.agents.executor import Executor
+    from autoplug.agents.plan_checks import check_plan, structure_errors
+    from autoplug.agents.planner import make_plan, planner_messages
+    from autoplug.agents.report import build_report
+    from autoplug.assets import AssetStore
+    from autoplug.scripted import ScriptedModel, call
+
+    @tool
+    async def noop(i: int) -> int:
+        """Return i at once."""
+        return i
+
+    class Bench:
+        name = "bench"
+
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            register(noop)
+
+    home = tempfile.mkdtemp()
+    kernel = Kernel(plugins=[Bench()], builtins=True, home=home)
+
+    def ctx(replies: Any = ()) -> RunContext:
+        return RunContext(
+            kernel=kernel,
+            model=ScriptedModel(list(replies)),
+            run_id=None,
+            task="bench",
+            workspace=Path(home),
+            assets=AssetStore(),
+            checkpoint=MemoryCheckpointer(),
+            limits=dict(kernel.config.limits),
+        )
+
+    steps = [
+        {"id": f"s{i}", "tool": "noop", "args": {"i": i}, "output": f"o{i}"} for i in range(STEPS)
+    ]
+    loop = asyncio.new_event_loop()
+    analysis, _ = check_plan(steps, kernel.tools, [])
+    done = ctx()
+    outcomes = loop.run_until_complete(Executor(done, "b", 1, analysis).run())
+
+    async def nothing() -> None:
+        return None
+
+    phases: dict[str, Callable[[], Any]] = {
+        "planning": lambda: loop.run_until_complete(
+            make_plan(ctx([call("submit_plan", steps=steps)]), "b", [])
+        ),
+        "  prompt": lambda: planner_messages(done, "b", []),
+        "  checks": lambda: (
+            structure_errors({"steps": steps}),
+            check_plan(steps, kernel.tools, []),
+        ),
+        "execution": lambda: loop.run_until_complete(Executor(ctx(), "b", 1, analysis).run()),
+        "report": lambda: build_report("b", outcomes, done.assets),
+        "asyncio.run": lambda: asyncio.run(nothing()),
+    }
+    best = {name: float("inf") for name in phases}
+    for _ in range(rounds):
+        for name, phase in phases.items():  # interleaved: a busy moment hits all alike
+            start = time.process_time()
+            for _ in range(10):
+                phase()
+            best[name] = min(best[name], time.process_time() - start)
+    loop.close()
+    return {name: value / 10 / STEPS * 1e6 for name, value in best.items()}
+
+
 # -- peers -------------------------------------------------------------------------
 
 
@@ -544,6 +622,10 @@ def main() -> None:
         line(f"{label} step", "autoplug step, one plan")
     if "smooth-operator-core step" in med:
         line("autoplug step, own act", "smooth-operator-core step")
+
+    print("\n== autoplug's step of one plan, by phase (µs per step, best of 15) ==")
+    for name, value in plan_phases().items():
+        print(f"{name:44s} {value:9.2f} µs")
 
     exe = Path(sys.executable).parent
     print("\n== cold start, CPU ms (median of 9 fresh processes) ==")
