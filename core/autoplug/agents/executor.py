@@ -83,6 +83,43 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
     return current
 
 
+class _InContext:
+    """Awaiting this runs ``coro`` in ``context``: every send and throw inside ``context.run``.
+
+    A step run inline started in a copy of the context; when its tool suspends,
+    the rest of it runs in the same copy, as the step's own task would have run it.
+    """
+
+    __slots__ = ("coro", "context", "started")
+
+    def __init__(self, coro: Any, context: contextvars.Context) -> None:
+        self.coro, self.context, self.started = coro, context, False
+
+    def close(self) -> None:
+        """Close the coroutine if it never ran (the run stopped before awaiting it)."""
+        if not self.started:
+            self.coro.close()
+
+    def __await__(self) -> Any:
+        self.started = True
+        coro, run = self.coro, self.context.run
+        sent: Any = None
+        thrown: BaseException | None = None
+        while True:
+            try:
+                pending = run(coro.send, sent) if thrown is None else run(coro.throw, thrown)
+            except StopIteration as stop:
+                return stop.value
+            thrown = None
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                thrown, sent = exc, None
+
+
 class Executor:
     """Runs the steps of one accepted plan of act ``act_no`` and returns their outcomes."""
 
@@ -102,33 +139,71 @@ class Executor:
 
         The steps start in plan order, each as a task of its own, except that while
         every step before it has finished, a step that can finish without waiting
-        runs inline (:meth:`_inline`): no task, no turn of the event loop. One
-        that has to wait goes on in a task from there, and so does every later step,
-        so independent steps still run concurrently up to ``concurrency``, started
-        in the same order as before.
+        runs inline (:meth:`_inline`): no task, no turn of the event loop. The
+        first one whose tool suspends goes on where it started, in this task (a
+        timer or cancel scope its tool entered belongs to this task), in its own
+        context; every later step is a task, so independent steps still run
+        concurrently up to ``concurrency``, started in the same order as before.
         """
         tasks: list[asyncio.Task[None]] = []
+        here: _InContext | None = None
         try:
             for step in self.steps:
-                if not tasks:
+                if not tasks and here is None:
                     # In a copy of the context, as a task of its own would run it.
                     context = contextvars.copy_context()
                     later = context.run(self._inline, step)
                     if later is None:
                         continue  # finished here
                     if later is not False:
-                        tasks.append(asyncio.create_task(later, context=context))
+                        here = _InContext(later, context)
                         continue
                 tasks.append(asyncio.create_task(self._one(step)))
+            if here is not None:
+                await self._finish_here(here, tasks)
             if tasks:
                 await asyncio.gather(*tasks)
         except BaseException:
             # One step hit a guard (or the run was cancelled): stop the others too.
+            if here is not None:
+                here.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         return [self.outcomes[s.id] for s in self.steps]
+
+    async def _finish_here(self, here: _InContext, tasks: list[asyncio.Task[None]]) -> None:
+        """Await the suspended inline step in this task while the later steps run.
+
+        A later step's task that fails (a guard) stops it at once, as ``gather``
+        stops waiting at the first failure: this task is cancelled, and the
+        failure raised in its place.
+        """
+        me = asyncio.current_task()
+        if not tasks or me is None:
+            await here
+            return
+        failed: list[BaseException] = []
+
+        def watch(task: asyncio.Task[None]) -> None:
+            if not failed and not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())  # type: ignore[arg-type]
+                me.cancel()
+
+        for task in tasks:
+            task.add_done_callback(watch)
+        try:
+            await here
+        except asyncio.CancelledError:
+            if not failed:
+                raise  # the run's own cancellation
+        finally:
+            for task in tasks:
+                task.remove_done_callback(watch)
+        if failed:
+            me.uncancel()
+            raise failed[0]
 
     async def _one(self, info: StepInfo) -> None:
         for producer in dict.fromkeys(info.deps.values()):
@@ -159,9 +234,9 @@ class Executor:
         Called only when every earlier step has finished, so no slot is taken.
         None: it finished. False: it may wait before its tool runs (for a later
         step's asset, a ``$fill``, an approval, a sync tool's thread), so it runs
-        as a task from the start. Else the coroutine that
-        finishes it (its async tool suspended), to run as a task: it takes a slot
-        before waiting, as the step's own task would have held one.
+        as a task from the start. Else the coroutine that finishes it (its async
+        tool suspended), to await in the same task: it takes a slot before
+        waiting, as the step's own task would have held one.
         """
         tool = info.tool
         if info.fills or not tool.is_async or (tool.side_effects and not tool.auto_approve):
