@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -342,3 +343,37 @@ def test_an_appended_manifest_entry_escaping_the_folder_is_refused(tmp_path: Pat
     )
     with pytest.raises(RunError, match=r"manifest\.jsonl: entry 1"):
         AssetStore.load(tmp_path)
+
+
+# -- previews and values as stored (issue 14) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": 1, "b": [1.5, "x", None, True]},
+        {"long": "é" * 2000, "items": list(range(300))},
+        ("a", 1),  # a tuple reads back as a list
+        {1: "int key", "1": "str key"},  # both are "1" in JSON: the last one is kept
+        5,
+        10**100,
+        True,
+        -0.0,
+        None,
+        [],
+    ],
+)
+def test_a_json_preview_shows_the_value_as_stored(value) -> None:
+    from autoplug.agents.prompting import json_preview
+
+    store = AssetStore()
+    asset = store.put("v", value, step="s1", tool="t")
+    assert asset == Asset("v", asset.value, "json", "s1", "t", asset.size)  # the same frozen value
+    stored = json.dumps(value, ensure_ascii=False)
+    assert asset.size == len(stored.encode()) and asset.value == json.loads(stored)
+    for limit in (500, 150, 500, 20):
+        assert asset.preview(limit) == json_preview(asset.value, limit)
+    assert asset.to_dict(150)["preview"] == json_preview(asset.value, 150)
+    assert asset.to_dict()["preview"] == asset.preview(500)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        asset.value = 1  # type: ignore[misc]

@@ -134,3 +134,110 @@ def test_arbitrary_text_and_deep_nesting_never_crash_the_parser(noise, levels):
 
 def test_module_documents_its_limits():
     assert safejson.MAX_DEPTH == 100 and safejson.MAX_INT_DIGITS == 4300
+
+
+def _reference_problem(value, *, max_depth=100, max_chars=None, strict=True):
+    """value_problem as it was before issue 14's faster walk: one item at a time."""
+    import math
+    import re
+
+    stack = [(value, 0)]
+    size = 0
+    while stack:
+        item, depth = stack.pop()
+        size += 1
+        kind = type(item)
+        if kind is str:
+            size += len(item)
+            if re.search("[\ud800-\udfff]", item):
+                return "surrogate"
+        elif kind is dict or kind is list or isinstance(item, dict | list | tuple):
+            if depth >= max_depth:
+                return "nested"
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if type(key) is str:
+                        stack.append((key, depth + 1))
+                    elif strict:
+                        return "key"
+                    stack.append((child, depth + 1))
+            else:
+                if strict and not isinstance(item, list):
+                    return "container"
+                stack.extend((child, depth + 1) for child in item)
+        elif kind is int or (isinstance(item, int) and kind is not bool):
+            if item.bit_length() > safejson._MAX_INT_BITS:
+                return "int"
+        elif kind is float:
+            if not math.isfinite(item):
+                return "float"
+        elif item is None or kind is bool:
+            pass
+        elif strict:
+            return "object"
+        if max_chars is not None and size > max_chars:
+            return "size"
+    return None
+
+
+class Huge(int):
+    """A huge integer that hypothesis can print (an int subclass: the walk's slower branch)."""
+
+    def __repr__(self) -> str:
+        return f"Huge(<{self.bit_length()} bits>)"
+
+
+hostile_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and infinities too
+    | st.text(alphabet=st.characters(codec=None), max_size=6)  # lone surrogates too
+    | st.builds(object)
+    | st.sampled_from([Huge(10**4301), Huge(-(10**4300)), Huge(10**4299), ("a", 1), b"x", 10**30])
+)
+hostile_values = st.recursive(
+    hostile_leaves,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=3) | st.integers(0, 3), children, max_size=4)
+        | st.tuples(children)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hostile_values,
+    st.integers(min_value=0, max_value=8),
+    st.none() | st.integers(min_value=0, max_value=60),
+    st.booleans(),
+)
+def test_the_faster_walk_refuses_exactly_what_the_item_walk_refused(
+    value, max_depth, max_chars, strict
+):
+    # Issue 14 made the walk check scalars where it meets them and strings all at once;
+    # what it refuses must not change (which fault it names first may, when there are several).
+    found = value_problem(value, max_depth=max_depth, max_chars=max_chars, strict=strict)
+    expected = _reference_problem(value, max_depth=max_depth, max_chars=max_chars, strict=strict)
+    assert (found is None) == (expected is None), (found, expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (
+            {"a": [1, {"b": "\udc00"}]},
+            "a string holds a lone surrogate (such as \\ud800), which is not text",
+        ),
+        ({"\ud800": 1}, "a string holds a lone surrogate (such as \\ud800), which is not text"),
+        ([[[[1]]]], "nested deeper than 3 levels"),
+        ({"a": (1, 2)}, "a tuple is not a JSON value"),
+        ([1, 2, float("inf")], "a number is NaN or infinite, which JSON cannot hold"),
+        ({"n": [10**5000]}, "an integer of more than 4300 digits"),
+        ({"k": "x" * 40}, "larger than 30 characters"),
+    ],
+)
+def test_each_fault_is_named_alone(value, reason):
+    assert value_problem(value, max_depth=3, max_chars=30) == reason

@@ -647,3 +647,167 @@ def test_the_report_lists_at_most_fifty_assets_then_counts_the_rest(tmp_path: Pa
 
 def run_with(ctx: RunContext) -> dict:
     return asyncio.run(StaticAgent(ctx).run("the subtask", [], 1))
+
+
+# -- steps run inline (issue 14) ---------------------------------------------------
+
+import contextvars  # noqa: E402
+
+_seen_by_step: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
+
+
+class Instant:
+    """Async tools that answer without suspending, and one that sets a context variable."""
+
+    name = "instant"
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        @tool
+        async def now(i: int) -> int:
+            """Return i at once."""
+            return i
+
+        @tool
+        async def mark(label: str) -> str:
+            """Set a context variable; return what it held before."""
+            before = _seen_by_step.get()
+            _seen_by_step.set(label)
+            return before
+
+        register(now)
+        register(mark)
+
+
+def counting_tasks(coro: Any) -> tuple[Any, int]:
+    """Run ``coro`` in a fresh loop; its result and how many tasks were made besides it."""
+    made = []
+
+    def factory(loop: Any, inner: Any, **kwargs: Any) -> Any:
+        made.append(inner)
+        return asyncio.Task(inner, loop=loop, **kwargs)
+
+    async def main() -> tuple[Any, int]:
+        asyncio.get_running_loop().set_task_factory(factory)
+        result = await coro
+        return result, len(made)  # not the tasks asyncio.run makes to shut down
+
+    return asyncio.run(main())
+
+
+def test_steps_whose_tools_answer_at_once_run_without_a_task_each(tmp_path: Path) -> None:
+    steps = [step(f"s{i}", "now", {"i": i}, f"o{i}") for i in range(10)]
+    steps.append(step("last", "now", {"i": {"$asset": "o9"}}, "o10"))
+    ctx, _, events = make_ctx(tmp_path, [plan(*steps)])
+    ctx.kernel = Kernel(plugins=[Instant()], home=tmp_path / "home2")
+    report, tasks = counting_tasks(StaticAgent(ctx).run("the subtask", [], 1))
+    assert report["status"] == "succeeded"
+    assert tasks == 0  # eleven steps, each finished where it started
+    assert [a["preview"] for a in report["assets"]] == [str(i) for i in range(10)] + ["9"]
+    started = [e.data["step"] for e in events if e.type == "step_started"]
+    assert started == [s["id"] for s in steps]
+
+
+def test_a_step_that_suspends_goes_on_where_it_started_and_later_steps_keep_their_order(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        step("first", "wait", {"label": "first", "seconds": 0.05}, "a"),
+        step("second", "echo", {"text": "b"}, "b"),
+        step("third", "wait", {"label": "third", "seconds": 0.05}, "c"),
+    ]
+    ctx, lab, events = make_ctx(tmp_path, [plan(*steps)], concurrency=1)
+    report, tasks = counting_tasks(StaticAgent(ctx).run("the subtask", [], 1))
+    assert report["status"] == "succeeded"
+    assert tasks == 2  # the two after it; the first goes on in the task it started in
+    started = [e.data["step"] for e in events if e.type == "step_started"]
+    assert started == ["first", "second", "third"]
+    assert lab.max_in_flight == 1  # concurrency = 1 still holds for the inline first step
+    assert not overlaps(lab.intervals["first"], lab.intervals["third"])
+
+
+def test_a_step_run_inline_keeps_its_context_variables_to_itself(tmp_path: Path) -> None:
+    steps = [step("one", "mark", {"label": "one"}, "a"), step("two", "mark", {"label": "two"}, "b")]
+    ctx, _, _ = make_ctx(tmp_path, [plan(*steps)])
+    ctx.kernel = Kernel(plugins=[Instant()], home=tmp_path / "home2")
+    report = run(ctx)
+    assert [a["preview"] for a in report["assets"]] == ["unset", "unset"]  # neither saw the other's
+    assert _seen_by_step.get() == "unset"
+
+
+def test_a_step_listed_before_the_step_it_reads_waits_for_it(tmp_path: Path) -> None:
+    steps = [
+        step("last", "now", {"i": {"$asset": "mid"}}, "out"),
+        step("middle", "now", {"i": {"$asset": "first"}}, "mid"),
+        step("first", "now", {"i": 7}, "first"),
+        step("alone", "now", {"i": 1}, "one"),
+    ]
+    ctx, _, events = make_ctx(tmp_path, [plan(*steps)])
+    ctx.kernel = Kernel(plugins=[Instant()], home=tmp_path / "home2")
+    report = run(ctx)
+    assert report["status"] == "succeeded"
+    assert ctx.assets.get("out").value == 7
+    finished = [e.data["step"] for e in events if e.type == "step_finished"]
+    assert finished.index("first") < finished.index("middle") < finished.index("last")
+
+
+class Scoped:
+    """Async tools that enter task-bound scopes before their first await."""
+
+    name = "scoped"
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        @tool
+        async def bounded(seconds: float) -> str:
+            """Wait under its own asyncio.timeout of 0.05 s."""
+            task = asyncio.current_task()
+            _seen_by_step.set("bounded")
+            try:
+                async with asyncio.timeout(0.05):
+                    await asyncio.sleep(seconds)
+            except TimeoutError:
+                return f"own timeout, same task {asyncio.current_task() is task}, {_seen_by_step.get()}"
+            return "in time"
+
+        @tool
+        async def grouped() -> int:
+            """Run two children in a TaskGroup."""
+            async with asyncio.TaskGroup() as group:
+                first = group.create_task(asyncio.sleep(0.01, result=1))
+                second = group.create_task(asyncio.sleep(0.02, result=2))
+            return first.result() + second.result()
+
+        register(bounded)
+        register(grouped)
+
+
+def test_a_tool_s_own_timer_and_task_group_work_in_a_step_that_started_inline(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        step("slow", "bounded", {"seconds": 5}, "a"),
+        step("group", "grouped", {}, "b"),
+        step("quick", "bounded", {"seconds": 0}, "c"),
+    ]
+    ctx, _, _ = make_ctx(tmp_path, [plan(*steps)])
+    ctx.kernel = Kernel(plugins=[Scoped()], home=tmp_path / "home2")
+    started = time.monotonic()
+    report = run(ctx)
+    assert report["status"] == "succeeded", report
+    values = {a["name"]: ctx.assets.get(a["name"]).value for a in report["assets"]}
+    assert values == {"a": "own timeout, same task True, bounded", "b": 3, "c": "in time"}
+    assert time.monotonic() - started < 3  # its timer fired for it, not for the run
+
+
+def test_a_guard_in_a_later_step_stops_a_step_that_started_inline(tmp_path: Path) -> None:
+    steps = [
+        step("slow", "wait", {"label": "slow", "seconds": 5}, "a"),
+        step("fill", "echo", {"text": {"$fill": "any text"}}, "b"),
+    ]
+    ctx, lab, _ = make_ctx(tmp_path, [plan(*steps)], llm_calls=1)  # the plan is the one call
+    started = time.monotonic()
+    with pytest.raises(GuardStop, match="llm_calls limit reached"):
+        run(ctx)
+    assert time.monotonic() - started < 3  # not after the first step's five seconds
+    assert lab.in_flight == 0  # the first step was stopped, not left running

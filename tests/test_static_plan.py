@@ -574,3 +574,20 @@ def test_a_step_with_asset_arguments_excuses_only_the_open_required_ones() -> No
         "step 's1' (tool 'nested'): argument $: 'title' is a required property",
         "step 's1' (tool 'nested'): argument $.limit: 0 is less than the minimum of 1",
     ]
+
+
+def test_the_checked_steps_have_every_field_a_step_info_has() -> None:
+    # check_plan builds its StepInfo without the dataclass __init__ (issue 14): a field
+    # added to StepInfo must be set there too.
+    from dataclasses import fields
+
+    from autoplug.agents.plan_checks import StepInfo, _step_info
+
+    made = _step_info("s1", "echo", {"text": "x"}, "out", ["a", "a"])
+    assert set(vars(made)) == {f.name for f in fields(StepInfo)}
+    assert made == StepInfo(
+        id="s1", tool_name="echo", args={"text": "x"}, output="out", inputs=["a"]
+    )
+    other = _step_info("s2", "echo", {}, "o", [])
+    other.refs["k"] = ("a", "")
+    assert made.refs == {}  # fresh containers for each step

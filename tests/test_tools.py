@@ -923,3 +923,164 @@ def test_the_compiled_check_accepts_only_what_jsonschema_accepts(schema, args, p
     assert (hand_built("t", schema).open_violations(args, present) == []) == Draft202012Validator(
         excused
     ).is_valid(args)
+
+
+simple_schemas = st.fixed_dictionaries(
+    {
+        "type": st.just("object"),
+        "properties": st.dictionaries(
+            st.sampled_from(["a", "b", "c", "it's", 'say "x"', "\\n"]),
+            st.sampled_from(["string", "integer", "number", "boolean"]).map(lambda k: {"type": k})
+            | st.integers(min_value=0, max_value=3).map(
+                lambda n: {"type": "string", "minLength": n}
+            ),
+            min_size=1,
+        ),
+        "additionalProperties": st.just(False),
+    },
+    optional={"required": st.lists(st.sampled_from(["a", "b", "c", "it's"]), unique=True)},
+)
+edge_values = (
+    json_values
+    | st.sampled_from([True, False, 1 << 14_000, -(1 << 14_000), (1 << 14_000) - 1, 1.5, -0.0])
+    | st.sampled_from([float("inf"), float("nan"), b"x", ("t",), Path("p")])
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    simple_schemas,
+    st.dictionaries(st.sampled_from(["a", "b", "c", "it's", 'say "x"', "d"]), edge_values),
+    st.integers(min_value=0, max_value=40),
+    st.frozensets(st.sampled_from(["a", "b"])),
+)
+def test_the_written_check_answers_as_the_general_one(schema, args, max_chars, present):
+    # The door's straight-line check for simple schemas (issue 14) never disagrees with
+    # the general compiled check it hands unsure cases to (itself checked against jsonschema).
+    from autoplug import fastcheck
+
+    written = fastcheck.compile_fast(schema)
+    general = fastcheck.general_check(*fastcheck._shape(schema))
+    if set(schema.get("required", [])) <= set(schema["properties"]):
+        assert written.__code__ is not general.__code__  # written out, not the general one
+    assert written(args, max_chars, present) == general(args, max_chars, present)
+    assert written(args) == general(args)
+
+
+def test_the_written_check_refuses_what_the_door_must_refuse():
+    @tool
+    def pick(name: str, count: int, ratio: float, flag: bool = False) -> str:
+        """Takes one of each simple type."""
+        return f"{name}{count}{ratio}{flag}"
+
+    reg = registry(pick)
+    good = {"name": "a", "count": 1, "ratio": 0.5}
+    assert reg.call("pick", good).value == "a10.5False"
+    for bad, where in [
+        ({**good, "count": True}, "$.count"),
+        ({**good, "count": 1.5}, "$.count"),
+        ({**good, "ratio": "1"}, "$.ratio"),
+        ({**good, "flag": 1}, "$.flag"),
+        ({**good, "extra": 1}, "extra"),
+        ({"name": "a", "count": 1}, "ratio"),
+        ({**good, "count": 10**5000}, "4300 digits"),
+    ]:
+        result = reg.call("pick", bad)
+        assert result.kind == "invalid_args" and where in result.error, (bad, result)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    simple_schemas,
+    st.dictionaries(st.sampled_from(["a", "b", "c", "it's", "d"]), edge_values),
+    st.integers(min_value=0, max_value=40),
+)
+def test_the_inline_door_calls_the_tool_only_for_arguments_the_full_check_accepts(
+    schema, args, max_chars
+):
+    from autoplug import fastcheck
+
+    calls = []
+    door = fastcheck.compile_door(schema, lambda **kwargs: calls.append(kwargs) or "ran")
+    if not set(schema.get("required", [])) <= set(schema["properties"]):
+        assert door is None  # nothing to write: every call takes the full path
+        return
+    general = fastcheck.general_check(*fastcheck._shape(schema))
+    answer = door(args, max_chars)
+    if answer is fastcheck.UNSURE:
+        assert calls == []
+    else:
+        assert answer == "ran" and calls == [args] and general(args, max_chars)
+
+
+def test_a_tool_changed_after_its_calls_is_called_as_it_is_now():
+    reg = registry(add)
+    assert reg.call("add", {"a": 1, "b": 2}).value == 3  # the inline path, written now
+    found = reg.get("add")
+    found.side_effects = True
+    refused = reg.call("add", {"a": 1, "b": 2})
+    assert refused.kind == "refused" and "side effects" in refused.error
+    found.side_effects = False
+    found.func = lambda a, b: a * b
+    assert reg.call("add", {"a": 2, "b": 5}).value == 10
+    assert reg.call("add", {"a": True, "b": 5}).kind == "invalid_args"  # still checked
+
+
+def test_an_async_call_in_a_run_context_is_checked_approved_and_hooked_as_any_other(tmp_path):
+    # acall with a complete context takes a shorter path (issue 14); what it decides must not change.
+    @tool
+    async def double(x: int) -> int:
+        """Twice x."""
+        return 2 * x
+
+    @tool(side_effects=True)
+    async def launch(x: int) -> int:
+        """A side effect."""
+        return x
+
+    @tool
+    async def where(*, context: CallContext) -> str:
+        """The step it runs in."""
+        return f"{context.run_id}/{context.step_id}/{context.home == tmp_path}"
+
+    kernel = Kernel(plugins=[], home=tmp_path)
+    for made in (double, launch, where):
+        kernel.tools.add(made, "tests")
+    plain = CallContext(run_id="r", step_id="s", home=tmp_path)
+    approved = CallContext(run_id="r", step_id="s", approved=True, home=tmp_path)
+
+    async def calls(*made):
+        return [await kernel.tools.acall(n, a, context=c) for n, a, c in made]
+
+    first = asyncio.run(
+        calls(
+            ("double", {"x": 2}, plain),
+            ("double", {"x": 2}, plain),
+            ("double", {"x": "2"}, plain),
+            ("launch", {"x": 1}, plain),
+            ("launch", {"x": 1}, approved),
+            ("where", {}, CallContext(run_id="r", step_id="s")),  # home filled by the door
+        )
+    )
+    assert [r.value for r in first[:2]] == [4, 4]
+    assert first[2].kind == "invalid_args" and "$.x" in first[2].error
+    assert first[3].kind == "refused" and first[4].value == 1
+    assert first[5].value == "r/s/True"
+    rec = Recorder()
+    kernel.pm.register(rec, name="late")
+    later = asyncio.run(calls(("double", {"x": 3}, plain)))
+    assert later[0].value == 6
+    assert rec.seen == [("before", "tests.double", {"x": 3}), ("after", "tests.double", 6)]
+
+
+def test_a_step_s_call_context_equals_one_built_normally(tmp_path):
+    from autoplug.tools import _call_context
+
+    made = _call_context("run-1", "s1", tmp_path, True, tmp_path / "home")
+    normal = CallContext(
+        run_id="run-1", step_id="s1", workspace=tmp_path, approved=True, home=tmp_path / "home"
+    )
+    assert made == normal and repr(made) == repr(normal)
+    assert made.workspace == tmp_path and made.with_home(None).home is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.approved = False  # type: ignore[misc]

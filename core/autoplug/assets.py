@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunError, describe_error
-from .safejson import clean_text, value_problem
+from .safejson import _MAX_INT_BITS, clean_text, value_problem
 
 #: The manifest's file name inside an asset folder (one appended JSON entry a line).
 MANIFEST = "manifest.jsonl"
@@ -63,45 +63,100 @@ class Asset:
 
         A text is cut at ``limit``; a JSON value too long to show whole keeps its
         shape, long strings and lists cut (:func:`autoplug.agents.prompting.json_preview`).
+        It shows the value as stored: a JSON preview is worked out once per
+        ``limit`` (a step's event and its act's report ask for the same one), and a
+        JSON value short enough to show whole is the text :meth:`AssetStore.put` stored.
         """
         if self.type == "bytes":
             return f"<{self.size} bytes>"
         if self.type == "json":
+            known = self.__dict__  # not fields: equality and repr stay the dataclass's
+            text = known.get("_json")
+            if text is not None and len(text) <= limit:
+                return text  # type: ignore[no-any-return]
+            cached = known.get("_preview")
+            if cached is not None and cached[0] == limit:
+                return cached[1]  # type: ignore[no-any-return]
             from .agents.prompting import json_preview
 
-            return json_preview(self.value, limit)
+            shown = json_preview(self.value, limit)
+            known["_preview"] = (limit, shown)
+            return shown
         text = self.value
         if len(text) <= limit:
             return text
         return text[:limit] + "…"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report's shape: ``{"name", "step", "tool", "type", "size", "preview"}``."""
+    def to_dict(self, preview_chars: int = 500) -> dict[str, Any]:
+        """The report's shape: ``{"name", "step", "tool", "type", "size", "preview"}``.
+
+        The preview is :meth:`preview` of ``preview_chars`` characters.
+        """
         return {
             "name": self.name,
             "step": self.step,
             "tool": self.tool,
             "type": self.type,
             "size": self.size,
-            "preview": self.preview(),
+            "preview": self.preview(preview_chars),
         }
+
+
+_new = object.__new__
+
+
+def _asset(name: str, value: Any, kind: str, step: Any, tool: Any, size: int) -> Asset:
+    """``Asset(name, value, kind, step, tool, size)`` without the frozen ``__init__``'s six
+    ``object.__setattr__`` calls: one per step of every plan. The same frozen value."""
+    made = _new(Asset)
+    made.__dict__.update(name=name, value=value, type=kind, step=step, tool=tool, size=size)
+    return made
+
+
+#: ``json.dumps(value, ensure_ascii=False, allow_nan=False)``, its encoder made once
+#: (json.dumps makes a new one per call for any non-default option).
+_encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_SCALAR_TEXT = {True: "true", False: "false", None: "null"}
+#: Values that read back from their JSON text as themselves (json.loads not needed).
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def _encode(value: Any) -> tuple[str, Any, bytes]:
     """The asset type, the value as it will read back, and its stored bytes."""
+    kind, stored, raw, _ = _encode_text(value)
+    return kind, stored, raw
+
+
+def _encode_text(value: Any) -> tuple[str, Any, bytes, str | None]:
+    """:func:`_encode`, and the JSON text of a value made only of JSON types (else None).
+
+    That text is what ``json.dumps`` writes of the value read back, so it is the
+    preview of a short JSON asset; a value with other types (a tuple, a non-string
+    key) may read back different, so it gets none.
+    """
+    kind = type(value)
+    if kind is int or kind is bool or value is None:
+        # The JSON of these is their repr (true/false/null), json.dumps's own answer.
+        if kind is int and value.bit_length() > _MAX_INT_BITS:
+            raise ValueError(f"the value cannot be stored: it is {value_problem(value)}")
+        text = _SCALAR_TEXT[value] if kind is not int else int.__repr__(value)
+        return "json", value, text.encode("ascii"), text
     if isinstance(value, str):
         value = clean_text(value)  # a lone surrogate cannot be written as UTF-8
-        return "text", value, value.encode("utf-8")
+        return "text", value, value.encode("utf-8"), None
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)
-        return "bytes", raw, raw
-    problem = value_problem(value, strict=False)
+        return "bytes", raw, raw, None
+    problem = value_problem(value)  # only JSON types: it reads back as it is written
+    pure = problem is None
+    if not pure:
+        problem = value_problem(value, strict=False)
     if problem is not None:
         # Checked first: json.dumps and str() recurse, and a huge int has no str().
         raise ValueError(f"the value cannot be stored: it is {problem}")
     try:
         # allow_nan=False keeps the file strict JSON that any reader accepts.
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text = _encode_json(value)
     except (TypeError, ValueError, RecursionError):
         try:
             text = str(value)
@@ -113,10 +168,12 @@ def _encode(value: Any) -> tuple[str, Any, bytes]:
         if not isinstance(text, str):
             raise ValueError("the value cannot be stored: its str() is not a string") from None
         text = clean_text(text)
-        return "text", text, text.encode("utf-8")
+        return "text", text, text.encode("utf-8"), None
     # The in-memory value is what a resumed run reads back (tuples become lists),
     # so a pointer resolves the same before and after a resume.
-    return "json", json.loads(text), text.encode("utf-8")
+    if type(value) in _SCALARS:  # a finite float, an int, a bool or None reads back as itself
+        return "json", value, text.encode("utf-8"), text
+    return "json", json.loads(text), text.encode("utf-8"), text if pure else None
 
 
 def _decode(kind: str, raw: bytes) -> Any:
@@ -178,8 +235,10 @@ class AssetStore:
         """
         if not isinstance(name, str) or not name:
             raise ValueError(f"asset name must be a non-empty string, got {name!r}")
-        kind, stored, raw = _encode(value)
-        asset = Asset(name=name, value=stored, type=kind, step=step, tool=tool, size=len(raw))
+        kind, stored, raw, text = _encode_text(value)
+        asset = _asset(name, stored, kind, step, tool, len(raw))
+        if text is not None:
+            asset.__dict__["_json"] = text  # its preview while short (see Asset.preview)
         with self._lock:
             if self.folder is not None:
                 self._store(asset, raw)

@@ -194,42 +194,108 @@ def value_problem(
     without it other objects pass unexamined (a Python caller's own types).
     Iterative, so no value is too deep to be checked.
     """
+    if type(value) is not dict and type(value) is not list:
+        if not isinstance(value, dict | list | tuple):
+            problem = _scalar_problem(value, strict)
+            if problem is None and max_chars is not None:
+                if (1 + len(value) if type(value) is str else 1) > max_chars:
+                    return f"larger than {max_chars:,} characters"
+            return problem
+    # Scalars are checked where they are met and only containers go on the stack;
+    # the strings (keys and values) are gathered and looked at once, at the end.
+    texts: list[str] = []
+    count = 0  # the values and keys met, each counting one character
     stack: list[tuple[Any, int]] = [(value, 0)]
-    size = 0
+    pending = stack.append
     while stack:
         item, depth = stack.pop()
-        size += 1
-        kind = type(item)
-        if kind is str:
-            size += len(item)
-            if not item.isascii() and _LONE_SURROGATE.search(item):
-                return "a string holds a lone surrogate (such as \\ud800), which is not text"
-        elif kind is dict or kind is list or isinstance(item, dict | list | tuple):
-            if depth >= max_depth:
-                return f"nested deeper than {max_depth} levels"
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    if type(key) is str:
-                        stack.append((key, depth + 1))
-                    elif strict:
-                        return f"an object key is {type(key).__name__}, not a string"
-                    stack.append((child, depth + 1))
-            else:
-                if strict and not isinstance(item, list):
-                    return f"a {type(item).__name__} is not a JSON value"
-                stack.extend((child, depth + 1) for child in item)
-        elif kind is int or (isinstance(item, int) and kind is not bool):
-            if item.bit_length() > _MAX_INT_BITS:
-                return f"an integer of more than {MAX_INT_DIGITS} digits"
-        elif kind is float:
-            if not math.isfinite(item):
-                return "a number is NaN or infinite, which JSON cannot hold"
-        elif item is None or kind is bool:
-            pass
-        elif strict:
-            return f"a Python {kind.__name__} is not a JSON value"
-        if max_chars is not None and size > max_chars:
+        count += 1
+        if depth >= max_depth:
+            return f"nested deeper than {max_depth} levels"
+        depth += 1
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if type(key) is str:
+                    texts.append(key)
+                    count += 1
+                elif strict:
+                    return f"an object key is {type(key).__name__}, not a string"
+                kind = type(child)
+                if kind is str:
+                    texts.append(child)
+                elif kind is int:
+                    if child.bit_length() > _MAX_INT_BITS:
+                        return _HUGE_INT
+                elif kind is dict or kind is list:
+                    pending((child, depth))
+                    continue  # counted when taken from the stack
+                elif kind is float:
+                    if not math.isfinite(child):
+                        return _NOT_FINITE
+                elif child is not None and kind is not bool:
+                    if isinstance(child, dict | list | tuple):
+                        pending((child, depth))
+                        continue
+                    problem = _scalar_problem(child, strict)
+                    if problem is not None:
+                        return problem
+                count += 1
+        elif strict and not isinstance(item, list):
+            return f"a {type(item).__name__} is not a JSON value"
+        else:
+            for child in item:  # the same checks as an object's values, written out for speed
+                kind = type(child)
+                if kind is str:
+                    texts.append(child)
+                elif kind is int:
+                    if child.bit_length() > _MAX_INT_BITS:
+                        return _HUGE_INT
+                elif kind is dict or kind is list:
+                    pending((child, depth))
+                    continue
+                elif kind is float:
+                    if not math.isfinite(child):
+                        return _NOT_FINITE
+                elif child is not None and kind is not bool:
+                    if isinstance(child, dict | list | tuple):
+                        pending((child, depth))
+                        continue
+                    problem = _scalar_problem(child, strict)
+                    if problem is not None:
+                        return problem
+                count += 1
+        if max_chars is not None and count > max_chars:
             return f"larger than {max_chars:,} characters"
+    # Python strings never pair surrogates, so joining cannot hide or make a lone one.
+    joined = "".join(texts)
+    if not joined.isascii() and _LONE_SURROGATE.search(joined):
+        return _SURROGATE
+    if max_chars is not None and count + len(joined) > max_chars:
+        return f"larger than {max_chars:,} characters"
+    return None
+
+
+_SURROGATE = "a string holds a lone surrogate (such as \\ud800), which is not text"
+_HUGE_INT = f"an integer of more than {MAX_INT_DIGITS} digits"
+_NOT_FINITE = "a number is NaN or infinite, which JSON cannot hold"
+
+
+def _scalar_problem(item: Any, strict: bool) -> str | None:
+    """What is wrong with one value that is not an array or object, or None."""
+    kind = type(item)
+    if kind is str:
+        if not item.isascii() and _LONE_SURROGATE.search(item):
+            return _SURROGATE
+    elif kind is int or (isinstance(item, int) and kind is not bool):
+        if item.bit_length() > _MAX_INT_BITS:
+            return _HUGE_INT
+    elif kind is float:
+        if not math.isfinite(item):
+            return _NOT_FINITE
+    elif item is None or kind is bool:
+        pass
+    elif strict:
+        return f"a Python {kind.__name__} is not a JSON value"
     return None
 
 

@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import ToolDefinitionError
+from .fastcheck import MAX_ARGUMENT_CHARS, compile_door
+from .fastcheck import compile_fast as _compile_fast  # noqa: F401  (dynamic.py imports it here)
 from .schema import function_schema
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: The most characters of strings and keys (each value counting one more) that one
-#: call's arguments may hold; larger arguments are refused before validation.
-MAX_ARGUMENT_CHARS = 10_000_000
-# Ints past this many bits go to the full check (which refuses past 4,300 digits).
-_MAX_FAST_INT_BITS = 14_000
 
 
 class _LazyWorkspace:
@@ -81,6 +78,18 @@ def _context(home: Path | None) -> CallContext:
     """
     made = _new(CallContext)
     made.__dict__["home"] = home
+    return made
+
+
+def _call_context(
+    run_id: str | None, step_id: str | None, workspace: Path, approved: bool, home: Path | None
+) -> CallContext:
+    """``CallContext(run_id, step_id, workspace, approved, home)``, built as :func:`_context` is
+    (a plan's step makes one per call); the same frozen value."""
+    made = _new(CallContext)
+    made.__dict__.update(
+        run_id=run_id, step_id=step_id, _workspace=workspace, approved=approved, home=home
+    )
     return made
 
 
@@ -195,6 +204,7 @@ class Tool:
     _validator: Any = field(init=False, default=None, repr=False)
     _fast: Any = field(init=False, default=None, repr=False)
     _partial: Any = field(init=False, default=None, repr=False)
+    _door: Any = field(init=False, default=None, repr=False)
     # A guest tool (an MCP server's) takes its bare name only when no other plugin's tool has it.
     guest: ClassVar[bool] = False
 
@@ -208,8 +218,33 @@ class Tool:
         ctx = params.get("context")
         self.wants_context = ctx is not None and ctx.kind == inspect.Parameter.KEYWORD_ONLY
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _DOOR_INPUTS:
+            # What the door's inline path was written from has changed: write it again.
+            self.__dict__["_door"] = None
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
+
+    def _plain_door(self) -> Any:
+        """The door's inline path for this tool: ``door(args, max_chars)``, or False.
+
+        Only a plain tool has one: sync, without context or side effects, usable,
+        with a schema of simple properties (:func:`autoplug.fastcheck.compile_door`).
+        It returns the tool's value, or :data:`autoplug.fastcheck.UNSURE` (the tool
+        not called) for arguments that need the full check. Written once, kept
+        until one of the fields it was written from is set again.
+        """
+        door = self._door
+        if door is None:
+            plain = not (self.is_async or self.wants_context or self.side_effects)
+            # A subclass with its own check (an MCP tool's dialect) is asked through it.
+            plain = plain and type(self).violations is Tool.violations
+            if plain and self.unusable is None and isinstance(self.parameters, dict):
+                door = compile_door(self.parameters, self.func)
+            door = self.__dict__["_door"] = door or False
+        return door
 
     @property
     def qualified_name(self) -> str:
@@ -323,80 +358,10 @@ class Tool:
         return [(e.json_path, e.message) for e in errors]
 
 
-def _compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
-    """A quick acceptor for flat schemas of simple typed properties (or arrays of them), or None.
-
-    It answers True only for arguments jsonschema would accept (with the names in
-    ``present`` counted as given); anything it is unsure of (False) goes to
-    jsonschema, which also produces the messages.
-    """
-    if set(schema) - {"type", "properties", "required", "additionalProperties", "description"}:
-        return None
-    if schema.get("additionalProperties", True) is not False:
-        return None
-    kinds = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
-    checks: dict[str, tuple[type, ...]] = {}
-    arrays: dict[str, tuple[tuple[type, ...], bool]] = {}  # name -> (item types, bool refused)
-    min_chars: dict[str, int] = {}  # a string's minLength
-    for name, prop in schema.get("properties", {}).items():
-        if not isinstance(prop, dict):
-            return None
-        kind = prop.get("type")
-        if kind == "array" and not set(prop) - {"type", "items", "description", "default"}:
-            items = prop.get("items")
-            if not isinstance(items, dict) or set(items) - {"type", "description"}:
-                return None
-            if items.get("type") not in kinds:
-                return None
-            arrays[name] = (kinds[items["type"]], items["type"] != "boolean")
-            continue
-        if "minLength" in prop:
-            shortest = prop["minLength"]
-            if kind != "string" or type(shortest) is not int or shortest < 0:
-                return None
-            min_chars[name] = shortest
-        if set(prop) - {"type", "description", "default", "minLength"} or kind not in kinds:
-            return None
-        checks[name] = kinds[kind]
-    required = tuple(schema.get("required", ()))
-    no_bool = {n for n, k in checks.items() if k != (bool,)}
-
-    def accept(args: Any, max_chars: int = MAX_ARGUMENT_CHARS, present: Any = ()) -> bool:
-        if type(args) is not dict:
-            return False
-        for name in required:
-            if name not in args and name not in present:
-                return False
-        size = 0
-        for name, value in args.items():
-            kind = checks.get(name)
-            if kind is None:
-                array = arrays.get(name)
-                if array is None or type(value) is not list:
-                    return False
-                item_kind, refuse_bool = array
-                size += len(value)  # each item counts, as in argument_problem
-                for item in value:
-                    if not isinstance(item, item_kind) or (refuse_bool and isinstance(item, bool)):
-                        return False
-                    if type(item) is str:
-                        size += len(item)
-                    elif type(item) is int and item.bit_length() > _MAX_FAST_INT_BITS:
-                        return False
-                continue
-            if not isinstance(value, kind):
-                return False
-            if min_chars and name in min_chars and len(value) < min_chars[name]:
-                return False
-            if name in no_bool and isinstance(value, bool):
-                return False
-            if type(value) is str:
-                size += len(value)
-            elif type(value) is int and value.bit_length() > _MAX_FAST_INT_BITS:
-                return False  # unsure: the full check names a huge integer
-        return size <= max_chars
-
-    return accept
+#: The fields :meth:`Tool._plain_door` is written from.
+_DOOR_INPUTS = frozenset(
+    {"func", "parameters", "side_effects", "unusable", "wants_context", "is_async"}
+)
 
 
 def tool(

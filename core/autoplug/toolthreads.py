@@ -1,5 +1,9 @@
 """The threads behind ``acall``: one shared pool for sync tools, one watchdog for async ones.
 
+The door's async half lives here too: :func:`first_step` and :class:`Rest` run
+an async tool's coroutine under the watchdog, :func:`run_sync` hands a sync tool
+to the pool.
+
 Both are process-wide and started on first use. The pool's threads are daemon
 threads that nobody joins, so a sync tool past its timeout can be abandoned (a
 Python thread cannot be stopped): its thread stays busy, the pool starts another
@@ -19,7 +23,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .toolfaults import async_failure, blocked, cancelled_error, no_exit_sync, tool_failure
+from .tools import _failure, _success
+
+if TYPE_CHECKING:
+    from .tools import CallContext, Tool, ToolCall, ToolResult
 
 #: How long an idle pool thread waits for work before it ends, in seconds.
 IDLE_THREAD_S = 60.0
@@ -202,3 +212,161 @@ def _report(name: str, limit: float, took: float) -> None:
 #: The process's pool for sync tools and its watchdog for async ones.
 POOL = ToolThreads()
 WATCHDOG = Watchdog()
+
+
+# -- the door's async half -----------------------------------------------------------
+
+
+def first_step(
+    found: Tool, kwargs: Any, limit: float | None, ctx: CallContext | None
+) -> ToolResult | Rest:
+    """Run an async tool's coroutine up to its first suspension.
+
+    The result when it returned (or raised) without suspending, which arms no
+    timer; else a :class:`Rest` to await. Each step is marked on the watchdog
+    when the call has a limit, so a step that blocks the loop past it is caught.
+    """
+    watchdog = WATCHDOG
+    slot = watchdog.slot() if limit else None
+    try:
+        coro = found.func(**kwargs)
+        previous = watchdog.begin(slot, found.name, limit) if slot is not None else None
+        try:
+            pending = coro.send(None)
+        finally:
+            took = watchdog.end(slot, previous) if slot is not None else 0.0
+    except StopIteration as stop:  # it returned without suspending
+        result = _success(stop.value)
+    except BaseException as exc:
+        if isinstance(exc, cancelled_error()):
+            task = sys.modules["asyncio"].current_task()
+            if task is not None and task.cancelling():
+                raise  # the caller's own cancellation: never swallowed
+        result = async_failure(found, exc, ctx)
+    else:
+        return Rest(found, coro, pending, limit, ctx, slot, took)
+    return blocked(found, took, limit or 0) if took else result
+
+
+class Rest:
+    """An async tool's coroutine after its first step: awaiting it runs the other steps.
+
+    Its timer (what is left of the limit) is armed now that the tool suspended;
+    the task's sends, throws (its cancellation) and close reach the coroutine
+    unchanged, and each step is marked on the watchdog.
+    """
+
+    __slots__ = ("found", "coro", "pending", "limit", "ctx", "slot", "took")
+
+    def __init__(
+        self,
+        found: Tool,
+        coro: Any,
+        pending: Any,
+        limit: float | None,
+        ctx: CallContext | None,
+        slot: Any,
+        took: float,
+    ) -> None:
+        self.found, self.coro, self.pending, self.limit = found, coro, pending, limit
+        self.ctx, self.slot, self.took = ctx, slot, took
+
+    async def finish(self) -> ToolResult:
+        """The call's result: the tool's value, a timeout, or its failure."""
+        import asyncio
+
+        found, limit = self.found, self.limit
+        try:
+            async with asyncio.timeout(limit):
+                value = await self
+            result = _success(value)
+        except TimeoutError:
+            result = _failure("timeout", f"tool {found.name!r} timed out after {limit:g} s")
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the caller's own cancellation: never swallowed
+            result = tool_failure(found, exc, self.ctx)  # the tool cancelled itself
+        except BaseException as exc:
+            result = async_failure(found, exc, self.ctx)
+        return blocked(found, self.took, limit or 0) if self.took else result
+
+    def __await__(self) -> Any:
+        coro, pending, slot, name, limit = (
+            self.coro,
+            self.pending,
+            self.slot,
+            self.found.name,
+            self.limit,
+        )
+        while True:
+            throw: BaseException | None = None
+            sent = None
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                throw = exc
+            previous = WATCHDOG.begin(slot, name, limit) if slot is not None else None
+            try:
+                pending = coro.send(sent) if throw is None else coro.throw(throw)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                if slot is not None:
+                    self.took = max(self.took, WATCHDOG.end(slot, previous))
+
+
+async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> ToolResult:
+    """Run a sync tool in the shared pool, waiting at most ``limit`` seconds."""
+    import asyncio
+    from functools import partial
+
+    future = POOL.submit(partial(no_exit_sync, found.func, kwargs, True))
+    try:
+        async with asyncio.timeout(limit):
+            value = await future
+        return _success(value)
+    except TimeoutError:
+        return _failure(
+            "timeout",
+            f"tool {found.name!r} timed out after {limit:g} s; its thread was abandoned "
+            "(a sync tool cannot be stopped)",
+        )
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        return tool_failure(found, asyncio.CancelledError(), ctx)
+    except Exception as exc:
+        return tool_failure(found, exc, ctx)
+
+
+class Later:
+    """The rest of a call :meth:`autoplug.registry.ToolRegistry._start` began: a sync tool's thread, or an
+    async tool's coroutine after it suspended (``rest``)."""
+
+    __slots__ = ("door", "call", "ctx", "found", "kwargs", "limit", "rest")
+
+    def __init__(
+        self,
+        door: Any,
+        call: ToolCall | None,
+        ctx: CallContext | None,
+        found: Tool,
+        kwargs: Any,
+        limit: float | None,
+        rest: Any,
+    ) -> None:
+        self.door, self.call, self.ctx, self.found = door, call, ctx, found
+        self.kwargs, self.limit, self.rest = kwargs, limit, rest
+
+    async def result(self) -> ToolResult:
+        """The call's result, once its tool has finished (or timed out)."""
+        if self.rest is not None:
+            result = await self.rest.finish()
+        else:
+            result = await run_sync(self.found, self.kwargs, self.limit, self.ctx)
+        return self.door._after(self.call, result, self.ctx)

@@ -13,73 +13,16 @@ finished step is checkpointed, and a step already checkpointed is not run again.
 from __future__ import annotations
 
 import asyncio
-import re
+import contextvars
 import time
-from dataclasses import dataclass
 from typing import Any
 
-from ..schema import json_type
-from ..tools import CallContext
+from ..tools import CallContext, ToolResult, _call_context
 from .fill import fill_arguments
 from .plan_checks import PlanAnalysis, StepInfo
+from .steps import AssetReferenceError, StepOutcome, _InContext, _succeeded, resolve_pointer
 
-_INDEX = re.compile(r"0|[1-9][0-9]*")
-
-
-class AssetReferenceError(Exception):
-    """An ``$asset`` reference that cannot be resolved; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    """How one step ended: ``succeeded`` (with its asset), ``failed`` or ``skipped``."""
-
-    step: str
-    tool: str
-    status: str
-    asset: str | None = None
-    error: str | None = None
-    kind: str | None = None
-
-    def record(self) -> dict[str, Any]:
-        """The checkpoint record: ``{"status", "asset", "error", "kind"}``."""
-        return {"status": self.status, "asset": self.asset, "error": self.error, "kind": self.kind}
-
-
-def resolve_pointer(document: Any, pointer: str) -> Any:
-    """The part of ``document`` at the JSON pointer ``pointer`` (RFC 6901).
-
-    Raises :class:`AssetReferenceError` saying where the walk stopped and why.
-    """
-    if pointer == "":
-        return document
-    if not pointer.startswith("/"):
-        raise AssetReferenceError(f'{pointer!r} is not a JSON pointer: it must start with "/"')
-    current = document
-    walked = ""
-    for raw in pointer[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        here = walked or "the root"
-        if isinstance(current, dict):
-            if token not in current:
-                keys = ", ".join(repr(k) for k in list(current)[:10]) or "none"
-                raise AssetReferenceError(f"no key {token!r} at {here} (keys: {keys})")
-            current = current[token]
-        elif isinstance(current, list):
-            if not _INDEX.fullmatch(token):
-                raise AssetReferenceError(f"{token!r} at {here} is not an array index")
-            index = int(token)
-            if index >= len(current):
-                raise AssetReferenceError(
-                    f"index {index} at {here} is out of range (the array has {len(current)} items)"
-                )
-            current = current[index]
-        else:
-            raise AssetReferenceError(
-                f"{here} holds {json_type(current)}, not an object or array, so it has no {token!r}"
-            )
-        walked += "/" + raw
-    return current
+__all__ = ["AssetReferenceError", "Executor", "StepOutcome", "resolve_pointer"]
 
 
 class Executor:
@@ -91,25 +34,89 @@ class Executor:
         self.act_no = act_no
         self.steps = analysis.steps
         self.outcomes: dict[str, StepOutcome] = {}
-        self._done = {s.id: asyncio.Event() for s in self.steps}
+        # Made only for a step some other step waits for (most steps finish inline first).
+        self._done: dict[str, asyncio.Event] = {}
         self._slots = asyncio.Semaphore(max(1, int(ctx.limits.get("concurrency", 4))))
+        self._tools = ctx.kernel.tools
 
     async def run(self) -> list[StepOutcome]:
-        """Run every step; the outcomes in plan order. Lets GuardStop and cancellation through."""
-        tasks = [asyncio.create_task(self._one(step)) for step in self.steps]
+        """Run every step; the outcomes in plan order. Lets GuardStop and cancellation through.
+
+        The steps start in plan order, each as a task of its own, except that while
+        every step before it has finished, a step that can finish without waiting
+        runs inline (:meth:`_inline`): no task, no turn of the event loop. The
+        first one whose tool suspends goes on where it started, in this task (a
+        timer or cancel scope its tool entered belongs to this task), in its own
+        context; every later step is a task, so independent steps still run
+        concurrently up to ``concurrency``, started in the same order as before.
+        """
+        tasks: list[asyncio.Task[None]] = []
+        here: _InContext | None = None
         try:
-            await asyncio.gather(*tasks)
+            for step in self.steps:
+                if not tasks and here is None:
+                    # In a copy of the context, as a task of its own would run it.
+                    context = contextvars.copy_context()
+                    later = context.run(self._inline, step)
+                    if later is None:
+                        continue  # finished here
+                    if later is not False:
+                        here = _InContext(later, context)
+                        continue
+                tasks.append(asyncio.create_task(self._one(step)))
+            if here is not None:
+                await self._finish_here(here, tasks)
+            if tasks:
+                await asyncio.gather(*tasks)
         except BaseException:
             # One step hit a guard (or the run was cancelled): stop the others too.
+            if here is not None:
+                here.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         return [self.outcomes[s.id] for s in self.steps]
 
+    async def _finish_here(self, here: _InContext, tasks: list[asyncio.Task[None]]) -> None:
+        """Await the suspended inline step in this task while the later steps run.
+
+        A later step's task that fails (a guard) stops it at once, as ``gather``
+        stops waiting at the first failure: this task is cancelled, and the
+        failure raised in its place.
+        """
+        me = asyncio.current_task()
+        if not tasks or me is None:
+            await here
+            return
+        failed: list[BaseException] = []
+
+        def watch(task: asyncio.Task[None]) -> None:
+            if not failed and not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())  # type: ignore[arg-type]
+                me.cancel()
+
+        for task in tasks:
+            task.add_done_callback(watch)
+        try:
+            await here
+        except asyncio.CancelledError:
+            if not failed:
+                raise  # the run's own cancellation
+        finally:
+            for task in tasks:
+                task.remove_done_callback(watch)
+        if failed:
+            me.uncancel()
+            raise failed[0]
+
     async def _one(self, info: StepInfo) -> None:
         for producer in dict.fromkeys(info.deps.values()):
-            await self._done[producer].wait()
+            if producer not in self.outcomes:
+                done = self._done.get(producer)
+                if done is None:
+                    done = self._done[producer] = asyncio.Event()
+                await done.wait()
         outcome = self._from_checkpoint(info)
         if outcome is None:
             outcome = self._skip_if_missing(info)
@@ -117,8 +124,50 @@ class Executor:
                 async with self._slots:
                     outcome = await self._execute(info)
             self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
+        self._record(info, outcome)
+
+    def _record(self, info: StepInfo, outcome: StepOutcome) -> None:
+        """Keep the step's outcome and wake the steps waiting for it."""
         self.outcomes[info.id] = outcome
-        self._done[info.id].set()
+        done = self._done.get(info.id)
+        if done is not None:
+            done.set()
+
+    def _inline(self, info: StepInfo) -> Any:
+        """Run step ``info`` here, with no task, when it can finish without waiting.
+
+        Called only when every earlier step has finished, so no slot is taken.
+        None: it finished. False: it may wait before its tool runs (for a later
+        step's asset, a ``$fill``, an approval, a sync tool's thread), so it runs
+        as a task from the start. Else the coroutine that finishes it (its async
+        tool suspended), to await in the same task: it takes a slot before
+        waiting, as the step's own task would have held one.
+        """
+        tool = info.tool
+        if info.fills or not tool.is_async or (tool.side_effects and not tool.auto_approve):
+            return False
+        outcomes = self.outcomes
+        for producer in info.deps.values():
+            if producer not in outcomes:
+                return False  # a later step of the plan makes what it reads: it waits
+        outcome = self._from_checkpoint(info)
+        if outcome is None:
+            outcome = self._skip_if_missing(info)
+            if outcome is None:
+                begun = self._begin(info)
+                if type(begun) is not StepOutcome:
+                    return self._finish_later(info, *begun)
+                outcome = begun
+            self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
+        self._record(info, outcome)
+        return None
+
+    async def _finish_later(self, info: StepInfo, later: Any, started: float) -> None:
+        """The rest of a step :meth:`_inline` began whose async tool suspended."""
+        async with self._slots:
+            outcome = self._finish(info, await later.result(), started)
+        self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
+        self._record(info, outcome)
 
     def _from_checkpoint(self, info: StepInfo) -> StepOutcome | None:
         """The outcome an earlier attempt of this run saved, when it still holds.
@@ -155,6 +204,8 @@ class Executor:
         return outcome
 
     def _skip_if_missing(self, info: StepInfo) -> StepOutcome | None:
+        if not info.deps:
+            return None  # it reads no other step's asset
         lost = [
             f"needs asset {asset!r} of step {producer!r}, whose file is gone"
             for asset, producer in info.deps.items()
@@ -220,21 +271,59 @@ class Executor:
         except AssetReferenceError as exc:
             raise AssetReferenceError(f"asset {name!r} has nothing at {pointer!r}: {exc}") from None
 
-    async def _execute(self, info: StepInfo) -> StepOutcome:
-        ctx = self.ctx
-        started = time.perf_counter()
-        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+    def _arguments(self, info: StepInfo) -> dict[str, Any] | StepOutcome:
+        """The step's literal and resolved ``$asset`` arguments (``$fill`` ones left out),
+        or its failed outcome when a reference does not resolve."""
+        refs = info.refs
+        if not refs and not info.fills:
+            return dict(info.args)  # every argument a literal: the common step
         args: dict[str, Any] = {}
         for key, value in info.args.items():
             if key in info.fills:
                 continue
-            if key in info.refs:
+            if key in refs:
                 try:
-                    args[key] = self._resolve(*info.refs[key])
+                    args[key] = self._resolve(*refs[key])
                 except AssetReferenceError as exc:
                     return self._fail(info, f"step {info.id!r} argument {key!r}: {exc}", "asset")
             else:
                 args[key] = value
+        return args
+
+    def _context(self, info: StepInfo, approved: bool) -> CallContext:
+        """The step's call context; ``home`` set here, so the door need not copy it."""
+        ctx = self.ctx
+        return _call_context(ctx.run_id, info.id, ctx.workspace, approved, self._tools.home)
+
+    def _timeout(self, info: StepInfo) -> Any:
+        # A tool's own declared timeout knows its work best; otherwise the run's limit.
+        tool = info.tool
+        return tool.timeout if tool.timeout is not None else self.ctx.limits.get("tool_timeout_s")
+
+    def _begin(self, info: StepInfo) -> StepOutcome | tuple[Any, float]:
+        """An inline step up to its tool's first suspension: its outcome, or what is left.
+
+        Only for a step with no ``$fill`` and no approval to ask (see :meth:`_inline`).
+        """
+        ctx = self.ctx
+        started = time.perf_counter()
+        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+        args = self._arguments(info)
+        if type(args) is StepOutcome:
+            return args
+        context = self._context(info, False)
+        begun = self._tools._start(info.model_name, args, context, self._timeout(info))
+        if isinstance(begun, ToolResult):
+            return self._finish(info, begun, started)
+        return begun, started
+
+    async def _execute(self, info: StepInfo) -> StepOutcome:
+        ctx = self.ctx
+        started = time.perf_counter()
+        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+        args = self._arguments(info)
+        if type(args) is StepOutcome:
+            return args
         if info.fills:
             filled, error = await fill_arguments(ctx, self.subtask, info, args)
             if filled is None:
@@ -247,14 +336,16 @@ class Executor:
             ctx.emit(
                 "approval_asked", step=info.id, tool=info.model_name, args=args, approved=approved
             )
-        # A tool's own declared timeout knows its work best; otherwise the run's limit.
-        timeout = tool.timeout if tool.timeout is not None else ctx.limits.get("tool_timeout_s")
-        context = CallContext(
-            run_id=ctx.run_id, step_id=info.id, workspace=ctx.workspace, approved=approved
-        )
+        context = self._context(info, approved)
         result = await ctx.kernel.tools.acall(
-            info.model_name, args, context=context, timeout=timeout
+            info.model_name, args, context=context, timeout=self._timeout(info)
         )
+        return self._finish(info, result, started)
+
+    def _finish(self, info: StepInfo, result: ToolResult, started: float) -> StepOutcome:
+        """The step's outcome from its call's result: its assets stored, its events emitted."""
+        ctx = self.ctx
+        tool = info.tool
         if not result.ok:
             if result.kind == "timeout" and not tool.is_async:
                 # Python cannot stop a thread: the trace says this one was left running.
@@ -266,7 +357,8 @@ class Executor:
             return self._fail(info, str(result.error), result.kind)
         # Extra outputs (a ToolOutput's, e.g. an MCP result's images) sit beside the value.
         outputs = [(info.output, result.value)]
-        outputs += [(f"{info.output}.{name}", value) for name, value in result.assets]
+        if result.assets:
+            outputs += [(f"{info.output}.{name}", value) for name, value in result.assets]
         for name, value in outputs:
             try:
                 asset = ctx.assets.put(name, value, step=info.id, tool=info.model_name)
@@ -287,6 +379,6 @@ class Executor:
                 size=asset.size,
                 preview=asset.preview(),
             )
-        outcome = StepOutcome(info.id, info.model_name, "succeeded", asset=info.output)
+        outcome = _succeeded(info.id, info.model_name, info.output)
         self._emit_end(outcome, duration_s=time.perf_counter() - started)
         return outcome

@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..safejson import value_problem
+from ..fastcheck import MAX_ARGUMENT_CHARS
+from ..fastcheck import compile_fast as _compile_fast
+from ..safejson import _MAX_INT_BITS, value_problem
+from ..tools import Tool
 from .prompting import QUOTE_CHARS, VIOLATION_CHARS, clip
 
 #: The JSON Schema of ``submit_plan``'s arguments.
@@ -77,6 +80,29 @@ class StepInfo:
     fills: dict[str, str] = field(default_factory=dict)  # arg -> what belongs there
     reads: list[str] = field(default_factory=list)  # every asset read, in order, no repeats
     deps: dict[str, str] = field(default_factory=dict)  # asset -> producing step id
+
+
+def _step_info(
+    ident: str, tool_name: str, args: dict[str, Any], output: str, inputs: list[str]
+) -> StepInfo:
+    """``StepInfo(id=ident, tool_name=..., args=..., output=..., inputs=...)`` with every
+    other field at its default, without the dataclass ``__init__``'s six default
+    factories (one per step of every plan checked); an equal StepInfo."""
+    made = object.__new__(StepInfo)
+    made.__dict__.update(
+        id=ident,
+        tool_name=tool_name,
+        tool=None,
+        model_name="",
+        args=args,
+        output=output,
+        inputs=list(dict.fromkeys(inputs)) if inputs else [],
+        refs={},
+        fills={},
+        reads=[],
+        deps={},
+    )
+    return made
 
 
 @dataclass
@@ -145,7 +171,8 @@ def _plan_fits(arguments: Any) -> bool:
     for step in steps:
         if type(step) is not dict or not step.keys() <= _STEP_KEYS:
             return False
-        ident, name, args, output = (step.get(k) for k in ("id", "tool", "args", "output"))
+        get = step.get
+        ident, name, args, output = get("id"), get("tool"), get("args"), get("output")
         if type(ident) is not str or not ident or type(name) is not str:
             return False
         if type(args) is not dict or type(output) is not str or not output:
@@ -193,6 +220,14 @@ def _close_model_names(tools: Any, name: str) -> list[str]:
 def _schema_errors(info: StepInfo, literal: dict[str, Any], open_keys: set[str]) -> list[str]:
     """Schema violations of the literal arguments; open keys count as present."""
     tool = info.tool
+    if not open_keys and type(tool).violations is Tool.violations:
+        # The common step, every argument a literal: the tool's compiled check first
+        # (what open_violations would try first, without its set of open names).
+        fast = tool._fast
+        if fast is None:
+            fast = tool._fast = _compile_fast(tool.parameters) or False
+        if fast and fast(literal, MAX_ARGUMENT_CHARS):
+            return []
     where = f"step {info.id!r} (tool {info.model_name!r})"
     errors: list[str] = []
     schema = tool.parameters if isinstance(tool.parameters, dict) else {}
@@ -262,14 +297,11 @@ def check_plan(
     errors: list[str] = []
     infos: list[StepInfo] = []
     first_index: dict[str, int] = {}
+    scope = getattr(tools, "role_scope", None)  # a manager's child: only its role's tools
+    offered: dict[str, str] = {}  # tool name -> its name as offered to models, once per plan
     for index, raw in enumerate(steps, 1):
-        info = StepInfo(
-            id=raw["id"],
-            tool_name=raw["tool"],
-            args=dict(raw["args"]),
-            output=raw["output"],
-            inputs=list(dict.fromkeys(raw.get("inputs") or [])),
-        )
+        inputs = raw.get("inputs")
+        info = _step_info(raw["id"], raw["tool"], dict(raw["args"]), raw["output"], inputs or [])
         infos.append(info)
         if info.id in first_index:
             errors.append(
@@ -279,7 +311,6 @@ def check_plan(
         else:
             first_index[info.id] = index
         tool = tools.get(info.tool_name)
-        scope = getattr(tools, "role_scope", None)  # a manager's child: only its role's tools
         if tool is None and scope is not None and scope.everything.get(info.tool_name) is not None:
             errors.append(f"step {info.id!r}: {scope.refusal(info.tool_name)}")
         elif tool is None:
@@ -290,10 +321,19 @@ def check_plan(
             errors.append(f"step {info.id!r}: tool {info.tool_name!r} is unusable: {tool.unusable}")
         else:
             info.tool = tool
-            info.model_name = tools.model_name(tool)
+            shown = offered.get(info.tool_name)
+            if shown is None:
+                shown = offered[info.tool_name] = tools.model_name(tool)
+            info.model_name = shown
         literal: dict[str, Any] = {}
         malformed: set[str] = set()
         for key, value in info.args.items():
+            kind = type(value)
+            # A scalar literal, the common argument, is checked here; the rest as before.
+            if kind is int or kind is bool or value is None or (kind is str and value.isascii()):
+                if kind is not int or value.bit_length() <= _MAX_INT_BITS:
+                    literal[key] = value
+                    continue
             kind, detail = classify_arg(value)
             if kind == "asset":
                 info.refs[key] = detail
@@ -310,7 +350,8 @@ def check_plan(
                     malformed.add(key)
                     continue
                 literal[key] = value
-        info.reads = list(dict.fromkeys([n for n, _ in info.refs.values()] + info.inputs))
+        if info.refs or info.inputs:
+            info.reads = list(dict.fromkeys([n for n, _ in info.refs.values()] + info.inputs))
         if info.tool is not None:
             errors += _schema_errors(info, literal, set(info.refs) | set(info.fills) | malformed)
 
@@ -343,7 +384,8 @@ def check_plan(
                     f"did not pass (passed assets: {shown})"
                 )
 
-    if len(first_index) == len(infos):  # the graph is only well defined with unique ids
+    # The graph is only well defined with unique ids; with no step waiting, no cycle.
+    if len(first_index) == len(infos) and any(info.deps for info in infos):
         for cycle in _find_cycles(infos):
             errors.append(
                 "steps form a cycle: "

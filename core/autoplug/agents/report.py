@@ -61,7 +61,7 @@ def build_report(
         status = "partial"
     made = [assets.get(o.asset) for o in succeeded if o.asset in assets]
     size = preview_chars(min(len(made), REPORT_LIST_MAX))
-    listed = [{**asset.to_dict(), "preview": asset.preview(size)} for asset in made]
+    listed = [asset.to_dict(size) for asset in made]
     return {
         "subtask": subtask,
         "status": status,
