@@ -9,14 +9,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoplug.agents.dynamic import DECIDE_FUNCTIONS
-from autoplug.llm import ChatRequest, Message
+from autoplug.llm import ChatRequest, FunctionCall, Message
 from autoplug.scripted import ScriptedModel
 
+# Any text (non-ASCII, lone surrogates, quotes, control characters) and every kind of
+# message a history holds: plain, a tool answer with its call id and name, a reply
+# with calls (whose arguments the estimate writes with default=str).
+texts = st.text(max_size=40)
+calls = st.builds(
+    FunctionCall,
+    texts,
+    st.dictionaries(texts, st.none() | st.integers() | texts | st.floats(), max_size=3),
+    id=st.none() | texts,
+)
 messages = st.lists(
     st.builds(
         Message,
-        st.sampled_from(["system", "user", "assistant"]),
-        st.text(max_size=40),
+        st.sampled_from(["system", "user", "assistant", "tool"]),
+        st.none() | texts,
+        function_calls=st.just(()) | st.tuples(calls) | st.tuples(calls, calls),
+        call_id=st.none() | texts,
+        name=st.none() | texts,
+        extra=st.just({}) | st.just({"m:x": {"reasoning_content": "r"}}),
     ),
     max_size=6,
 )
@@ -28,7 +42,7 @@ def whole_serialization_estimate(request: ChatRequest) -> int:
     return max(1, len(text) // 4)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(messages, min_size=1, max_size=4), st.booleans())
 def test_the_prompt_estimate_equals_a_whole_serialization_as_the_history_grows(turns, offer):
     model = ScriptedModel(lambda request: "ok")

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring_ascii as _encode_string
 from pathlib import Path
 from typing import Any
 
 from . import safejson
 from .errors import ModelError, UsageError
-from .llm import ChatRequest, ChatResponse, FunctionCall, TextCallback, Usage
+from .llm import ChatRequest, ChatResponse, FunctionCall, Message, TextCallback, Usage
 
 
 def call(name: str, **arguments: Any) -> FunctionCall:
@@ -135,16 +136,51 @@ def _where(text: str, pos: int) -> str:
     return f"line {line} column {pos - (text.rfind(chr(10), 0, pos) + 1) + 1}"
 
 
+#: One encoder for every estimate: ``json.dumps(value, default=str)`` builds a new
+#: one per call, which cost more than encoding a short message.
+_ESTIMATE_ENCODER = json.JSONEncoder(default=str)
+
+
 def _dumps_for_estimate(value: Any) -> str:
-    """``json.dumps`` for a token estimate; a value it cannot write counts as empty.
+    """``json.dumps(value, default=str)`` for a token estimate; a value it cannot write counts as empty.
 
     The agent, not the scripted model, answers an unusable reply (too deep, a huge
     integer): the estimate must not crash first.
     """
     try:
-        return json.dumps(value, default=str)
+        return _ESTIMATE_ENCODER.encode(value)
     except (ValueError, TypeError, RecursionError):
         return ""
+
+
+def _text_chars(value: Any) -> int:
+    """``len(json.dumps(value))`` of a message field that is a string or None."""
+    return 4 if value is None else len(_encode_string(value))
+
+
+def _message_chars(item: Any) -> int:
+    """``len(json.dumps(item.to_dict(), default=str))``.
+
+    A message of plain text (every message but a reply with calls or provider
+    fields) is measured from its strings, each encoded once by the C encoder, without
+    building its dict or a whole JSON text: the same length (``{"role": R,
+    "content": C, "call_id": I, "name": N}``, JSON's default separators).
+    """
+    if type(item) is Message and not item.function_calls and not item.extra:
+        role, content, call_id, name = item.role, item.content, item.call_id, item.name
+        if type(role) is str and (content is None or type(content) is str):
+            # '{"role": ' + R + ', "content": ' + C + '}'
+            size = 23 + len(_encode_string(role)) + _text_chars(content)
+            if call_id is not None and type(call_id) is str:
+                size += 13 + len(_encode_string(call_id))  # ', "call_id": ' + I
+            elif call_id is not None:
+                return len(_dumps_for_estimate(item.to_dict()))
+            if name is not None and type(name) is str:
+                size += 10 + len(_encode_string(name))  # ', "name": ' + N
+            elif name is not None:
+                return len(_dumps_for_estimate(item.to_dict()))
+            return size
+    return len(_dumps_for_estimate(item.to_dict()))
 
 
 def _list_chars(items: Sequence[Any], sizes: dict[int, tuple[Any, int]] | None) -> int:
@@ -160,7 +196,7 @@ def _list_chars(items: Sequence[Any], sizes: dict[int, tuple[Any, int]] | None) 
         if known is not None and known[0] is item:
             total += known[1]
             continue
-        size = len(_dumps_for_estimate(item.to_dict()))
+        size = _message_chars(item)
         if sizes is not None:
             sizes[id(item)] = (item, size)  # the item is held, so its id is not reused
         total += size
