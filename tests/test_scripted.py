@@ -52,3 +52,36 @@ def test_the_prompt_estimate_equals_a_whole_serialization_as_the_history_grows(t
         request = ChatRequest(messages=history, functions=DECIDE_FUNCTIONS if offer else ())
         response = asyncio.run(model.complete(request))
         assert response.usage.input_tokens == whole_serialization_estimate(request)
+
+
+def whole_output_estimate(response) -> int:
+    text = (response.text or "") + json.dumps(
+        [c.to_dict() for c in response.function_calls], default=str
+    )
+    return max(1, len(text) // 4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(messages, st.none() | texts, st.lists(calls, max_size=2)), max_size=5))
+def test_replies_that_join_the_history_are_estimated_as_whole_serializations(turns):
+    # Each reply comes back as the assistant message of the next request (its calls
+    # measured once), and a request may add more messages after it, as a run does.
+    replies = [(text or "", list(made)) if made else (text or "") for _, text, made in turns]
+    model = ScriptedModel(replies)
+    history: list[Message] = []
+    for added, _, _ in turns:
+        history += added
+        request = ChatRequest(messages=tuple(history), functions=DECIDE_FUNCTIONS)
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)
+        assert response.usage.output_tokens == whole_output_estimate(response)
+        history.append(response.message())
+
+
+def test_a_history_that_is_not_the_last_one_continued_is_measured_anew():
+    model = ScriptedModel(lambda request: "ok")
+    first, second = Message("system", "s"), Message("user", "a" * 40)
+    for messages in ([first, second], [first], [first, Message("user", "b")], [first, second]):
+        request = ChatRequest(messages=tuple(messages))
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)

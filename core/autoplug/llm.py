@@ -301,9 +301,14 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
     return provider, name
 
 
+#: One encoder for :func:`canonical_json`: ``json.dumps`` with these options builds a
+#: new one per call, which costs more than writing a short value.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(data: Any) -> str:
-    """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept (as ``json.dumps`` writes it)."""
+    return _CANONICAL.encode(data)
 
 
 def request_hash(model_id: str, request: ChatRequest) -> str:
@@ -326,6 +331,10 @@ def cost_usd(model_id: str, usage: Usage, config: Any) -> float | None:
     return price.cost(usage) if price is not None else None
 
 
+#: A model whose price is not looked up yet (None means it has no price).
+_UNPRICED: Any = object()
+
+
 @dataclass
 class UsageTracker:
     """Per-run accounting: model calls, tokens, and USD where priced.
@@ -341,13 +350,13 @@ class UsageTracker:
 
     def add(self, model_id: str, usage: Usage, config: Any) -> None:
         """Count one call."""
-        from .prices import find_price
-
         self.calls += 1
         self.usage = self.usage + usage
-        if model_id not in self.prices:
-            self.prices[model_id] = find_price(model_id, config)
-        price = self.prices[model_id]
+        price = self.prices.get(model_id, _UNPRICED)
+        if price is _UNPRICED:
+            from .prices import find_price  # here: pricing loads genai-prices
+
+            price = self.prices[model_id] = find_price(model_id, config)
         if price is not None:
             self.usd += price.cost(usage)
             self.priced = True

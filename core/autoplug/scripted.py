@@ -158,61 +158,106 @@ def _text_chars(value: Any) -> int:
     return 4 if value is None else len(_encode_string(value))
 
 
-def _message_chars(item: Any) -> int:
-    """``len(json.dumps(item.to_dict(), default=str))``.
+#: How many measured items and lists one model keeps (the oldest go first): a run's
+#: history is found again as a prefix of the last list, so few need keeping.
+KEPT_SIZES = 1024
 
-    A message of plain text (every message but a reply with calls or provider
-    fields) is measured from its strings, each encoded once by the C encoder, without
-    building its dict or a whole JSON text: the same length (``{"role": R,
-    "content": C, "call_id": I, "name": N}``, JSON's default separators).
+
+class Sizes:
+    """The JSON sizes a scripted model has measured, so each thing is measured once.
+
+    A prompt's estimate is ``len(json.dumps([m.to_dict() for m in messages]))`` plus
+    the same of the offered functions. A run's history only grows: the request
+    after a turn holds the messages of the one before plus the turn's, so the last
+    list that began with the same message is found again as a prefix (compared
+    item by item, by identity first) and only the new messages are measured. The
+    calls of a reply are measured once, for its output estimate and again when the
+    reply comes back as a message of the history. Every object measured is held
+    while its size is kept, so no id is reused for another.
     """
-    if type(item) is Message and not item.function_calls and not item.extra:
-        role, content, call_id, name = item.role, item.content, item.call_id, item.name
-        if type(role) is str and (content is None or type(content) is str):
-            # '{"role": ' + R + ', "content": ' + C + '}'
-            size = 23 + len(_encode_string(role)) + _text_chars(content)
-            if call_id is not None and type(call_id) is str:
-                size += 13 + len(_encode_string(call_id))  # ', "call_id": ' + I
-            elif call_id is not None:
-                return len(_dumps_for_estimate(item.to_dict()))
-            if name is not None and type(name) is str:
-                size += 10 + len(_encode_string(name))  # ', "name": ' + N
-            elif name is not None:
-                return len(_dumps_for_estimate(item.to_dict()))
-            return size
-    return len(_dumps_for_estimate(item.to_dict()))
 
+    def __init__(self) -> None:
+        self.items: dict[int, tuple[Any, int]] = {}
+        self.lists: dict[int, tuple[tuple[Any, ...], int]] = {}
+        self.calls: dict[int, tuple[tuple[FunctionCall, ...], int]] = {}
 
-def _list_chars(items: Sequence[Any], sizes: dict[int, tuple[Any, int]] | None) -> int:
-    """``len(json.dumps([item.to_dict() for item in items]))``, each item's size remembered.
+    @staticmethod
+    def _keep(table: dict[int, Any], key: int, value: Any) -> None:
+        if len(table) >= KEPT_SIZES:
+            del table[next(iter(table))]
+        table[key] = value
 
-    A run's history only grows, so its messages are measured once each, not once
-    per request (which made a scripted run quadratic in its length): a list is
-    ``[`` + the items joined by ``", "`` + ``]``.
-    """
-    total = 2 + 2 * max(0, len(items) - 1)
-    for item in items:
-        known = sizes.get(id(item)) if sizes is not None else None
+    def list_chars(self, items: Sequence[Any]) -> int:
+        """``len(json.dumps([item.to_dict() for item in items], default=str))``."""
+        items = tuple(items)
+        if not items:
+            return 2
+        start, total = 0, 0  # total: the sizes of the items, without brackets and commas
+        last = self.lists.get(id(items[0]))
+        if last is not None:
+            prefix, size = last
+            if len(prefix) <= len(items) and items[: len(prefix)] == prefix:
+                start, total = len(prefix), size
+        for item in items[start:]:
+            total += self.item_chars(item)
+        self._keep(self.lists, id(items[0]), (items, total))
+        return 2 + total + 2 * (len(items) - 1)  # "[" + items joined by ", " + "]"
+
+    def item_chars(self, item: Any) -> int:
+        """``len(json.dumps(item.to_dict(), default=str))`` of one message or function."""
+        known = self.items.get(id(item))
         if known is not None and known[0] is item:
-            total += known[1]
-            continue
-        size = _message_chars(item)
-        if sizes is not None:
-            sizes[id(item)] = (item, size)  # the item is held, so its id is not reused
-        total += size
-    return total
+            return known[1]
+        size = self._message_chars(item)
+        self._keep(self.items, id(item), (item, size))
+        return size
+
+    def calls_chars(self, calls: tuple[FunctionCall, ...]) -> int:
+        """``len(json.dumps([c.to_dict() for c in calls], default=str))``."""
+        known = self.calls.get(id(calls))
+        if known is not None and known[0] is calls:
+            return known[1]
+        size = len(_dumps_for_estimate([c.to_dict() for c in calls]))
+        self._keep(self.calls, id(calls), (calls, size))
+        return size
+
+    def _message_chars(self, item: Any) -> int:
+        """One message measured from its strings, each encoded once by the C encoder.
+
+        ``{"role": R, "content": C, "function_calls": [...], "call_id": I, "name": N}``
+        with JSON's default separators, the calls as :meth:`calls_chars` measured
+        them; anything else (provider fields, a field of another type, a function
+        spec) is written whole.
+        """
+        if type(item) is not Message or item.extra:
+            return len(_dumps_for_estimate(item.to_dict()))
+        role, content, call_id, name = item.role, item.content, item.call_id, item.name
+        if type(role) is not str or not (content is None or type(content) is str):
+            return len(_dumps_for_estimate(item.to_dict()))
+        if not (call_id is None or type(call_id) is str) or not (name is None or type(name) is str):
+            return len(_dumps_for_estimate(item.to_dict()))
+        size = 23 + len(_encode_string(role)) + _text_chars(content)  # {"role": , "content": }
+        if item.function_calls:
+            size += 20 + self.calls_chars(item.function_calls)  # , "function_calls": [...]
+        if call_id is not None:
+            size += 13 + len(_encode_string(call_id))  # , "call_id": I
+        if name is not None:
+            size += 10 + len(_encode_string(name))  # , "name": N
+        return size
 
 
 def as_response(
     reply: Any,
     model_id: str,
     request: ChatRequest,
-    sizes: dict[int, tuple[Any, int]] | None = None,
+    sizes: Sizes | None = None,
 ) -> ChatResponse:
     """Turn one scripted reply into a ChatResponse (raising it if it is an exception).
 
-    ``sizes`` remembers the serialized size of each message and function seen
-    (see :func:`_list_chars`); the estimate is the same with or without it.
+    The usage is an estimate (:func:`estimate_tokens` of the JSON of the request's
+    messages and functions, and of the reply's text and calls). ``sizes`` keeps
+    what was measured for the next request (see :class:`Sizes`); the estimate is
+    the same with or without it.
     """
     if isinstance(reply, dict):
         reply = reply_from_dict(reply)
@@ -220,7 +265,8 @@ def as_response(
         raise reply
     if isinstance(reply, ChatResponse):
         return reply
-    prompt_chars = _list_chars(request.messages, sizes) + _list_chars(request.functions, sizes)
+    measured = sizes if sizes is not None else Sizes()
+    prompt_chars = measured.list_chars(request.messages) + measured.list_chars(request.functions)
     if isinstance(reply, str):
         calls: tuple[FunctionCall, ...] = ()
         text: str | None = reply
@@ -242,12 +288,13 @@ def as_response(
         )
         for i, c in enumerate(calls)
     )
-    out = (text or "") + _dumps_for_estimate([c.to_dict() for c in calls])
+    # The output: the text and the calls' JSON (measured once: the reply joins the history).
+    out_chars = len(text or "") + measured.calls_chars(calls)
     return ChatResponse(
         text=text,
         function_calls=calls,
         finish_reason="tool_calls" if calls else "stop",
-        usage=Usage(max(1, prompt_chars // 4), estimate_tokens(out)),
+        usage=Usage(max(1, prompt_chars // 4), max(1, out_chars // 4)),
         model=model_id,
     )
 
@@ -272,7 +319,7 @@ class ScriptedModel:
         self._replies = replies if callable(replies) else list(replies)
         self._next = 0
         self.requests: list[ChatRequest] = []
-        self._sizes: dict[int, tuple[Any, int]] = {}
+        self._sizes = Sizes()
 
     async def complete(
         self, request: ChatRequest, *, on_text: TextCallback | None = None

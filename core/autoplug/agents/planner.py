@@ -64,7 +64,7 @@ _catalogs: dict[tuple[Any, ...], tuple[Any, str]] = {}
 _systems: dict[tuple[str, str], str] = {}
 
 
-def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[tuple[str, Any]]]:
+def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
     """What a catalog is written from: each offered tool's name, identity and fields.
 
     The registry's tools can change at any time (a plugin registered later, an MCP
@@ -72,14 +72,14 @@ def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[tuple[str, Any]]]:
     tool that loses its bare name to another gets a new offered name, and a
     description, flag or schema set on a registered tool is a new value or
     object, so each changes the key. (A schema dict edited in place is not seen;
-    the door's compiled check would not see it either.)
+    the door's compiled check would not see it either.) Returns the key and the
+    offered tools.
     """
     # An unusable tool (a schema that cannot validate) is never offered.
-    entries = sorted((tools.model_name(t), t) for t in tools.all() if t.unusable is None)
-    key = tuple(
-        (name, id(t), id(t.parameters), t.description, t.side_effects) for name, t in entries
-    )
-    return key, entries
+    offered = [t for t in tools.all() if t.unusable is None]
+    name = tools.model_name
+    key = tuple((name(t), id(t), id(t.parameters), t.description, t.side_effects) for t in offered)
+    return key, offered
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
@@ -100,12 +100,12 @@ def tool_catalog(tools: Any) -> str:
     every plan of a kernel offers the same catalog, and writing the signatures
     was a third of an ``act``'s own cost.
     """
-    key, entries = _catalog_key(tools)
+    key, offered = _catalog_key(tools)
     found = _catalogs.get(key)
     if found is not None:
         return found[1]
-    text = _write_catalog(entries)
-    _remember(_catalogs, key, ([(t, t.parameters) for _, t in entries], text))
+    text = _write_catalog(sorted((tools.model_name(t), t) for t in offered))
+    _remember(_catalogs, key, ([(t, t.parameters) for t in offered], text))
     return text
 
 
