@@ -81,3 +81,20 @@ def test_an_entry_point_is_an_immutable_value():
         one.name = "b"  # type: ignore[misc]
     with pytest.raises(AttributeError, match="immutable"):
         del one.dist.version
+
+
+@pytest.mark.parametrize("name", ["old_plugin-1.0.egg-info", "old_plugin-1.0-py3.11.egg"])
+def test_an_egg_on_the_path_is_left_to_importlib_metadata(tmp_path, monkeypatch, name):
+    (tmp_path / name).mkdir()
+    (tmp_path / "not_an_egg.eggs").mkdir()  # only the whole suffix counts
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    assert entry_points("autoplug") is None
+    (tmp_path / name).rmdir()
+    assert entry_points("autoplug") is not None
+
+
+def test_a_group_named_only_inside_another_section_is_not_read_as_one(tmp_path, monkeypatch):
+    dist_info(tmp_path, "other-dist", "2.0", "[console_scripts]\nautoplug-ish = x:autoplug\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    assert "autoplug-ish" not in {e.name for e in entry_points("autoplug")}
+    assert "autoplug-ish" in {e.name for e in entry_points("console_scripts")}

@@ -146,6 +146,9 @@ def entry_points(group: str) -> list[EntryPoint] | None:
     """Every entry point of ``group`` in ``sys.path`` order, or None when importlib must read them."""
     seen: set[str] = set()
     found: list[EntryPoint] = []
+    # Most distributions' entry points are other groups: files without the group's name
+    # are skipped before they are decoded and parsed.
+    wanted = group.encode("utf-8")
     for entry in sys.path:
         where = entry or "."
         try:
@@ -154,23 +157,26 @@ def entry_points(group: str) -> list[EntryPoint] | None:
             return None  # a zip on the path
         except OSError:
             continue  # missing or unreadable: importlib.metadata skips it too
-        for name in names:
-            if name.endswith((".egg-info", ".egg")):
-                return None
-            if not name.endswith(".dist-info"):
-                continue
+        # One search of the joined names, not two tests of each (site-packages holds
+        # hundreds): names cannot hold NUL, so each ends where a NUL follows.
+        joined = "\0".join(names) + "\0"
+        if ".egg\0" in joined or ".egg-info\0" in joined:
+            return None
+        for name in [n for n in names if n.endswith(".dist-info")]:
             stem = name[: -len(".dist-info")]
             key = _normalized(stem.partition("-")[0])
             if key in seen:
                 continue  # an earlier one of the same name shadows it
             seen.add(key)
-            folder = os.path.join(where, name)
+            folder = f"{where}{os.sep}{name}"
             try:
-                with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as file:
-                    text = file.read()
+                with open(f"{folder}{os.sep}entry_points.txt", "rb") as file:
+                    data = file.read()
             except OSError:
                 continue
-            pairs = _group_lines(text, group)
+            if wanted not in data:
+                continue  # no section can be named the group without its name
+            pairs = _group_lines(data.decode("utf-8"), group)
             if not pairs:
                 continue
             dist_name, version = _headers(folder)
