@@ -64,6 +64,25 @@ class FunctionCall:
         """The fields to echo to ``model_id`` (none when another model made this call)."""
         return self.extra.get(model_id, {})
 
+    def __init__(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        id: str | None = None,
+        raw_arguments: str | None = None,
+        error: str | None = None,
+        extra: Extra | None = None,
+    ) -> None:
+        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
+        # sets each field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["name"] = name
+        fields["arguments"] = arguments
+        fields["id"] = id
+        fields["raw_arguments"] = raw_arguments
+        fields["error"] = error
+        fields["extra"] = {} if extra is None else extra
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; an empty ``extra`` is left out, so older cassettes still match."""
         data = {
@@ -112,6 +131,25 @@ class Message:
         """The fields to echo to ``model_id`` (none when another model wrote this message)."""
         return self.extra.get(model_id, {})
 
+    def __init__(
+        self,
+        role: str,
+        content: str | None = None,
+        function_calls: tuple[FunctionCall, ...] = (),
+        call_id: str | None = None,
+        name: str | None = None,
+        extra: Extra | None = None,
+    ) -> None:
+        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
+        # sets each field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["role"] = role
+        fields["content"] = content
+        fields["function_calls"] = function_calls
+        fields["call_id"] = call_id
+        fields["name"] = name
+        fields["extra"] = {} if extra is None else extra
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (used for hashing and cassettes)."""
         data: dict[str, Any] = {"role": self.role, "content": self.content}
@@ -152,6 +190,21 @@ class Usage:
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
 
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached_input_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> None:
+        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
+        # sets each field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["input_tokens"] = input_tokens
+        fields["output_tokens"] = output_tokens
+        fields["cached_input_tokens"] = cached_input_tokens
+        fields["reasoning_tokens"] = reasoning_tokens
+
     @property
     def total_tokens(self) -> int:
         """Input plus output tokens."""
@@ -185,6 +238,10 @@ class Usage:
         )
 
 
+#: The usage of a reply that reports none (Usage is immutable, so one serves all).
+_NO_USAGE = Usage()
+
+
 @dataclass(frozen=True)
 class ChatRequest:
     """What an agent asks a model.
@@ -198,6 +255,23 @@ class ChatRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     stream: bool = False
+
+    def __init__(
+        self,
+        messages: tuple[Message, ...],
+        functions: tuple[FunctionSpec, ...] = (),
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stream: bool = False,
+    ) -> None:
+        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
+        # sets each field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["messages"] = messages
+        fields["functions"] = functions
+        fields["temperature"] = temperature
+        fields["max_tokens"] = max_tokens
+        fields["stream"] = stream
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -226,6 +300,27 @@ class ChatResponse:
     model: str | None = None
     refusal: str | None = None
     extra: Extra = field(default_factory=dict)
+
+    def __init__(
+        self,
+        text: str | None = None,
+        function_calls: tuple[FunctionCall, ...] = (),
+        finish_reason: str | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        refusal: str | None = None,
+        extra: Extra | None = None,
+    ) -> None:
+        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
+        # sets each field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["text"] = text
+        fields["function_calls"] = function_calls
+        fields["finish_reason"] = finish_reason
+        fields["usage"] = _NO_USAGE if usage is None else usage  # immutable: one is enough
+        fields["model"] = model
+        fields["refusal"] = refusal
+        fields["extra"] = {} if extra is None else extra
 
     def message(self) -> Message:
         """The assistant message that records this reply (a refusal stands as its text)."""
