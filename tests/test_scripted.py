@@ -42,7 +42,7 @@ def whole_serialization_estimate(request: ChatRequest) -> int:
     return max(1, len(text) // 4)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(messages, min_size=1, max_size=4), st.booleans())
 def test_the_prompt_estimate_equals_a_whole_serialization_as_the_history_grows(turns, offer):
     model = ScriptedModel(lambda request: "ok")
@@ -61,7 +61,7 @@ def whole_output_estimate(response) -> int:
     return max(1, len(text) // 4)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(messages, st.none() | texts, st.lists(calls, max_size=2)), max_size=5))
 def test_replies_that_join_the_history_are_estimated_as_whole_serializations(turns):
     # Each reply comes back as the assistant message of the next request (its calls
@@ -83,5 +83,16 @@ def test_a_history_that_is_not_the_last_one_continued_is_measured_anew():
     first, second = Message("system", "s"), Message("user", "a" * 40)
     for messages in ([first, second], [first], [first, Message("user", "b")], [first, second]):
         request = ChatRequest(messages=tuple(messages))
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(min_size=512, max_size=900), min_size=1, max_size=3))
+def test_a_long_text_sent_again_in_new_messages_is_estimated_as_a_whole(catalogs):
+    # The planner's system prompt: one string, in a new message for every plan.
+    model = ScriptedModel(lambda request: "ok")
+    for catalog in catalogs * 2:
+        request = ChatRequest(messages=(Message("system", catalog), Message("user", "plan")))
         response = asyncio.run(model.complete(request))
         assert response.usage.input_tokens == whole_serialization_estimate(request)

@@ -163,6 +163,10 @@ def _text_chars(value: Any) -> int:
 KEPT_SIZES = 1024
 
 
+#: From how many characters a message's text is worth remembering (see Sizes.text_chars).
+LONG_TEXT = 512
+
+
 class Sizes:
     """The JSON sizes a scripted model has measured, so each thing is measured once.
 
@@ -172,7 +176,8 @@ class Sizes:
     list that began with the same message is found again as a prefix (compared
     item by item, by identity first) and only the new messages are measured. The
     calls of a reply are measured once, for its output estimate and again when the
-    reply comes back as a message of the history. Every object measured is held
+    reply comes back as a message of the history, and a long text (the planner's
+    catalog) once for all the messages that hold it. Every object measured is held
     while its size is kept, so no id is reused for another.
     """
 
@@ -180,6 +185,7 @@ class Sizes:
         self.items: dict[int, tuple[Any, int]] = {}
         self.lists: dict[int, tuple[tuple[Any, ...], int]] = {}
         self.calls: dict[int, tuple[tuple[FunctionCall, ...], int]] = {}
+        self.texts: dict[int, tuple[str, int]] = {}
 
     @staticmethod
     def _keep(table: dict[int, Any], key: int, value: Any) -> None:
@@ -189,7 +195,8 @@ class Sizes:
 
     def list_chars(self, items: Sequence[Any]) -> int:
         """``len(json.dumps([item.to_dict() for item in items], default=str))``."""
-        items = tuple(items)
+        if type(items) is not tuple:
+            items = tuple(items)
         if not items:
             return 2
         start, total = 0, 0  # total: the sizes of the items, without brackets and commas
@@ -210,6 +217,19 @@ class Sizes:
             return known[1]
         size = self._message_chars(item)
         self._keep(self.items, id(item), (item, size))
+        return size
+
+    def text_chars(self, text: str) -> int:
+        """``len(json.dumps(text))``, kept for a long text that comes again.
+
+        The planner's system prompt (its whole tool catalog) is one string, sent
+        again with every plan of a kernel.
+        """
+        known = self.texts.get(id(text))
+        if known is not None and known[0] is text:
+            return known[1]
+        size = _text_chars(text)
+        self._keep(self.texts, id(text), (text, size))
         return size
 
     def calls_chars(self, calls: tuple[FunctionCall, ...]) -> int:
@@ -236,7 +256,11 @@ class Sizes:
             return len(_dumps_for_estimate(item.to_dict()))
         if not (call_id is None or type(call_id) is str) or not (name is None or type(name) is str):
             return len(_dumps_for_estimate(item.to_dict()))
-        size = 23 + len(_encode_string(role)) + _text_chars(content)  # {"role": , "content": }
+        if content is not None and len(content) >= LONG_TEXT:
+            text_chars = self.text_chars(content)
+        else:
+            text_chars = _text_chars(content)
+        size = 23 + len(_encode_string(role)) + text_chars  # {"role": , "content": }
         if item.function_calls:
             size += 20 + self.calls_chars(item.function_calls)  # , "function_calls": [...]
         if call_id is not None:
@@ -259,12 +283,14 @@ def as_response(
     what was measured for the next request (see :class:`Sizes`); the estimate is
     the same with or without it.
     """
-    if isinstance(reply, dict):
-        reply = reply_from_dict(reply)
-    if isinstance(reply, BaseException):
-        raise reply
-    if isinstance(reply, ChatResponse):
-        return reply
+    kind = type(reply)
+    if kind is not FunctionCall and kind is not str:
+        if isinstance(reply, dict):
+            reply = reply_from_dict(reply)
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, ChatResponse):
+            return reply
     measured = sizes if sizes is not None else Sizes()
     prompt_chars = measured.list_chars(request.messages) + measured.list_chars(request.functions)
     if isinstance(reply, str):
@@ -280,14 +306,15 @@ def as_response(
         raise TypeError(
             f"scripted reply {reply!r} is not a str, FunctionCall, ChatResponse or exception"
         )
-    calls = tuple(
-        c
-        if c.id
-        else FunctionCall(
-            c.name, c.arguments, id=f"call_{i}", raw_arguments=c.raw_arguments, error=c.error
+    if any(not c.id for c in calls):
+        calls = tuple(
+            c
+            if c.id
+            else FunctionCall(
+                c.name, c.arguments, id=f"call_{i}", raw_arguments=c.raw_arguments, error=c.error
+            )
+            for i, c in enumerate(calls)
         )
-        for i, c in enumerate(calls)
-    )
     # The output: the text and the calls' JSON (measured once: the reply joins the history).
     out_chars = len(text or "") + measured.calls_chars(calls)
     return ChatResponse(
