@@ -96,3 +96,39 @@ def test_a_long_text_sent_again_in_new_messages_is_estimated_as_a_whole(catalogs
         request = ChatRequest(messages=(Message("system", catalog), Message("user", "plan")))
         response = asyncio.run(model.complete(request))
         assert response.usage.input_tokens == whole_serialization_estimate(request)
+
+
+keys = st.text(max_size=5) | st.integers() | st.floats() | st.booleans() | st.none()
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(keys, children, max_size=3)
+        | st.tuples(children)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_the_estimate_writes_what_json_dumps_writes(value):
+    from autoplug.scripted import _dumps_for_estimate
+
+    try:
+        expected = json.dumps(value, default=str)
+    except (ValueError, TypeError, RecursionError):
+        expected = ""
+    assert _dumps_for_estimate(value) == expected
+
+
+def test_a_reply_whose_arguments_hold_a_cycle_is_estimated_without_its_calls():
+    from autoplug.scripted import call
+
+    looped: dict = {}
+    looped["self"] = looped
+    model = ScriptedModel([call("act", subtask="x", assets=[looped]), call("final", answer="ok")])
+    first = asyncio.run(model.complete(ChatRequest(messages=(Message("user", "t"),))))
+    assert first.usage.output_tokens == 1  # the calls count as nothing, as json.dumps fails
+    second = asyncio.run(model.complete(ChatRequest(messages=(Message("user", "t"),))))
+    assert second.usage.output_tokens == whole_output_estimate(second)  # the encoder still works

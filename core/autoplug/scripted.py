@@ -141,6 +141,25 @@ def _where(text: str, pos: int) -> str:
 _ESTIMATE_ENCODER = json.JSONEncoder(default=str)
 
 
+def _c_estimate_encoder() -> Any:
+    """CPython's C encoder made once with the estimate's options, or None without it.
+
+    ``JSONEncoder.encode`` makes one for every call (most of the time of encoding a
+    reply's calls). It keeps no state between calls when made without the cycle
+    check; a cycle then ends in RecursionError, which the estimate counts as empty,
+    as it counted the cycle check's ValueError.
+    """
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    return make(None, str, _encode_string, None, ": ", ", ", False, False, True)
+
+
+_C_ESTIMATE = _c_estimate_encoder()
+
+
 def _dumps_for_estimate(value: Any) -> str:
     """``json.dumps(value, default=str)`` for a token estimate; a value it cannot write counts as empty.
 
@@ -148,6 +167,8 @@ def _dumps_for_estimate(value: Any) -> str:
     integer): the estimate must not crash first.
     """
     try:
+        if _C_ESTIMATE is not None:
+            return "".join(_C_ESTIMATE(value, 0))
         return _ESTIMATE_ENCODER.encode(value)
     except (ValueError, TypeError, RecursionError):
         return ""
@@ -158,9 +179,9 @@ def _text_chars(value: Any) -> int:
     return 4 if value is None else len(_encode_string(value))
 
 
-#: How many measured items and lists one model keeps (the oldest go first): a run's
-#: history is found again as a prefix of the last list, so few need keeping.
-KEPT_SIZES = 1024
+#: How many lists, reply calls and long texts one model keeps the sizes of (the least
+#: recently used go first): the next request continues one of the last few lists.
+KEPT_SIZES = 8
 
 
 #: From how many characters a message's text is worth remembering (see Sizes.text_chars).
@@ -177,21 +198,22 @@ class Sizes:
     item by item, by identity first) and only the new messages are measured. The
     calls of a reply are measured once, for its output estimate and again when the
     reply comes back as a message of the history, and a long text (the planner's
-    catalog) once for all the messages that hold it. Every object measured is held
-    while its size is kept, so no id is reused for another.
+    catalog) once for all the messages that hold it. Only the last few of each are
+    kept (:data:`KEPT_SIZES`), each held while kept, so no id is reused for another.
     """
 
     def __init__(self) -> None:
-        self.items: dict[int, tuple[Any, int]] = {}
         self.lists: dict[int, tuple[tuple[Any, ...], int]] = {}
         self.calls: dict[int, tuple[tuple[FunctionCall, ...], int]] = {}
         self.texts: dict[int, tuple[str, int]] = {}
 
     @staticmethod
     def _keep(table: dict[int, Any], key: int, value: Any) -> None:
-        if len(table) >= KEPT_SIZES:
-            del table[next(iter(table))]
+        """Keep ``value`` as the most recently used; forget the least recently used."""
+        table.pop(key, None)
         table[key] = value
+        if len(table) > KEPT_SIZES:
+            del table[next(iter(table))]
 
     def list_chars(self, items: Sequence[Any]) -> int:
         """``len(json.dumps([item.to_dict() for item in items], default=str))``."""
@@ -205,45 +227,15 @@ class Sizes:
             prefix, size = last
             if len(prefix) <= len(items) and items[: len(prefix)] == prefix:
                 start, total = len(prefix), size
-        for item in items[start:]:
+        for item in items[start:] if start else items:
             total += self.item_chars(item)
         self._keep(self.lists, id(items[0]), (items, total))
         return 2 + total + 2 * (len(items) - 1)  # "[" + items joined by ", " + "]"
 
     def item_chars(self, item: Any) -> int:
-        """``len(json.dumps(item.to_dict(), default=str))`` of one message or function."""
-        known = self.items.get(id(item))
-        if known is not None and known[0] is item:
-            return known[1]
-        size = self._message_chars(item)
-        self._keep(self.items, id(item), (item, size))
-        return size
+        """``len(json.dumps(item.to_dict(), default=str))`` of one message or function.
 
-    def text_chars(self, text: str) -> int:
-        """``len(json.dumps(text))``, kept for a long text that comes again.
-
-        The planner's system prompt (its whole tool catalog) is one string, sent
-        again with every plan of a kernel.
-        """
-        known = self.texts.get(id(text))
-        if known is not None and known[0] is text:
-            return known[1]
-        size = _text_chars(text)
-        self._keep(self.texts, id(text), (text, size))
-        return size
-
-    def calls_chars(self, calls: tuple[FunctionCall, ...]) -> int:
-        """``len(json.dumps([c.to_dict() for c in calls], default=str))``."""
-        known = self.calls.get(id(calls))
-        if known is not None and known[0] is calls:
-            return known[1]
-        size = len(_dumps_for_estimate([c.to_dict() for c in calls]))
-        self._keep(self.calls, id(calls), (calls, size))
-        return size
-
-    def _message_chars(self, item: Any) -> int:
-        """One message measured from its strings, each encoded once by the C encoder.
-
+        One message is measured from its strings, each encoded once by the C encoder:
         ``{"role": R, "content": C, "function_calls": [...], "call_id": I, "name": N}``
         with JSON's default separators, the calls as :meth:`calls_chars` measured
         them; anything else (provider fields, a field of another type, a function
@@ -267,6 +259,28 @@ class Sizes:
             size += 13 + len(_encode_string(call_id))  # , "call_id": I
         if name is not None:
             size += 10 + len(_encode_string(name))  # , "name": N
+        return size
+
+    def text_chars(self, text: str) -> int:
+        """``len(json.dumps(text))``, kept for a long text that comes again.
+
+        The planner's system prompt (its whole tool catalog) is one string, sent
+        again with every plan of a kernel.
+        """
+        known = self.texts.get(id(text))
+        if known is not None and known[0] is text:
+            return known[1]
+        size = _text_chars(text)
+        self._keep(self.texts, id(text), (text, size))
+        return size
+
+    def calls_chars(self, calls: tuple[FunctionCall, ...]) -> int:
+        """``len(json.dumps([c.to_dict() for c in calls], default=str))``."""
+        known = self.calls.get(id(calls))
+        if known is not None and known[0] is calls:
+            return known[1]
+        size = len(_dumps_for_estimate([c.to_dict() for c in calls]))
+        self._keep(self.calls, id(calls), (calls, size))
         return size
 
 

@@ -65,21 +65,21 @@ _systems: dict[tuple[str, str], str] = {}
 
 
 def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
-    """What a catalog is written from: each offered tool's name, identity and fields.
+    """What a catalog is written from: each registered tool's identity and shown fields.
 
     The registry's tools can change at any time (a plugin registered later, an MCP
-    server listing its tools again): a new or replaced tool is a new object, a
-    tool that loses its bare name to another gets a new offered name, and a
-    description, flag or schema set on a registered tool is a new value or
-    object, so each changes the key. (A schema dict edited in place is not seen;
-    the door's compiled check would not see it either.) Returns the key and the
-    offered tools.
+    server listing its tools again): a new or replaced tool is a new object, and a
+    description, flag or schema set on a registered tool is a new value or object,
+    so each changes the key. The names offered need not be in it: which tool a
+    bare name reaches follows from the set of tools registered, which the
+    identities fix. (A schema dict edited in place is not seen; the door's
+    compiled check would not see it either.) Returns the key and the tools.
     """
-    # An unusable tool (a schema that cannot validate) is never offered.
-    offered = [t for t in tools.all() if t.unusable is None]
-    name = tools.model_name
-    key = tuple((name(t), id(t), id(t.parameters), t.description, t.side_effects) for t in offered)
-    return key, offered
+    registered = tools.all()
+    key = tuple(
+        [(id(t), id(t.parameters), t.description, t.side_effects, t.unusable) for t in registered]
+    )
+    return key, registered
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
@@ -100,12 +100,14 @@ def tool_catalog(tools: Any) -> str:
     every plan of a kernel offers the same catalog, and writing the signatures
     was a third of an ``act``'s own cost.
     """
-    key, offered = _catalog_key(tools)
+    key, registered = _catalog_key(tools)
     found = _catalogs.get(key)
     if found is not None:
         return found[1]
+    # An unusable tool (a schema that cannot validate) is never offered.
+    offered = [t for t in registered if t.unusable is None]
     text = _write_catalog(sorted((tools.model_name(t), t) for t in offered))
-    _remember(_catalogs, key, ([(t, t.parameters) for t in offered], text))
+    _remember(_catalogs, key, ([(t, t.parameters) for t in registered], text))
     return text
 
 
