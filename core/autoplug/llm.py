@@ -43,7 +43,7 @@ def _extra_from(data: Any) -> Extra:
     return {str(k): dict(v) for k, v in data.items() if isinstance(v, dict) and v}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class FunctionCall:
     """A function call in a model's reply; ``arguments`` parsed from JSON.
 
@@ -73,8 +73,8 @@ class FunctionCall:
         error: str | None = None,
         extra: Extra | None = None,
     ) -> None:
-        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
-        # sets each field through object.__setattr__, and a turn makes several of these.
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
         fields = self.__dict__
         fields["name"] = name
         fields["arguments"] = arguments
@@ -109,7 +109,7 @@ class FunctionCall:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class Message:
     """One chat message.
 
@@ -140,8 +140,8 @@ class Message:
         name: str | None = None,
         extra: Extra | None = None,
     ) -> None:
-        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
-        # sets each field through object.__setattr__, and a turn makes several of these.
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
         fields = self.__dict__
         fields["role"] = role
         fields["content"] = content
@@ -176,7 +176,7 @@ class Message:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class Usage:
     """Token counts of one call or a sum of calls.
 
@@ -197,8 +197,8 @@ class Usage:
         cached_input_tokens: int = 0,
         reasoning_tokens: int = 0,
     ) -> None:
-        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
-        # sets each field through object.__setattr__, and a turn makes several of these.
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
         fields = self.__dict__
         fields["input_tokens"] = input_tokens
         fields["output_tokens"] = output_tokens
@@ -242,7 +242,7 @@ class Usage:
 _NO_USAGE = Usage()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class ChatRequest:
     """What an agent asks a model.
 
@@ -264,8 +264,8 @@ class ChatRequest:
         max_tokens: int | None = None,
         stream: bool = False,
     ) -> None:
-        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
-        # sets each field through object.__setattr__, and a turn makes several of these.
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
         fields = self.__dict__
         fields["messages"] = messages
         fields["functions"] = functions
@@ -284,7 +284,7 @@ class ChatRequest:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class ChatResponse:
     """A model's reply: text, function calls, why it stopped, and token usage.
 
@@ -311,8 +311,8 @@ class ChatResponse:
         refusal: str | None = None,
         extra: Extra | None = None,
     ) -> None:
-        # Written by hand (the dataclass keeps an __init__ it finds): the generated one
-        # sets each field through object.__setattr__, and a turn makes several of these.
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
         fields = self.__dict__
         fields["text"] = text
         fields["function_calls"] = function_calls

@@ -221,16 +221,22 @@ class Sizes:
             items = tuple(items)
         if not items:
             return 2
+        key = id(items[0])
+        lists = self.lists
+        last = lists.pop(key, None)
         start, total = 0, 0  # total: the sizes of the items, without brackets and commas
-        last = self.lists.get(id(items[0]))
         if last is not None:
-            prefix, size = last
+            prefix = last[0]
             if len(prefix) <= len(items) and items[: len(prefix)] == prefix:
-                start, total = len(prefix), size
-        for item in items[start:] if start else items:
-            total += self.item_chars(item)
-        self._keep(self.lists, id(items[0]), (items, total))
-        return 2 + total + 2 * (len(items) - 1)  # "[" + items joined by ", " + "]"
+                start, total = len(prefix), last[1]
+        if start < len(items):
+            measure = self.item_chars
+            for item in items[start:] if start else items:
+                total += measure(item)
+        lists[key] = (items, total)  # the most recently used, last
+        if len(lists) > KEPT_SIZES:
+            del lists[next(iter(lists))]
+        return total + 2 * len(items)  # "[" + the items joined by ", " + "]"
 
     def item_chars(self, item: Any) -> int:
         """``len(json.dumps(item.to_dict(), default=str))`` of one message or function.
@@ -305,7 +311,7 @@ def as_response(
             raise reply
         if isinstance(reply, ChatResponse):
             return reply
-    measured = sizes if sizes is not None else Sizes()
+    measured = Sizes() if sizes is None else sizes
     prompt_chars = measured.list_chars(request.messages) + measured.list_chars(request.functions)
     if isinstance(reply, str):
         calls: tuple[FunctionCall, ...] = ()
@@ -320,7 +326,15 @@ def as_response(
         raise TypeError(
             f"scripted reply {reply!r} is not a str, FunctionCall, ChatResponse or exception"
         )
-    if any(not c.id for c in calls):
+    if len(calls) == 1:
+        first = calls[0]
+        if not first.id:
+            calls = (
+                FunctionCall(
+                    first.name, first.arguments, "call_0", first.raw_arguments, first.error
+                ),
+            )
+    elif any(not c.id for c in calls):
         calls = tuple(
             c
             if c.id
