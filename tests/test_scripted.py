@@ -132,3 +132,19 @@ def test_a_reply_whose_arguments_hold_a_cycle_is_estimated_without_its_calls():
     assert first.usage.output_tokens == 1  # the calls count as nothing, as json.dumps fails
     second = asyncio.run(model.complete(ChatRequest(messages=(Message("user", "t"),))))
     assert second.usage.output_tokens == whole_output_estimate(second)  # the encoder still works
+
+
+def test_a_history_is_measured_without_comparing_its_values():
+    class Touchy(dict):
+        def __eq__(self, other):  # an array-like value whose comparison raises
+            raise ValueError("the truth value is ambiguous")
+
+        __hash__ = None  # type: ignore[assignment]
+
+    model = ScriptedModel(lambda request: "ok")
+    first = Message("system", "s")
+    for arguments in (Touchy(a=1), Touchy(a=1)):  # equal-looking, not the same object
+        reply = Message("assistant", None, function_calls=(FunctionCall("f", arguments, id="c"),))
+        request = ChatRequest(messages=(first, reply))
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)

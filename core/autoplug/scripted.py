@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring_ascii as _encode_string
+from operator import is_ as _is
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,7 @@ class Sizes:
     the same of the offered functions. A run's history only grows: the request
     after a turn holds the messages of the one before plus the turn's, so the last
     list that began with the same message is found again as a prefix (compared
-    item by item, by identity first) and only the new messages are measured. The
+    item by item, by identity) and only the new messages are measured. The
     calls of a reply are measured once, for its output estimate and again when the
     reply comes back as a message of the history, and a long text (the planner's
     catalog) once for all the messages that hold it. Only the last few of each are
@@ -227,7 +228,8 @@ class Sizes:
         start, total = 0, 0  # total: the sizes of the items, without brackets and commas
         if last is not None:
             prefix = last[0]
-            if len(prefix) <= len(items) and items[: len(prefix)] == prefix:
+            # By identity only: comparing values could run any object's __eq__.
+            if len(prefix) <= len(items) and all(map(_is, items, prefix)):
                 start, total = len(prefix), last[1]
         if start < len(items):
             measure = self.item_chars
