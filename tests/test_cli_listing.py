@@ -123,3 +123,16 @@ def test_fit_keeps_within_the_width_and_cuts_only_between_words(text, width):
     head = text[: width - 1]
     if text[width - 1] == " " or head.rfind(" ") > 0:  # there was a word boundary to cut at
         assert text[len(kept)] == " "
+
+
+@pytest.mark.parametrize("columns", [None, "", "abc", "0", "-3", "1", "133"])
+def test_the_table_width_is_what_shutil_reports(monkeypatch, columns):
+    import shutil
+
+    from autoplug.cli.stdout import terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns

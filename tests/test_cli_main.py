@@ -95,3 +95,42 @@ def test_plugins_lists_the_failures_without_warning(broken_site, isolated_home):
     assert out.stderr == ""
     status = {p["name"]: p["status"] for p in json.loads(out.stdout)}
     assert status["broken_one"] == status["broken_two"] == "failed"
+
+
+def test_running_a_command_imports_only_the_module_that_adds_it(isolated_home):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from autoplug.cli import main\n"
+        "try:\n    main(['tools', '--json'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('autoplug.cli.')), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)  # the tools, as `autoplug tools --json` prints them
+    loaded = out.stderr.strip().splitlines()[-1]
+    assert loaded == "['autoplug.cli.listing', 'autoplug.cli.stdout']"
+
+
+def test_the_command_map_names_exactly_what_each_module_adds():
+    import importlib
+
+    import click
+
+    from autoplug.cli import COMMAND_MODULES, COMMANDS
+
+    for module in COMMAND_MODULES:
+        group = click.Group("probe")
+        importlib.import_module(f"autoplug.cli.{module}").add_commands(group)
+        assert sorted(group.commands) == sorted(n for n, m in COMMANDS.items() if m == module)
+
+
+def test_listing_every_command_imports_every_module():
+    from autoplug.cli import COMMANDS, CommandsGroup
+
+    group = CommandsGroup("probe")
+    group.defer(COMMANDS)
+    assert group.get_command(None, "tools") is not None  # type: ignore[arg-type]
+    assert set(group._pending) == set(COMMANDS) - {"plugins", "tools", "models", "autos"}
+    assert sorted(group.commands) == sorted(COMMANDS) and not group._pending
+    assert group.get_command(None, "nosuch") is None  # type: ignore[arg-type]

@@ -63,3 +63,38 @@ def test_a_zip_on_the_path_is_left_to_importlib_metadata(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "path", [str(archive), *sys.path])
     assert entry_points("autoplug") is None  # not read here: the zip is importlib's to read
     assert "zipped" in {e.name for e in plugin_entry_points()}
+
+
+def test_an_entry_point_is_an_immutable_value():
+    from autoplug.entrypoints import Distribution, EntryPoint
+
+    one = EntryPoint("a", "mod:obj", "autoplug", Distribution("dist", "1.0"))
+    same = EntryPoint("a", "mod:obj", "autoplug", Distribution("dist", "1.0"))
+    assert one == same and hash(one) == hash(same) and len({one, same}) == 1
+    assert one != EntryPoint("a", "mod:other", "autoplug", Distribution("dist", "1.0"))
+    assert one != ("a", "mod:obj", "autoplug")
+    assert repr(one) == (
+        "EntryPoint(name='a', value='mod:obj', group='autoplug', "
+        "dist=Distribution(name='dist', version='1.0'))"
+    )
+    with pytest.raises(AttributeError, match="immutable"):
+        one.name = "b"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="immutable"):
+        del one.dist.version
+
+
+@pytest.mark.parametrize("name", ["old_plugin-1.0.egg-info", "old_plugin-1.0-py3.11.egg"])
+def test_an_egg_on_the_path_is_left_to_importlib_metadata(tmp_path, monkeypatch, name):
+    (tmp_path / name).mkdir()
+    (tmp_path / "not_an_egg.eggs").mkdir()  # only the whole suffix counts
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    assert entry_points("autoplug") is None
+    (tmp_path / name).rmdir()
+    assert entry_points("autoplug") is not None
+
+
+def test_a_group_named_only_inside_another_section_is_not_read_as_one(tmp_path, monkeypatch):
+    dist_info(tmp_path, "other-dist", "2.0", "[console_scripts]\nautoplug-ish = x:autoplug\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    assert "autoplug-ish" not in {e.name for e in entry_points("autoplug")}
+    assert "autoplug-ish" in {e.name for e in entry_points("console_scripts")}

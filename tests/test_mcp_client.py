@@ -258,6 +258,31 @@ def test_tools_list_changed_lists_the_server_again(faults):
     assert "grown" in [t["name"] for t in cached["tools"]]
 
 
+def test_a_plan_after_tools_list_changed_offers_the_new_tool(faults, tmp_path):
+    from autoplug.agents.context import RunContext
+    from autoplug.agents.static import StaticAgent
+    from autoplug.assets import AssetStore
+    from autoplug.scripted import ScriptedModel, call
+
+    one = call(
+        "submit_plan", steps=[{"id": "s", "tool": "echo", "args": {"text": "x"}, "output": "o"}]
+    )
+    model = ScriptedModel([one, one])
+    ctx = RunContext(
+        kernel=faults, model=model, run_id=None, task="t", workspace=tmp_path, assets=AssetStore()
+    )
+    asyncio.run(StaticAgent(ctx).run("echo x", [], 1))
+    assert "- echo:" in model.requests[0].messages[0].content
+    assert "- grown:" not in model.requests[0].messages[0].content
+    assert faults.tools.call("grow", {}, context=CallContext(approved=True)).ok
+    deadline = time.monotonic() + 10
+    while "grown" not in faults.tools and time.monotonic() < deadline:
+        time.sleep(0.05)
+    asyncio.run(StaticAgent(ctx).run("echo x", [], 2))
+    system = model.requests[1].messages[0].content
+    assert "- grown: A tool added at run time" in system
+
+
 def test_an_mcp_tool_never_takes_a_bare_name_from_a_builtin_or_another_plugin(tmp_path):
     from autoplug import hookimpl, tool
 

@@ -213,3 +213,55 @@ def test_config_disabled_list_is_never_imported(plugin_path, isolated_home, tmp_
     assert status["broken"]["status"] == "disabled" and status["broken"]["error"] is None
     assert status["broken"]["distribution"] == "acme-broken"
     assert not marker.exists()
+
+
+def test_the_quick_registration_finds_the_hooks_pluggy_finds():
+    import types
+
+    import pluggy
+
+    from autoplug import hookimpl, hookspecs
+    from autoplug.plugins import get_plugin_manager
+
+    module = types.ModuleType("many_names")
+    exec(
+        "import json, os\n"
+        "from autoplug import hookimpl\n"
+        "N = 3\n"
+        "helper = lambda: 1\n"
+        "def plain(): ...\n"
+        "@hookimpl\n"
+        "def register_tools(register): ...\n"
+        "class Inner:\n"
+        "    @hookimpl\n"
+        "    def register_models(self, register): ...\n"
+        "register_models = staticmethod(hookimpl(lambda register: None))\n"
+        "def __getattr__(name):\n"
+        "    raise AssertionError('registration must not run module code: ' + name)\n",
+        module.__dict__,
+    )
+    # A bound method whose function is marked, under a hook's name.
+    module.register_autos = types.MethodType(hookimpl(lambda self, register: None), object())
+    plain = pluggy.PluginManager("autoplug")
+    plain.add_hookspecs(hookspecs)
+    ours = get_plugin_manager()
+    for manager in (plain, ours):
+        manager.register(module, name="many_names")
+        manager.register(module.Inner(), name="instance")
+
+    def found(manager):
+        return {
+            (name, caller.name)
+            for name, plugin in manager.list_name_plugin()
+            for caller in manager.get_hookcallers(plugin)
+            for impl in caller.get_hookimpls()
+            if impl.plugin_name == name
+        }
+
+    assert found(ours) == found(plain)
+    assert found(ours) == {
+        ("many_names", "register_tools"),
+        ("many_names", "register_models"),  # a staticmethod
+        ("many_names", "register_autos"),  # a bound method
+        ("instance", "register_models"),
+    }

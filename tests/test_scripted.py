@@ -9,14 +9,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoplug.agents.dynamic import DECIDE_FUNCTIONS
-from autoplug.llm import ChatRequest, Message
+from autoplug.llm import ChatRequest, FunctionCall, Message
 from autoplug.scripted import ScriptedModel
 
+# Any text (non-ASCII, lone surrogates, quotes, control characters) and every kind of
+# message a history holds: plain, a tool answer with its call id and name, a reply
+# with calls (whose arguments the estimate writes with default=str).
+texts = st.text(max_size=40)
+calls = st.builds(
+    FunctionCall,
+    texts,
+    st.dictionaries(texts, st.none() | st.integers() | texts | st.floats(), max_size=3),
+    id=st.none() | texts,
+)
 messages = st.lists(
     st.builds(
         Message,
-        st.sampled_from(["system", "user", "assistant"]),
-        st.text(max_size=40),
+        st.sampled_from(["system", "user", "assistant", "tool"]),
+        st.none() | texts,
+        function_calls=st.just(()) | st.tuples(calls) | st.tuples(calls, calls),
+        call_id=st.none() | texts,
+        name=st.none() | texts,
+        extra=st.just({}) | st.just({"m:x": {"reasoning_content": "r"}}),
     ),
     max_size=6,
 )
@@ -28,7 +42,7 @@ def whole_serialization_estimate(request: ChatRequest) -> int:
     return max(1, len(text) // 4)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(messages, min_size=1, max_size=4), st.booleans())
 def test_the_prompt_estimate_equals_a_whole_serialization_as_the_history_grows(turns, offer):
     model = ScriptedModel(lambda request: "ok")
@@ -36,5 +50,101 @@ def test_the_prompt_estimate_equals_a_whole_serialization_as_the_history_grows(t
     for added in turns:
         history = history + added  # the same message objects, request after request
         request = ChatRequest(messages=history, functions=DECIDE_FUNCTIONS if offer else ())
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)
+
+
+def whole_output_estimate(response) -> int:
+    text = (response.text or "") + json.dumps(
+        [c.to_dict() for c in response.function_calls], default=str
+    )
+    return max(1, len(text) // 4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(messages, st.none() | texts, st.lists(calls, max_size=2)), max_size=5))
+def test_replies_that_join_the_history_are_estimated_as_whole_serializations(turns):
+    # Each reply comes back as the assistant message of the next request (its calls
+    # measured once), and a request may add more messages after it, as a run does.
+    replies = [(text or "", list(made)) if made else (text or "") for _, text, made in turns]
+    model = ScriptedModel(replies)
+    history: list[Message] = []
+    for added, _, _ in turns:
+        history += added
+        request = ChatRequest(messages=tuple(history), functions=DECIDE_FUNCTIONS)
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)
+        assert response.usage.output_tokens == whole_output_estimate(response)
+        history.append(response.message())
+
+
+def test_a_history_that_is_not_the_last_one_continued_is_measured_anew():
+    model = ScriptedModel(lambda request: "ok")
+    first, second = Message("system", "s"), Message("user", "a" * 40)
+    for messages in ([first, second], [first], [first, Message("user", "b")], [first, second]):
+        request = ChatRequest(messages=tuple(messages))
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(min_size=512, max_size=900), min_size=1, max_size=3))
+def test_a_long_text_sent_again_in_new_messages_is_estimated_as_a_whole(catalogs):
+    # The planner's system prompt: one string, in a new message for every plan.
+    model = ScriptedModel(lambda request: "ok")
+    for catalog in catalogs * 2:
+        request = ChatRequest(messages=(Message("system", catalog), Message("user", "plan")))
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)
+
+
+keys = st.text(max_size=5) | st.integers() | st.floats() | st.booleans() | st.none()
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(keys, children, max_size=3)
+        | st.tuples(children)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_the_estimate_writes_what_json_dumps_writes(value):
+    from autoplug.scripted import _dumps_for_estimate
+
+    try:
+        expected = json.dumps(value, default=str)
+    except (ValueError, TypeError, RecursionError):
+        expected = ""
+    assert _dumps_for_estimate(value) == expected
+
+
+def test_a_reply_whose_arguments_hold_a_cycle_is_estimated_without_its_calls():
+    from autoplug.scripted import call
+
+    looped: dict = {}
+    looped["self"] = looped
+    model = ScriptedModel([call("act", subtask="x", assets=[looped]), call("final", answer="ok")])
+    first = asyncio.run(model.complete(ChatRequest(messages=(Message("user", "t"),))))
+    assert first.usage.output_tokens == 1  # the calls count as nothing, as json.dumps fails
+    second = asyncio.run(model.complete(ChatRequest(messages=(Message("user", "t"),))))
+    assert second.usage.output_tokens == whole_output_estimate(second)  # the encoder still works
+
+
+def test_a_history_is_measured_without_comparing_its_values():
+    class Touchy(dict):
+        def __eq__(self, other):  # an array-like value whose comparison raises
+            raise ValueError("the truth value is ambiguous")
+
+        __hash__ = None  # type: ignore[assignment]
+
+    model = ScriptedModel(lambda request: "ok")
+    first = Message("system", "s")
+    for arguments in (Touchy(a=1), Touchy(a=1)):  # equal-looking, not the same object
+        reply = Message("assistant", None, function_calls=(FunctionCall("f", arguments, id="c"),))
+        request = ChatRequest(messages=(first, reply))
         response = asyncio.run(model.complete(request))
         assert response.usage.input_tokens == whole_serialization_estimate(request)

@@ -159,6 +159,90 @@ def test_saved_plan_is_reused_without_a_model_call(tmp_path: Path) -> None:
     assert ctx.assets.get("page").value["url"] == "u"
 
 
+def system_of_plan(ctx: RunContext, model: ScriptedModel) -> str:
+    """The planner system prompt of one more plan of ``ctx``'s kernel."""
+    seen = len(model.requests)
+    asyncio.run(StaticAgent(ctx).run("do it", [], seen + 1))  # a new act: planned again
+    return model.requests[seen].messages[0].content
+
+
+@tool
+def late(city: str) -> str:
+    """A tool registered after the first plan."""
+    return city
+
+
+def test_a_tool_registered_after_the_first_plan_is_in_the_next_catalog(tmp_path: Path) -> None:
+    one = plan(step("s1", "fetch", {"url": "u"}, "page"))
+    ctx, model, _ = make_ctx(tmp_path, [one, one, one])
+    before = system_of_plan(ctx, model)
+    assert "- late:" not in before
+    ctx.kernel.tools.add(late, "later")
+    after = system_of_plan(ctx, model)
+    assert "- late: A tool registered after the first plan.\n  city: string" in after
+    assert (
+        after.replace("- late: A tool registered after the first plan.\n  city: string\n", "")
+        == before
+    )
+    ctx.kernel.tools.remove_plugin("later")
+    assert system_of_plan(ctx, model) == before
+
+
+def test_a_plugin_listing_its_tools_again_shows_the_new_listing(tmp_path: Path) -> None:
+    # What an MCP server's tools/list_changed does: the plugin's tools removed and added anew.
+    ctx, model, _ = make_ctx(tmp_path, [plan(step("s1", "fetch", {"url": "u"}, "page"))] * 3)
+    listed = Tool(name="lookup", func=lambda q: q, description="First listing.")
+    ctx.kernel.tools.add(listed, "server")
+    assert "- lookup: First listing.\n  (no arguments)" in system_of_plan(ctx, model)
+    ctx.kernel.tools.remove_plugin("server")
+    relisted = Tool(
+        name="lookup",
+        func=lambda q: q,
+        description="Second listing.",
+        parameters={"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]},
+    )
+    ctx.kernel.tools.add(relisted, "server")
+    system = system_of_plan(ctx, model)
+    assert "- lookup: Second listing.\n  q: string" in system and "First listing" not in system
+    # A registered tool given a new description or flag is written again, too.
+    ctx.kernel.tools.get("lookup").side_effects = True
+    assert "- lookup: Second listing. [side effects: needs approval]" in system_of_plan(ctx, model)
+
+
+def test_a_tool_that_loses_its_bare_name_is_offered_by_its_qualified_name(tmp_path: Path) -> None:
+    ctx, model, _ = make_ctx(tmp_path, [plan(step("s1", "fetch", {"url": "u"}, "page"))] * 2)
+    assert "- summarize: Summarize a text." in system_of_plan(ctx, model)
+    # A plugin whose name sorts first takes the bare name ("aaa" before "plantools").
+    ctx.kernel.tools.add(Tool(name="summarize", func=lambda: 1, description="Another."), "aaa")
+    system = system_of_plan(ctx, model)
+    assert "- summarize: Another." in system
+    assert "- plantools__summarize: Summarize a text." in system
+
+
+def test_the_catalog_is_written_once_per_tool_set_and_equals_a_fresh_one(tmp_path: Path) -> None:
+    from autoplug.agents import planner
+
+    kernel = Kernel(plugins=[PlanTools()], home=tmp_path / "home")
+    first = planner.tool_catalog(kernel.tools)
+    assert planner.tool_catalog(kernel.tools) is first  # kept, not written again
+    entries = sorted((kernel.tools.model_name(t), t) for t in kernel.tools.all())
+    assert first == planner._write_catalog(entries)
+    # Another kernel with the same plugin has its own tool objects: written for it.
+    other = Kernel(plugins=[PlanTools()], home=tmp_path / "other")
+    assert planner.tool_catalog(other.tools) == first
+    assert planner.planner_system(kernel.tools) is planner.planner_system(kernel.tools)
+
+
+def test_the_kept_catalogs_are_bounded(tmp_path: Path) -> None:
+    from autoplug.agents import planner
+
+    kernel = Kernel(plugins=[], home=tmp_path)
+    for number in range(planner.CATALOGS_KEPT + 10):
+        kernel.tools.add(Tool(name=f"t{number}", func=lambda: 1), f"p{number}")
+        assert f"- t{number}: (no description)" in planner.tool_catalog(kernel.tools)
+    assert len(planner._catalogs) <= planner.CATALOGS_KEPT
+
+
 # -- repairs -------------------------------------------------------------------------
 
 

@@ -16,28 +16,71 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
-@dataclass(frozen=True)
-class Distribution:
+class _Value:
+    """A small immutable value: equal, hashed and shown by its fields (``_fields``).
+
+    Written by hand, not as frozen dataclasses: making a dataclass compiles its
+    methods at import, and these two cost a sixtieth of ``autoplug tools``' start.
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot delete {name!r}")
+
+
+class Distribution(_Value):
     """The installed distribution that declares an entry point: its name and version."""
 
+    __slots__ = ("name", "version")
+    _fields = __slots__
     name: str
     version: str | None
 
+    def __init__(self, name: str, version: str | None) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "version", version)
 
-@dataclass(frozen=True)
-class EntryPoint:
+
+class EntryPoint(_Value):
     """One entry point: ``name = module:attr`` in ``group``, declared by ``dist``."""
 
+    __slots__ = ("name", "value", "group", "dist")
+    _fields = __slots__
     name: str
     value: str
     group: str
-    dist: Distribution | None = None
+    dist: Distribution | None
+
+    def __init__(self, name: str, value: str, group: str, dist: Distribution | None = None) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "group", group)
+        object.__setattr__(self, "dist", dist)
 
     @property
     def module(self) -> str:
@@ -103,6 +146,9 @@ def entry_points(group: str) -> list[EntryPoint] | None:
     """Every entry point of ``group`` in ``sys.path`` order, or None when importlib must read them."""
     seen: set[str] = set()
     found: list[EntryPoint] = []
+    # Most distributions' entry points are other groups: files without the group's name
+    # are skipped before they are decoded and parsed.
+    wanted = group.encode("utf-8")
     for entry in sys.path:
         where = entry or "."
         try:
@@ -111,23 +157,26 @@ def entry_points(group: str) -> list[EntryPoint] | None:
             return None  # a zip on the path
         except OSError:
             continue  # missing or unreadable: importlib.metadata skips it too
-        for name in names:
-            if name.endswith((".egg-info", ".egg")):
-                return None
-            if not name.endswith(".dist-info"):
-                continue
+        # One search of the joined names, not two tests of each (site-packages holds
+        # hundreds): names cannot hold NUL, so each ends where a NUL follows.
+        joined = "\0".join(names) + "\0"
+        if ".egg\0" in joined or ".egg-info\0" in joined:
+            return None
+        for name in [n for n in names if n.endswith(".dist-info")]:
             stem = name[: -len(".dist-info")]
             key = _normalized(stem.partition("-")[0])
             if key in seen:
                 continue  # an earlier one of the same name shadows it
             seen.add(key)
-            folder = os.path.join(where, name)
+            folder = f"{where}{os.sep}{name}"
             try:
-                with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as file:
-                    text = file.read()
+                with open(f"{folder}{os.sep}entry_points.txt", "rb") as file:
+                    data = file.read()
             except OSError:
                 continue
-            pairs = _group_lines(text, group)
+            if wanted not in data:
+                continue  # no section can be named the group without its name
+            pairs = _group_lines(data.decode("utf-8"), group)
             if not pairs:
                 continue
             dist_name, version = _headers(folder)

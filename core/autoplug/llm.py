@@ -43,7 +43,7 @@ def _extra_from(data: Any) -> Extra:
     return {str(k): dict(v) for k, v in data.items() if isinstance(v, dict) and v}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class FunctionCall:
     """A function call in a model's reply; ``arguments`` parsed from JSON.
 
@@ -63,6 +63,25 @@ class FunctionCall:
     def extra_for(self, model_id: str) -> dict[str, Any]:
         """The fields to echo to ``model_id`` (none when another model made this call)."""
         return self.extra.get(model_id, {})
+
+    def __init__(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        id: str | None = None,
+        raw_arguments: str | None = None,
+        error: str | None = None,
+        extra: Extra | None = None,
+    ) -> None:
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["name"] = name
+        fields["arguments"] = arguments
+        fields["id"] = id
+        fields["raw_arguments"] = raw_arguments
+        fields["error"] = error
+        fields["extra"] = {} if extra is None else extra
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; an empty ``extra`` is left out, so older cassettes still match."""
@@ -90,7 +109,7 @@ class FunctionCall:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class Message:
     """One chat message.
 
@@ -111,6 +130,25 @@ class Message:
     def extra_for(self, model_id: str) -> dict[str, Any]:
         """The fields to echo to ``model_id`` (none when another model wrote this message)."""
         return self.extra.get(model_id, {})
+
+    def __init__(
+        self,
+        role: str,
+        content: str | None = None,
+        function_calls: tuple[FunctionCall, ...] = (),
+        call_id: str | None = None,
+        name: str | None = None,
+        extra: Extra | None = None,
+    ) -> None:
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["role"] = role
+        fields["content"] = content
+        fields["function_calls"] = function_calls
+        fields["call_id"] = call_id
+        fields["name"] = name
+        fields["extra"] = {} if extra is None else extra
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (used for hashing and cassettes)."""
@@ -138,7 +176,7 @@ class Message:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class Usage:
     """Token counts of one call or a sum of calls.
 
@@ -151,6 +189,21 @@ class Usage:
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached_input_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> None:
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["input_tokens"] = input_tokens
+        fields["output_tokens"] = output_tokens
+        fields["cached_input_tokens"] = cached_input_tokens
+        fields["reasoning_tokens"] = reasoning_tokens
 
     @property
     def total_tokens(self) -> int:
@@ -185,7 +238,11 @@ class Usage:
         )
 
 
-@dataclass(frozen=True)
+#: The usage of a reply that reports none (Usage is immutable, so one serves all).
+_NO_USAGE = Usage()
+
+
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class ChatRequest:
     """What an agent asks a model.
 
@@ -199,6 +256,23 @@ class ChatRequest:
     max_tokens: int | None = None
     stream: bool = False
 
+    def __init__(
+        self,
+        messages: tuple[Message, ...],
+        functions: tuple[FunctionSpec, ...] = (),
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stream: bool = False,
+    ) -> None:
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["messages"] = messages
+        fields["functions"] = functions
+        fields["temperature"] = temperature
+        fields["max_tokens"] = max_tokens
+        fields["stream"] = stream
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
@@ -210,7 +284,7 @@ class ChatRequest:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # its own __init__, below
 class ChatResponse:
     """A model's reply: text, function calls, why it stopped, and token usage.
 
@@ -226,6 +300,27 @@ class ChatResponse:
     model: str | None = None
     refusal: str | None = None
     extra: Extra = field(default_factory=dict)
+
+    def __init__(
+        self,
+        text: str | None = None,
+        function_calls: tuple[FunctionCall, ...] = (),
+        finish_reason: str | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        refusal: str | None = None,
+        extra: Extra | None = None,
+    ) -> None:
+        # Written by hand (init=False): a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, and a turn makes several of these.
+        fields = self.__dict__
+        fields["text"] = text
+        fields["function_calls"] = function_calls
+        fields["finish_reason"] = finish_reason
+        fields["usage"] = _NO_USAGE if usage is None else usage  # immutable: one is enough
+        fields["model"] = model
+        fields["refusal"] = refusal
+        fields["extra"] = {} if extra is None else extra
 
     def message(self) -> Message:
         """The assistant message that records this reply (a refusal stands as its text)."""
@@ -301,9 +396,14 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
     return provider, name
 
 
+#: One encoder for :func:`canonical_json`: ``json.dumps`` with these options builds a
+#: new one per call, which costs more than writing a short value.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(data: Any) -> str:
-    """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept (as ``json.dumps`` writes it)."""
+    return _CANONICAL.encode(data)
 
 
 def request_hash(model_id: str, request: ChatRequest) -> str:
@@ -326,6 +426,10 @@ def cost_usd(model_id: str, usage: Usage, config: Any) -> float | None:
     return price.cost(usage) if price is not None else None
 
 
+#: A model whose price is not looked up yet (None means it has no price).
+_UNPRICED: Any = object()
+
+
 @dataclass
 class UsageTracker:
     """Per-run accounting: model calls, tokens, and USD where priced.
@@ -341,13 +445,13 @@ class UsageTracker:
 
     def add(self, model_id: str, usage: Usage, config: Any) -> None:
         """Count one call."""
-        from .prices import find_price
-
         self.calls += 1
         self.usage = self.usage + usage
-        if model_id not in self.prices:
-            self.prices[model_id] = find_price(model_id, config)
-        price = self.prices[model_id]
+        price = self.prices.get(model_id, _UNPRICED)
+        if price is _UNPRICED:
+            from .prices import find_price  # here: pricing loads genai-prices
+
+            price = self.prices[model_id] = find_price(model_id, config)
         if price is not None:
             self.usd += price.cost(usage)
             self.priced = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,9 +78,39 @@ class PluginInfo:
         } | ({"note": self.note} if self.note else {})
 
 
+#: The attribute pluggy's HookimplMarker sets on a hook implementation.
+_IMPL_ATTR = GROUP + "_impl"
+_HOOKABLE = (types.FunctionType, types.MethodType, staticmethod, classmethod)
+_MISSING = object()
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's PluginManager, quicker to register a module.
+
+    Registering looks at every name of the plugin (a module's imports and helpers
+    too), through :func:`inspect.getattr_static`: most of the time of registering
+    a builtin. A module's value is read from its ``__dict__`` (what getattr_static
+    finds for a module) and skipped at once when it is no function, method,
+    staticmethod or classmethod, or is a function without the hookimpl marker;
+    everything else is left to pluggy, so the same hooks are found.
+    """
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        """The hookimpl options of ``plugin.name``, or None (see the class)."""
+        if type(plugin) is types.ModuleType:
+            value = plugin.__dict__.get(name, _MISSING)
+            if value is not _MISSING:
+                if type(value) is types.FunctionType:
+                    if _IMPL_ATTR not in value.__dict__:
+                        return None
+                elif not isinstance(value, _HOOKABLE):
+                    return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 def get_plugin_manager() -> pluggy.PluginManager:
     """A new PluginManager with the autoplug hook catalog (no plugins)."""
-    pm = pluggy.PluginManager(GROUP)
+    pm = PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     return pm
 

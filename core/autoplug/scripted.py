@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring_ascii as _encode_string
+from operator import is_ as _is
 from pathlib import Path
 from typing import Any
 
 from . import safejson
 from .errors import ModelError, UsageError
-from .llm import ChatRequest, ChatResponse, FunctionCall, TextCallback, Usage
+from .llm import ChatRequest, ChatResponse, FunctionCall, Message, TextCallback, Usage
 
 
 def call(name: str, **arguments: Any) -> FunctionCall:
@@ -135,56 +137,184 @@ def _where(text: str, pos: int) -> str:
     return f"line {line} column {pos - (text.rfind(chr(10), 0, pos) + 1) + 1}"
 
 
+#: One encoder for every estimate: ``json.dumps(value, default=str)`` builds a new
+#: one per call, which cost more than encoding a short message.
+_ESTIMATE_ENCODER = json.JSONEncoder(default=str)
+
+
+def _c_estimate_encoder() -> Any:
+    """CPython's C encoder made once with the estimate's options, or None without it.
+
+    ``JSONEncoder.encode`` makes one for every call (most of the time of encoding a
+    reply's calls). It keeps no state between calls when made without the cycle
+    check; a cycle then ends in RecursionError, which the estimate counts as empty,
+    as it counted the cycle check's ValueError.
+    """
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    return make(None, str, _encode_string, None, ": ", ", ", False, False, True)
+
+
+_C_ESTIMATE = _c_estimate_encoder()
+
+
 def _dumps_for_estimate(value: Any) -> str:
-    """``json.dumps`` for a token estimate; a value it cannot write counts as empty.
+    """``json.dumps(value, default=str)`` for a token estimate; a value it cannot write counts as empty.
 
     The agent, not the scripted model, answers an unusable reply (too deep, a huge
     integer): the estimate must not crash first.
     """
     try:
-        return json.dumps(value, default=str)
+        if _C_ESTIMATE is not None:
+            return "".join(_C_ESTIMATE(value, 0))
+        return _ESTIMATE_ENCODER.encode(value)
     except (ValueError, TypeError, RecursionError):
         return ""
 
 
-def _list_chars(items: Sequence[Any], sizes: dict[int, tuple[Any, int]] | None) -> int:
-    """``len(json.dumps([item.to_dict() for item in items]))``, each item's size remembered.
+def _text_chars(value: Any) -> int:
+    """``len(json.dumps(value))`` of a message field that is a string or None."""
+    return 4 if value is None else len(_encode_string(value))
 
-    A run's history only grows, so its messages are measured once each, not once
-    per request (which made a scripted run quadratic in its length): a list is
-    ``[`` + the items joined by ``", "`` + ``]``.
+
+#: How many lists, reply calls and long texts one model keeps the sizes of (the least
+#: recently used go first): the next request continues one of the last few lists.
+KEPT_SIZES = 8
+
+
+#: From how many characters a message's text is worth remembering (see Sizes.text_chars).
+LONG_TEXT = 512
+
+
+class Sizes:
+    """The JSON sizes a scripted model has measured, so each thing is measured once.
+
+    A prompt's estimate is ``len(json.dumps([m.to_dict() for m in messages]))`` plus
+    the same of the offered functions. A run's history only grows: the request
+    after a turn holds the messages of the one before plus the turn's, so the last
+    list that began with the same message is found again as a prefix (compared
+    item by item, by identity) and only the new messages are measured. The
+    calls of a reply are measured once, for its output estimate and again when the
+    reply comes back as a message of the history, and a long text (the planner's
+    catalog) once for all the messages that hold it. Only the last few of each are
+    kept (:data:`KEPT_SIZES`), each held while kept, so no id is reused for another.
     """
-    total = 2 + 2 * max(0, len(items) - 1)
-    for item in items:
-        known = sizes.get(id(item)) if sizes is not None else None
-        if known is not None and known[0] is item:
-            total += known[1]
-            continue
-        size = len(_dumps_for_estimate(item.to_dict()))
-        if sizes is not None:
-            sizes[id(item)] = (item, size)  # the item is held, so its id is not reused
-        total += size
-    return total
+
+    def __init__(self) -> None:
+        self.lists: dict[int, tuple[tuple[Any, ...], int]] = {}
+        self.calls: dict[int, tuple[tuple[FunctionCall, ...], int]] = {}
+        self.texts: dict[int, tuple[str, int]] = {}
+
+    @staticmethod
+    def _keep(table: dict[int, Any], key: int, value: Any) -> None:
+        """Keep ``value`` as the most recently used; forget the least recently used."""
+        table.pop(key, None)
+        table[key] = value
+        if len(table) > KEPT_SIZES:
+            del table[next(iter(table))]
+
+    def list_chars(self, items: Sequence[Any]) -> int:
+        """``len(json.dumps([item.to_dict() for item in items], default=str))``."""
+        if type(items) is not tuple:
+            items = tuple(items)
+        if not items:
+            return 2
+        key = id(items[0])
+        lists = self.lists
+        last = lists.pop(key, None)
+        start, total = 0, 0  # total: the sizes of the items, without brackets and commas
+        if last is not None:
+            prefix = last[0]
+            # By identity only: comparing values could run any object's __eq__.
+            if len(prefix) <= len(items) and all(map(_is, items, prefix)):
+                start, total = len(prefix), last[1]
+        if start < len(items):
+            measure = self.item_chars
+            for item in items[start:] if start else items:
+                total += measure(item)
+        lists[key] = (items, total)  # the most recently used, last
+        if len(lists) > KEPT_SIZES:
+            del lists[next(iter(lists))]
+        return total + 2 * len(items)  # "[" + the items joined by ", " + "]"
+
+    def item_chars(self, item: Any) -> int:
+        """``len(json.dumps(item.to_dict(), default=str))`` of one message or function.
+
+        One message is measured from its strings, each encoded once by the C encoder:
+        ``{"role": R, "content": C, "function_calls": [...], "call_id": I, "name": N}``
+        with JSON's default separators, the calls as :meth:`calls_chars` measured
+        them; anything else (provider fields, a field of another type, a function
+        spec) is written whole.
+        """
+        if type(item) is not Message or item.extra:
+            return len(_dumps_for_estimate(item.to_dict()))
+        role, content, call_id, name = item.role, item.content, item.call_id, item.name
+        if type(role) is not str or not (content is None or type(content) is str):
+            return len(_dumps_for_estimate(item.to_dict()))
+        if not (call_id is None or type(call_id) is str) or not (name is None or type(name) is str):
+            return len(_dumps_for_estimate(item.to_dict()))
+        if content is not None and len(content) >= LONG_TEXT:
+            text_chars = self.text_chars(content)
+        else:
+            text_chars = _text_chars(content)
+        size = 23 + len(_encode_string(role)) + text_chars  # {"role": , "content": }
+        if item.function_calls:
+            size += 20 + self.calls_chars(item.function_calls)  # , "function_calls": [...]
+        if call_id is not None:
+            size += 13 + len(_encode_string(call_id))  # , "call_id": I
+        if name is not None:
+            size += 10 + len(_encode_string(name))  # , "name": N
+        return size
+
+    def text_chars(self, text: str) -> int:
+        """``len(json.dumps(text))``, kept for a long text that comes again.
+
+        The planner's system prompt (its whole tool catalog) is one string, sent
+        again with every plan of a kernel.
+        """
+        known = self.texts.get(id(text))
+        if known is not None and known[0] is text:
+            return known[1]
+        size = _text_chars(text)
+        self._keep(self.texts, id(text), (text, size))
+        return size
+
+    def calls_chars(self, calls: tuple[FunctionCall, ...]) -> int:
+        """``len(json.dumps([c.to_dict() for c in calls], default=str))``."""
+        known = self.calls.get(id(calls))
+        if known is not None and known[0] is calls:
+            return known[1]
+        size = len(_dumps_for_estimate([c.to_dict() for c in calls]))
+        self._keep(self.calls, id(calls), (calls, size))
+        return size
 
 
 def as_response(
     reply: Any,
     model_id: str,
     request: ChatRequest,
-    sizes: dict[int, tuple[Any, int]] | None = None,
+    sizes: Sizes | None = None,
 ) -> ChatResponse:
     """Turn one scripted reply into a ChatResponse (raising it if it is an exception).
 
-    ``sizes`` remembers the serialized size of each message and function seen
-    (see :func:`_list_chars`); the estimate is the same with or without it.
+    The usage is an estimate (:func:`estimate_tokens` of the JSON of the request's
+    messages and functions, and of the reply's text and calls). ``sizes`` keeps
+    what was measured for the next request (see :class:`Sizes`); the estimate is
+    the same with or without it.
     """
-    if isinstance(reply, dict):
-        reply = reply_from_dict(reply)
-    if isinstance(reply, BaseException):
-        raise reply
-    if isinstance(reply, ChatResponse):
-        return reply
-    prompt_chars = _list_chars(request.messages, sizes) + _list_chars(request.functions, sizes)
+    kind = type(reply)
+    if kind is not FunctionCall and kind is not str:
+        if isinstance(reply, dict):
+            reply = reply_from_dict(reply)
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, ChatResponse):
+            return reply
+    measured = Sizes() if sizes is None else sizes
+    prompt_chars = measured.list_chars(request.messages) + measured.list_chars(request.functions)
     if isinstance(reply, str):
         calls: tuple[FunctionCall, ...] = ()
         text: str | None = reply
@@ -198,20 +328,30 @@ def as_response(
         raise TypeError(
             f"scripted reply {reply!r} is not a str, FunctionCall, ChatResponse or exception"
         )
-    calls = tuple(
-        c
-        if c.id
-        else FunctionCall(
-            c.name, c.arguments, id=f"call_{i}", raw_arguments=c.raw_arguments, error=c.error
+    if len(calls) == 1:
+        first = calls[0]
+        if not first.id:
+            calls = (
+                FunctionCall(
+                    first.name, first.arguments, "call_0", first.raw_arguments, first.error
+                ),
+            )
+    elif any(not c.id for c in calls):
+        calls = tuple(
+            c
+            if c.id
+            else FunctionCall(
+                c.name, c.arguments, id=f"call_{i}", raw_arguments=c.raw_arguments, error=c.error
+            )
+            for i, c in enumerate(calls)
         )
-        for i, c in enumerate(calls)
-    )
-    out = (text or "") + _dumps_for_estimate([c.to_dict() for c in calls])
+    # The output: the text and the calls' JSON (measured once: the reply joins the history).
+    out_chars = len(text or "") + measured.calls_chars(calls)
     return ChatResponse(
         text=text,
         function_calls=calls,
         finish_reason="tool_calls" if calls else "stop",
-        usage=Usage(max(1, prompt_chars // 4), estimate_tokens(out)),
+        usage=Usage(max(1, prompt_chars // 4), max(1, out_chars // 4)),
         model=model_id,
     )
 
@@ -236,7 +376,7 @@ class ScriptedModel:
         self._replies = replies if callable(replies) else list(replies)
         self._next = 0
         self.requests: list[ChatRequest] = []
-        self._sizes: dict[int, tuple[Any, int]] = {}
+        self._sizes = Sizes()
 
     async def complete(
         self, request: ChatRequest, *, on_text: TextCallback | None = None

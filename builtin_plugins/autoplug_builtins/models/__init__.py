@@ -19,40 +19,59 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autoplug import ModelError, hookimpl
 from autoplug.llm import Model
 
-from .settings import (
-    ProviderSettings,
-    anthropic_settings,
-    named_settings,
-    ollama_settings,
-    openai_settings,
-)
+if TYPE_CHECKING:
+    from .settings import ProviderSettings
 
 # Names with a meaning of their own: a [providers.NAME] table with one of these
 # configures the builtin (openai, anthropic, ollama) or is not a server (scripted, replay).
 RESERVED = ("openai", "anthropic", "ollama", "scripted", "replay")
+#: The settings reader of each builtin server (``autoplug_builtins.models.settings``).
 BUILTIN_READERS = {
-    "openai": openai_settings,
-    "anthropic": anthropic_settings,
-    "ollama": ollama_settings,
+    "openai": "openai_settings",
+    "anthropic": "anthropic_settings",
+    "ollama": "ollama_settings",
 }
 
 
-class HTTPProvider:
-    """A model server (OpenAI-compatible or Anthropic); its settings are read when a model is built."""
+def read_settings(config: Any, name: str) -> ProviderSettings:
+    """The settings of provider ``name``: a builtin's reader, else its ``[providers.NAME]`` table.
 
-    def __init__(self, name: str, read: Any, description: str) -> None:
+    The settings module is imported here, not with the plugin: every command loads
+    the plugin, few read a provider's settings.
+    """
+    from . import settings
+
+    reader = BUILTIN_READERS.get(name)
+    return getattr(settings, reader)(config) if reader else settings.named_settings(config, name)
+
+
+class HTTPProvider:
+    """A model server (OpenAI-compatible or Anthropic); its settings are read when a model is built.
+
+    ``description`` (for ``autoplug models``) is worked out from the config when first read.
+    """
+
+    def __init__(self, name: str, config: Any, what: str | None) -> None:
         self.name = name
-        self.description = description
-        self._read = read
+        self._config = config
+        self._what = what
+        self._description: str | None = None
+
+    @property
+    def description(self) -> str:
+        """One line for ``autoplug models``: what the server is, where, and its key."""
+        if self._description is None:
+            self._description = _describe(self._config, self.name, self._what)
+        return self._description
 
     def settings(self, config: Any) -> ProviderSettings:
         """This provider's settings from ``config`` (ConfigError when they are invalid)."""
-        return self._read(config)
+        return read_settings(config, self.name)
 
     def model(self, model_name: str, config: Any) -> Model:
         """The model ``NAME:model_name``; ModelError naming the variable when the key is missing."""
@@ -119,29 +138,22 @@ class ProviderSource:
 
     def providers(self, config: Any) -> Iterator[Any]:
         """openai, anthropic, ollama, one per ``[providers.NAME]``, scripted, replay."""
-        yield HTTPProvider("openai", openai_settings, _describe(config, "openai", "OpenAI API"))
-        yield HTTPProvider(
-            "anthropic", anthropic_settings, _describe(config, "anthropic", "Anthropic API")
-        )
-        yield HTTPProvider("ollama", ollama_settings, _describe(config, "ollama", "local Ollama"))
+        yield HTTPProvider("openai", config, "OpenAI API")
+        yield HTTPProvider("anthropic", config, "Anthropic API")
+        yield HTTPProvider("ollama", config, "local Ollama")
         tables = config.section("providers") if config is not None else {}
         for name in sorted(tables):
             if name in RESERVED or ":" in name or not name or not isinstance(tables[name], dict):
                 continue
-            yield HTTPProvider(
-                name,
-                lambda cfg, name=name: named_settings(cfg, name),
-                _describe(config, name, None),
-            )
+            yield HTTPProvider(name, config, None)
         yield ScriptedProvider()
         yield ReplayProvider()
 
 
 def _describe(config: Any, name: str, what: str | None) -> str:
     """One line for ``autoplug models``; ``what`` None: named by the table's ``api``."""
-    reader = BUILTIN_READERS.get(name)
     try:
-        settings = reader(config) if reader else named_settings(config, name)
+        settings = read_settings(config, name)
     except Exception as exc:  # listing must not fail on a bad table; using it will
         return f"{what or 'server'} (invalid config: {exc})"
     if what is None:

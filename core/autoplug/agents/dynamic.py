@@ -30,6 +30,7 @@ from ..llm import ChatRequest, ChatResponse, FunctionCall, FunctionSpec, Message
 from ..tools import _compile_fast as compile_fast
 from .context import GuardStop, RunContext
 from .prompting import QUOTE_CHARS, clip, offered_schema, role_block, violation_lines
+from .report import render_report
 
 BRAINSTORM_ACK = "Noted. Decide the next turn: brainstorm, act or final."
 
@@ -391,8 +392,6 @@ class DynamicAgent:
         else:
             self.acts += 1
             act_no = self.act_base + self.acts
-            from .static import render_report
-
             report = await self.static.run(args["subtask"], list(args["assets"]), act_no)
             observation = render_report(report)
         ctx.emit("observation", text=observation)
@@ -465,6 +464,11 @@ class DynamicAgent:
         repair: bool = False,
     ) -> None:
         """Append the turn's messages to the history and save the turn in the run store."""
+        store = self.ctx.store
+        if store is None:
+            # A run kept in memory: nothing reads the record back, so none is written.
+            self.messages.extend(added)
+            return
         record: dict[str, Any] = {
             "iteration": iteration,
             "function": function,
@@ -481,5 +485,4 @@ class DynamicAgent:
             record["prompt"] = [m.to_dict() for m in self.messages]
             self._prompt_saved = True
         self.messages.extend(added)
-        if self.ctx.store is not None:
-            self.ctx.store.save_decision(record)
+        store.save_decision(record)

@@ -53,6 +53,41 @@ MAX_LISTED_ERRORS = 50
 PLANNER_PREVIEW_CHARS = 500
 
 
+#: How many catalogs (and planner system prompts) are kept written: one per
+#: distinct tool set and role in use; the oldest is dropped past this.
+CATALOGS_KEPT = 64
+
+# The written catalogs by their key (see ``_catalog_key``). Each value holds the
+# tools and schemas the key names by id, so no id in a live key can be reused.
+_catalogs: dict[tuple[Any, ...], tuple[Any, str]] = {}
+# The planner system prompts by (catalog text, role paragraph).
+_systems: dict[tuple[str, str], str] = {}
+
+
+def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
+    """What a catalog is written from: each registered tool's identity and shown fields.
+
+    The registry's tools can change at any time (a plugin registered later, an MCP
+    server listing its tools again): a new or replaced tool is a new object, and a
+    description, flag or schema set on a registered tool is a new value or object,
+    so each changes the key. The names offered need not be in it: which tool a
+    bare name reaches follows from the set of tools registered, which the
+    identities fix. (A schema dict edited in place is not seen; the door's
+    compiled check would not see it either.) Returns the key and the tools.
+    """
+    registered = tools.all()
+    key = tuple(
+        [(id(t), id(t.parameters), t.description, t.side_effects, t.unusable) for t in registered]
+    )
+    return key, registered
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= CATALOGS_KEPT:
+        cache.pop(next(iter(cache)), None)  # the oldest; another thread may have taken it
+    cache[key] = value
+
+
 def tool_catalog(tools: Any) -> str:
     """Every tool as the planner sees it, sorted by the name offered to models.
 
@@ -60,9 +95,23 @@ def tool_catalog(tools: Any) -> str:
     typed signature (:func:`autoplug.agents.signatures.signature`): every
     argument, type, enum, nested shape, default, constraint and description of the
     schema, in about a third of the tokens of its JSON.
+
+    Written once per set of offered tools and kept (see :func:`_catalog_key`):
+    every plan of a kernel offers the same catalog, and writing the signatures
+    was a third of an ``act``'s own cost.
     """
+    key, registered = _catalog_key(tools)
+    found = _catalogs.get(key)
+    if found is not None:
+        return found[1]
     # An unusable tool (a schema that cannot validate) is never offered.
-    entries = sorted((tools.model_name(t), t) for t in tools.all() if t.unusable is None)
+    offered = [t for t in registered if t.unusable is None]
+    text = _write_catalog(sorted((tools.model_name(t), t) for t in offered))
+    _remember(_catalogs, key, ([(t, t.parameters) for t in registered], text))
+    return text
+
+
+def _write_catalog(entries: list[tuple[str, Any]]) -> str:
     if not entries:
         return "(no tools are registered)"
     lines = []
@@ -102,7 +151,14 @@ def planner_system(tools: Any, role: str = "") -> str:
 
     The catalog is a paragraph of its own, so a run's stored transcript keeps it once.
     """
-    return f"{PLANNER_SYSTEM}{role}\n\n{CATALOG_HEADING}\n{tool_catalog(tools)}"
+    catalog = tool_catalog(tools)
+    # The same string object for the same catalog and role: a model that measures
+    # or hashes its prompt (the scripted model's estimate) can keep what it found.
+    found = _systems.get((catalog, role))
+    if found is None:
+        found = f"{PLANNER_SYSTEM}{role}\n\n{CATALOG_HEADING}\n{catalog}"
+        _remember(_systems, (catalog, role), found)
+    return found
 
 
 def planner_messages(ctx: Any, subtask: str, available: list[str]) -> list[Message]:

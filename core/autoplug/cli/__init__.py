@@ -20,18 +20,75 @@ from ..kernel import Kernel
 from ..plugins import RESERVED_COMMANDS, strict_plugins
 from .stdout import reserved, reserved_stdout, wants_json
 
-# Modules under autoplug.cli that add the kernel's own commands, each with add_commands(cli).
-COMMAND_MODULES = (
-    "listing",
-    "roles",
-    "run",
-    "runs",
-    "memory",
-    "new_plugin",
-    "mcp",
-    "batch",
-    "ui",
-)
+# The kernel's own top-level commands, by the module under autoplug.cli that adds them
+# (each module has add_commands(cli)). A module is imported when one of its commands
+# is run, or when every command is listed: `autoplug tools` imports only listing.
+COMMANDS = {
+    "plugins": "listing",
+    "tools": "listing",
+    "models": "listing",
+    "autos": "listing",
+    "roles": "roles",
+    "run": "run",
+    "chat": "run",
+    "runs": "runs",
+    "resume": "runs",
+    "memory": "memory",
+    "new-plugin": "new_plugin",
+    "mcp": "mcp",
+    "batch": "batch",
+    "ui": "ui",
+}
+
+#: The modules that add the kernel's own commands.
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+
+
+class CommandsGroup(click.Group):
+    """The ``autoplug`` group: its own commands' modules imported when first needed.
+
+    Running a command imports the one module that adds it; reading ``commands``
+    (listing every command, ``--help``, a plugin's ``register_commands``, the
+    reference page) imports every module first, so it always holds them all.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._pending: dict[str, str] = {}  # command name -> module not imported yet
+        self._loading = False
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        """Every command (each pending module imported first)."""
+        if self._pending and not self._loading:
+            self._load(set(self._pending.values()))
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+    def defer(self, commands: dict[str, str]) -> None:
+        """Add the commands of ``commands`` (name -> module) when first needed."""
+        self._pending.update({n: m for n, m in commands.items() if n not in self._commands})
+
+    def _load(self, modules: set[str]) -> None:
+        self._pending = {n: m for n, m in self._pending.items() if m not in modules}
+        self._loading = True  # add_command reads ``commands``: no loading inside
+        try:
+            for name in [m for m in COMMAND_MODULES if m in modules] + sorted(
+                modules - set(COMMAND_MODULES)
+            ):
+                importlib.import_module(f"{__name__}.{name}").add_commands(self)
+        finally:
+            self._loading = False
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, its module imported now if it was pending."""
+        module = self._pending.get(cmd_name)
+        if module is not None and not self._loading:
+            self._load({module})
+        return self._commands.get(cmd_name)
 
 
 class State:
@@ -97,7 +154,7 @@ def echo_table(rows: list[list[Any]], headers: list[str]) -> None:
         click.echo(fmt.format(*[str(c) for c in row]).rstrip())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="autoplug", prog_name="autoplug")
 def cli() -> None:
     """autoplug: plugin-first autonomous LLM agents.
@@ -202,9 +259,7 @@ def _command_name(args: list[str]) -> str | None:
 
 def build_cli() -> click.Group:
     """The ``autoplug`` group with the kernel's commands and every plugin's."""
-    for module_name in COMMAND_MODULES:
-        module = importlib.import_module(f"{__name__}.{module_name}")
-        module.add_commands(cli)
+    cli.defer(COMMANDS)
     try:
         STATE.kernel = Kernel.load(create_config=False)
         _add_plugin_commands(STATE.kernel, cli)
@@ -229,10 +284,11 @@ def main(argv: list[str] | None = None) -> None:
     :func:`~autoplug.cli.stdout.reserved_stdout`: only the JSON reaches stdout.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    from .mcp_serve import claim_stdio, wants_serve
+    if "mcp" in args:  # only `mcp serve` claims stdio: other commands skip the import
+        from .mcp_serve import claim_stdio, wants_serve
 
-    if wants_serve(args):
-        claim_stdio()  # before any plugin is imported: stdin and stdout are the protocol's
+        if wants_serve(args):
+            claim_stdio()  # before any plugin is imported: stdin and stdout are the protocol's
     with reserved_stdout() if wants_json(args) else nullcontext():
         try:
             code = _main(args)

@@ -12,6 +12,7 @@ from ..errors import describe_error
 from ..schema import json_type
 from ..tools import CallContext
 from . import echo_json, echo_table, fail, get_kernel
+from .stdout import terminal_columns
 
 #: What to do about a refused side-effect tool (printed on stderr, never sent to the model).
 APPROVE_HINT = (
@@ -97,8 +98,6 @@ def tools_group(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json(tools)
         return
-    import shutil
-
     rows = []
     for t in tools:
         params = ", ".join(t["parameters"].get("properties", {}))
@@ -111,7 +110,7 @@ def tools_group(ctx: click.Context, as_json: bool) -> None:
         max([len(h), *(len(str(r[i])) for r in rows)])
         for i, h in enumerate(("NAME", "PLUGIN", "ARGS"))
     ]
-    width = shutil.get_terminal_size().columns
+    width = terminal_columns()
     for row in rows:
         room = max(20, width - sum(used) - 2 * 3 - len(row[4]))
         row[3:] = [fit(row[3], room) + row[4]]
