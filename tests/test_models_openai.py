@@ -349,8 +349,7 @@ def test_function_calling_must_be_boolean(tmp_path):
 
 
 def test_provider_defaults_cover_exactly_the_configs_provider_keys():
-    from autoplug_builtins.models.settings import DEFAULTS
-
     from autoplug.config import PROVIDER_KEYS
+    from autoplug_builtins.models.settings import DEFAULTS
 
     assert set(DEFAULTS) == set(PROVIDER_KEYS)
