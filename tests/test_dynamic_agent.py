@@ -357,3 +357,51 @@ def test_a_refusal_is_answered_like_a_reply_with_no_call(tmp_path):
     assert answer.role == "user" and "your reply was a refusal with no call" in answer.content
     rejected = [e for e in events if e.type == "decision_rejected"]
     assert len(rejected) == 1 and rejected[0].data["iteration"] == 1
+
+
+def test_extra_functions_of_one_name_are_checked_against_each_agents_own_schema(tmp_path):
+    import asyncio
+
+    from autoplug import FunctionSpec
+    from autoplug.agents.context import MemoryCheckpointer, RunContext
+    from autoplug.agents.dynamic import DynamicAgent
+    from autoplug.agents.static import StaticAgent
+    from autoplug.assets import AssetStore
+
+    class Pick:
+        """An extra function whose schema allows only some choices."""
+
+        def __init__(self, allowed: list[str]) -> None:
+            schema = {
+                "type": "object",
+                "properties": {"choice": {"enum": allowed}},
+                "required": ["choice"],
+            }
+            self.spec = FunctionSpec("pick", "Pick one.", schema)
+
+        def problem(self, arguments):
+            return None
+
+        async def run(self, arguments):
+            return json.dumps({"picked": arguments["choice"]})
+
+    kernel = kernel_with(tmp_path)
+
+    def observation(allowed: list[str], choice: str) -> str:
+        model = ScriptedModel([call("pick", choice=choice), call("final", answer="done")])
+        ctx = RunContext(
+            kernel=kernel,
+            model=model,
+            run_id=None,
+            task="pick",
+            workspace=tmp_path,
+            assets=AssetStore(),
+            checkpoint=MemoryCheckpointer(),
+            limits=dict(kernel.config.limits),
+        )
+        asyncio.run(DynamicAgent(ctx, StaticAgent(ctx), extra=[Pick(allowed)]).run())
+        return last_message(model.requests[1])["content"]
+
+    assert json.loads(observation(["a"], "a")) == {"picked": "a"}
+    assert json.loads(observation(["b"], "b")) == {"picked": "b"}
+    assert "invalid arguments for 'pick'" in observation(["a"], "b")

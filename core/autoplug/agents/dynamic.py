@@ -80,8 +80,7 @@ DECIDE_FUNCTIONS: tuple[FunctionSpec, ...] = tuple(
 )
 
 _FUNCTIONS = {f.name: f for f in _CHECKED}
-_validators: dict[str, Any] = {}
-_fast_checks: dict[str, Any] = {}
+_checks: dict[str, Any] = {}  # the decide functions' compiled checks, by name
 
 SYSTEM_PROMPT = """\
 Solve the task. Reply with exactly one function call each turn. act hands a \
@@ -186,19 +185,27 @@ def history_from_records(records: list[dict[str, Any]]) -> list[Message]:
     return messages
 
 
-def _violations(name: str, arguments: dict[str, Any], extra: Any = None) -> list[str]:
-    key = name if extra is None else f"extra:{name}"
-    spec = _FUNCTIONS[name] if extra is None else extra.spec
-    validator = _validators.get(key)
-    if validator is None:
+def _violations(
+    spec: FunctionSpec, arguments: dict[str, Any], compiled: dict[str, Any]
+) -> list[str]:
+    """The ways ``arguments`` break ``spec``'s schema, checked by the checks in ``compiled``.
+
+    ``compiled`` maps a function's name to its (validator, quick acceptor): the
+    module's table for the three decide functions, an agent's own for the extra
+    functions it was given (another agent may offer another schema under the
+    same name, such as a ``delegate`` with other roles).
+    """
+    checks = compiled.get(spec.name)
+    if checks is None:
         from jsonschema import Draft202012Validator
 
-        validator = _validators[key] = Draft202012Validator(spec.parameters)
+        checks = compiled[spec.name] = (
+            Draft202012Validator(spec.parameters),
+            compile_fast(spec.parameters) or False,
+        )
     # Compiled once per function; the quick acceptor answers a well-formed call, and
     # jsonschema's errors are built only for a bad one.
-    fast = _fast_checks.get(key)
-    if fast is None:
-        fast = _fast_checks[key] = compile_fast(spec.parameters) or False
+    validator, fast = checks
     if fast and fast(arguments):
         return []
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
@@ -241,6 +248,7 @@ class DynamicAgent:
     ) -> None:
         self.ctx = ctx
         self.extra = {e.spec.name: e for e in extra}
+        self._extra_checks: dict[str, Any] = {}  # this agent's own: see _violations
         self.static = static
         if history is not None:
             self.messages = [m if isinstance(m, Message) else Message.from_dict(m) for m in history]
@@ -327,7 +335,11 @@ class DynamicAgent:
             return f"error: the arguments of {call.name!r} are not a JSON object: {call.error}"
         if call.name == "final" and self.output is not None:
             return None  # checked against the output schema: a repair, not a rejection
-        problems = _violations(call.name, call.arguments, self.extra.get(call.name))
+        if call.name in self.extra:
+            spec, compiled = self.extra[call.name].spec, self._extra_checks
+        else:
+            spec, compiled = _FUNCTIONS[call.name], _checks
+        problems = _violations(spec, call.arguments, compiled)
         if problems:
             return f"error: invalid arguments for {call.name!r}: " + "; ".join(problems)
         if call.name in self.extra:
