@@ -25,8 +25,12 @@ def server():
 
 
 def make_kernel(home, **web: Any) -> Kernel:
-    """A kernel with only the web plugin, its config allowing loopback unless told otherwise."""
-    write_web_config(home, **{"allow_private": LOOPBACK, "timeout_s": 0.5, **web})
+    """A kernel with only the web plugin, its config allowing loopback unless told otherwise.
+
+    The timeout is generous (a loaded machine must not time a page out); the tests
+    of timeouts set their own.
+    """
+    write_web_config(home, **{"allow_private": LOOPBACK, "timeout_s": 10, **web})
     return Kernel(builtins=["autoplug_web"], home=home)
 
 
@@ -317,14 +321,16 @@ def test_body_at_exactly_max_bytes_is_not_truncated(isolated_home, server):
     assert page["truncated"] is False and page["text"].endswith("95}")
 
 
-def test_slow_response_times_out_with_the_configured_timeout(kernel, server):
+def test_slow_response_times_out_with_the_configured_timeout(isolated_home, server):
+    kernel = make_kernel(isolated_home, timeout_s=0.5)
     result = browse(kernel, server.url("/slow"))
     assert result.kind == "tool_error"
     assert "read timeout" in result.error and "0.5 s" in result.error
     assert server.url("/slow") in result.error
 
 
-def test_body_that_stalls_times_out(kernel, server):
+def test_body_that_stalls_times_out(isolated_home, server):
+    kernel = make_kernel(isolated_home, timeout_s=0.5)
     result = browse(kernel, server.url("/slow-body"))
     assert result.kind == "tool_error" and "stalled for 0.5 s" in result.error
 
