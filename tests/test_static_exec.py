@@ -811,3 +811,17 @@ def test_a_guard_in_a_later_step_stops_a_step_that_started_inline(tmp_path: Path
         run(ctx)
     assert time.monotonic() - started < 3  # not after the first step's five seconds
     assert lab.in_flight == 0  # the first step was stopped, not left running
+
+
+def test_a_guard_in_the_pass_where_an_inline_step_ends_stops_the_run_with_the_guard(
+    tmp_path: Path,
+) -> None:
+    # The inline step yields once and ends in the loop pass in which the later step's
+    # model call hits the guard: the guard, not a cancellation, must come out.
+    steps = [
+        step("nap", "wait", {"label": "nap", "seconds": 0}, "a"),
+        step("fill", "echo", {"text": {"$fill": "any text"}}, "b"),
+    ]
+    ctx, _, _ = make_ctx(tmp_path, [plan(*steps)], llm_calls=1)  # the plan is the one call
+    with pytest.raises(GuardStop, match="llm_calls limit reached"):
+        run(ctx)

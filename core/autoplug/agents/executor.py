@@ -90,11 +90,16 @@ class Executor:
             await here
             return
         failed: list[BaseException] = []
+        over = [False]  # set once this wait is over
 
         def watch(task: asyncio.Task[None]) -> None:
-            if not failed and not task.cancelled() and task.exception() is not None:
-                failed.append(task.exception())  # type: ignore[arg-type]
-                me.cancel()
+            # A callback queued in the loop pass in which ``here`` finished still runs
+            # after the wait is over (removing it cannot unqueue it): it must not cancel
+            # this task then; the failure reaches the caller through ``gather``.
+            if over[0] or failed or task.cancelled() or task.exception() is None:
+                return
+            failed.append(task.exception())  # type: ignore[arg-type]
+            me.cancel()
 
         for task in tasks:
             task.add_done_callback(watch)
@@ -104,6 +109,7 @@ class Executor:
             if not failed:
                 raise  # the run's own cancellation
         finally:
+            over[0] = True
             for task in tasks:
                 task.remove_done_callback(watch)
         if failed:
