@@ -106,3 +106,44 @@ def test_kernel_run_twice_in_the_main_thread_runs_on_one_loop(tmp_path: Path):
         result = kernel.run("where?", model=model, persist=False)
         assert result.status == "succeeded" and result.assets[0]["value"] == "here"
     assert len(loops) == 2 and loops[0] == loops[1]
+
+
+def test_a_forked_childs_call_leaves_the_parents_loop_awake():
+    import gc
+    import os
+    import time
+
+    async def from_a_thread() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.05)
+
+    run_coroutine(from_a_thread())
+    pid = os.fork()
+    if pid == 0:  # the child: one call on its own loop, then finalise the inherited one
+        try:
+            import autoplug.blocking as blocking
+
+            inherited = blocking._STATE["runner"].get_loop()
+            run_coroutine(from_a_thread())
+            inherited.close()  # what its finaliser does, whenever it is collected
+            gc.collect()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+    async def bounded() -> None:
+        await asyncio.wait_for(from_a_thread(), 3)
+
+    started = time.monotonic()
+    run_coroutine(bounded())  # the parent's loop still wakes for a thread's result
+    assert time.monotonic() - started < 1
+
+
+def test_no_current_loop_between_calls_and_a_closed_kept_loop_is_replaced():
+    run_coroutine(loop_id())
+    with pytest.raises(RuntimeError, match="no current event loop"):
+        asyncio.get_event_loop()  # as after asyncio.run: nobody gets the kept loop
+    import autoplug.blocking as blocking
+
+    kept = blocking._STATE["runner"].get_loop()
+    kept.close()  # closed behind its back (kept referenced: its id cannot be reused)
+    assert run_coroutine(loop_id()) != id(kept)
