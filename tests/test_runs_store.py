@@ -812,3 +812,13 @@ def test_a_new_run_is_claimed_before_its_folder_is_visible(tmp_path):
         check=False,
     )
     assert again.returncode == 0, again.stderr
+
+
+def test_a_run_is_created_after_its_runs_folder_was_removed(tmp_path):
+    home = tmp_path / "home"
+    options = dict(task="t", model="m", auto="runner", workspace=tmp_path)
+    RunStore.create(home, **options).close()
+    shutil.rmtree(home)  # a home removed while the process lives
+    store = RunStore.create(home, **options)
+    store.close()
+    assert store.folder.parent.is_dir() and (store.folder / "state.jsonl").is_file()

@@ -173,7 +173,11 @@ class RunStore:
             if parent not in _MADE:
                 parent.mkdir(parents=True, exist_ok=True)
                 _MADE.add(parent)
-            staging.mkdir()
+            try:
+                staging.mkdir()
+            except FileNotFoundError:  # the runs folder was removed since: make it again
+                parent.mkdir(parents=True, exist_ok=True)
+                staging.mkdir()
             (staging / "assets").mkdir()
             append(staging / TRACE_FILE, b"")
             append(staging / JOURNAL_FILE, line(row))
