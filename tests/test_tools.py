@@ -1084,3 +1084,22 @@ def test_a_step_s_call_context_equals_one_built_normally(tmp_path):
     assert made.workspace == tmp_path and made.with_home(None).home is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.approved = False  # type: ignore[misc]
+
+
+def test_a_property_with_a_list_of_types_is_checked_not_raised():
+    def pick(a=None, b=None):
+        return [a, b]
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": ["string", "null"]},
+            "b": {"type": "array", "items": {"type": ["integer", "null"]}},
+        },
+        "additionalProperties": False,
+    }
+    reg = registry(Tool(name="pick", func=pick, description="d", parameters=schema))
+    assert reg.call("pick", {"a": None, "b": [1, None]}).value == [None, [1, None]]
+    assert reg.call("pick", {"a": "x"}).ok
+    bad = reg.call("pick", {"a": 3, "b": ["no"]})
+    assert bad.kind == "invalid_args" and {p for p, _ in bad.violations} == {"$.a", "$.b[0]"}

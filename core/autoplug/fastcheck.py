@@ -48,11 +48,13 @@ def _shape(schema: dict[str, Any]) -> Any:
         if not isinstance(prop, dict):
             return None
         kind = prop.get("type")
+        if type(kind) is not str:  # a list of types ("string" or "null") is jsonschema's
+            return None
         if kind == "array" and not set(prop) - {"type", "items", "description", "default"}:
             items = prop.get("items")
             if not isinstance(items, dict) or set(items) - {"type", "description"}:
                 return None
-            if items.get("type") not in kinds:
+            if type(items.get("type")) is not str or items["type"] not in kinds:
                 return None
             arrays[name] = (kinds[items["type"]], items["type"] != "boolean")
             continue
