@@ -55,6 +55,14 @@ def test_keys_dataclasses_and_times_are_written_as_json_with_default_str_writes_
     assert got == {"1": "one", "null": 0, "p": str(Point(3)), "when": str(when), "path": "/a"}
 
 
+def test_a_float_subclass_is_written_as_the_number_json_writes():
+    class Reading(float):
+        """A float subclass, as numpy's float64 is."""
+
+    assert line({"x": Reading(1.5)}) == b'{"x":1.5}\n'
+    assert json.loads(line({"x": Reading(1.5), "n": 3})) == {"x": 1.5, "n": 3}
+
+
 def test_a_value_json_cannot_write_is_refused_as_before():
     with pytest.raises(ValueError, match="Circular"):
         looped: list = []

@@ -39,8 +39,8 @@ except ImportError:  # pragma: no cover - orjson is installed with autoplug
     _orjson = None
     _OPTIONS = 0
 else:
-    # Dataclasses and datetimes go through default=str as json writes them; keys
-    # that are not text become text as json makes them.
+    # Dataclasses and datetimes go to ``default`` (and from there to json, which
+    # writes them with str); keys that are not text become text as json makes them.
     _OPTIONS = (
         _orjson.OPT_NON_STR_KEYS
         | _orjson.OPT_PASSTHROUGH_DATACLASS
@@ -49,18 +49,29 @@ else:
     )
 
 
+def _not_native(value: Any) -> Any:
+    """orjson's ``default``: refuse, so that ``json`` (``default=str``) writes the record.
+
+    Values orjson cannot write itself (a float subclass such as numpy's, a dataclass,
+    a datetime) are then written exactly as before: ``str`` of one would differ
+    from what ``json`` makes of it (``1.5`` against ``"1.5"``).
+    """
+    raise TypeError(type(value).__name__)
+
+
 def line(value: Any) -> bytes:
     """One record as one line of compact UTF-8 JSON, its newline included.
 
     Encoded by ``orjson`` (ten times faster than ``json``: encoding was most of
     what persisting a step cost); what it refuses — an integer past 64 bits, a
     lone surrogate, nesting deeper than 254 — is encoded by ``json`` instead, so
-    a record is written (or refused) exactly when ``json`` would. A NaN or an
-    infinity is written as ``null``.
+    a record is written (or refused) exactly when ``json`` would, and a value orjson
+    does not know (a float subclass, a dataclass) as ``json`` writes it. A NaN or an
+    infinity is written as ``null``, an ``Enum`` as its value.
     """
     if _orjson is not None:
         try:
-            return _orjson.dumps(value, default=str, option=_OPTIONS)
+            return _orjson.dumps(value, default=_not_native, option=_OPTIONS)
         except (TypeError, _orjson.JSONEncodeError):
             pass
     return (_ENCODER.encode(value) + "\n").encode("utf-8")
