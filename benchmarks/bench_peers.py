@@ -349,8 +349,10 @@ def pydantic_ai() -> dict[str, float]:
     return out
 
 
-def langgraph() -> dict[str, float]:
-    """langgraph: a graph of a scripted model node and its prebuilt ToolNode."""
+def langgraph_graph(steps: int) -> Any:
+    """A langgraph graph (not compiled) of a scripted model node that calls ``noop``
+    once a turn for ``steps`` turns, then answers "done", and its prebuilt ToolNode.
+    bench_scale.py compiles it with a checkpointer too."""
     from langchain_core.messages import AIMessage
     from langchain_core.tools import tool as lc_tool
     from langgraph.graph import END, START, MessagesState, StateGraph
@@ -363,7 +365,7 @@ def langgraph() -> dict[str, float]:
 
     def model(state: MessagesState) -> dict[str, Any]:
         turn = sum(1 for m in state["messages"] if isinstance(m, AIMessage))
-        if turn < STEPS:
+        if turn < steps:
             call = {"name": "noop", "args": {"i": turn}, "id": f"c{turn}", "type": "tool_call"}
             return {"messages": [AIMessage(content="", tool_calls=[call])]}
         return {"messages": [AIMessage(content="done")]}
@@ -374,7 +376,12 @@ def langgraph() -> dict[str, float]:
     graph.add_edge(START, "model")
     graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
     graph.add_edge("tools", "model")
-    app = graph.compile()
+    return graph
+
+
+def langgraph() -> dict[str, float]:
+    """langgraph: a graph of a scripted model node and its prebuilt ToolNode."""
+    app = langgraph_graph(STEPS).compile()
 
     def run() -> None:
         final = app.invoke({"messages": [("user", "bench")]}, {"recursion_limit": 3 * STEPS})

@@ -301,30 +301,10 @@ def peer_langgraph(steps: int) -> dict:
     """langgraph: a scripted model node and the prebuilt ToolNode, checkpointed by SqliteSaver."""
     import sqlite3
 
-    from langchain_core.messages import AIMessage
-    from langchain_core.tools import tool as lc_tool
+    from bench_peers import langgraph_graph
     from langgraph.checkpoint.sqlite import SqliteSaver
-    from langgraph.graph import END, START, MessagesState, StateGraph
-    from langgraph.prebuilt import ToolNode, tools_condition
 
-    @lc_tool
-    def noop(i: int) -> int:
-        """Return i at once."""
-        return i
-
-    def model(state: MessagesState) -> dict:
-        turn = sum(1 for m in state["messages"] if isinstance(m, AIMessage))
-        if turn < steps:
-            call = {"name": "noop", "args": {"i": turn}, "id": f"c{turn}", "type": "tool_call"}
-            return {"messages": [AIMessage(content="", tool_calls=[call])]}
-        return {"messages": [AIMessage(content="done")]}
-
-    graph = StateGraph(MessagesState)
-    graph.add_node("model", model)
-    graph.add_node("tools", ToolNode([noop]))
-    graph.add_edge(START, "model")
-    graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
-    graph.add_edge("tools", "model")
+    graph = langgraph_graph(steps)
     folder = tempfile.mkdtemp(prefix="bench-langgraph-")
     conn = sqlite3.connect(os.path.join(folder, "graph.db"), check_same_thread=False)
     out = {}

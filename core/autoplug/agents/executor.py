@@ -311,10 +311,7 @@ class Executor:
 
         Only for a step with no ``$fill`` and no approval to ask (see :meth:`_inline`).
         """
-        ctx = self.ctx
-        started = time.perf_counter()
-        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
-        args = self._arguments(info)
+        started, args = self._open(info)
         if type(args) is StepOutcome:
             return args
         context = self._context(info, False)
@@ -323,11 +320,16 @@ class Executor:
             return self._finish(info, begun, started)
         return begun, started
 
+    def _open(self, info: StepInfo) -> tuple[float, Any]:
+        """A step's start: its clock, its ``step_started`` event, its resolved arguments
+        (or the outcome of a step whose references do not resolve)."""
+        started = time.perf_counter()
+        self.ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+        return started, self._arguments(info)
+
     async def _execute(self, info: StepInfo) -> StepOutcome:
         ctx = self.ctx
-        started = time.perf_counter()
-        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
-        args = self._arguments(info)
+        started, args = self._open(info)
         if type(args) is StepOutcome:
             return args
         if info.fills:
