@@ -13,6 +13,7 @@ from typing import Any
 
 from ..events import Event
 from .ids import new_run_id
+from .status import merged, run_info, started_of, status_fields, this_owner
 
 
 class MemoryCheckpointer:
@@ -118,9 +119,17 @@ class MemoryRunStore:
         """The finished steps of this run so far."""
         return [(a, s, r) for (a, s), r in self.checkpoint._steps.items()]
 
-    def set_status(self, status: str, **end: Any) -> None:
-        """Note the status (nothing is written)."""
-        self._row.update(status=status, **end)
+    def set_status(
+        self,
+        status: str,
+        *,
+        reason: str | None = None,
+        answer: str | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> None:
+        """Note the status (nothing is written), as :meth:`RunStore.set_status` records it."""
+        fields = status_fields(status, reason=reason, answer=answer, usage=usage)
+        self._row = merged(self._row, fields)
 
     def save_team(self, record: dict[str, Any]) -> None:
         """Keep this run's place in a team."""
@@ -143,11 +152,9 @@ class MemoryRunStore:
         return True
 
     def info(self) -> dict[str, Any]:
-        """What is known of the run."""
-        team = self._team or {}
-        return {
-            **self._row,
-            "parent": team.get("parent"),
-            "team_role": team.get("role"),
-            "assignment": team.get("assignment"),
-        }
+        """The run record, with the keys and meaning of :meth:`RunStore.info`.
+
+        ``started`` is the time in the run id (made when the run was); the owner
+        is this process.
+        """
+        return run_info({"started": started_of(self.run_id), **this_owner(), **self._row}, self)

@@ -25,10 +25,9 @@ from .ids import new_run_id, utc_iso
 from .owners import owner_alive, process_start_time
 from .shapes import DECISION, MESSAGE, RUN_ROW, STEP, USAGE, checked, checked_plan
 from .sqlite_exchanges import ExchangeLog
+from .status import STATUSES, run_info, status_fields
 from .trace import open_for_append, read_events, read_trace
 
-#: Every status a run can have; ``interrupted`` is also derived for a dead owner.
-STATUSES = ("running", "succeeded", "failed", "stopped", "interrupted")
 STATE_FILE = "state.sqlite"
 TRACE_FILE = "trace.jsonl"
 LOCK_FILE = "owner.lock"
@@ -484,22 +483,21 @@ class SqliteRunStore:
         ``running`` makes this process the run's owner again (``resume``) and
         clears the end; any other status records the end time.
         """
-        if status not in STATUSES:
-            raise ValueError(f"unknown run status {status!r}; known: {', '.join(STATUSES)}")
-        now = time.time()
+        f = status_fields(status, reason=reason, answer=answer, usage=usage)
         if status == "running":
-            pid = os.getpid()
             self._write(
                 "UPDATE run SET status = 'running', finished = NULL, reason = NULL,"
                 " answer = NULL, owner_pid = ?, owner_host = ?, owner_start = ?, updated = ?"
                 " WHERE id = 1",
-                (pid, socket.gethostname(), process_start_time(pid), now),
+                (f["owner_pid"], f["owner_host"], f["owner_start"], f["updated"]),
             )
             return
+        # A usage of None keeps the one recorded (COALESCE), as the journal does.
+        usage_text = None if f["usage"] is None else _dumps(f["usage"])
         self._write(
             "UPDATE run SET status = ?, finished = ?, reason = ?, answer = ?,"
             " usage = COALESCE(?, usage), updated = ? WHERE id = 1",
-            (status, utc_iso(now), reason, answer, None if usage is None else _dumps(usage), now),
+            (status, f["finished"], f["reason"], f["answer"], usage_text, f["updated"]),
         )
 
     def owner_alive(self) -> bool:
@@ -525,9 +523,11 @@ class SqliteRunStore:
 
     def info(self) -> dict[str, Any]:
         """The run row: run_id, status, task, model, auto, workspace, started, finished,
-        reason, answer, usage (and ``owner``: pid, host).
+        reason, answer, usage, ``parent``, ``team_role`` and ``assignment`` (None: an old
+        folder is no team's) and ``owner`` (pid, host).
 
-        A ``running`` run whose owner is gone is reported as ``interrupted``.
+        A ``running`` run whose owner is gone is reported as ``interrupted`` (the same
+        for every store: :func:`.status.run_info`).
         """
         rows = self._query(
             "SELECT run_id, status, task, model, auto, workspace, started, finished, reason,"
@@ -536,28 +536,13 @@ class SqliteRunStore:
         if not rows:
             raise RunError(f"run {self.run_id!r} is corrupt: {self.state_path} holds no run row")
         row = rows[0]
-        checked(dict(zip(RUN_ROW, row, strict=True)), RUN_ROW, self._where("the run row"))
+        record = checked(dict(zip(RUN_ROW, row, strict=True)), RUN_ROW, self._where("the run row"))
         if row[1] not in STATUSES:
             raise RunError(f"{self._where('the run row')} is corrupt: unknown status {row[1]!r}")
-        status = row[1]
-        if status == "running" and not owner_alive(row[11], row[12], row[13]):
-            status = "interrupted"
-        return {
-            "run_id": row[0],
-            "status": status,
-            "task": row[2],
-            "model": row[3],
-            "auto": row[4],
-            "workspace": row[5],
-            "started": row[6],
-            "finished": row[7],
-            "reason": row[8],
-            "answer": row[9],
-            "usage": checked(self._load(row[10], "the usage"), USAGE, self._where("the usage"))
-            if row[10]
-            else None,
-            "parent": None,
-            "team_role": None,
-            "assignment": None,
-            "owner": {"pid": row[11], "host": row[12]},
-        }
+        record["usage"] = None  # kept as JSON text here (an empty one counts as none)
+        if row[10]:
+            usage = self._load(row[10], "the usage")
+            record["usage"] = checked(usage, USAGE, self._where("the usage"))
+        owner = (record["owner_pid"], record["owner_host"], record["owner_start"])
+        # The owner as in the row just read (self.owner_alive would query it again).
+        return run_info(record, self, alive=lambda: owner_alive(*owner))

@@ -36,6 +36,7 @@ from .sqlite_store import (
 from .sqlite_store import (
     STATE_FILE as SQLITE_FILE,
 )
+from .status import run_info, status_fields
 from .trace import read_events, read_trace
 
 _MADE: set[Path] = set()  # runs folders this process has made (or found) already
@@ -466,25 +467,11 @@ class RunStore:
         """Record the run's status.
 
         ``running`` makes this process the run's owner again (``resume``) and
-        clears the end; any other status records the end time.
+        clears the end; any other status records the end time (the fields:
+        :func:`.status.status_fields`).
         """
-        if status not in STATUSES:
-            raise ValueError(f"unknown run status {status!r}; known: {', '.join(STATUSES)}")
-        now = time.time()
-        record: dict[str, Any] = {"k": "status", "status": status, "updated": now}
-        if status == "running":
-            pid = os.getpid()
-            record.update(
-                finished=None,
-                reason=None,
-                answer=None,
-                owner_pid=pid,
-                owner_host=socket.gethostname(),
-                owner_start=process_start_time(pid),
-            )
-        else:
-            record.update(finished=utc_iso(now), reason=reason, answer=answer, usage=usage)
-        self._record(record)
+        fields = status_fields(status, reason=reason, answer=answer, usage=usage)
+        self._record({"k": "status", **fields})
 
     # -- teams (autoplug.runs.team) ---------------------------------------------------
 
@@ -521,17 +508,7 @@ class RunStore:
         reason, answer, usage, ``parent`` (a manager's child run: the manager's run id,
         with ``team_role`` and ``assignment``; else None) and ``owner`` (pid, host).
 
-        A ``running`` run whose owner is gone is reported as ``interrupted``.
+        A ``running`` run whose owner is gone is reported as ``interrupted``
+        (the same for every store: :func:`.status.run_info`).
         """
-        row = self._row
-        status = row["status"]
-        if status == "running" and not self.owner_alive():
-            status = "interrupted"
-        info = {key: row.get(key) for key in RUN_RECORD if not key.startswith("owner")}
-        info["status"] = status
-        team = self.team() or {}
-        info.update(
-            parent=team.get("parent"), team_role=team.get("role"), assignment=team.get("assignment")
-        )
-        info["owner"] = {"pid": row.get("owner_pid"), "host": row.get("owner_host")}
-        return info
+        return run_info(self._row, self)
