@@ -619,14 +619,32 @@ def test_ctrl_c_during_a_blocking_tool_names_the_running_step_and_exits_130(
     assert f"autoplug resume {runs[0]['run_id']}" in err
 
 
+def stderr_until(proc: subprocess.Popen, text: str, timeout: float = 60) -> str:
+    """What ``proc`` wrote on stderr up to and including ``text`` (read from the pipe itself,
+    so that ``communicate`` later reads the rest and nothing is lost in a buffer)."""
+    import select
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0 and proc.poll() is None, seen.decode(errors="replace")
+        if select.select([proc.stderr], [], [], min(left, 0.5))[0]:
+            seen += os.read(proc.stderr.fileno(), 65536)
+    return seen.decode()
+
+
 def test_a_second_ctrl_c_exits_at_once_even_when_the_loop_is_blocked(home, workspace, sleepy):
     proc = start_sleepy_run(workspace, sleepy, "doze_on_loop")
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.5)
+    # The second Ctrl-C only once the first was handled: two sent before the process runs
+    # again arrive as one (a POSIX signal is pending or not), and the run would go on.
+    said = stderr_until(proc, "(Ctrl-C again to exit now)")
     assert proc.poll() is None, "the blocked loop cannot end the run on the first Ctrl-C"
     pressed = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
+    _, rest = proc.communicate(timeout=20)
+    err = said + rest
     assert time.monotonic() - pressed < 5, err
     assert proc.returncode == 130, err
     assert "still running: nap (doze_on_loop)" in err
