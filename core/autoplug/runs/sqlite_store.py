@@ -333,7 +333,7 @@ class SqliteRunStore:
                     f"run {self.run_id!r}: cannot read {self.state_path}: {exc}"
                 ) from None
 
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+    def _write(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> None:
         with self._lock:
             try:
                 with self._conn:  # commits at once: a checkpoint survives a kill
@@ -483,21 +483,21 @@ class SqliteRunStore:
         ``running`` makes this process the run's owner again (``resume``) and
         clears the end; any other status records the end time.
         """
-        f = status_fields(status, reason=reason, answer=answer, usage=usage)
+        fields = status_fields(status, reason=reason, answer=answer, usage=usage)
         if status == "running":
             self._write(
-                "UPDATE run SET status = 'running', finished = NULL, reason = NULL,"
-                " answer = NULL, owner_pid = ?, owner_host = ?, owner_start = ?, updated = ?"
-                " WHERE id = 1",
-                (f["owner_pid"], f["owner_host"], f["owner_start"], f["updated"]),
+                "UPDATE run SET status = 'running', finished = NULL, reason = NULL, answer = NULL,"
+                " owner_pid = :owner_pid, owner_host = :owner_host, owner_start = :owner_start,"
+                " updated = :updated WHERE id = 1",
+                fields,
             )
             return
         # A usage of None keeps the one recorded (COALESCE), as the journal does.
-        usage_text = None if f["usage"] is None else _dumps(f["usage"])
+        usage = fields["usage"]
         self._write(
-            "UPDATE run SET status = ?, finished = ?, reason = ?, answer = ?,"
-            " usage = COALESCE(?, usage), updated = ? WHERE id = 1",
-            (status, f["finished"], f["reason"], f["answer"], usage_text, f["updated"]),
+            "UPDATE run SET status = :status, finished = :finished, reason = :reason,"
+            " answer = :answer, usage = COALESCE(:usage, usage), updated = :updated WHERE id = 1",
+            {**fields, "usage": None if usage is None else _dumps(usage)},
         )
 
     def owner_alive(self) -> bool:

@@ -51,9 +51,9 @@ def status_fields(
     ``running`` makes this process the owner (pid, host, the process's start time,
     so a recycled pid is not taken for it) and clears the end; any other status
     records the end: ``finished`` (now, UTC ISO), ``reason``, ``answer`` and
-    ``usage``, where a ``usage`` of None keeps the one recorded (the stores merge
-    with :func:`merged`, or the same rule in SQL). Raises ValueError naming an
-    unknown status.
+    ``usage``, where a ``usage`` of None keeps the one recorded (the journal's
+    replay, :func:`merged` and SQLite's ``COALESCE`` each apply that rule).
+    Raises ValueError naming an unknown status.
     """
     if status not in STATUSES:
         raise ValueError(f"unknown run status {status!r}; known: {', '.join(STATUSES)}")
