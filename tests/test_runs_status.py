@@ -124,10 +124,9 @@ def test_a_running_run_whose_owner_is_gone_reads_interrupted_in_both_folder_stor
         state.write(json.dumps({"k": "status", "status": "running", "owner_pid": gone}) + "\n")
     with sqlite3.connect(old.state_path) as conn:
         conn.execute("UPDATE run SET owner_pid = ?", (gone,))
-    infos = {}
     for store in (journal, old):
         with RunStore.open(tmp_path, store.run_id, read_only=True) as again:
-            infos[store] = info = again.info()
+            info = again.info()
         owner = {"pid": gone, "host": socket.gethostname()}
         assert info == expected(store, info, status="interrupted", owner=owner)
     assert {r["run_id"]: r["status"] for r in list_runs(tmp_path)} == {
