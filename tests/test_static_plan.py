@@ -675,3 +675,36 @@ def test_the_checked_steps_have_every_field_a_step_info_has() -> None:
     other = _step_info("s2", "echo", {}, "o", [])
     other.refs["k"] = ("a", "")
     assert made.refs == {}  # fresh containers for each step
+
+
+def test_the_structure_check_walks_a_value_unless_its_caller_walked_it() -> None:
+    # make_plan passes walked=True only for RunContext.complete's replies, whose calls
+    # usable_response walked; every other caller gets the walk.
+    bad = {"steps": [{"id": "s", "tool": "t", "args": {"x": "\ud800"}, "output": "o"}]}
+    assert structure_errors(bad) == [
+        "submit_plan arguments: a string holds a lone surrogate (such as \\ud800), which is not text"
+    ]
+    good = {"steps": [{"id": "s", "tool": "t", "args": {"x": 1}, "output": "o"}]}
+    assert structure_errors(good) == structure_errors(good, walked=True) == []
+    assert structure_errors({"steps": []}, walked=True)  # the schema is still checked
+
+
+report_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), report_values, max_size=6))
+def test_a_report_is_written_as_json_dumps_writes_it(report: dict) -> None:
+    assert render_report(report) == json.dumps(report, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_a_report_holding_a_cycle_is_refused_as_json_dumps_refuses_it() -> None:
+    report: dict = {"subtask": "x"}
+    report["assets"] = [report]
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        render_report(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..llm import c_encoder, encode_with
 from .executor import StepOutcome
 from .prompting import QUOTE_CHARS, clip
 
@@ -91,6 +92,11 @@ def _capped(items: list[Any]) -> list[Any]:
     return items[:REPORT_LIST_MAX] + [f"…and {len(items) - REPORT_LIST_MAX} more"]
 
 
+# ``json.dumps(report, ensure_ascii=False, separators=(",", ":"))``, its encoder made once.
+_REPORT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_C_REPORT = c_encoder(_REPORT)
+
+
 def render_report(report: dict[str, Any]) -> str:
     """The report as the observation text: its JSON, without the optional spaces."""
-    return json.dumps(report, ensure_ascii=False, separators=(",", ":"))
+    return encode_with(_C_REPORT, _REPORT, report)
