@@ -211,12 +211,14 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.cached_input_tokens + other.cached_input_tokens,
-            self.reasoning_tokens + other.reasoning_tokens,
+        made = _new(Usage)  # the fields written straight in, as __init__ writes them
+        made.__dict__.update(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
+        return made
 
     def to_dict(self) -> dict[str, int]:
         """``input_tokens`` and ``output_tokens``, and the cached and reasoning parts when not 0."""
@@ -240,6 +242,7 @@ class Usage:
 
 #: The usage of a reply that reports none (Usage is immutable, so one serves all).
 _NO_USAGE = Usage()
+_new = object.__new__
 
 
 @dataclass(frozen=True, init=False)  # its own __init__, below

@@ -344,7 +344,7 @@ class DynamicAgent:
             return f"error: invalid arguments for {call.name!r}: " + "; ".join(problems)
         if call.name in self.extra:
             return self.extra[call.name].problem(call.arguments)
-        if call.name == "act":
+        if call.name == "act" and call.arguments["assets"]:
             unknown = [a for a in call.arguments["assets"] if a not in self.ctx.assets]
             if unknown:
                 known = ", ".join(sorted(self.ctx.assets.names())) or "none"
