@@ -233,6 +233,38 @@ def test_the_catalog_is_written_once_per_tool_set_and_equals_a_fresh_one(tmp_pat
     assert planner.planner_system(kernel.tools) is planner.planner_system(kernel.tools)
 
 
+def test_the_catalog_of_tools_registered_in_another_order_is_the_same(tmp_path: Path) -> None:
+    # The key is taken from the registry's tools as stored (not sorted); the text is sorted.
+    from autoplug.agents import planner
+
+    tools = [Tool(name=n, func=lambda: 1, description=f"Tool {n}.") for n in ("b", "a", "c")]
+    one, two = Kernel(plugins=[], home=tmp_path / "one"), Kernel(plugins=[], home=tmp_path / "two")
+    for made in tools:
+        one.tools.add(made, "p")
+    for made in reversed(tools):
+        two.tools.add(made, "p")
+    assert planner.tool_catalog(one.tools) == planner.tool_catalog(two.tools)
+    assert planner.tool_catalog(one.tools).splitlines()[0::2] == [
+        "- a: Tool a.",
+        "- b: Tool b.",
+        "- c: Tool c.",
+    ]
+
+
+def test_a_registry_with_its_own_listing_is_catalogued_from_it(tmp_path: Path) -> None:
+    from autoplug.agents import planner
+    from autoplug.registry import ToolRegistry
+
+    class Listed(ToolRegistry):
+        def all(self):  # a registry that offers only some of its tools
+            return [t for t in super().all() if t.name != "hidden"]
+
+    listed = Listed(home=tmp_path)
+    for name in ("shown", "hidden"):
+        listed.add(Tool(name=name, func=lambda: 1, description=f"The {name} one."), "p")
+    assert planner.tool_catalog(listed) == "- shown: The shown one.\n  (no arguments)"
+
+
 def test_the_kept_catalogs_are_bounded(tmp_path: Path) -> None:
     from autoplug.agents import planner
 

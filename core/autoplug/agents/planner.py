@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..llm import ChatRequest, FunctionSpec, Message
+from ..toolindex import ToolIndex
 from .context import RunContext
 from .plan_checks import PLAN_SCHEMA, PlanAnalysis, check_plan, structure_errors
 from .prompting import (
@@ -76,7 +77,12 @@ def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
     identities fix. (A schema dict edited in place is not seen; the door's
     compiled check would not see it either.) Returns the key and the tools.
     """
-    registered = tools.all()
+    if getattr(type(tools), "all", None) is ToolIndex.all:
+        # all()'s tools without its sort: the same set, so the same catalog (written
+        # sorted); another order of registration is only another key.
+        registered = list(tools._by_qualified.values())
+    else:
+        registered = tools.all()
     key = tuple(
         [(id(t), id(t.parameters), t.description, t.side_effects, t.unusable) for t in registered]
     )
