@@ -740,3 +740,32 @@ def test_a_report_holding_a_cycle_is_refused_as_json_dumps_refuses_it() -> None:
     report["assets"] = [report]
     with pytest.raises(ValueError, match="Circular reference detected"):
         render_report(report)
+
+
+odd_strings = st.text(max_size=8) | st.sampled_from(["\ud800", 'q"\\\n\x00\x7f', "\u2028é", "…"])
+fields = odd_strings | st.none() | st.integers() | st.booleans() | st.floats() | st.just([1])
+
+
+def entries(keys: tuple[str, ...]):
+    plain = st.fixed_dictionaries({k: odd_strings | st.none() | st.integers() for k in keys})
+    odd = st.fixed_dictionaries({k: fields for k in keys})
+    return st.lists(plain | odd | odd_strings, max_size=3)
+
+
+report_shaped = st.fixed_dictionaries(
+    {
+        "subtask": odd_strings,
+        "status": st.sampled_from(["succeeded", "partial", "failed"]),
+        "assets": entries(("name", "step", "tool", "type", "size", "preview")),
+        "failed": entries(("step", "tool", "error")),
+        "skipped": entries(("step", "tool", "reason")),
+        "plan_errors": st.lists(odd_strings | st.integers(), max_size=3),
+    }
+)
+
+
+@settings(max_examples=300)
+@given(report_shaped)
+def test_a_report_of_build_report_s_shape_is_written_as_json_dumps_writes_it(report) -> None:
+    # Every odd value a report's fields might hold (surrogates, control characters, floats).
+    assert render_report(report) == json.dumps(report, ensure_ascii=False, separators=(",", ":"))
