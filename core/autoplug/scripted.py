@@ -334,12 +334,14 @@ def _one_call_chars(call: FunctionCall) -> int:
     for field_ in (ident, raw, error):
         if field_ is not None and type(field_) is not str:
             return -1
-    arguments = _dumps_for_estimate(call.arguments)
+    # The arguments written as deep as in the whole list, so a value too deep for the
+    # encoder fails here as it would there: [{"arguments": A}] is len(A) + 17.
+    arguments = _dumps_for_estimate([{"arguments": call.arguments}])
     if not arguments:
         return 0  # the whole list could not be written: it counts as empty
     # [{"name": ... , "arguments": ... , "id": ... , "raw_arguments": ... , "error": ...}]
     return (
-        65
+        48
         + _short_chars(name)
         + len(arguments)
         + _short_chars(ident)
