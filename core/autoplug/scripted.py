@@ -183,7 +183,9 @@ def _text_chars(value: Any) -> int:
 #: ``len(json.dumps(s))`` of short strings met before (roles, call ids, function
 #: names): a look-up costs less than encoding the string again. Emptied when full.
 _SHORT_CHARS: dict[str, int] = {}
+#: The longest string whose JSON size is kept in that table.
 SHORT_TEXT = 64
+#: How many sizes the table holds before it is emptied (a process-wide bound).
 SHORT_KEPT = 4096
 
 
