@@ -88,3 +88,28 @@ json_values = st.recursive(
 def test_canonical_json_is_what_json_dumps_writes(value):
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_json(value) == expected
+
+
+def test_canonical_json_refuses_and_writes_what_json_dumps_does_for_odd_values():
+    # The encoder made once has no cycle check of its own: a cycle is still json's ValueError.
+    cyclic: list = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        canonical_json(cyclic)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        canonical_json({"a": object()})
+    with pytest.raises(TypeError):
+        canonical_json({1: "a", "b": 2})  # sorting mixed key types fails, as in json.dumps
+    for odd in ({2: (1, 2), 0: 1.5, -1: 10**300}, [float("nan"), -float("inf")], "\u2028é"):
+        expected = json.dumps(odd, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert canonical_json(odd) == expected
+
+
+def test_canonical_json_of_a_value_deeper_than_the_recursion_limit_raises_as_json_does():
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(RecursionError):
+        json.dumps(deep, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    with pytest.raises(RecursionError):
+        canonical_json(deep)

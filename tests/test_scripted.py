@@ -148,3 +148,32 @@ def test_a_history_is_measured_without_comparing_its_values():
         request = ChatRequest(messages=(first, reply))
         response = asyncio.run(model.complete(request))
         assert response.usage.input_tokens == whole_serialization_estimate(request)
+
+
+odd_texts = texts | st.sampled_from(["\ud800", 'q"\\', "\x7f\x00", "é" * 70, "call_0"])
+single_calls = st.builds(
+    FunctionCall,
+    odd_texts,
+    st.dictionaries(odd_texts, st.none() | st.integers() | odd_texts | st.floats(), max_size=3),
+    id=st.none() | odd_texts,
+    raw_arguments=st.none() | odd_texts,
+    error=st.none() | odd_texts,
+    extra=st.just(None) | st.just({"m:x": {"extra_content": "e"}}),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(single_calls, min_size=1, max_size=4))
+def test_one_call_replies_are_estimated_as_whole_serializations(replies):
+    # A FunctionCall reply takes the short path (its size written from its parts, its
+    # name and id looked up once met); each comes back in the history of the next one.
+    model = ScriptedModel(list(replies))
+    history: list[Message] = [Message("user", "t")]
+    for _ in replies:
+        request = ChatRequest(messages=tuple(history), functions=DECIDE_FUNCTIONS)
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)
+        assert response.usage.output_tokens == whole_output_estimate(response)
+        assert response.function_calls[0].id  # a call without an id gets one
+        history.append(response.message())
+        history.append(Message("tool", "done", call_id=response.function_calls[0].id, name="x"))

@@ -233,6 +233,38 @@ def test_the_catalog_is_written_once_per_tool_set_and_equals_a_fresh_one(tmp_pat
     assert planner.planner_system(kernel.tools) is planner.planner_system(kernel.tools)
 
 
+def test_the_catalog_of_tools_registered_in_another_order_is_the_same(tmp_path: Path) -> None:
+    # The key is taken from the registry's tools as stored (not sorted); the text is sorted.
+    from autoplug.agents import planner
+
+    tools = [Tool(name=n, func=lambda: 1, description=f"Tool {n}.") for n in ("b", "a", "c")]
+    one, two = Kernel(plugins=[], home=tmp_path / "one"), Kernel(plugins=[], home=tmp_path / "two")
+    for made in tools:
+        one.tools.add(made, "p")
+    for made in reversed(tools):
+        two.tools.add(made, "p")
+    assert planner.tool_catalog(one.tools) == planner.tool_catalog(two.tools)
+    assert planner.tool_catalog(one.tools).splitlines()[0::2] == [
+        "- a: Tool a.",
+        "- b: Tool b.",
+        "- c: Tool c.",
+    ]
+
+
+def test_a_registry_with_its_own_listing_is_catalogued_from_it(tmp_path: Path) -> None:
+    from autoplug.agents import planner
+    from autoplug.registry import ToolRegistry
+
+    class Listed(ToolRegistry):
+        def all(self):  # a registry that offers only some of its tools
+            return [t for t in super().all() if t.name != "hidden"]
+
+    listed = Listed(home=tmp_path)
+    for name in ("shown", "hidden"):
+        listed.add(Tool(name=name, func=lambda: 1, description=f"The {name} one."), "p")
+    assert planner.tool_catalog(listed) == "- shown: The shown one.\n  (no arguments)"
+
+
 def test_the_kept_catalogs_are_bounded(tmp_path: Path) -> None:
     from autoplug.agents import planner
 
@@ -675,3 +707,65 @@ def test_the_checked_steps_have_every_field_a_step_info_has() -> None:
     other = _step_info("s2", "echo", {}, "o", [])
     other.refs["k"] = ("a", "")
     assert made.refs == {}  # fresh containers for each step
+
+
+def test_the_structure_check_walks_a_value_unless_its_caller_walked_it() -> None:
+    # make_plan passes walked=True only for RunContext.complete's replies, whose calls
+    # usable_response walked; every other caller gets the walk.
+    bad = {"steps": [{"id": "s", "tool": "t", "args": {"x": "\ud800"}, "output": "o"}]}
+    assert structure_errors(bad) == [
+        "submit_plan arguments: a string holds a lone surrogate (such as \\ud800), which is not text"
+    ]
+    good = {"steps": [{"id": "s", "tool": "t", "args": {"x": 1}, "output": "o"}]}
+    assert structure_errors(good) == structure_errors(good, walked=True) == []
+    assert structure_errors({"steps": []}, walked=True)  # the schema is still checked
+
+
+report_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), report_values, max_size=6))
+def test_a_report_is_written_as_json_dumps_writes_it(report: dict) -> None:
+    assert render_report(report) == json.dumps(report, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_a_report_holding_a_cycle_is_refused_as_json_dumps_refuses_it() -> None:
+    report: dict = {"subtask": "x"}
+    report["assets"] = [report]
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        render_report(report)
+
+
+odd_strings = st.text(max_size=8) | st.sampled_from(["\ud800", 'q"\\\n\x00\x7f', "\u2028é", "…"])
+fields = odd_strings | st.none() | st.integers() | st.booleans() | st.floats() | st.just([1])
+
+
+def entries(keys: tuple[str, ...]):
+    plain = st.fixed_dictionaries({k: odd_strings | st.none() | st.integers() for k in keys})
+    odd = st.fixed_dictionaries({k: fields for k in keys})
+    return st.lists(plain | odd | odd_strings, max_size=3)
+
+
+report_shaped = st.fixed_dictionaries(
+    {
+        "subtask": odd_strings,
+        "status": st.sampled_from(["succeeded", "partial", "failed"]),
+        "assets": entries(("name", "step", "tool", "type", "size", "preview")),
+        "failed": entries(("step", "tool", "error")),
+        "skipped": entries(("step", "tool", "reason")),
+        "plan_errors": st.lists(odd_strings | st.integers(), max_size=3),
+    }
+)
+
+
+@settings(max_examples=300)
+@given(report_shaped)
+def test_a_report_of_build_report_s_shape_is_written_as_json_dumps_writes_it(report) -> None:
+    # Every odd value a report's fields might hold (surrogates, control characters, floats).
+    assert render_report(report) == json.dumps(report, ensure_ascii=False, separators=(",", ":"))

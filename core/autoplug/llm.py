@@ -211,12 +211,14 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.cached_input_tokens + other.cached_input_tokens,
-            self.reasoning_tokens + other.reasoning_tokens,
+        made = _new(Usage)  # the fields written straight in, as __init__ writes them
+        made.__dict__.update(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
+        return made
 
     def to_dict(self) -> dict[str, int]:
         """``input_tokens`` and ``output_tokens``, and the cached and reasoning parts when not 0."""
@@ -240,6 +242,7 @@ class Usage:
 
 #: The usage of a reply that reports none (Usage is immutable, so one serves all).
 _NO_USAGE = Usage()
+_new = object.__new__
 
 
 @dataclass(frozen=True, init=False)  # its own __init__, below
@@ -401,9 +404,55 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def c_encoder(base: json.JSONEncoder) -> Any:
+    """CPython's C encoder with ``base``'s options, made once, or None without it.
+
+    ``JSONEncoder.encode`` makes one on every call (through ``iterencode``), which
+    costs more than writing a short value. This one is made without the cycle
+    check (the only state an encoder keeps between calls): a cycle ends in
+    RecursionError, so a caller that meets one asks ``base`` again, which says
+    what ``json.dumps`` says (see :func:`encode_with`).
+    """
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None or base.indent is not None:
+        return None
+    strings = encoder.encode_basestring_ascii if base.ensure_ascii else encoder.encode_basestring
+    return make(
+        None,
+        base.default,
+        strings,
+        None,
+        base.key_separator,
+        base.item_separator,
+        base.sort_keys,
+        base.skipkeys,
+        base.allow_nan,
+    )
+
+
+def encode_with(fast: Any, base: json.JSONEncoder, data: Any) -> str:
+    """``base.encode(data)``, written by ``fast`` (:func:`c_encoder` of ``base``) when there is one.
+
+    The same text and the same errors: a value ``fast`` cannot finish (a cycle, or
+    nesting past the recursion limit) is written again by ``base``, which raises
+    what ``json.dumps`` raises.
+    """
+    if fast is None:
+        return base.encode(data)
+    try:
+        return "".join(fast(data, 0))
+    except RecursionError:
+        return base.encode(data)
+
+
+_C_CANONICAL = c_encoder(_CANONICAL)
+
+
 def canonical_json(data: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept (as ``json.dumps`` writes it)."""
-    return _CANONICAL.encode(data)
+    return encode_with(_C_CANONICAL, _CANONICAL, data)
 
 
 def request_hash(model_id: str, request: ChatRequest) -> str:

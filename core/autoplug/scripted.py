@@ -180,6 +180,30 @@ def _text_chars(value: Any) -> int:
     return 4 if value is None else len(_encode_string(value))
 
 
+#: ``len(json.dumps(s))`` of short strings met before (roles, call ids, function
+#: names): a look-up costs less than encoding the string again. Emptied when full.
+_SHORT_CHARS: dict[str, int] = {}
+#: The longest string whose JSON size is kept in that table.
+SHORT_TEXT = 64
+#: How many sizes the table holds before it is emptied (a process-wide bound).
+SHORT_KEPT = 4096
+
+
+def _short_chars(value: Any) -> int:
+    """``len(json.dumps(value))`` of a ``str`` or None field, short ones looked up."""
+    if value is None:
+        return 4
+    known = _SHORT_CHARS.get(value)
+    if known is not None:
+        return known
+    size = len(_encode_string(value))
+    if len(value) <= SHORT_TEXT:
+        if len(_SHORT_CHARS) >= SHORT_KEPT:
+            _SHORT_CHARS.clear()
+        _SHORT_CHARS[value] = size
+    return size
+
+
 #: How many lists, reply calls and long texts one model keeps the sizes of (the least
 #: recently used go first): the next request continues one of the last few lists.
 KEPT_SIZES = 8
@@ -228,6 +252,9 @@ class Sizes:
         start, total = 0, 0  # total: the sizes of the items, without brackets and commas
         if last is not None:
             prefix = last[0]
+            if prefix is items:  # the same list again (a turn's offered functions)
+                lists[key] = last
+                return last[1] + 2 * len(items)
             # By identity only: comparing values could run any object's __eq__.
             if len(prefix) <= len(items) and all(map(_is, items, prefix)):
                 start, total = len(prefix), last[1]
@@ -256,17 +283,19 @@ class Sizes:
             return len(_dumps_for_estimate(item.to_dict()))
         if not (call_id is None or type(call_id) is str) or not (name is None or type(name) is str):
             return len(_dumps_for_estimate(item.to_dict()))
-        if content is not None and len(content) >= LONG_TEXT:
+        if content is None:
+            text_chars = 4
+        elif len(content) >= LONG_TEXT:
             text_chars = self.text_chars(content)
         else:
-            text_chars = _text_chars(content)
-        size = 23 + len(_encode_string(role)) + text_chars  # {"role": , "content": }
+            text_chars = len(_encode_string(content))
+        size = 23 + _short_chars(role) + text_chars  # {"role": , "content": }
         if item.function_calls:
             size += 20 + self.calls_chars(item.function_calls)  # , "function_calls": [...]
         if call_id is not None:
-            size += 13 + len(_encode_string(call_id))  # , "call_id": I
+            size += 13 + _short_chars(call_id)  # , "call_id": I
         if name is not None:
-            size += 10 + len(_encode_string(name))  # , "name": N
+            size += 10 + _short_chars(name)  # , "name": N
         return size
 
     def text_chars(self, text: str) -> int:
@@ -287,9 +316,40 @@ class Sizes:
         known = self.calls.get(id(calls))
         if known is not None and known[0] is calls:
             return known[1]
-        size = len(_dumps_for_estimate([c.to_dict() for c in calls]))
+        size = _one_call_chars(calls[0]) if len(calls) == 1 else -1
+        if size < 0:
+            size = len(_dumps_for_estimate([c.to_dict() for c in calls]))
         self._keep(self.calls, id(calls), (calls, size))
         return size
+
+
+def _one_call_chars(call: FunctionCall) -> int:
+    """``len(json.dumps([call.to_dict()], default=str))`` from its parts, or -1: not sure.
+
+    ``[{"name": N, "arguments": A, "id": I, "raw_arguments": R, "error": E}]``: only
+    the arguments are written whole; a call with provider fields, or a field of
+    another type, is left to the caller (-1).
+    """
+    name, ident, raw, error = call.name, call.id, call.raw_arguments, call.error
+    if call.extra or type(name) is not str:
+        return -1
+    for field_ in (ident, raw, error):
+        if field_ is not None and type(field_) is not str:
+            return -1
+    # The arguments written as deep as in the whole list, so a value too deep for the
+    # encoder fails here as it would there: [{"arguments": A}] is len(A) + 17.
+    arguments = _dumps_for_estimate([{"arguments": call.arguments}])
+    if not arguments:
+        return 0  # the whole list could not be written: it counts as empty
+    # [{"name": ... , "arguments": ... , "id": ... , "raw_arguments": ... , "error": ...}]
+    return (
+        48
+        + _short_chars(name)
+        + len(arguments)
+        + _short_chars(ident)
+        + (4 if raw is None else len(_encode_string(raw)))
+        + (4 if error is None else len(_encode_string(error)))
+    )
 
 
 def as_response(
@@ -306,6 +366,21 @@ def as_response(
     the same with or without it.
     """
     kind = type(reply)
+    if kind is FunctionCall and sizes is not None:
+        # The common reply, one call: what the general path below makes of it.
+        chars = sizes.list_chars(request.messages) + sizes.list_chars(request.functions)
+        if not reply.id:
+            reply = FunctionCall(
+                reply.name, reply.arguments, "call_0", reply.raw_arguments, reply.error
+            )
+        calls = (reply,)
+        return ChatResponse(
+            None,
+            calls,
+            "tool_calls",
+            Usage(max(1, chars // 4), max(1, sizes.calls_chars(calls) // 4)),
+            model_id,
+        )
     if kind is not FunctionCall and kind is not str:
         if isinstance(reply, dict):
             reply = reply_from_dict(reply)

@@ -93,9 +93,25 @@ def usable_response(response: ChatResponse) -> ChatResponse:
     call and counts as a turn); lone surrogates in text become U+FFFD, so the
     reply can be stored and sent back.
     """
+    found = response.function_calls
+    if len(found) == 1 and response.text is None:
+        # The common reply, one call and no text: usable as it is when its arguments
+        # are a usable JSON object and its name and raw text hold no lone surrogate
+        # (ASCII cannot), which is what the loop below would find, at less cost.
+        call = found[0]
+        name, raw = call.name, call.raw_arguments
+        if (
+            not call.error
+            and type(call.arguments) is dict
+            and type(name) is str
+            and name.isascii()
+            and (raw is None or (type(raw) is str and raw.isascii()))
+            and value_problem(call.arguments) is None
+        ):
+            return response
     calls = []
     changed = False
-    for call in response.function_calls:
+    for call in found:
         fixed = call
         problem = None if call.error else value_problem(call.arguments)
         if not isinstance(call.arguments, dict) and not call.error:

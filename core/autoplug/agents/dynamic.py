@@ -344,7 +344,7 @@ class DynamicAgent:
             return f"error: invalid arguments for {call.name!r}: " + "; ".join(problems)
         if call.name in self.extra:
             return self.extra[call.name].problem(call.arguments)
-        if call.name == "act":
+        if call.name == "act" and call.arguments["assets"]:
             unknown = [a for a in call.arguments["assets"] if a not in self.ctx.assets]
             if unknown:
                 known = ", ".join(sorted(self.ctx.assets.names())) or "none"
@@ -386,12 +386,13 @@ class DynamicAgent:
             return "succeeded", args["answer"], None
 
         key = (name, canonical_json(args))
-        self.seen[key] += 1
+        seen = self.seen
+        times = seen[key] = seen.get(key, 0) + 1  # a Counter's += calls __missing__ first
         repeats = ctx.limits.get("loop_repeats")
-        if repeats and self.seen[key] >= repeats:
+        if repeats and times >= repeats:
             reason = (
                 f"loop detected: {name} {json.dumps(args, sort_keys=True, ensure_ascii=False)} "
-                f"decided {self.seen[key]} times (loop_repeats = {repeats})"
+                f"decided {times} times (loop_repeats = {repeats})"
             )
             self._save(iteration, name, args, reason, [reply])
             return "stopped", None, reason

@@ -36,8 +36,19 @@ class Executor:
         self.outcomes: dict[str, StepOutcome] = {}
         # Made only for a step some other step waits for (most steps finish inline first).
         self._done: dict[str, asyncio.Event] = {}
-        self._slots = asyncio.Semaphore(max(1, int(ctx.limits.get("concurrency", 4))))
+        # The ``concurrency`` semaphore, made when a step first needs a slot (a step run
+        # inline to its end needs none): see _slots.
+        self._semaphore: asyncio.Semaphore | None = None
         self._tools = ctx.kernel.tools
+
+    @property
+    def _slots(self) -> asyncio.Semaphore:
+        """The ``concurrency`` semaphore the steps' tasks share (made on first use)."""
+        semaphore = self._semaphore
+        if semaphore is None:
+            limit = max(1, int(self.ctx.limits.get("concurrency", 4)))
+            semaphore = self._semaphore = asyncio.Semaphore(limit)
+        return semaphore
 
     async def run(self) -> list[StepOutcome]:
         """Run every step; the outcomes in plan order. Lets GuardStop and cancellation through.
@@ -153,19 +164,23 @@ class Executor:
         if info.fills or not tool.is_async or (tool.side_effects and not tool.auto_approve):
             return False
         outcomes = self.outcomes
-        for producer in info.deps.values():
-            if producer not in outcomes:
-                return False  # a later step of the plan makes what it reads: it waits
+        deps = info.deps
+        if deps:
+            for producer in deps.values():
+                if producer not in outcomes:
+                    return False  # a later step of the plan makes what it reads: it waits
         outcome = self._from_checkpoint(info)
         if outcome is None:
-            outcome = self._skip_if_missing(info)
+            outcome = self._skip_if_missing(info) if deps else None
             if outcome is None:
                 begun = self._begin(info)
                 if type(begun) is not StepOutcome:
                     return self._finish_later(info, *begun)
                 outcome = begun
             self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
-        self._record(info, outcome)
+        outcomes[info.id] = outcome  # as _record, with no step waiting for this one yet
+        if self._done:
+            self._record(info, outcome)
         return None
 
     async def _finish_later(self, info: StepInfo, later: Any, started: float) -> None:
@@ -314,8 +329,11 @@ class Executor:
         started, args = self._open(info)
         if type(args) is StepOutcome:
             return args
-        context = self._context(info, False)
-        begun = self._tools._start(info.model_name, args, context, self._timeout(info))
+        ctx, tools, tool = self.ctx, self._tools, info.tool
+        # _context and _timeout, written out: one step of every act comes here.
+        context = _call_context(ctx.run_id, info.id, ctx.workspace, False, tools.home)
+        limit = tool.timeout if tool.timeout is not None else ctx.limits.get("tool_timeout_s")
+        begun = tools._start(info.model_name, args, context, limit)
         if isinstance(begun, ToolResult):
             return self._finish(info, begun, started)
         return begun, started
@@ -387,6 +405,12 @@ class Executor:
                 size=asset.size,
                 preview=asset.preview(),
             )
-        outcome = _succeeded(info.id, info.model_name, info.output)
-        self._emit_end(outcome, duration_s=time.perf_counter() - started)
-        return outcome
+        # _emit_end's event of a success, written out.
+        ctx.emit(
+            "step_finished",
+            step=info.id,
+            tool=info.model_name,
+            asset=info.output,
+            duration_s=round(time.perf_counter() - started, 6),
+        )
+        return _succeeded(info.id, info.model_name, info.output)

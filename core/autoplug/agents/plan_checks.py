@@ -187,9 +187,15 @@ def _plan_fits(arguments: Any) -> bool:
     return True
 
 
-def structure_errors(arguments: Any) -> list[str]:
-    """Where ``submit_plan``'s arguments break :data:`PLAN_SCHEMA`; empty when they fit."""
-    problem = value_problem(arguments)
+def structure_errors(arguments: Any, *, walked: bool = False) -> list[str]:
+    """Where ``submit_plan``'s arguments break :data:`PLAN_SCHEMA`; empty when they fit.
+
+    ``walked``: the arguments are a reply's call that
+    :func:`autoplug.agents.context.usable_response` already walked and found usable
+    (what :meth:`RunContext.complete` returns), so :func:`value_problem` is not
+    asked again; any other caller leaves it False.
+    """
+    problem = None if walked else value_problem(arguments)
     if problem is not None:
         # Before the schema: its messages quote the value, and repr recurses.
         return [f"submit_plan arguments: {problem}"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..llm import ChatRequest, FunctionSpec, Message
+from ..toolindex import ToolIndex
+from .context import RunContext
 from .plan_checks import PLAN_SCHEMA, PlanAnalysis, check_plan, structure_errors
 from .prompting import (
     bounded_json,
@@ -75,7 +77,12 @@ def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
     identities fix. (A schema dict edited in place is not seen; the door's
     compiled check would not see it either.) Returns the key and the tools.
     """
-    registered = tools.all()
+    if getattr(type(tools), "all", None) is ToolIndex.all:
+        # all()'s tools without its sort: the same set, so the same catalog (written
+        # sorted); another order of registration is only another key.
+        registered = list(tools._by_qualified.values())
+    else:
+        registered = tools.all()
     key = tuple(
         [(id(t), id(t.parameters), t.description, t.side_effects, t.unusable) for t in registered]
     )
@@ -194,6 +201,9 @@ async def make_plan(
     """
     messages = planner_messages(ctx, subtask, available)
     attempts = 1 + int(ctx.limits.get("plan_repairs", 2))
+    # RunContext.complete hands back usable_response's reply: its calls' arguments are
+    # walked already, so the plan's structure check need not walk them again.
+    walked = getattr(type(ctx), "complete", None) is RunContext.complete
     errors: list[str] = []
     for attempt in range(1, attempts + 1):
         request = ChatRequest(messages=tuple(messages), functions=(SUBMIT_PLAN,))
@@ -202,7 +212,7 @@ async def make_plan(
         if call is None:
             errors = [str(error)]
         else:
-            errors = structure_errors(call.arguments)
+            errors = structure_errors(call.arguments, walked=walked)
             if not errors:
                 analysis, errors = check_plan(call.arguments["steps"], ctx.kernel.tools, available)
                 if not errors:

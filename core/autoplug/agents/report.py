@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..llm import c_encoder, encode_with
 from .executor import StepOutcome
 from .prompting import QUOTE_CHARS, clip
 
@@ -52,7 +53,18 @@ def build_report(
     error is bounded too (cut in the middle past :data:`REPORT_ERROR_CHARS`), and
     each list holds at most :data:`REPORT_LIST_MAX` entries, then ``"…and K more"``.
     """
-    succeeded = [o for o in outcomes if o.status == "succeeded"]
+    # One pass over the outcomes; each list in plan order.
+    succeeded: list[StepOutcome] = []
+    failed: list[Any] = []
+    skipped: list[Any] = []
+    for o in outcomes:
+        state = o.status
+        if state == "succeeded":
+            succeeded.append(o)
+        elif state == "failed":
+            failed.append({"step": o.step, "tool": o.tool, "error": _bounded(o.error)})
+        elif state == "skipped":
+            skipped.append({"step": o.step, "tool": o.tool, "reason": _bounded(o.error)})
     if plan_errors or not succeeded:
         status = "failed"
     elif len(succeeded) == len(outcomes):
@@ -61,26 +73,15 @@ def build_report(
         status = "partial"
     made = [assets.get(o.asset) for o in succeeded if o.asset in assets]
     size = preview_chars(min(len(made), REPORT_LIST_MAX))
-    listed = [asset.to_dict(size) for asset in made]
     return {
         "subtask": subtask,
         "status": status,
-        "assets": _capped(listed),
-        "failed": _capped(
-            [
-                {"step": o.step, "tool": o.tool, "error": _bounded(o.error)}
-                for o in outcomes
-                if o.status == "failed"
-            ]
-        ),
-        "skipped": _capped(
-            [
-                {"step": o.step, "tool": o.tool, "reason": _bounded(o.error)}
-                for o in outcomes
-                if o.status == "skipped"
-            ]
-        ),
-        "plan_errors": _capped([clip(e, REPORT_ERROR_CHARS) for e in plan_errors or []]),
+        "assets": _capped([asset.to_dict(size) for asset in made]),
+        "failed": _capped(failed) if failed else failed,
+        "skipped": _capped(skipped) if skipped else skipped,
+        "plan_errors": _capped([clip(e, REPORT_ERROR_CHARS) for e in plan_errors])
+        if plan_errors
+        else [],
     }
 
 
@@ -91,6 +92,11 @@ def _capped(items: list[Any]) -> list[Any]:
     return items[:REPORT_LIST_MAX] + [f"…and {len(items) - REPORT_LIST_MAX} more"]
 
 
+# ``json.dumps(report, ensure_ascii=False, separators=(",", ":"))``, its encoder made once.
+_REPORT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_C_REPORT = c_encoder(_REPORT)
+
+
 def render_report(report: dict[str, Any]) -> str:
     """The report as the observation text: its JSON, without the optional spaces."""
-    return json.dumps(report, ensure_ascii=False, separators=(",", ":"))
+    return encode_with(_C_REPORT, _REPORT, report)

@@ -33,8 +33,8 @@ class StaticAgent:
         checkpoint key). Returns the report dict (see :func:`build_report`).
         """
         ctx = self.ctx
-        names = list(dict.fromkeys(asset_names or []))
-        missing = [n for n in names if n not in ctx.assets]
+        names = list(dict.fromkeys(asset_names)) if asset_names else []
+        missing = [n for n in names if n not in ctx.assets] if names else names
         if missing:
             known = ", ".join(repr(n) for n in sorted(ctx.assets.names())) or "none"
             errors = [
