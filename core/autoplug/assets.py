@@ -218,8 +218,8 @@ class AssetStore:
         if self.folder is not None:
             from .runs.journal import HANDLES, line
 
-            if not self.folder.is_dir():  # a run's is made with its folder: one stat, no raise
-                self.folder.mkdir(parents=True, exist_ok=True)
+            # Made by the first put, not here: a run that stores no asset makes no folder.
+            self._made = False
             self._manifest = str(self.folder / MANIFEST)
             # Bound once: an import inside the per-step write path costs microseconds.
             self._append = HANDLES.append
@@ -249,6 +249,9 @@ class AssetStore:
     def _store(self, asset: Asset, raw: bytes) -> None:
         """Write ``asset`` (stored form ``raw``) to the folder: inline, or its own file first."""
         assert self.folder is not None
+        if not self._made:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._made = True
         line = self._line
         entry = {
             "name": asset.name,

@@ -81,7 +81,8 @@ class JournalExchangeLog:
                 "usage": usage,
                 "duration_s": duration_s,
             }
-            self._store._append_lines([*new, call])
+            # Not a checkpoint: written with the next one, or at the end of the loop's turn.
+            self._store._append_lines([*new, call], durable=False)
 
     def _message_id(self, message: dict[str, Any], seen: dict[str, int], new: list) -> int:
         content = message.get("content")
