@@ -151,6 +151,7 @@ def test_folder_store_writes_a_big_value_to_its_own_file_then_the_manifest(tmp_p
 @pytest.mark.parametrize("value", ["small", "big " * INLINE_MAX, b"\x00"])
 def test_the_folder_is_made_by_the_first_asset_stored_not_before(tmp_path: Path, value) -> None:
     folder = tmp_path / "run" / "assets"
+    folder.parent.mkdir()  # the run's folder
     store = AssetStore(folder)
     assert not folder.exists()  # a run that stores no asset makes no folder
     assert AssetStore.load(folder).names() == []  # and reads back as holding none

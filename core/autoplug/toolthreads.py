@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 #: How long an idle pool thread waits for work before it ends, in seconds.
 IDLE_THREAD_S = 60.0
+#: Threads the pool starts at once when a call finds none idle; past them it waits
+#: :data:`GROW_AFTER_S` for a busy one to finish before it starts another.
+EAGER_THREADS = 4
+#: How long a call waits for a busy thread, past :data:`EAGER_THREADS`, before the pool grows.
+GROW_AFTER_S = 0.002
 
 
 class ToolThreads:
@@ -41,14 +46,28 @@ class ToolThreads:
     Not ``concurrent.futures.ThreadPoolExecutor`` (its threads are joined at
     interpreter exit, so an abandoned tool would hold the process) and not a
     thread per call (starting a thread costs more than handing work to one).
+
+    A burst of quick calls (a thousand runs at once) is not given a thread each:
+    up to :data:`EAGER_THREADS` start at once; past them, while calls wait, one
+    more starts every :data:`GROW_AFTER_S`. Every thread more contends for the
+    interpreter's lock with the event loop's thread, which then waits for it at
+    each system call. Calls whose tools block (or were abandoned) so still get
+    threads of their own, a few milliseconds later.
+
+    Results go back to their loop in batches: a thread whose loop has results
+    waiting to be settled adds its own to them, so the loop is woken once for all.
     """
 
     def __init__(self, idle_s: float = IDLE_THREAD_S) -> None:
         self.idle_s = idle_s
         self._jobs: queue.SimpleQueue[tuple[Any, Any, Callable[[], Any]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._idle = 0  # threads waiting for a job, less the jobs already promised to them
+        # Threads waiting for a job less the jobs queued: below 0, calls wait for a thread.
+        self._idle = 0
+        self._alive = 0
         self._started = 0
+        self._armed: Any = None  # the loop a look at calls waiting for a thread is due in
+        self._done: dict[Any, list[tuple[Any, bool, Any]]] = {}  # loop -> results to settle
 
     @property
     def threads_started(self) -> int:
@@ -66,18 +85,47 @@ class ToolThreads:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         with self._lock:
-            spawn = self._idle == 0
-            if not spawn:
-                self._idle -= 1
-            else:
-                self._started += 1
-                number = self._started
+            self._idle -= 1
+            short = self._idle < 0
+            spawn = short and self._alive < EAGER_THREADS
+            if spawn:
+                self._spawned()
+            # Armed per loop: a loop closed before its look came leaves no one waiting.
+            arm = short and not spawn and self._armed is not loop
+            if arm:
+                self._armed = loop
         self._jobs.put((loop, future, job))
         if spawn:
-            thread = threading.Thread(target=self._work, name=f"autoplug-tool-{number}")
-            thread.daemon = True
-            thread.start()
+            self._start()
+        elif arm:
+            loop.call_later(GROW_AFTER_S, self._grow, loop)
         return future
+
+    def _spawned(self) -> None:
+        """Count a thread about to start (under the lock): it will wait for a job."""
+        self._idle += 1
+        self._alive += 1
+        self._started += 1
+
+    def _start(self) -> None:
+        thread = threading.Thread(target=self._work, name=f"autoplug-tool-{self._started}")
+        thread.daemon = True
+        thread.start()
+
+    def _grow(self, loop: Any) -> None:
+        """Calls found no thread a moment ago: start one if they still have none, and
+        look again a moment later while calls still wait."""
+        with self._lock:
+            self._armed = None
+            if self._idle >= 0:
+                return  # threads came free and took them
+            self._spawned()
+            again = self._idle < 0
+            if again:
+                self._armed = loop
+        self._start()
+        if again:
+            loop.call_later(GROW_AFTER_S, self._grow, loop)
 
     def _work(self) -> None:
         while True:
@@ -85,30 +133,40 @@ class ToolThreads:
                 loop, future, job = self._jobs.get(timeout=self.idle_s)
             except queue.Empty:
                 with self._lock:
-                    if self._idle > 0:  # no job is promised to an idle thread: end this one
+                    if self._idle > 0:  # more threads wait than jobs: end this one
                         self._idle -= 1
+                        self._alive -= 1
                         return
-                continue  # a job was promised just now: take it
+                continue  # a job was queued just now: take it
             try:
                 outcome = (True, job())
             except Exception as exc:
                 outcome = (False, exc)
-            try:
-                loop.call_soon_threadsafe(_settle, future, *outcome)
-            except RuntimeError:
-                pass  # the loop has closed: the tool was abandoned, its run is over
-            del loop, future, job, outcome  # hold nothing of a finished call while idle
             with self._lock:
                 self._idle += 1
+                waiting = self._done.get(loop)
+                if waiting is None:
+                    self._done[loop] = [(future, *outcome)]
+                else:
+                    waiting.append((future, *outcome))  # the loop is woken for them already
+            if waiting is None:
+                try:
+                    loop.call_soon_threadsafe(self._settle, loop)
+                except RuntimeError:  # the loop has closed: the tool was abandoned
+                    with self._lock:
+                        self._done.pop(loop, None)
+            del loop, future, job, outcome  # hold nothing of a finished call while idle
 
-
-def _settle(future: Any, ok: bool, value: Any) -> None:
-    if future.done():
-        return  # timed out or cancelled: the result is dropped
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+    def _settle(self, loop: Any) -> None:
+        with self._lock:
+            done = self._done.pop(loop, ())
+        for future, ok, value in done:
+            if future.done():
+                continue  # timed out or cancelled: the result is dropped
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
 
 
 class _Slot:
@@ -319,17 +377,30 @@ class Rest:
                     self.took = max(self.took, WATCHDOG.end(slot, previous))
 
 
+class _Expired(Exception):
+    """A sync tool's call ran past its limit (set on its future by the call's timer)."""
+
+
+def _expire(future: Any) -> None:
+    if not future.done():
+        future.set_exception(_Expired())
+
+
 async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> ToolResult:
-    """Run a sync tool in the shared pool, waiting at most ``limit`` seconds."""
+    """Run a sync tool in the shared pool, waiting at most ``limit`` seconds.
+
+    The limit is a timer on the call's future, not ``asyncio.timeout``: one
+    handle, no context manager or task bookkeeping, on the path of every call.
+    """
     import asyncio
     from functools import partial
 
     future = POOL.submit(partial(no_exit_sync, found.func, kwargs, True))
+    timer = None if limit is None else future.get_loop().call_later(limit, _expire, future)
     try:
-        async with asyncio.timeout(limit):
-            value = await future
+        value = await future
         return _success(value)
-    except TimeoutError:
+    except _Expired:
         return _failure(
             "timeout",
             f"tool {found.name!r} timed out after {limit:g} s; its thread was abandoned "
@@ -342,6 +413,9 @@ async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> T
         return tool_failure(found, asyncio.CancelledError(), ctx)
     except Exception as exc:
         return tool_failure(found, exc, ctx)
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 class Later:
