@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,10 @@ def _os_error(run_id: str, what: str, path: Path, exc: OSError) -> RunError:
     return RunError(f"run {run_id!r}: cannot {what} {path}: {os_problem(exc)}")
 
 
+def _write_failed(run_id: str, path: str, exc: OSError) -> RunError:
+    return _os_error(run_id, "write", Path(path), exc)
+
+
 class JournalCheckpointer:
     """The :class:`autoplug.agents.context.Checkpointer` of a :class:`RunStore`."""
 
@@ -134,7 +139,8 @@ class RunStore:
         self._children: dict[str, tuple[str, Any]] = {}  # a manager's, by assignment
         self._damage: dict[str, str] = {}  # kind -> the first structural fault found
         self._claimed = False
-        self._writer = RunWriter(self._lock, self._write_failed)
+        # Told the run id, not the store: no reference cycle keeps an ended run's store alive.
+        self._writer = RunWriter(self._lock, partial(_write_failed, self.run_id))
         self.checkpoint = JournalCheckpointer(self)
         self.exchanges = JournalExchangeLog(self)
 
@@ -344,9 +350,6 @@ class RunStore:
             where = self._where
             for record in records:
                 self._apply(record, where)
-
-    def _write_failed(self, path: str, exc: OSError) -> RunError:
-        return _os_error(self.run_id, "write", Path(path), exc)
 
     def flush(self) -> None:
         """Write the run's lines still waiting for the end of the loop's turn (trace events,
