@@ -1,4 +1,4 @@
-"""The pool behind sync tools (autoplug.toolthreads): few threads for a burst of quick
+"""The pool behind sync tools (autoplug.toolpool, used by autoplug.toolthreads): few threads for a burst of quick
 calls, a thread of its own for every call whose tool blocks, results in batches."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import threading
 import time
 
 from autoplug import tool
-from autoplug.toolthreads import EAGER_THREADS, GROW_AFTER_S, ToolThreads, run_sync
+from autoplug.toolpool import EAGER_THREADS, GROW_AFTER_S, ToolThreads
+from autoplug.toolthreads import run_sync
 
 
 def test_a_burst_of_quick_calls_is_served_by_a_few_threads():
