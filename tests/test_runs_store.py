@@ -822,3 +822,29 @@ def test_a_run_is_created_after_its_runs_folder_was_removed(tmp_path):
     store = RunStore.create(home, **options)
     store.close()
     assert store.folder.parent.is_dir() and (store.folder / "state.jsonl").is_file()
+
+
+def test_an_ended_runs_store_is_freed_at_once_without_the_garbage_collector(tmp_path):
+    import gc
+    import weakref
+
+    store = make(tmp_path)
+    store.checkpoint.save_step(1, "s1", {"status": "succeeded"})
+    store.exchanges.save(
+        1,
+        agent="planner",
+        model="m",
+        messages=[{"role": "user", "content": "hi"}],
+        reply={"content": "ok"},
+        usage={},
+        duration_s=0.1,
+    )
+    store.append_event(Event(type="step_finished", run_id=store.run_id, seq=1))
+    store.close()
+    gone = weakref.ref(store)
+    gc.disable()
+    try:
+        del store
+        assert gone() is None  # no reference cycle holds it until a collection
+    finally:
+        gc.enable()

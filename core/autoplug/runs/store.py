@@ -23,7 +23,7 @@ from ..events import Event
 from . import claims
 from .ids import new_run_id, utc_iso
 from .journal import HANDLES, line, lines, new_journal, os_problem
-from .journal_exchanges import JournalExchangeLog
+from .journal_exchanges import ExchangeState, JournalExchangeLog
 from .owners import owner_alive, process_start_time
 from .shapes import CHILD, DECISION, MESSAGE, STEP, TEAM, USAGE, checked, checked_plan, kind_of
 from .sqlite_store import (
@@ -141,8 +141,19 @@ class RunStore:
         self._claimed = False
         # Told the run id, not the store: no reference cycle keeps an ended run's store alive.
         self._writer = RunWriter(self._lock, partial(_write_failed, self.run_id))
-        self.checkpoint = JournalCheckpointer(self)
-        self.exchanges = JournalExchangeLog(self)
+        self._exchange_state = ExchangeState()
+
+    # Made on each use, not kept: a store holding objects that point back at it is a
+    # reference cycle, and an ended run's store would wait for the garbage collector.
+    @property
+    def checkpoint(self) -> JournalCheckpointer:
+        """The :class:`~autoplug.agents.context.Checkpointer` of this run's plans and steps."""
+        return JournalCheckpointer(self)
+
+    @property
+    def exchanges(self) -> JournalExchangeLog:
+        """The model calls of this run (what each was told and answered)."""
+        return JournalExchangeLog(self, self._exchange_state)
 
     # -- opening ----------------------------------------------------------------
 
