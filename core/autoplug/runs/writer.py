@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import RunError
 from .journal import HANDLES, cut_partial_line
 
-PENDING_MAX = 16 * 1024
+PENDING_MAX = 4 * 1024
 """The most bytes of a run's lines kept waiting for the end of the loop's turn."""
 
 
