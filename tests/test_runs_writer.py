@@ -200,3 +200,23 @@ def test_open_journals_stay_bounded_with_many_interleaved_live_runs(tmp_path):
     again = RunStore.open(tmp_path, some.name)
     assert [s for _, s, _ in again.steps()] == ["s0", "s1", "s2"]
     assert [e["seq"] for e in again.events()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_loop_closed_before_its_turn_ended_leaves_no_line_waiting_in_the_next(tmp_path):
+    store = make(tmp_path)
+
+    async def one() -> None:
+        store.append_event(event(store, 1))
+        asyncio.get_running_loop().stop()  # it stops before its turn's end comes
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(one())
+    first.close()
+
+    async def two() -> list:
+        store.append_event(event(store, 2))
+        await asyncio.sleep(0)
+        return [e["seq"] for e in on_disk(store.trace_path)]
+
+    assert asyncio.run(two()) == [1, 2]
+    store.close()

@@ -57,7 +57,7 @@ class RunWriter:
         self._failed = failed
         self._pending: dict[str, list[bytes]] = {}  # path -> its waiting lines, in order
         self._size = 0
-        self._scheduled = False
+        self._scheduled: Any = None  # the loop whose turn's end will write what waits
         self._failure: RunError | None = None
         self._clean: set[str] = set()  # files whose partial last line is already cut
 
@@ -81,12 +81,12 @@ class RunWriter:
             if self._size > PENDING_MAX:
                 self._flush(None)
                 return
-            if not self._scheduled:
-                loop = _running_loop()
-                if loop is None:
-                    self._flush(None)
-                    return
-                self._scheduled = True
+            loop = _running_loop()
+            if loop is None:
+                self._flush(None)
+            elif self._scheduled is not loop:
+                # Per loop: one closed before its turn ended leaves no line waiting here.
+                self._scheduled = loop
                 loop.call_soon(self._end_of_turn)
 
     def flush(self) -> None:
@@ -97,7 +97,7 @@ class RunWriter:
 
     def _end_of_turn(self) -> None:
         with self._lock:
-            self._scheduled = False
+            self._scheduled = None
             try:
                 self._flush(None)
             except RunError as exc:
