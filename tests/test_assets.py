@@ -148,6 +148,18 @@ def test_folder_store_writes_a_big_value_to_its_own_file_then_the_manifest(tmp_p
     assert not [p for p in (tmp_path / "assets").iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.parametrize("value", ["small", "big " * INLINE_MAX, b"\x00"])
+def test_the_folder_is_made_by_the_first_asset_stored_not_before(tmp_path: Path, value) -> None:
+    folder = tmp_path / "run" / "assets"
+    folder.parent.mkdir()  # the run's folder
+    store = AssetStore(folder)
+    assert not folder.exists()  # a run that stores no asset makes no folder
+    assert AssetStore.load(folder).names() == []  # and reads back as holding none
+    store.put("a", value, step="s1", tool="t")
+    assert (folder / MANIFEST).is_file()
+    assert AssetStore.load(folder).get("a").value == value
+
+
 def test_a_small_value_is_written_inside_its_manifest_entry_and_no_file(tmp_path: Path) -> None:
     store = AssetStore(tmp_path)
     store.put("t", "line one\nline \u2028 two", step="s1", tool="read")

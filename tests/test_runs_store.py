@@ -83,7 +83,7 @@ def test_create_makes_the_folder_with_a_running_row_owned_by_this_process(tmp_pa
     assert (store.folder / "state.jsonl").is_file()
     assert not (store.folder / "state.sqlite").exists()
     assert (store.folder / "trace.jsonl").is_file()
-    assert store.assets_dir.is_dir()
+    assert not store.assets_dir.exists()  # made by the first asset stored, not before
     info = store.info()
     assert info["status"] == "running"
     assert info["task"] == "count the planets"
@@ -147,8 +147,8 @@ def test_a_record_written_before_a_kill_is_read_back(tmp_path):
 def test_running_out_of_descriptors_closes_the_kept_ones_and_tries_again(tmp_path):
     import resource
 
-    HANDLES.close_all()
     stores = [make(tmp_path) for _ in range(4)]
+    HANDLES.close_all()  # a new run keeps its journals' descriptors: start with none kept
     for store in stores:
         store.append_event(Event(type="step_finished", run_id=store.run_id, seq=1))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -822,3 +822,29 @@ def test_a_run_is_created_after_its_runs_folder_was_removed(tmp_path):
     store = RunStore.create(home, **options)
     store.close()
     assert store.folder.parent.is_dir() and (store.folder / "state.jsonl").is_file()
+
+
+def test_an_ended_runs_store_is_freed_at_once_without_the_garbage_collector(tmp_path):
+    import gc
+    import weakref
+
+    store = make(tmp_path)
+    store.checkpoint.save_step(1, "s1", {"status": "succeeded"})
+    store.exchanges.save(
+        1,
+        agent="planner",
+        model="m",
+        messages=[{"role": "user", "content": "hi"}],
+        reply={"content": "ok"},
+        usage={},
+        duration_s=0.1,
+    )
+    store.append_event(Event(type="step_finished", run_id=store.run_id, seq=1))
+    store.close()
+    gone = weakref.ref(store)
+    gc.disable()
+    try:
+        del store
+        assert gone() is None  # no reference cycle holds it until a collection
+    finally:
+        gc.enable()

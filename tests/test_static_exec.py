@@ -624,8 +624,9 @@ def test_a_result_that_cannot_be_stored_fails_its_step_with_a_reason(
 
 def test_a_failure_to_store_an_asset_names_no_absolute_path(tmp_path):
     folder = tmp_path / "runs" / "20260101-000000-000000-abcd" / "assets"
+    folder.parent.mkdir(parents=True)
     assets = AssetStore(folder)
-    shutil.rmtree(folder)  # the run folder vanished under the run
+    shutil.rmtree(folder.parent)  # the run folder vanished under the run
     plan = call("submit_plan", steps=[step("s", "count", {"text": "abc"}, "n")])
     ctx = agent_ctx(tmp_path, [plan], assets=assets)
     report = act(ctx)

@@ -119,8 +119,7 @@ def test_reading_a_finished_run_read_only_changes_nothing_in_its_folder(tmp_path
         assert store.info()["task"] == "finished"
         store.plans(), store.steps(), store.decisions(), store.conversation(), store.events()
     assert snapshot(folder) == before
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "assets",
+    assert sorted(p.name for p in folder.iterdir()) == [  # no asset stored: no assets/
         "owner.lock",
         "state.jsonl",
         "trace.jsonl",

@@ -215,7 +215,9 @@ class Auto(MemoryUse):
             self.output_schema = OutputSchema(saved)  # the run's own schema: resume keeps it
         ctx = self.context(store, info["task"], AssetStore.load(store.assets_dir))
         events = store.events()
-        ctx._seq = max((e.get("seq") or 0 for e in events), default=0)
+        # After the journal's model calls too: a kill may have cut the trace's last turn.
+        calls = store.exchanges.calls()
+        ctx._seq = max(max((e.get("seq") or 0 for e in events), default=0), max(calls, default=0))
         # The guards count the whole run: the model calls made before the interruption too.
         for event in events:
             if event.get("type") == "llm_call":

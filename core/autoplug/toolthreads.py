@@ -1,4 +1,5 @@
-"""The threads behind ``acall``: one shared pool for sync tools, one watchdog for async ones.
+"""The threads behind ``acall``: one shared pool for sync tools (:mod:`autoplug.toolpool`),
+one watchdog for async ones.
 
 The door's async half lives here too: :func:`first_step` and :class:`Rest` run
 an async tool's coroutine under the watchdog, :func:`run_sync` hands a sync tool
@@ -18,97 +19,17 @@ step still running past the tool's timeout is reported on stderr at once.
 
 from __future__ import annotations
 
-import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .toolfaults import async_failure, blocked, cancelled_error, no_exit_sync, tool_failure
+from .toolpool import ToolThreads
 from .tools import _failure, _success
 
 if TYPE_CHECKING:
     from .tools import CallContext, Tool, ToolCall, ToolResult
-
-#: How long an idle pool thread waits for work before it ends, in seconds.
-IDLE_THREAD_S = 60.0
-
-
-class ToolThreads:
-    """A pool of daemon threads that grows when all its threads are busy and shrinks when idle.
-
-    Not ``concurrent.futures.ThreadPoolExecutor`` (its threads are joined at
-    interpreter exit, so an abandoned tool would hold the process) and not a
-    thread per call (starting a thread costs more than handing work to one).
-    """
-
-    def __init__(self, idle_s: float = IDLE_THREAD_S) -> None:
-        self.idle_s = idle_s
-        self._jobs: queue.SimpleQueue[tuple[Any, Any, Callable[[], Any]]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._idle = 0  # threads waiting for a job, less the jobs already promised to them
-        self._started = 0
-
-    @property
-    def threads_started(self) -> int:
-        """How many threads the pool has started so far (reuse keeps this small)."""
-        return self._started
-
-    def submit(self, job: Callable[[], Any]) -> Any:
-        """An asyncio future of ``job()`` run in a pool thread; the running loop gets the result.
-
-        The future is settled in the loop's thread; a result that comes after the
-        future was cancelled (a timeout) is dropped.
-        """
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        with self._lock:
-            spawn = self._idle == 0
-            if not spawn:
-                self._idle -= 1
-            else:
-                self._started += 1
-                number = self._started
-        self._jobs.put((loop, future, job))
-        if spawn:
-            thread = threading.Thread(target=self._work, name=f"autoplug-tool-{number}")
-            thread.daemon = True
-            thread.start()
-        return future
-
-    def _work(self) -> None:
-        while True:
-            try:
-                loop, future, job = self._jobs.get(timeout=self.idle_s)
-            except queue.Empty:
-                with self._lock:
-                    if self._idle > 0:  # no job is promised to an idle thread: end this one
-                        self._idle -= 1
-                        return
-                continue  # a job was promised just now: take it
-            try:
-                outcome = (True, job())
-            except Exception as exc:
-                outcome = (False, exc)
-            try:
-                loop.call_soon_threadsafe(_settle, future, *outcome)
-            except RuntimeError:
-                pass  # the loop has closed: the tool was abandoned, its run is over
-            del loop, future, job, outcome  # hold nothing of a finished call while idle
-            with self._lock:
-                self._idle += 1
-
-
-def _settle(future: Any, ok: bool, value: Any) -> None:
-    if future.done():
-        return  # timed out or cancelled: the result is dropped
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
 
 
 class _Slot:
@@ -319,17 +240,30 @@ class Rest:
                     self.took = max(self.took, WATCHDOG.end(slot, previous))
 
 
+class _Expired(Exception):
+    """A sync tool's call ran past its limit (set on its future by the call's timer)."""
+
+
+def _expire(future: Any) -> None:
+    if not future.done():
+        future.set_exception(_Expired())
+
+
 async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> ToolResult:
-    """Run a sync tool in the shared pool, waiting at most ``limit`` seconds."""
+    """Run a sync tool in the shared pool, waiting at most ``limit`` seconds.
+
+    The limit is a timer on the call's future, not ``asyncio.timeout``: one
+    handle, no context manager or task bookkeeping, on the path of every call.
+    """
     import asyncio
     from functools import partial
 
     future = POOL.submit(partial(no_exit_sync, found.func, kwargs, True))
+    timer = None if limit is None else future.get_loop().call_later(limit, _expire, future)
     try:
-        async with asyncio.timeout(limit):
-            value = await future
+        value = await future
         return _success(value)
-    except TimeoutError:
+    except _Expired:
         return _failure(
             "timeout",
             f"tool {found.name!r} timed out after {limit:g} s; its thread was abandoned "
@@ -342,6 +276,9 @@ async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> T
         return tool_failure(found, asyncio.CancelledError(), ctx)
     except Exception as exc:
         return tool_failure(found, exc, ctx)
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 class Later:

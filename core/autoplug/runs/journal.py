@@ -92,11 +92,25 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def append(path: Path | str, data: bytes) -> None:
     """Append ``data`` (whole lines) to ``path``, creating it; one open, write, close."""
-    fd = os.open(path, _FLAGS, 0o644)
+    os.close(new_journal(path, data))
+
+
+def new_journal(path: Path | str, data: bytes) -> int:
+    """Create the journal ``path`` holding ``data``; its open descriptor, for
+    :meth:`AppendHandles.adopt` (or to close)."""
+    try:
+        fd = os.open(path, _FLAGS, 0o644)
+    except OSError as exc:
+        if exc.errno not in (errno.EMFILE, errno.ENFILE) or not len(HANDLES):
+            raise
+        HANDLES.close_all()  # the kept descriptors make room, as for an append
+        fd = os.open(path, _FLAGS, 0o644)
     try:
         _write_all(fd, data)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
 
 
 class AppendHandles:
@@ -150,6 +164,15 @@ class AppendHandles:
             _, oldest = self._fds.popitem(last=False)
             os.close(oldest)
         return fd
+
+    def adopt(self, path: str, fd: int) -> None:
+        """Keep ``fd``, a descriptor of :func:`new_journal` now reached by ``path`` (a new
+        run's journal, its folder renamed into place), as if :meth:`append` had opened it."""
+        with self._lock:
+            self._close(path)
+            self._fds[path] = fd
+            while len(self._fds) > self.limit:
+                os.close(self._fds.popitem(last=False)[1])
 
     def _close(self, path: str) -> None:
         fd = self._fds.pop(path, None)

@@ -44,14 +44,28 @@ def _digest(part: Any) -> str:
     return hashlib.sha256(canonical_json(part).encode("utf-8")).hexdigest()
 
 
+class ExchangeState:
+    """What a run's :class:`JournalExchangeLog` knows, kept by its store (which makes
+    the log on each use: the log points at the store, the store not at the log, so
+    an ended run's store is freed at once, not left to the garbage collector)."""
+
+    __slots__ = ("calls", "ids", "parts")
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.parts: dict[int, Any] = {}
+        self.calls: dict[int, dict[str, Any]] = {}
+
+
 class JournalExchangeLog:
     """The model calls of one :class:`RunStore`, each keyed by its ``llm_call`` event's ``seq``."""
 
-    def __init__(self, store: RunStore) -> None:
+    def __init__(self, store: RunStore, state: ExchangeState | None = None) -> None:
         self._store = store
-        self._ids: dict[str, int] = {}  # part hash -> id
-        self._parts: dict[int, Any] = {}
-        self._calls: dict[int, dict[str, Any]] = {}
+        state = state if state is not None else ExchangeState()
+        self._ids = state.ids  # part hash -> id
+        self._parts = state.parts
+        self._calls = state.calls
 
     def save(
         self,
@@ -81,7 +95,8 @@ class JournalExchangeLog:
                 "usage": usage,
                 "duration_s": duration_s,
             }
-            self._store._append_lines([*new, call])
+            # Not a checkpoint: written with the next one, or at the end of the loop's turn.
+            self._store._append_lines([*new, call], durable=False)
 
     def _message_id(self, message: dict[str, Any], seen: dict[str, int], new: list) -> int:
         content = message.get("content")

@@ -64,9 +64,18 @@ def process_start_time(pid: int) -> str | None:
     ``lstart``), if it can be read.
 
     Stored with the owner so that a recycled pid is not mistaken for the owner.
+    This process's own is read once (every new run records it).
     """
+    if _MINE[0] == (pid, PROC) and _MINE[1] is not None:
+        return _MINE[1]
     found = _stat(pid)
-    return found[1] if found else None
+    start = found[1] if found else None
+    if pid == os.getpid():
+        _MINE[:] = [(pid, PROC), start]  # by pid: a forked child reads its own
+    return start
+
+
+_MINE: list = [None, None]  # ((this process's pid, where it was read), its start time)
 
 
 def owner_alive(pid: int | None, host: str | None, start: str | None) -> bool:

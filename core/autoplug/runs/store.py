@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from ..errors import RunError
 from ..events import Event
 from . import claims
 from .ids import new_run_id, utc_iso
-from .journal import HANDLES, append, cut_partial_line, line, lines, os_problem
-from .journal_exchanges import JournalExchangeLog
+from .journal import HANDLES, line, lines, new_journal, os_problem
+from .journal_exchanges import ExchangeState, JournalExchangeLog
 from .owners import owner_alive, process_start_time
 from .shapes import CHILD, DECISION, MESSAGE, STEP, TEAM, USAGE, checked, checked_plan, kind_of
 from .sqlite_store import (
@@ -38,6 +39,7 @@ from .sqlite_store import (
 )
 from .status import run_info, status_fields
 from .trace import read_events, read_trace
+from .writer import RunWriter
 
 _MADE: set[Path] = set()  # runs folders this process has made (or found) already
 
@@ -77,6 +79,10 @@ __all__ = [
 
 def _os_error(run_id: str, what: str, path: Path, exc: OSError) -> RunError:
     return RunError(f"run {run_id!r}: cannot {what} {path}: {os_problem(exc)}")
+
+
+def _write_failed(run_id: str, path: str, exc: OSError) -> RunError:
+    return _os_error(run_id, "write", Path(path), exc)
 
 
 class JournalCheckpointer:
@@ -134,9 +140,21 @@ class RunStore:
         self._children: dict[str, tuple[str, Any]] = {}  # a manager's, by assignment
         self._damage: dict[str, str] = {}  # kind -> the first structural fault found
         self._claimed = False
-        self._clean: set[str] = set()  # files whose partial last line is already cut
-        self.checkpoint = JournalCheckpointer(self)
-        self.exchanges = JournalExchangeLog(self)
+        # Told the run id, not the store: no reference cycle keeps an ended run's store alive.
+        self._writer = RunWriter(self._lock, partial(_write_failed, self.run_id))
+        self._exchange_state = ExchangeState()
+
+    # Made on each use, not kept: a store holding objects that point back at it is a
+    # reference cycle, and an ended run's store would wait for the garbage collector.
+    @property
+    def checkpoint(self) -> JournalCheckpointer:
+        """The :class:`~autoplug.agents.context.Checkpointer` of this run's plans and steps."""
+        return JournalCheckpointer(self)
+
+    @property
+    def exchanges(self) -> JournalExchangeLog:
+        """The model calls of this run (what each was told and answered)."""
+        return JournalExchangeLog(self, self._exchange_state)
 
     # -- opening ----------------------------------------------------------------
 
@@ -170,6 +188,7 @@ class RunStore:
             "owner_start": process_start_time(pid),
             "updated": time.time(),
         }
+        kept: list[int] = []  # the new journals' descriptors, kept for their first writes
         try:
             if parent not in _MADE:
                 parent.mkdir(parents=True, exist_ok=True)
@@ -179,20 +198,24 @@ class RunStore:
             except FileNotFoundError:  # the runs folder was removed since: make it again
                 parent.mkdir(parents=True, exist_ok=True)
                 staging.mkdir()
-            (staging / "assets").mkdir()
-            append(staging / TRACE_FILE, b"")
-            append(staging / JOURNAL_FILE, line(row))
+            # No assets/ folder: the asset store makes it for the first asset with a file.
+            kept.append(new_journal(staging / TRACE_FILE, b""))
+            kept.append(new_journal(staging / JOURNAL_FILE, line(row)))
             # Claimed before anyone can see it: nobody else knows the id yet.
             token = claims.fresh_claim(staging, LOCK_FILE)
             os.rename(staging, parent / run_id)
         except OSError as exc:
+            for fd in kept:
+                os.close(fd)
             _MADE.discard(parent)  # deleted since? then it is made again next time
             problem = os_problem(exc)
             # Out of descriptors is said as that: the folder itself is fine.
             hint = "" if "open files" in problem else " (it must be a folder autoplug can write)"
             raise RunError(f"cannot create a run folder in {parent}: {problem}{hint}") from None
         store = cls(parent / run_id)
-        store._clean.update((store._state, store._trace))  # just written whole
+        store._writer.mark_clean(store._state, store._trace)  # just written whole
+        HANDLES.adopt(store._trace, kept[0])
+        HANDLES.adopt(store._state, kept[1])
         store._apply(row)
         claims.hold(store.folder, token)
         store._claimed = True
@@ -328,24 +351,31 @@ class RunStore:
         """Append ``record`` to the journal (durable against kill -9 on return), then apply it."""
         self._append_lines([record])
 
-    def _append_lines(self, records: list[dict[str, Any]]) -> None:
+    def _append_lines(self, records: list[dict[str, Any]], *, durable: bool = True) -> None:
+        """Append ``records`` and apply them; ``durable=False`` (a model call's record, not
+        a checkpoint) lets them wait for the end of the loop's turn (see :mod:`.writer`)."""
         if self.read_only:
             raise RunError(f"run {self.run_id!r}: cannot write {self.state_path}: opened read-only")
         data = b"".join(line(r) for r in records)
         with self._lock:
-            try:
-                self._cut(self._state)
-                HANDLES.append(self._state, data)
-            except OSError as exc:
-                raise _os_error(self.run_id, "write", self.state_path, exc) from None
+            self._writer.write(self._state, data, durable=durable)
             where = self._where
             for record in records:
                 self._apply(record, where)
 
+    def flush(self) -> None:
+        """Write the run's lines still waiting for the end of the loop's turn (trace events,
+        model calls); :meth:`close` and the readers of this store do it themselves."""
+        self._writer.flush()
+
     def close(self) -> None:
         """Give up the claim on the run and close the run's kept journal descriptors."""
         with self._lock:
-            HANDLES.forget((self._state, self._trace, str(self.assets_dir / "manifest.jsonl")))
+            try:
+                if not self.read_only:
+                    self._writer.flush()
+            finally:
+                HANDLES.forget((self._state, self._trace, str(self.assets_dir / "manifest.jsonl")))
             if self._claimed:
                 claims.release(self.folder, LOCK_FILE)
                 self._claimed = False
@@ -373,15 +403,6 @@ class RunStore:
             raise _os_error(self.run_id, "open", path, exc) from None
         self._claimed = True
 
-    def _cut(self, path: str) -> None:
-        """Before this store's first append to ``path``: cut a killed writer's partial line.
-
-        Appending after it would glue two records into one garbled line.
-        """
-        if path not in self._clean:
-            cut_partial_line(path)
-            self._clean.add(path)
-
     def __enter__(self) -> RunStore:
         return self
 
@@ -391,23 +412,22 @@ class RunStore:
     # -- the trace --------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        """Append ``event`` to trace.jsonl as one JSON line (written before this returns)."""
+        """Append ``event`` to trace.jsonl as one JSON line: written by the end of the event
+        loop's turn (at once without a running loop), and before any later checkpoint."""
         if self.read_only:
             raise RunError(f"run {self.run_id!r}: cannot write {self.trace_path}: opened read-only")
-        data = line(event.to_dict())
-        with self._lock:
-            try:
-                self._cut(self._trace)
-                HANDLES.append(self._trace, data)
-            except OSError as exc:
-                raise _os_error(self.run_id, "write", self.trace_path, exc) from None
+        self._writer.write(self._trace, line(event.to_dict()), durable=False)
 
     def events(self) -> list[dict[str, Any]]:
         """Every readable event of the trace, in order (a partial last line is ignored)."""
+        if not self.read_only:
+            self._writer.flush()
         return read_events(self.trace_path, self.run_id)
 
     def unreadable_trace_lines(self) -> int:
         """How many lines of the trace (not counting a partial last one) cannot be read."""
+        if not self.read_only:
+            self._writer.flush()
         return read_trace(self.trace_path, self.run_id)[1]
 
     # -- decisions and conversation ---------------------------------------------

@@ -1,0 +1,222 @@
+"""A run's journal lines on their way to disk (autoplug.runs.writer): checkpoints at once,
+events and model calls by the end of the event loop's turn, in few writes, few files open."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autoplug.errors import RunError
+from autoplug.events import Event
+from autoplug.runs import RunStore, writer
+from autoplug.runs.journal import HANDLES, HANDLES_MAX, AppendHandles
+
+
+def make(home: Path) -> RunStore:
+    return RunStore.create(home, task="t", model="scripted:test", auto="runner", workspace=home)
+
+
+def event(store: RunStore, seq: int, kind: str = "step_started") -> Event:
+    return Event(type=kind, run_id=store.run_id, seq=seq, data={"step": f"s{seq}"})
+
+
+def on_disk(path: Path) -> list[dict]:
+    return [json.loads(text) for text in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def writes(monkeypatch):
+    """Every ``write`` of a journal: (file name, number of lines)."""
+    made: list[tuple[str, int]] = []
+    original = AppendHandles.append
+
+    def counting(self, path, data):
+        made.append((os.path.basename(path), data.count(b"\n")))
+        return original(self, path, data)
+
+    monkeypatch.setattr(AppendHandles, "append", counting)
+    return made
+
+
+def test_an_event_is_on_disk_by_the_end_of_the_loop_turn_it_happened_in(tmp_path):
+    store = make(tmp_path)
+
+    async def run() -> tuple[list, list]:
+        store.append_event(event(store, 1))
+        store.append_event(event(store, 2, "tool_call"))
+        during = on_disk(store.trace_path)
+        await asyncio.sleep(0)  # the turn ends
+        return during, on_disk(store.trace_path)
+
+    during, after = asyncio.run(run())
+    assert during == []
+    assert [e["seq"] for e in after] == [1, 2]
+    store.close()
+
+
+def test_the_events_of_one_turn_go_out_in_one_write(tmp_path, writes):
+    store = make(tmp_path)
+
+    async def run() -> None:
+        for seq in range(1, 6):
+            store.append_event(event(store, seq))
+        await asyncio.sleep(0)
+        store.append_event(event(store, 6))
+        await asyncio.sleep(0)
+
+    asyncio.run(run())
+    assert [w for w in writes if w[0] == "trace.jsonl"] == [("trace.jsonl", 5), ("trace.jsonl", 1)]
+    store.close()
+
+
+def test_a_finished_step_is_on_disk_when_save_step_returns_inside_a_loop(tmp_path):
+    store = make(tmp_path)
+
+    async def run() -> list:
+        store.exchanges.save(
+            1,
+            agent="planner",
+            model="m",
+            messages=[{"role": "user", "content": "hi"}],
+            reply={"content": "ok"},
+            usage={},
+            duration_s=0.1,
+        )  # not a checkpoint: it waits, and goes out with the step's record, in its order
+        store.checkpoint.save_step(1, "s1", {"status": "succeeded", "asset": "a1"})
+        return on_disk(store.state_path)  # before the turn ends
+
+    records = asyncio.run(run())
+    assert [r["k"] for r in records] == ["run", "part", "part", "call", "step"]
+    assert RunStore.open(tmp_path, store.run_id).checkpoint.finished_step(1, "s1")["asset"] == "a1"
+    store.close()
+
+
+def test_without_a_running_loop_an_event_is_written_at_once(tmp_path):
+    store = make(tmp_path)
+    store.append_event(event(store, 1))
+    assert [e["seq"] for e in on_disk(store.trace_path)] == [1]
+    store.close()
+
+
+def test_lines_past_the_bound_are_written_without_waiting_for_the_turn(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer, "PENDING_MAX", 300)
+    store = make(tmp_path)
+
+    async def run() -> int:
+        for seq in range(1, 20):
+            store.append_event(event(store, seq))
+        return len(on_disk(store.trace_path))
+
+    written = asyncio.run(run())
+    assert written >= 19 - 300 // 80  # at most the bound's worth of lines still waits
+    store.close()
+    assert len(on_disk(store.trace_path)) == 19
+
+
+def test_close_and_the_readers_write_what_waits(tmp_path):
+    store = make(tmp_path)
+
+    async def run() -> list:
+        store.append_event(event(store, 1))
+        seen = [e["seq"] for e in store.events()]  # this store's reader sees its own events
+        store.append_event(event(store, 2))
+        store.close()
+        return seen
+
+    assert asyncio.run(run()) == [1]
+    assert [e["seq"] for e in on_disk(store.trace_path)] == [1, 2]
+
+
+def test_a_failed_write_at_the_end_of_a_turn_is_raised_by_the_next_write(tmp_path):
+    store = make(tmp_path)
+    HANDLES.forget([str(store.trace_path)])
+    store.trace_path.unlink()
+    store.trace_path.mkdir()  # the trace cannot be opened for writing any more
+
+    async def run() -> None:
+        store.append_event(event(store, 1))
+        await asyncio.sleep(0)  # the write fails here, with nobody to tell
+        store.append_event(event(store, 2))
+
+    with pytest.raises(RunError, match=r"cannot write .*trace\.jsonl"):
+        asyncio.run(run())
+    store.checkpoint.save_step(1, "s1", {"status": "succeeded"})  # the journal still works
+    assert RunStore.open(tmp_path, store.run_id).checkpoint.finished_step(1, "s1")
+
+
+def test_kill_9_in_the_middle_of_a_turn_loses_no_checkpoint(tmp_path):
+    script = f"""
+import asyncio, os, signal
+from pathlib import Path
+from autoplug.events import Event
+from autoplug.runs import RunStore
+home = Path({str(tmp_path)!r})
+store = RunStore.create(home, task="t", model="m", auto="runner", workspace=home)
+print(store.run_id, flush=True)
+async def run():
+    for n in range(5):
+        store.append_event(Event("step_started", store.run_id, 2 * n + 1, data={{}}))
+        store.checkpoint.save_step(1, f"s{{n}}", {{"status": "succeeded"}})
+        store.append_event(Event("step_finished", store.run_id, 2 * n + 2, data={{}}))
+    os.kill(os.getpid(), signal.SIGKILL)  # before the turn ends
+asyncio.run(run())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    again = RunStore.open(tmp_path, done.stdout.strip())
+    assert [s for _, s, _ in again.steps()] == [f"s{n}" for n in range(5)]
+    assert again.info()["status"] == "interrupted"
+
+
+def test_open_journals_stay_bounded_with_many_interleaved_live_runs(tmp_path):
+    HANDLES.close_all()
+
+    async def run() -> int:
+        before = len(os.listdir("/proc/self/fd"))  # the loop's own descriptors counted
+        stores = [make(tmp_path) for _ in range(120)]
+        peak = 0
+        for step in range(3):  # every run writes each turn, interleaved with all the others
+            for store in stores:
+                store.append_event(event(store, 2 * step + 1))
+                store.checkpoint.save_step(1, f"s{step}", {"status": "succeeded"})
+                store.append_event(event(store, 2 * step + 2, "step_finished"))
+            await asyncio.sleep(0)
+            peak = max(peak, len(os.listdir("/proc/self/fd")))
+        for store in stores:
+            store.close()
+        return peak - before
+
+    grown = asyncio.run(run())
+    assert len(HANDLES) <= HANDLES_MAX
+    assert grown <= HANDLES_MAX + 1  # the kept journals (and the process lock), not a run's each
+    some = sorted((tmp_path / "runs").iterdir())[57]
+    again = RunStore.open(tmp_path, some.name)
+    assert [s for _, s, _ in again.steps()] == ["s0", "s1", "s2"]
+    assert [e["seq"] for e in again.events()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_loop_closed_before_its_turn_ended_leaves_no_line_waiting_in_the_next(tmp_path):
+    store = make(tmp_path)
+
+    async def one() -> None:
+        store.append_event(event(store, 1))
+        asyncio.get_running_loop().stop()  # it stops before its turn's end comes
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(one())
+    first.close()
+
+    async def two() -> list:
+        store.append_event(event(store, 2))
+        await asyncio.sleep(0)
+        return [e["seq"] for e in on_disk(store.trace_path)]
+
+    assert asyncio.run(two()) == [1, 2]
+    store.close()

@@ -1,0 +1,81 @@
+"""The pool behind sync tools (autoplug.toolpool, used by autoplug.toolthreads): few threads for a burst of quick
+calls, a thread of its own for every call whose tool blocks, results in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from autoplug import tool
+from autoplug.toolpool import EAGER_THREADS, GROW_AFTER_S, ToolThreads
+from autoplug.toolthreads import run_sync
+
+
+def test_a_burst_of_quick_calls_is_served_by_a_few_threads():
+    pool = ToolThreads()
+
+    async def burst() -> list:
+        return await asyncio.gather(*(pool.submit(lambda i=i: i * 2) for i in range(2000)))
+
+    assert asyncio.run(burst()) == [i * 2 for i in range(2000)]
+    # Not a thread each: the eager few, and one more per GROW_AFTER_S while calls waited.
+    assert pool.threads_started <= EAGER_THREADS + 8
+
+
+def test_calls_whose_tools_block_each_get_a_thread_soon():
+    pool = ToolThreads()
+    count = EAGER_THREADS * 3
+    together = threading.Barrier(count, timeout=10)  # none returns until all have started
+
+    async def blocking() -> tuple[list, float]:
+        start = time.monotonic()
+        done = await asyncio.gather(*(pool.submit(together.wait) for _ in range(count)))
+        return done, time.monotonic() - start
+
+    done, took = asyncio.run(blocking())
+    assert sorted(done) == list(range(count))
+    assert pool.threads_started == count
+    assert took < 2.0  # a few GROW_AFTER_S, not the barrier's timeout
+    assert GROW_AFTER_S < 0.05
+
+
+def test_a_failure_and_a_result_come_back_to_their_own_calls():
+    pool = ToolThreads()
+
+    def fails() -> None:
+        raise ValueError("no")
+
+    async def both() -> list:
+        return await asyncio.gather(
+            pool.submit(fails), pool.submit(lambda: "yes"), return_exceptions=True
+        )
+
+    failed, answered = asyncio.run(both())
+    assert isinstance(failed, ValueError) and str(failed) == "no"
+    assert answered == "yes"
+
+
+def test_a_result_after_its_call_timed_out_is_dropped_and_the_pool_goes_on():
+    release = threading.Event()
+
+    @tool
+    def stuck() -> str:
+        """Waits until released."""
+        release.wait(10)
+        return "late"
+
+    @tool
+    def quick() -> str:
+        """Answers at once."""
+        return "now"
+
+    async def calls() -> tuple:
+        late = await run_sync(stuck, {}, 0.05, None)
+        release.set()
+        await asyncio.sleep(0.05)  # the stuck call's result arrives for a settled future
+        return late, await run_sync(quick, {}, 5.0, None)
+
+    late, now = asyncio.run(calls())
+    assert late.kind == "timeout" and "timed out after 0.05 s" in late.error
+    assert now.ok and now.value == "now"
