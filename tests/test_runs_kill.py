@@ -99,6 +99,11 @@ def finished_steps(home: Path, run_id: str) -> set[int]:
         return {int(step[1:]) for _, step, rec in store.steps() if rec["status"] == "succeeded"}
 
 
+def status(home: Path, run_id: str) -> str:
+    with RunStore.open(home, run_id, read_only=True) as store:
+        return store.info()["status"]
+
+
 def start(home: Path, what: str, env: dict) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(home), what],
@@ -119,6 +124,7 @@ def test_kill_9_at_random_moments_never_redoes_a_finished_step(tmp_path, seed):
     env = {**os.environ, "KILL_STEPS": str(STEPS), "KILL_COUNTER": str(counter)}
     proc, run_id = start(home, "run", env)
     kills = []  # (finished steps per the journal, tick counts) at each kill
+    ended = False  # the run had ended (its journal says succeeded) before a kill landed
     for _ in range(3):
         time.sleep(rng.uniform(0.0, 0.25))
         if proc.poll() is not None:
@@ -126,10 +132,15 @@ def test_kill_9_at_random_moments_never_redoes_a_finished_step(tmp_path, seed):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills.append((finished_steps(home, run_id), counts(counter)))
+        if status(home, run_id) == "succeeded":
+            ended = True  # nothing is left to resume (a resume would be refused)
+            break
         proc, resumed = start(home, run_id, env)
         assert resumed == run_id
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0 and out.strip().endswith("succeeded"), out
+    if not ended:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out.strip().endswith("succeeded"), out
+    assert status(home, run_id) == "succeeded"
     final = counts(counter)
     assert set(final) == set(range(1, STEPS + 1))  # every step ran
     for finished, at_kill in kills:
