@@ -220,3 +220,26 @@ def test_a_loop_closed_before_its_turn_ended_leaves_no_line_waiting_in_the_next(
 
     assert asyncio.run(two()) == [1, 2]
     store.close()
+
+
+def broken_trace(store: RunStore) -> None:
+    """Make the trace impossible to open for writing (a folder in its place)."""
+    HANDLES.forget([str(store.trace_path)])
+    store.trace_path.unlink()
+    store.trace_path.mkdir()
+
+
+def test_a_failed_end_of_turn_write_keeps_no_later_checkpoint_off_disk(tmp_path):
+    store = make(tmp_path)
+    broken_trace(store)
+
+    async def run() -> None:
+        store.append_event(event(store, 1))
+        await asyncio.sleep(0)  # the trace's write fails here, with nobody to tell
+        # The run's end: recorded, then the trace's failure is reported.
+        store.set_status("failed", reason="the trace could not be written")
+
+    with pytest.raises(RunError, match=r"cannot write .*trace\.jsonl"):
+        asyncio.run(run())
+    assert store.info()["status"] == "failed"
+    assert RunStore.open(tmp_path, store.run_id, read_only=True).info()["status"] == "failed"

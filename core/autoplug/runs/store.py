@@ -362,6 +362,9 @@ class RunStore:
             where = self._where
             for record in records:
                 self._apply(record, where)
+            # Only now: the records are on disk and applied whatever an earlier turn's
+            # write met, and that failure is still told (the caller's run fails on it).
+            self._writer.check()
 
     def flush(self) -> None:
         """Write the run's lines still waiting for the end of the loop's turn (trace events,

@@ -47,7 +47,10 @@ class RunWriter:
 
     ``failed(path, exc)`` turns an :class:`OSError` of writing ``path`` into the
     :class:`RunError` to raise. A failure of a write made at the end of a turn
-    (nobody is there to be told) is raised by the next :meth:`write` or :meth:`flush`.
+    (nobody is there to be told) is raised by the next ``soon`` :meth:`write`, by
+    :meth:`flush`, or by :meth:`check` — which the store calls after a checkpoint
+    is written and applied: an earlier trace line's failure must not keep a
+    checkpoint (a finished step, the run's end) off disk.
     """
 
     __slots__ = ("_clean", "_failed", "_failure", "_lock", "_pending", "_scheduled", "_size")
@@ -69,7 +72,8 @@ class RunWriter:
         """Send ``data`` (whole lines) to ``path``: on disk when this returns if ``durable``,
         else by the end of the loop's turn. Raises :class:`RunError` when a write fails."""
         with self._lock:
-            self._raise_failure()
+            if not durable:
+                self._raise_failure()
             pending = self._pending.get(path)
             if pending is None:
                 pending = self._pending[path] = []
@@ -93,6 +97,11 @@ class RunWriter:
         """Write every waiting line now (before reading the files, or closing)."""
         with self._lock:
             self._flush(None)
+            self._raise_failure()
+
+    def check(self) -> None:
+        """Raise the failure of a write made at the end of a turn, if one is not told yet."""
+        with self._lock:
             self._raise_failure()
 
     def _end_of_turn(self) -> None:
