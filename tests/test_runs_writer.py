@@ -243,3 +243,19 @@ def test_a_failed_end_of_turn_write_keeps_no_later_checkpoint_off_disk(tmp_path)
         asyncio.run(run())
     assert store.info()["status"] == "failed"
     assert RunStore.open(tmp_path, store.run_id, read_only=True).info()["status"] == "failed"
+
+
+def test_close_gives_up_the_claim_even_when_its_last_lines_cannot_be_written(tmp_path):
+    store = make(tmp_path)
+    broken_trace(store)
+
+    async def run() -> None:
+        store.append_event(event(store, 1, "run_finished"))
+
+    asyncio.run(run())  # its write fails at the end of the turn, with nobody to tell
+    with pytest.raises(RunError, match=r"cannot write .*trace\.jsonl"):
+        store.close()
+    # The run's folder is free for a resumer: the failed write did not keep the claim.
+    again = RunStore.open(tmp_path, store.run_id)
+    again.claim()
+    again.close()

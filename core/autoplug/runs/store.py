@@ -378,10 +378,12 @@ class RunStore:
                 if not self.read_only:
                     self._writer.flush()
             finally:
+                # Even when the last lines fail (told by the raise): a claim kept would
+                # refuse every resumer of the run while this process lives.
                 HANDLES.forget((self._state, self._trace, str(self.assets_dir / "manifest.jsonl")))
-            if self._claimed:
-                claims.release(self.folder, LOCK_FILE)
-                self._claimed = False
+                if self._claimed:
+                    claims.release(self.folder, LOCK_FILE)
+                    self._claimed = False
 
     # -- ownership --------------------------------------------------------------
 
