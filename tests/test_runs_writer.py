@@ -259,3 +259,29 @@ def test_close_gives_up_the_claim_even_when_its_last_lines_cannot_be_written(tmp
     again = RunStore.open(tmp_path, store.run_id)
     again.claim()
     again.close()
+
+
+def test_a_file_that_cannot_be_written_loses_no_line_of_the_other_files(tmp_path):
+    store = make(tmp_path)
+    broken_trace(store)
+    message = {"role": "user", "content": "hi"}
+
+    async def run() -> None:
+        store.append_event(event(store, 1, "llm_call"))  # the trace's line waits first
+        store.exchanges.save(
+            1,
+            agent="dynamic",
+            model="scripted:test",
+            messages=[message],
+            reply={"role": "assistant", "content": "ok"},
+            usage={"input_tokens": 1, "output_tokens": 1},
+            duration_s=0.0,
+        )
+        await asyncio.sleep(0)  # the trace's write fails; the journal's must still be made
+
+    asyncio.run(run())
+    with pytest.raises(RunError, match=r"cannot write .*trace\.jsonl"):
+        store.flush()  # told, as the next write would
+    again = RunStore.open(tmp_path, store.run_id, read_only=True)
+    assert list(again.exchanges.calls()) == [1]
+    assert again.exchanges.calls()[1]["reply"] == {"role": "assistant", "content": "ok"}

@@ -132,6 +132,7 @@ class RunWriter:
                 return
             self._size -= sum(len(chunk) for chunk in chunks)
             order = [(only, chunks)]
+        first: RunError | None = None
         for path, chunks in order:
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             try:
@@ -141,4 +142,8 @@ class RunWriter:
                     self._clean.add(path)
                 HANDLES.append(path, data)
             except OSError as exc:
-                raise self._failed(path, exc) from None
+                # The other files are still written: one file's failure (raised, once
+                # they are) must not drop their lines without a word.
+                first = first or self._failed(path, exc)
+        if first is not None:
+            raise first
