@@ -4,6 +4,8 @@ calls, a thread of its own for every call whose tool blocks, results in batches.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 
@@ -79,3 +81,33 @@ def test_a_result_after_its_call_timed_out_is_dropped_and_the_pool_goes_on():
     late, now = asyncio.run(calls())
     assert late.kind == "timeout" and "timed out after 0.05 s" in late.error
     assert now.ok and now.value == "now"
+
+
+def test_a_forked_child_runs_sync_tools_in_threads_of_its_own():
+    # The parent's pool threads are not in the child: a pool that counted them as
+    # idle queued the child's call for no thread (it never ran; a timeout reported it).
+    script = """
+import asyncio, os
+from autoplug import tool
+from autoplug.toolthreads import run_sync
+
+@tool
+def quick() -> str:
+    '''Answers at once.'''
+    return "now"
+
+async def once():
+    result = await run_sync(quick, {}, 5.0, None)
+    return result.value if result.ok else result.error
+
+print("parent", asyncio.run(once()), flush=True)
+pid = os.fork()
+if pid == 0:
+    print("child", asyncio.run(once()), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.splitlines() == ["parent now", "child now"], done.stderr

@@ -3,13 +3,16 @@
 Process-wide, started on first use. Its threads are daemon threads that nobody
 joins, so a sync tool past its timeout can be abandoned (a Python thread cannot
 be stopped): its thread stays busy, the pool starts another for the next call,
-and neither the run nor the process's exit waits for it.
+and neither the run nor the process's exit waits for it. A forked child starts
+with an empty pool (its parent's threads are not in it).
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +53,11 @@ class ToolThreads:
         self._started = 0
         self._armed: Any = None  # the loop a look at calls waiting for a thread is due in
         self._done: dict[Any, list[tuple[Any, bool, Any]]] = {}  # loop -> results to settle
+        if hasattr(os, "register_at_fork"):
+            # A forked child has none of these threads: counted as idle, they would
+            # take no call of the child's (it would wait forever, or time out).
+            mine = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _forked(mine))
 
     @property
     def threads_started(self) -> int:
@@ -149,3 +157,14 @@ class ToolThreads:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+
+def _forked(ref: weakref.ref[ToolThreads]) -> None:
+    """In a forked child: no thread, no queued call, no result of the parent's loops."""
+    pool = ref()
+    if pool is not None:
+        pool._jobs = queue.SimpleQueue()
+        pool._lock = threading.Lock()  # another thread may have held it at the fork
+        pool._idle = pool._alive = 0
+        pool._armed = None
+        pool._done = {}
