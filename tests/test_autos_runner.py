@@ -428,3 +428,36 @@ def test_a_run_with_no_memory_configured_starts_no_thread_for_it(tmp_path):
     run, executor = asyncio.run(go())
     assert run.status == "succeeded"
     assert executor is None
+
+
+class Waiting(Auto):
+    """Notes a step, waits for something (its turn ends), then gives up."""
+
+    name = "waiting"
+
+    async def solve(self, ctx, memories):
+        ctx.emit("echo_shouted", text="waiting")
+        await asyncio.sleep(0.01)
+        return "failed", None, "nothing came"
+
+
+def test_a_run_whose_trace_breaks_records_its_end_and_frees_the_run(tmp_path):
+    from autoplug.errors import RunError
+    from autoplug.runs.journal import HANDLES
+
+    kernel = Kernel(plugins=[EchoPlugin()], home=tmp_path)
+
+    def trace_breaks(event) -> None:
+        if event.type == "run_started":  # a folder in the trace's place: it cannot be written
+            trace = tmp_path / "runs" / event.run_id / "trace.jsonl"
+            HANDLES.forget([str(trace)])
+            trace.unlink()
+            trace.mkdir()
+
+    with pytest.raises(RunError, match=r"cannot write .*trace\.jsonl"):
+        kernel.run("x", model=ScriptedModel([]), auto=Waiting, on_event=trace_breaks)
+    (folder,) = (tmp_path / "runs").iterdir()
+    store = RunStore.open(tmp_path, folder.name)
+    assert store.info()["status"] == "failed"
+    store.claim()  # the ended run is nobody's: it can be resumed
+    store.close()

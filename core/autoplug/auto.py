@@ -330,9 +330,13 @@ class Auto(MemoryUse):
     ) -> RunResult:
         """Record the end of the run, emit ``run_finished``, close the store; the result."""
         usage = usage if usage is not None else ctx.usage.to_dict()
-        ctx.store.set_status(status, reason=reason, answer=answer, usage=usage)
-        ctx.emit("run_finished", status=status, reason=reason, answer=answer, usage=usage)
-        ctx.store.close()
+        try:
+            ctx.store.set_status(status, reason=reason, answer=answer, usage=usage)
+            ctx.emit("run_finished", status=status, reason=reason, answer=answer, usage=usage)
+        finally:
+            # Closed even when a write fails (an earlier turn's trace line, raised here):
+            # the ended run's claim must not outlive it in a process that goes on.
+            ctx.store.close()
         return self.result(ctx, status, answer, reason, usage)
 
     def result(
