@@ -461,3 +461,17 @@ def test_a_run_whose_trace_breaks_records_its_end_and_frees_the_run(tmp_path):
     assert store.info()["status"] == "failed"
     store.claim()  # the ended run is nobody's: it can be resumed
     store.close()
+
+
+def test_an_observer_told_of_the_run_finished_finds_the_whole_trace_on_disk(tmp_path):
+    kernel = Kernel(plugins=[EchoPlugin()], home=tmp_path)
+    found: list[str] = []
+
+    def export(event) -> None:  # e.g. ship the trace when the run ends
+        if event.type == "run_finished":
+            with RunStore.open(tmp_path, event.run_id, read_only=True) as store:
+                found.extend(e["type"] for e in store.events())
+
+    run = kernel.run("hello", model=ScriptedModel(["ok"]), auto="echo", on_event=export)
+    assert run.status == "succeeded"
+    assert found == ["run_started", "llm_call", "echo_shouted", "run_finished"]

@@ -309,10 +309,19 @@ class Auto(MemoryUse):
         return ctx
 
     def deliver(self, store: Any, event: Event) -> None:
-        """Write ``event`` to the trace, then give it to the hooks and ``on_event``."""
+        """Write ``event`` to the trace, then give it to the hooks and ``on_event``.
+
+        The trace's lines wait for the end of the loop's turn (:mod:`.runs.writer`)
+        only while nobody is told: an observer (``on_event``, a plugin's ``on_event``
+        hook) may read the run's folder, so the event is on disk before it is told.
+        """
         store.append_event(event)
         if event.type == "llm_call":
             self.model_answered()
+        if self.on_event is not None or self.kernel.observes_events():
+            flush = getattr(store, "flush", None)  # a store with no waiting lines has none
+            if flush is not None:
+                flush()
         self.kernel.emit(event)
         if self.on_event is not None:
             try:

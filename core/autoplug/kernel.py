@@ -353,12 +353,18 @@ class Kernel:
 
     # -- events -------------------------------------------------------------
 
-    def emit(self, event: Any) -> None:
-        """Give ``event`` to every ``on_event`` implementation; report and ignore their errors."""
+    def observes_events(self) -> bool:
+        """Whether a plugin implements ``on_event`` (so :meth:`emit` tells someone)."""
         if self._event_impls is None:
             self._event_impls = sorted(
                 self.pm.hook.on_event.get_hookimpls(), key=lambda i: i.plugin_name
             )
+        return bool(self._event_impls)
+
+    def emit(self, event: Any) -> None:
+        """Give ``event`` to every ``on_event`` implementation; report and ignore their errors."""
+        if self._event_impls is None:
+            self.observes_events()
         for impl in self._event_impls:
             try:
                 impl.function(*([event] if impl.argnames else []))
