@@ -318,7 +318,7 @@ class Auto(MemoryUse):
         store.append_event(event)
         if event.type == "llm_call":
             self.model_answered()
-        if self.on_event is not None or self.kernel.observes_events():
+        if self.on_event is not None or self.kernel._observes_events():
             flush = getattr(store, "flush", None)  # a store with no waiting lines has none
             if flush is not None:
                 flush()

@@ -353,7 +353,7 @@ class Kernel:
 
     # -- events -------------------------------------------------------------
 
-    def observes_events(self) -> bool:
+    def _observes_events(self) -> bool:
         """Whether a plugin implements ``on_event`` (so :meth:`emit` tells someone)."""
         if self._event_impls is None:
             self._event_impls = sorted(
@@ -364,7 +364,7 @@ class Kernel:
     def emit(self, event: Any) -> None:
         """Give ``event`` to every ``on_event`` implementation; report and ignore their errors."""
         if self._event_impls is None:
-            self.observes_events()
+            self._observes_events()
         for impl in self._event_impls:
             try:
                 impl.function(*([event] if impl.argnames else []))
