@@ -60,14 +60,13 @@ def status_fields(
     now = time.time()
     fields: dict[str, Any] = {"status": status, "updated": now}
     if status == "running":
-        pid = os.getpid()
+        owner = this_owner()
         fields.update(
             finished=None,
             reason=None,
             answer=None,
-            owner_pid=pid,
-            owner_host=socket.gethostname(),
-            owner_start=process_start_time(pid),
+            owner_start=process_start_time(owner["owner_pid"]),
+            **owner,
         )
     else:
         fields.update(finished=utc_iso(now), reason=reason, answer=answer, usage=usage)
