@@ -177,3 +177,42 @@ def test_one_call_replies_are_estimated_as_whole_serializations(replies):
         assert response.function_calls[0].id  # a call without an id gets one
         history.append(response.message())
         history.append(Message("tool", "done", call_id=response.function_calls[0].id, name="x"))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    messages.filter(bool),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["extend", "replace_last", "drop_last", "again", "anew"]), messages
+        ),
+        max_size=6,
+    ),
+    st.lists(st.sampled_from(["same", "copy", "other", "none"]), min_size=7, max_size=7),
+)
+def test_requests_that_replace_their_last_message_or_offer_the_same_functions_are_estimated_whole(
+    first, changes, offers
+):
+    # A planning request is the same system message with a new prompt after it, and
+    # offers the same tuple of functions; a run's other requests do anything else.
+    model = ScriptedModel(lambda request: "ok")
+    offered = DECIDE_FUNCTIONS
+    history = tuple(first)
+    for (change, added), offer in zip([("again", []), *changes], offers, strict=False):
+        if change == "extend":
+            history = history + tuple(added)
+        elif change == "replace_last":
+            history = history[:-1] + tuple(added)
+        elif change == "drop_last":
+            history = history[:-1]
+        elif change == "anew":
+            history = tuple(added)
+        functions = {
+            "same": offered,
+            "copy": tuple(list(offered)),  # equal, not the same object
+            "other": offered[1:],
+            "none": (),
+        }[offer]
+        request = ChatRequest(messages=history, functions=functions)
+        response = asyncio.run(model.complete(request))
+        assert response.usage.input_tokens == whole_serialization_estimate(request)

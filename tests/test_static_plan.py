@@ -769,3 +769,166 @@ report_shaped = st.fixed_dictionaries(
 def test_a_report_of_build_report_s_shape_is_written_as_json_dumps_writes_it(report) -> None:
     # Every odd value a report's fields might hold (surrogates, control characters, floats).
     assert render_report(report) == json.dumps(report, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- the one-step plan's direct path (issue 14) ---------------------------------------
+
+from autoplug.agents.onestep import one_step_plan  # noqa: E402
+from autoplug.safejson import value_problem  # noqa: E402
+
+unusable = Tool(
+    name="broken",
+    func=lambda **kw: kw,
+    parameters={"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}},
+)
+
+
+class WithBroken(PlanTools):
+    name = "withbroken"
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        super().register_tools(register)
+        register(unusable)
+
+
+ONE_STEP_KERNEL = Kernel(plugins=[WithBroken()])
+odd_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from([2**20_000, -(2**14_100), 2**63])
+    | st.floats()
+    | st.text(max_size=6)
+    | st.sampled_from(["\ud800", "é", "", "x" * 40])
+)
+one_step_like = st.fixed_dictionaries(
+    {
+        "steps": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "id": st.sampled_from(["s1", "", "\udc00", "é"]) | st.text(max_size=3),
+                    "tool": st.sampled_from(
+                        ["fetch", "count_words", "strict", "broken", "nope", "plantools__fetch"]
+                    )
+                    | json_values,
+                    "args": st.dictionaries(
+                        st.sampled_from(["url", "text", "a", "limit", "\ud800", "zz"]),
+                        odd_scalars
+                        | json_values
+                        | st.fixed_dictionaries({"$asset": st.sampled_from(["o1", "zz"])})
+                        | st.fixed_dictionaries({"$fill": st.text(max_size=5)}),
+                        max_size=3,
+                    )
+                    | json_values,
+                    "output": st.sampled_from(["o1", "", "\udc00"]) | json_values,
+                },
+                optional={"inputs": st.lists(st.sampled_from(["o1", "zz"]), max_size=2)},
+            ),
+            min_size=1,
+            max_size=2,
+        )
+    },
+    optional={"more": json_values},
+)
+
+
+ascii_text = st.text(st.characters(max_codepoint=127), min_size=1, max_size=6)
+# Near the common plan: mostly accepted, each field sometimes off by one thing.
+tool_args = {
+    "fetch": {"url": ascii_text},
+    "plantools__fetch": {"url": ascii_text},
+    "count_words": {"text": ascii_text, "limit": st.integers(-3, 3)},
+    "strict": {"a": ascii_text},
+}
+
+
+def _plain_step(name: str):
+    args = st.fixed_dictionaries(tool_args[name]) | st.fixed_dictionaries(
+        {k: v | odd_scalars for k, v in tool_args[name].items()},
+        optional={"zz": odd_scalars},
+    )
+    ident = st.sampled_from(["s1", "s"]) | ascii_text | st.sampled_from(["é", "\ud800"])
+    output = st.sampled_from(["out"]) | ascii_text | st.sampled_from(["é"])
+    return st.tuples(args, ident, output).map(lambda t: {"steps": [step(t[1], name, *t[::2])]})
+
+
+plain_one_step = st.sampled_from(sorted(tool_args)).flatmap(_plain_step)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(plain_one_step, plain_one_step, one_step_like, plan_like))
+def test_a_plan_taken_by_the_one_step_path_gets_the_general_checks_verdict(arguments) -> None:
+    tools = ONE_STEP_KERNEL.tools
+    for walked in (False, True):
+        if walked and value_problem(arguments) is not None:
+            continue  # walked: usable_response found the reply's arguments usable
+        found = one_step_plan(arguments, tools, walked=walked)
+        if found is None:
+            continue  # not sure: the general checks answer (their own tests)
+        assert structure_errors(arguments) == []
+        analysis, errors = check_plan(arguments["steps"], tools, [])
+        assert errors == []
+        assert found == analysis and found.normalized() == analysis.normalized()
+        assert found.steps[0].tool is analysis.steps[0].tool
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"url": "u"},
+        {"text": "some words", "limit": 3},
+        {"text": "t", "limit": True},  # a bool is no integer to the schema: not sure
+    ],
+)
+def test_a_plain_one_step_plan_takes_the_direct_path_when_the_schema_accepts_it(args) -> None:
+    tool_ = "fetch" if "url" in args else "count_words"
+    arguments = {"steps": [step("s1", tool_, args, "out")]}
+    found = one_step_plan(arguments, ONE_STEP_KERNEL.tools)
+    analysis, errors = check_plan(arguments["steps"], ONE_STEP_KERNEL.tools, [])
+    if args.get("limit") is True:
+        assert found is None and errors  # the general check writes the violation
+        return
+    assert errors == [] and found == analysis
+
+
+@pytest.mark.parametrize(
+    "the_step",
+    [
+        step("s1", "nope", {"url": "u"}, "out"),  # unknown tool: close names are written there
+        step("s1", "broken", {"a": 1}, "out"),  # unusable
+        step("s1", "strict", {"b": "x"}, "out"),  # breaks the schema
+        step("s1", "fetch", {"url": {"$asset": "x"}}, "out"),  # a reference
+        step("s1", "fetch", {"url": "u"}, "out", inputs=["x"]),  # reads an asset
+        step("s1", "fetch", {"url": "\ud800"}, "out"),  # not text
+        step("\ud800", "fetch", {"url": "u"}, "out"),
+        step("s1", "fetch", {"url": 2**20_000}, "out"),
+    ],
+)
+def test_a_one_step_plan_the_direct_path_is_unsure_of_goes_to_the_general_checks(
+    the_step,
+) -> None:
+    assert one_step_plan({"steps": [the_step]}, ONE_STEP_KERNEL.tools) is None
+
+
+def test_the_one_step_path_s_plan_holds_its_own_arguments(tmp_path: Path) -> None:
+    # The checkpoint, the plan event and the executor read the analysis; the reply's
+    # dict is the model's: changing it later must not change the plan that ran.
+    args = {"url": "u"}
+    found = one_step_plan({"steps": [step("s1", "fetch", args, "out")]}, ONE_STEP_KERNEL.tools)
+    assert found is not None
+    args["url"] = "changed"
+    assert found.normalized() == [
+        {"id": "s1", "tool": "fetch", "args": {"url": "u"}, "output": "out", "inputs": []}
+    ]
+
+
+def test_an_act_of_one_plain_step_runs_and_reports_as_before(tmp_path: Path) -> None:
+    ctx, model, events = make_ctx(tmp_path, [plan(step("s1", "fetch", {"url": "u"}, "page"))])
+    report = run(ctx)
+    assert report["status"] == "succeeded" and [a["name"] for a in report["assets"]] == ["page"]
+    (planned,) = [e for e in events if e.type == "plan"]
+    assert planned.data["steps"] == [
+        {"id": "s1", "tool": "fetch", "args": {"url": "u"}, "output": "page", "inputs": []}
+    ]
+    assert ctx.checkpoint.saved_plan(1) == {"steps": planned.data["steps"]}

@@ -220,7 +220,9 @@ class Sizes:
     the same of the offered functions. A run's history only grows: the request
     after a turn holds the messages of the one before plus the turn's, so the last
     list that began with the same message is found again as a prefix (compared
-    item by item, by identity) and only the new messages are measured. The
+    item by item, by identity) and only the new messages are measured; so is a list
+    whose last item was replaced (a planning request: the same system message, a new
+    prompt). The offered functions are found again by identity. The
     calls of a reply are measured once, for its output estimate and again when the
     reply comes back as a message of the history, and a long text (the planner's
     catalog) once for all the messages that hold it. Only the last few of each are
@@ -228,9 +230,12 @@ class Sizes:
     """
 
     def __init__(self) -> None:
-        self.lists: dict[int, tuple[tuple[Any, ...], int]] = {}
+        # id of a list's first item -> (the list, its items' sizes, its last item's size)
+        self.lists: dict[int, tuple[tuple[Any, ...], int, int]] = {}
         self.calls: dict[int, tuple[tuple[FunctionCall, ...], int]] = {}
         self.texts: dict[int, tuple[str, int]] = {}
+        # The offered functions by identity: an agent offers the same tuple every turn.
+        self.offered: dict[int, tuple[tuple[Any, ...], int]] = {}
 
     @staticmethod
     def _keep(table: dict[int, Any], key: int, value: Any) -> None:
@@ -240,32 +245,56 @@ class Sizes:
         if len(table) > KEPT_SIZES:
             del table[next(iter(table))]
 
+    def offered_chars(self, functions: Sequence[Any]) -> int:
+        """:meth:`list_chars` of a request's offered functions, found again by identity.
+
+        The same tuple comes with every turn of an agent (and every plan): it is
+        measured once while kept; a table full of other tuples starts again.
+        """
+        offered = self.offered
+        known = offered.get(id(functions))
+        if known is not None and known[0] is functions:
+            return known[1]
+        size = self.list_chars(functions)
+        if type(functions) is tuple:
+            if len(offered) >= KEPT_SIZES:
+                offered.clear()
+            offered[id(functions)] = (functions, size)  # held, so its id is not reused
+        return size
+
     def list_chars(self, items: Sequence[Any]) -> int:
         """``len(json.dumps([item.to_dict() for item in items], default=str))``."""
         if type(items) is not tuple:
             items = tuple(items)
-        if not items:
+        count = len(items)
+        if not count:
             return 2
         key = id(items[0])
         lists = self.lists
         last = lists.pop(key, None)
-        start, total = 0, 0  # total: the sizes of the items, without brackets and commas
+        start = total = tail = 0  # total: the items' sizes, without brackets and commas
         if last is not None:
-            prefix = last[0]
-            if prefix is items:  # the same list again (a turn's offered functions)
+            prefix, size, tail = last
+            if prefix is items:  # the same list again
                 lists[key] = last
-                return last[1] + 2 * len(items)
+                return size + 2 * count
+            known = len(prefix)
             # By identity only: comparing values could run any object's __eq__.
-            if len(prefix) <= len(items) and all(map(_is, items, prefix)):
-                start, total = len(prefix), last[1]
-        if start < len(items):
+            if known <= count and all(map(_is, items, prefix)):
+                start, total = known, size  # the list before it, and more (a run's history)
+            elif known <= count and all(map(_is, items, prefix[:-1])):
+                # All but its last item, then others: a planning request's system message
+                # comes again with a new prompt (tail: the size of the item replaced).
+                start, total = known - 1, size - tail
+        if start < count:
             measure = self.item_chars
             for item in items[start:] if start else items:
-                total += measure(item)
-        lists[key] = (items, total)  # the most recently used, last
+                tail = measure(item)
+                total += tail
+        lists[key] = (items, total, tail)  # the most recently used, last
         if len(lists) > KEPT_SIZES:
             del lists[next(iter(lists))]
-        return total + 2 * len(items)  # "[" + the items joined by ", " + "]"
+        return total + 2 * count  # "[" + the items joined by ", " + "]"
 
     def item_chars(self, item: Any) -> int:
         """``len(json.dumps(item.to_dict(), default=str))`` of one message or function.
@@ -368,7 +397,7 @@ def as_response(
     kind = type(reply)
     if kind is FunctionCall and sizes is not None:
         # The common reply, one call: what the general path below makes of it.
-        chars = sizes.list_chars(request.messages) + sizes.list_chars(request.functions)
+        chars = sizes.list_chars(request.messages) + sizes.offered_chars(request.functions)
         if not reply.id:
             reply = FunctionCall(
                 reply.name, reply.arguments, "call_0", reply.raw_arguments, reply.error
@@ -389,7 +418,7 @@ def as_response(
         if isinstance(reply, ChatResponse):
             return reply
     measured = Sizes() if sizes is None else sizes
-    prompt_chars = measured.list_chars(request.messages) + measured.list_chars(request.functions)
+    prompt_chars = measured.list_chars(request.messages) + measured.offered_chars(request.functions)
     if isinstance(reply, str):
         calls: tuple[FunctionCall, ...] = ()
         text: str | None = reply

@@ -14,6 +14,7 @@ from typing import Any
 from ..llm import ChatRequest, FunctionSpec, Message
 from ..toolindex import ToolIndex
 from .context import RunContext
+from .onestep import one_step_plan
 from .plan_checks import PLAN_SCHEMA, PlanAnalysis, check_plan, structure_errors
 from .prompting import (
     bounded_json,
@@ -62,8 +63,11 @@ CATALOGS_KEPT = 64
 # The written catalogs by their key (see ``_catalog_key``). Each value holds the
 # tools and schemas the key names by id, so no id in a live key can be reused.
 _catalogs: dict[tuple[Any, ...], tuple[Any, str]] = {}
-# The planner system prompts by (catalog text, role paragraph).
-_systems: dict[tuple[str, str], str] = {}
+# The planner system messages by (catalog text, role paragraph).
+_systems: dict[tuple[str, str], Message] = {}
+#: The functions every planning request offers: one tuple, so a model that measures
+#: what it is offered (the scripted model's estimate) finds it again at once.
+PLAN_FUNCTIONS: tuple[FunctionSpec, ...] = (SUBMIT_PLAN,)
 
 
 def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
@@ -158,12 +162,17 @@ def planner_system(tools: Any, role: str = "") -> str:
 
     The catalog is a paragraph of its own, so a run's stored transcript keeps it once.
     """
+    return _system_message(tools, role).content or ""
+
+
+def _system_message(tools: Any, role: str) -> Message:
+    """The planner's system message, one object for the same catalog and role: a model
+    that measures or hashes its prompt (the scripted model's estimate) keeps what it
+    found (Message is immutable)."""
     catalog = tool_catalog(tools)
-    # The same string object for the same catalog and role: a model that measures
-    # or hashes its prompt (the scripted model's estimate) can keep what it found.
     found = _systems.get((catalog, role))
     if found is None:
-        found = f"{PLANNER_SYSTEM}{role}\n\n{CATALOG_HEADING}\n{catalog}"
+        found = Message("system", f"{PLANNER_SYSTEM}{role}\n\n{CATALOG_HEADING}\n{catalog}")
         _remember(_systems, (catalog, role), found)
     return found
 
@@ -175,9 +184,9 @@ def planner_messages(ctx: Any, subtask: str, available: list[str]) -> list[Messa
     and the subtask and assets after it (DESIGN *Prompt layout*), so a provider's
     prompt cache holds the catalog from one plan to the next.
     """
-    system = planner_system(ctx.kernel.tools, role_block(ctx))
+    system = _system_message(ctx.kernel.tools, role_block(ctx))
     user = f"Subtask: {subtask}\n\nAssets available:\n{asset_catalog(ctx.assets, available)}"
-    return [Message("system", system), Message("user", user)]
+    return [system, Message("user", user)]
 
 
 def rejection(errors: list[str]) -> str:
@@ -206,15 +215,21 @@ async def make_plan(
     walked = getattr(type(ctx), "complete", None) is RunContext.complete
     errors: list[str] = []
     for attempt in range(1, attempts + 1):
-        request = ChatRequest(messages=tuple(messages), functions=(SUBMIT_PLAN,))
+        request = ChatRequest(tuple(messages), PLAN_FUNCTIONS)
         response = await ctx.complete(request, purpose="plan")
         call, error = single_call(response, SUBMIT_PLAN.name)
         if call is None:
             errors = [str(error)]
         else:
+            # The common plan of one step of plain values: checked by the direct path,
+            # which answers only what the general checks would (else None: not sure).
+            tools = ctx.kernel.tools
+            analysis = one_step_plan(call.arguments, tools, walked=walked)
+            if analysis is not None:
+                return analysis, []
             errors = structure_errors(call.arguments, walked=walked)
             if not errors:
-                analysis, errors = check_plan(call.arguments["steps"], ctx.kernel.tools, available)
+                analysis, errors = check_plan(call.arguments["steps"], tools, available)
                 if not errors:
                     return analysis, []
         ctx.emit("plan_rejected", subtask=subtask, errors=errors, attempt=attempt)
