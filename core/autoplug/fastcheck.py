@@ -4,8 +4,8 @@
 integers, numbers, booleans, arrays of them, ``minLength``) into a function that
 answers True only for arguments jsonschema would accept; False means "not sure"
 and the door then runs the full check, which also writes the messages. For a
-schema of simple properties alone the check is written out as straight-line code
-(:func:`written_check`), and for a plain tool (sync, no context, no side effects)
+schema of simple properties (and arrays of them) the check is written out as
+straight-line code (:func:`written_check`), and for a plain tool (sync, no context, no side effects)
 :func:`compile_door` writes one function that checks and calls it: the door's
 inline path (:meth:`autoplug.registry.ToolRegistry.call`).
 """
@@ -81,9 +81,7 @@ def compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
         return None
     accept = general_check(*shape)
     checks, arrays, min_chars, required = shape
-    if arrays:
-        return accept
-    return written_check(checks, min_chars, required, accept) or accept
+    return written_check(checks, min_chars, required, accept, arrays) or accept
 
 
 def general_check(
@@ -138,16 +136,20 @@ def _written_lines(
     min_chars: dict[str, int],
     required: tuple[str, ...],
     unsure: str,
+    arrays: dict[str, tuple[tuple[type, ...], bool]] | None = None,
 ) -> list[str] | None:
     """The straight-line check of simple properties; ``unsure`` is the statement for "not sure".
 
-    It ends with the arguments accepted (the caller adds what follows). None when
-    the schema has too many properties or requires names it does not define.
+    ``arrays``: the properties that are arrays of a simple type (each item tested by
+    its exact type in a loop). It ends with the arguments accepted (the caller adds
+    what follows). None when the schema has too many properties or requires names
+    it does not define.
     """
-    if len(checks) > _MAX_SPECIAL_PROPERTIES or not set(required) <= set(checks):
+    arrays = arrays or {}
+    names = list(checks) + list(arrays)
+    if len(names) > _MAX_SPECIAL_PROPERTIES or not set(required) <= set(names):
         return None
     body = ["if type(args) is not dict:", f"    {unsure}"]
-    names = list(checks)
     if required:
         body.append("try:")
         body += [f"    v{names.index(name)} = args[{name!r}]" for name in required]
@@ -155,12 +157,19 @@ def _written_lines(
     seen = [str(len(required))]
     strings = False
     for index, name in enumerate(names):
-        value, kinds, indent = f"v{index}", checks[name], ""
+        value, kinds, indent = f"v{index}", checks.get(name), ""
         if name not in required:
             body.append(f"{value} = args.get({name!r}, MISSING)")
             body.append(f"if {value} is not MISSING:")
             seen.append(f"({value} is not MISSING)")
             indent = "    "
+        if kinds is None:  # an array: each item counts one, as in the general check
+            strings = True
+            body += [f"{indent}if type({value}) is not list:", f"{indent}    {unsure}"]
+            body.append(f"{indent}size += len({value})")
+            body.append(f"{indent}for item in {value}:")
+            body += [f"{indent}    {line}" for line in _item_lines(arrays[name][0], unsure)]
+            continue
         if kinds == (str,):
             strings = True
             test = f"type({value}) is not str"
@@ -188,6 +197,22 @@ def _written_lines(
     return body
 
 
+def _item_lines(kinds: tuple[type, ...], unsure: str) -> list[str]:
+    """The test of one item of an array of a simple type, by its exact type."""
+    if kinds == (str,):
+        return ["if type(item) is not str:", f"    {unsure}", "size += len(item)"]
+    if kinds == (bool,):
+        return ["if type(item) is not bool:", f"    {unsure}"]
+    test = "kind is not int" if kinds == (int,) else "kind is not int and kind is not float"
+    return [
+        "kind = type(item)",
+        f"if {test}:",
+        f"    {unsure}",
+        "if kind is int and not -INT_BOUND < item < INT_BOUND:",
+        f"    {unsure}",
+    ]
+
+
 def _build(signature: str, body: list[str], **bound: Any) -> Callable[..., Any]:
     """Compile ``def accept(signature): body`` with ``bound`` as its closure."""
     source = "\n".join(
@@ -212,6 +237,7 @@ def written_check(
     min_chars: dict[str, int],
     required: tuple[str, ...],
     general: Callable[..., bool],
+    arrays: dict[str, tuple[tuple[type, ...], bool]] | None = None,
 ) -> Callable[..., bool] | None:
     """The check of a schema of simple properties, written out as straight-line code, or None.
 
@@ -221,7 +247,9 @@ def written_check(
     ``present`` set, a missing or unknown key, an ``int`` subclass, a huge
     integer. So the two never disagree (``test_the_written_check_answers_as_the_general_one``).
     """
-    body = _written_lines(checks, min_chars, required, "return general(args, max_chars, present)")
+    body = _written_lines(
+        checks, min_chars, required, "return general(args, max_chars, present)", arrays
+    )
     if body is None:
         return None
     body = ["if present:", "    return general(args, max_chars, present)", *body, "return True"]
