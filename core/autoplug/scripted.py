@@ -308,23 +308,32 @@ class Sizes:
         if type(item) is not Message or item.extra:
             return len(_dumps_for_estimate(item.to_dict()))
         role, content, call_id, name = item.role, item.content, item.call_id, item.name
-        if type(role) is not str or not (content is None or type(content) is str):
-            return len(_dumps_for_estimate(item.to_dict()))
-        if not (call_id is None or type(call_id) is str) or not (name is None or type(name) is str):
-            return len(_dumps_for_estimate(item.to_dict()))
+        short = _SHORT_CHARS
+        # A role, call id or name met before is looked up (a missing one, or a field of
+        # another type, goes to the checks below).
+        role_chars = short.get(role) if type(role) is str else None
+        if role_chars is None:
+            if type(role) is not str:
+                return len(_dumps_for_estimate(item.to_dict()))
+            role_chars = _short_chars(role)
         if content is None:
-            text_chars = 4
+            size = 27 + role_chars  # {"role": R, "content": null}
+        elif type(content) is not str:
+            return len(_dumps_for_estimate(item.to_dict()))
         elif len(content) >= LONG_TEXT:
-            text_chars = self.text_chars(content)
+            size = 23 + role_chars + self.text_chars(content)
         else:
-            text_chars = len(_encode_string(content))
-        size = 23 + _short_chars(role) + text_chars  # {"role": , "content": }
+            size = 23 + role_chars + len(_encode_string(content))
         if item.function_calls:
             size += 20 + self.calls_chars(item.function_calls)  # , "function_calls": [...]
         if call_id is not None:
-            size += 13 + _short_chars(call_id)  # , "call_id": I
+            if type(call_id) is not str:
+                return len(_dumps_for_estimate(item.to_dict()))
+            size += 13 + (short.get(call_id) or _short_chars(call_id))  # , "call_id": I
         if name is not None:
-            size += 10 + _short_chars(name)  # , "name": N
+            if type(name) is not str:
+                return len(_dumps_for_estimate(item.to_dict()))
+            size += 10 + (short.get(name) or _short_chars(name))  # , "name": N
         return size
 
     def text_chars(self, text: str) -> int:
@@ -348,7 +357,12 @@ class Sizes:
         size = _one_call_chars(calls[0]) if len(calls) == 1 else -1
         if size < 0:
             size = len(_dumps_for_estimate([c.to_dict() for c in calls]))
-        self._keep(self.calls, id(calls), (calls, size))
+        # A reply's calls are asked for again by the next request (the reply joins the
+        # history): the newest is always kept; a full table starts again.
+        table = self.calls
+        if len(table) >= KEPT_SIZES:
+            table.clear()
+        table[id(calls)] = (calls, size)
         return size
 
 
@@ -362,9 +376,10 @@ def _one_call_chars(call: FunctionCall) -> int:
     name, ident, raw, error = call.name, call.id, call.raw_arguments, call.error
     if call.extra or type(name) is not str:
         return -1
-    for field_ in (ident, raw, error):
-        if field_ is not None and type(field_) is not str:
-            return -1
+    if raw is not None or error is not None or (ident is not None and type(ident) is not str):
+        for field_ in (ident, raw, error):
+            if field_ is not None and type(field_) is not str:
+                return -1
     # The arguments written as deep as in the whole list, so a value too deep for the
     # encoder fails here as it would there: [{"arguments": A}] is len(A) + 17.
     arguments = _dumps_for_estimate([{"arguments": call.arguments}])
