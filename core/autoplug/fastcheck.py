@@ -5,9 +5,10 @@ integers, numbers, booleans, arrays of them, ``minLength``) into a function that
 answers True only for arguments jsonschema would accept; False means "not sure"
 and the door then runs the full check, which also writes the messages. For a
 schema of simple properties (and arrays of them) the check is written out as
-straight-line code (:func:`written_check`), and for a plain tool (sync, no context, no side effects)
-:func:`compile_door` writes one function that checks and calls it: the door's
-inline path (:meth:`autoplug.registry.ToolRegistry.call`).
+straight-line code (:func:`written_check`), and for a plain tool (sync, no
+context, no side effects, no array parameter) :func:`compile_door` writes one
+function that checks and calls it: the door's inline path
+(:meth:`autoplug.registry.ToolRegistry.call`).
 """
 
 from __future__ import annotations
