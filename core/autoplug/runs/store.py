@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import RunError
 from ..events import Event
-from . import claims
+from . import assetlog, claims
 from .ids import new_run_id, utc_iso
 from .journal import HANDLES, line, lines, new_journal, os_problem
 from .journal_exchanges import ExchangeState, JournalExchangeLog
@@ -45,8 +45,9 @@ _MADE: set[Path] = set()  # runs folders this process has made (or found) alread
 
 JOURNAL_FILE = "state.jsonl"
 TRACE_FILE = "trace.jsonl"
-SCHEMA_VERSION = 2
-"""The journal's format (1 was ``state.sqlite``, still read and resumed)."""
+SCHEMA_VERSION = 3
+"""The journal's format: 1 was ``state.sqlite``, 2 kept the assets in ``assets/manifest.jsonl``
+(both still read and resumed), 3 keeps them in the journal (:mod:`.assetlog`)."""
 
 #: The run record's fields and their types (checked when read back).
 RUN_RECORD: dict[str, tuple[type, ...]] = {
@@ -143,6 +144,8 @@ class RunStore:
         # Told the run id, not the store: no reference cycle keeps an ended run's store alive.
         self._writer = RunWriter(self._lock, partial(_write_failed, self.run_id))
         self._exchange_state = ExchangeState()
+        self._schema = SCHEMA_VERSION  # the journal's, once read
+        self._asset_log: assetlog.AssetLog | None = None
 
     # Made on each use, not kept: a store holding objects that point back at it is a
     # reference cycle, and an ended run's store would wait for the garbage collector.
@@ -217,6 +220,7 @@ class RunStore:
         HANDLES.adopt(store._trace, kept[0])
         HANDLES.adopt(store._state, kept[1])
         store._apply(row)
+        store._keep_assets()
         claims.hold(store.folder, token)
         store._claimed = True
         return store
@@ -242,7 +246,15 @@ class RunStore:
             raise RunError(f"run {run_id!r} is corrupt: {state} is missing")
         store = cls(folder, read_only=read_only)
         store._load()
+        if not read_only and store._schema >= assetlog.ASSET_SCHEMA:
+            store._keep_assets()
         return store
+
+    def _keep_assets(self) -> None:
+        """Register the run's asset log: the run's asset store writes into this store's journal."""
+        writer = self._writer
+        self._asset_log = assetlog.AssetLog(self._state, writer.write, writer.flush)
+        assetlog.register(str(self.assets_dir), self._asset_log)
 
     def _load(self) -> None:
         try:
@@ -266,6 +278,7 @@ class RunStore:
                 if record["k"] != "run":
                     raise RunError(f"{where} is corrupt: the first record is not the run's")
                 version = record.get("schema")
+                self._schema = version if isinstance(version, int) else 1
                 if isinstance(version, int) and version > SCHEMA_VERSION:
                     raise RunError(
                         f"run {self.run_id!r}: {self.state_path} was written by a newer "
@@ -381,6 +394,9 @@ class RunStore:
                 # Even when the last lines fail (told by the raise): a claim kept would
                 # refuse every resumer of the run while this process lives.
                 HANDLES.forget((self._state, self._trace, str(self.assets_dir / "manifest.jsonl")))
+                if self._asset_log is not None:
+                    assetlog.unregister(str(self.assets_dir), self._asset_log)
+                    self._asset_log = None
                 if self._claimed:
                     claims.release(self.folder, LOCK_FILE)
                     self._claimed = False

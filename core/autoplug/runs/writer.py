@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from threading import get_ident
 from typing import Any
 
 from ..errors import RunError
@@ -85,7 +86,10 @@ class RunWriter:
             if self._size > PENDING_MAX:
                 self._flush(None)
                 return
-            loop = _running_loop()
+            loop = self._scheduled
+            if loop is not None and getattr(loop, "_thread_id", None) == get_ident():
+                return  # its turn's end, already scheduled, is in this thread's running loop
+            loop = _running_loop()  # (asyncio's C version makes a getpid system call)
             if loop is None:
                 self._flush(None)
             elif self._scheduled is not loop:
