@@ -331,10 +331,11 @@ class AssetStore:
     def load(cls, folder: Path) -> AssetStore:
         """Reopen the assets stored under ``folder`` (resume).
 
-        A folder with no manifest (and a run with no asset record) holds no assets yet. An asset whose file is
-        gone is left out and its name put in :attr:`lost` (resume decides what to
-        do about its step). Raises :class:`RunError` naming the file when the
-        manifest or an asset file is corrupt.
+        A folder with no manifest and no asset record in its run's journal holds no
+        assets yet. An asset whose file is gone is left out and its name put in
+        :attr:`lost` (resume decides what to do about its step). Raises
+        :class:`RunError` naming the file when the manifest, an asset record or an
+        asset file is corrupt.
         """
         from .runs import assetlog
 
