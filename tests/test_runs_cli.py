@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from old_folders import to_schema_2
 
 from autoplug.assets import AssetStore
 from autoplug.events import Event
@@ -168,8 +169,20 @@ def test_runs_show_a_corrupt_run_exits_1_naming_the_file(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_runs_show_a_corrupt_asset_manifest_names_the_file(tmp_path):
+def test_runs_show_a_corrupt_asset_record_names_the_journal(tmp_path):
     store = finished_run(tmp_path)
+    assert not store.assets_dir.exists()  # small assets: records of the journal, no folder
+    with open(store.state_path, "a") as journal:
+        journal.write('{"k":"asset","name":7,"type":"text","size":1,"value":"x"}\n')
+    result = autoplug(tmp_path, "runs", "show", store.run_id)
+    assert result.returncode == 1
+    assert f"corrupt asset manifest {store.state_path}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_runs_show_an_old_folders_corrupt_asset_manifest_names_the_file(tmp_path):
+    store = finished_run(tmp_path)
+    to_schema_2(store.folder)
     manifest = store.assets_dir / "manifest.jsonl"
     assert manifest.is_file()
     manifest.write_text("{ half written\n")
@@ -177,6 +190,16 @@ def test_runs_show_a_corrupt_asset_manifest_names_the_file(tmp_path):
     assert result.returncode == 1
     assert manifest.name in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_runs_show_an_old_folder_lists_its_manifests_assets(tmp_path):
+    store = finished_run(tmp_path)
+    to_schema_2(store.folder)
+    result = autoplug(tmp_path, "runs", "show", store.run_id, "--json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert [a["name"] for a in shown["assets"]] == ["notes", "words"]
+    assert shown["assets"][0]["preview"] == "Jupiter is the largest planet."
 
 
 def make_old(store: RunStore, days: float, *, ended: bool = True) -> None:

@@ -122,3 +122,52 @@ def test_a_forked_child_opens_its_own_descriptors(tmp_path):
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=False)
     assert done.returncode == 0, done.stderr
     assert path.read_bytes() == b"parent\nchild\nparent again\n"
+
+
+def fresh_part_line(part_id: int, digest: str, part: object) -> bytes:
+    return line({"k": "part", "id": part_id, "hash": digest, "part": part})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    part=st.text() | JSON,
+    part_id=st.integers(min_value=1, max_value=10**6),
+    digest=st.text("0123456789abcdef", min_size=64, max_size=64),
+)
+def test_a_prompt_parts_kept_line_is_the_bytes_of_a_fresh_encode(part, part_id, digest):
+    from autoplug.runs.journal_exchanges import part_line
+
+    try:
+        expected = fresh_part_line(part_id, digest, part)
+    except Exception as exc:  # a lone surrogate cannot be UTF-8: the same error, nothing kept
+        with pytest.raises(type(exc)):
+            part_line(part_id, digest, part)
+        return
+    assert part_line(part_id, digest, part) == expected
+    assert part_line(part_id + 1, digest, part) == fresh_part_line(part_id + 1, digest, part)
+
+
+def test_a_prompt_parts_kept_line_refuses_what_the_encoder_refuses_and_keeps_nothing():
+    from autoplug.runs import journal_exchanges as exchanges
+
+    bad = "half a pair: \ud800"
+    with pytest.raises(UnicodeEncodeError):
+        fresh_part_line(1, "0" * 64, bad)
+    with pytest.raises(UnicodeEncodeError):
+        exchanges.part_line(1, "0" * 64, bad)
+    assert bad not in exchanges._TAILS
+
+
+def test_the_kept_prompt_part_lines_stay_bounded():
+    from autoplug.runs import journal_exchanges as exchanges
+
+    for i in range(exchanges._TAILS_MAX * 2):
+        exchanges.part_line(1, f"{i:064x}", f"paragraph {i}")
+    assert len(exchanges._TAILS) <= exchanges._TAILS_MAX
+    big = "x" * (exchanges._TAILS_BYTES // 3)
+    for i in range(5):
+        assert exchanges.part_line(2, f"{i:064x}", big + str(i)) == fresh_part_line(
+            2, f"{i:064x}", big + str(i)
+        )
+    assert exchanges._tails_size[0] <= exchanges._TAILS_BYTES
+    assert sum(len(t) for t in exchanges._TAILS.values()) == exchanges._tails_size[0]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from old_folders import asset_records, to_schema_2
 from openai_server import OpenAIServer, Recorded, Reply, providers_toml
 
 from autoplug.assets import INLINE_MAX
@@ -330,12 +331,56 @@ def test_two_resumes_started_together_have_one_winner_and_run_each_step_once(set
 
 
 @pytest.mark.parametrize("setup", ["plugin"], indirect=True)
+def test_a_killed_run_with_only_small_assets_has_no_assets_folder_and_resumes_with_them(setup):
+    env, counters = setup.env, setup.counters
+    run_id = start_and_kill_in_slow_step(setup)
+    folder = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id
+    # The first step's asset is a record of the journal, on disk with its step's record.
+    assert not (folder / "assets").exists()
+    assert [(r["name"], r["value"]) for r in asset_records(folder)] == [("marked", "a-done")]
+    resumed = cli(env, "resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["status"] == "succeeded"
+    assert {a["name"]: a["preview"] for a in report["assets"]} == {
+        "marked": "a-done",
+        "shouted": "A-DONE!",
+    }
+    # The finished step was not redone: its asset came back from the journal.
+    assert (lines(counters / "fast.txt"), lines(counters / "slow.txt")) == (1, 2)
+    assert not (folder / "assets").exists()
+    assert [r["name"] for r in asset_records(folder)] == ["marked", "shouted"]
+
+
+@pytest.mark.parametrize("setup", ["plugin"], indirect=True)
+def test_an_old_folder_with_an_asset_manifest_still_resumes_and_keeps_its_format(setup):
+    env, counters = setup.env, setup.counters
+    run_id = start_and_kill_in_slow_step(setup)
+    folder = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id
+    to_schema_2(folder)  # as the previous autoplug wrote it: assets/manifest.jsonl
+    manifest = folder / "assets" / "manifest.jsonl"
+    assert len(manifest.read_text().splitlines()) == 1
+    shown = json.loads(cli(env, "runs", "show", run_id, "--json").stdout)
+    assert [a["name"] for a in shown["assets"]] == ["marked"]
+    resumed = cli(env, "resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "succeeded"
+    assert (lines(counters / "fast.txt"), lines(counters / "slow.txt")) == (1, 2)
+    # A folder of schema 2 goes on with its own manifest, not journal records.
+    names = [json.loads(line)["name"] for line in manifest.read_text().splitlines()]
+    assert names == ["marked", "shouted"]
+    assert asset_records(folder) == []
+    shown = json.loads(cli(env, "runs", "show", run_id, "--json").stdout)
+    assert [a["preview"] for a in shown["assets"]] == ["a-done", "A-DONE!"]
+
+
+@pytest.mark.parametrize("setup", ["plugin"], indirect=True)
 def test_resume_reruns_a_step_whose_asset_file_is_gone_when_it_has_no_side_effects(setup):
     env, counters = setup.env, setup.counters
     env["KILLTEST_PAD"] = str(INLINE_MAX)  # a value this big is in a file of its own
     run_id = start_and_kill_in_slow_step(setup)
     assets = Path(env["AUTOPLUG_HOME"]) / "runs" / run_id / "assets"
-    entries = [json.loads(line) for line in (assets / "manifest.jsonl").read_text().splitlines()]
+    entries = asset_records(assets.parent)  # a big asset: its record names its file
     (marked,) = [a["file"] for a in entries if a["name"] == "marked"]
     (assets / marked).unlink()
     resumed = cli(env, "resume", run_id, "--json")

@@ -433,9 +433,9 @@ def test_a_partial_last_journal_line_is_ignored_and_cut_when_the_run_is_claimed(
 def test_a_journal_of_a_newer_schema_is_refused_naming_it(tmp_path):
     store = make(tmp_path)
     store.close()
-    text = store.state_path.read_text().replace('"schema":2', '"schema":99')
+    text = store.state_path.read_text().replace('"schema":3', '"schema":99')
     store.state_path.write_text(text)
-    with pytest.raises(RunError, match=r"newer autoplug \(schema 99 > 2\)"):
+    with pytest.raises(RunError, match=r"newer autoplug \(schema 99 > 3\)"):
         RunStore.open(tmp_path, store.run_id)
 
 

@@ -285,3 +285,58 @@ def test_a_file_that_cannot_be_written_loses_no_line_of_the_other_files(tmp_path
     again = RunStore.open(tmp_path, store.run_id, read_only=True)
     assert list(again.exchanges.calls()) == [1]
     assert again.exchanges.calls()[1]["reply"] == {"role": "assistant", "content": "ok"}
+
+
+def test_events_sent_from_another_threads_loop_wait_for_that_loops_turn(tmp_path):
+    import threading
+
+    first, second = make(tmp_path), make(tmp_path)
+    seen: dict[str, list] = {}
+
+    async def turn(store: RunStore, key: str) -> None:
+        store.append_event(event(store, 1))
+        seen[key + " during"] = on_disk(store.trace_path)
+        await asyncio.sleep(0)
+        seen[key + " after"] = on_disk(store.trace_path)
+
+    asyncio.run(turn(first, "first"))  # the writer now knows the main thread's loop
+    worker = threading.Thread(target=lambda: asyncio.run(turn(second, "second")))
+    worker.start()
+    worker.join()
+    assert seen["first during"] == [] and seen["second during"] == []
+    assert [e["seq"] for e in seen["second after"]] == [1]
+    for store in (first, second):
+        store.close()
+
+
+def test_an_event_sent_with_no_loop_running_after_one_ran_is_written_at_once(tmp_path):
+    store = make(tmp_path)
+
+    async def turn() -> None:
+        store.append_event(event(store, 1))
+
+    asyncio.run(turn())
+    store.append_event(event(store, 2))  # the loop has ended: no turn to wait for
+    assert [e["seq"] for e in on_disk(store.trace_path)] == [1, 2]
+    store.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_inside_a_running_loop_writes_its_events_at_once(tmp_path):
+    store = make(tmp_path)
+
+    async def fork_here() -> int:
+        store.append_event(event(store, 1))
+        await asyncio.sleep(0)
+        pid = os.fork()
+        if pid == 0:  # the child has no running loop (asyncio says so): written at once
+            try:
+                store.append_event(event(store, 2))
+                os._exit(0 if len(on_disk(store.trace_path)) == 2 else 3)
+            finally:
+                os._exit(4)
+        return os.waitpid(pid, 0)[1]
+
+    status = asyncio.run(fork_here())
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.close()

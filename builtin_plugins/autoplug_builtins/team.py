@@ -238,7 +238,7 @@ class Delegation:
         from autoplug.runs import runs_dir
 
         folder = runs_dir(self.manager.kernel.home) / run_id / "assets"
-        if not folder.is_dir():
+        if not folder.parent.is_dir():  # (a run's small assets are records of its journal)
             return []
         return sorted(AssetStore.load(folder).all(), key=lambda a: a.name)
 

@@ -2,15 +2,18 @@
 
 A step of a plan stores its tool's result as an asset; later steps refer to it
 by name (``{"$asset": name, "path": "/json/pointer"}``). An :class:`AssetStore`
-keeps them in memory and, given a folder, on disk in a manifest
-(``manifest.jsonl``, one JSON entry a line appended, the last of a name winning).
-A text or JSON value of at most :data:`INLINE_MAX` bytes is written inside its
-entry; a larger one (and any bytes) goes to a new file of its own first, and only
-then is its entry appended to point at it. Either way a run killed mid-write
-leaves the old or the new version, never half of one (a partial last line is
-ignored), and storing an asset costs the same however many the run holds.
-:meth:`AssetStore.load` reopens a folder when a run is resumed (also an older
-folder's whole-file ``manifest.json``).
+keeps them in memory and, given a folder, on disk: in a run's folder (schema 3
+on) each entry is an ``asset`` record of the run's journal (:mod:`.runs.assetlog`,
+written with the step's record that follows it); in a folder of its own, or a run
+folder of an earlier format, in a manifest (``manifest.jsonl``, one JSON entry a
+line appended). The last entry of a name wins. A text or JSON value of at most
+:data:`INLINE_MAX` bytes is written inside its entry; a larger one (and any bytes)
+goes to a new file of its own first, and only then is its entry appended to point
+at it. Either way a run killed mid-write leaves the old or the new version, never
+half of one (a partial last line is ignored), and storing an asset costs the same
+however many the run holds. :meth:`AssetStore.load` reopens a folder when a run
+is resumed (also an older folder's manifests, ``manifest.jsonl`` and the
+whole-file ``manifest.json``).
 
 Prompts never get an asset whole: :meth:`Asset.preview` is the bounded view.
 """
@@ -215,19 +218,25 @@ class AssetStore:
         self.lost: list[str] = []
         self._lock = threading.Lock()
         self._manifest = ""
+        self._log: Any = None
         if self.folder is not None:
+            from .runs import assetlog
             from .runs.journal import HANDLES, line
 
-            # A run's is made by its first put (into the run's folder, which must still
-            # be there), not here: a run that stores no asset makes no folder.
+            # Bound once: an import inside the per-step write path costs microseconds.
+            self._line = line
+            # A run folder of schema 3 keeps its asset records in the run's journal.
+            self._log = assetlog.for_folder(str(self.folder))
+            # A run's assets folder is made by its first file (into the run's folder,
+            # which must still be there), not here: most runs need none.
             self._made = False
+            if self._log is not None:
+                return
             if not self.folder.parent.is_dir():  # a store of its own: made whole, now
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._made = True
             self._manifest = str(self.folder / MANIFEST)
-            # Bound once: an import inside the per-step write path costs microseconds.
             self._append = HANDLES.append
-            self._line = line
 
     def put(
         self, name: str, value: Any, *, step: str | None = None, tool: str | None = None
@@ -251,11 +260,8 @@ class AssetStore:
         return asset
 
     def _store(self, asset: Asset, raw: bytes) -> None:
-        """Write ``asset`` (stored form ``raw``) to the folder: inline, or its own file first."""
+        """Write ``asset`` (stored form ``raw``): its entry inline, or its own file first."""
         assert self.folder is not None
-        if not self._made:
-            self.folder.mkdir(exist_ok=True)
-            self._made = True
         line = self._line
         entry = {
             "name": asset.name,
@@ -264,17 +270,32 @@ class AssetStore:
             "tool": asset.tool,
             "size": asset.size,
         }
+        log = self._log
+        if log is not None:
+            entry = {"k": "asset", **entry}  # a record of the run's journal
         file_name = None
         if asset.type != "bytes" and len(raw) <= INLINE_MAX:
             # A JSON value's stored form is already JSON: spliced in, not encoded again.
             value = raw if asset.type == "json" else line(asset.value)[:-1]
             data = line(entry)[:-2] + b',"value":' + value + b"}\n"
         else:
+            if not self._made:
+                self.folder.mkdir(exist_ok=True)
+                self._made = True
             file_name = _file_name(asset.name, asset.type)
             _write_new(self.folder / file_name, raw)
             data = line({**entry, "file": file_name})
-        self._append(self._manifest, data)
-        old = self._files.pop(asset.name, None)
+        old = self._files.get(asset.name)
+        if log is not None:
+            # With the journal's next checkpoint (the step's record, which follows it
+            # in the same file); at once when a replaced version's file goes next.
+            log.append(data, durable=old is not None)
+        else:
+            if not self._made:
+                self.folder.mkdir(exist_ok=True)
+                self._made = True
+            self._append(self._manifest, data)
+        self._files.pop(asset.name, None)
         if file_name is not None:
             self._files[asset.name] = file_name
         self._assets[asset.name] = asset
@@ -310,14 +331,21 @@ class AssetStore:
     def load(cls, folder: Path) -> AssetStore:
         """Reopen the assets stored under ``folder`` (resume).
 
-        A folder with no manifest holds no assets yet. An asset whose file is
-        gone is left out and its name put in :attr:`lost` (resume decides what to
-        do about its step). Raises :class:`RunError` naming the file when the
-        manifest or an asset file is corrupt.
+        A folder with no manifest and no asset record in its run's journal holds no
+        assets yet. An asset whose file is gone is left out and its name put in
+        :attr:`lost` (resume decides what to do about its step). Raises
+        :class:`RunError` naming the file when the manifest, an asset record or an
+        asset file is corrupt.
         """
+        from .runs import assetlog
+
         store = cls(folder)
         assert store.folder is not None
-        for i, entry, where in _manifest_entries(store.folder):
+        found = _manifest_entries(store.folder)
+        if store._log is not None:
+            store._log.flush()  # a live run's records still waiting for the turn's end
+            found += assetlog.entries(Path(store._log.path))
+        for i, entry, where in found:
             if isinstance(entry, dict) and "value" in entry and "file" not in entry:
                 store._load_inline(i, entry, where)
                 continue

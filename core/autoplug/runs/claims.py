@@ -27,9 +27,11 @@ CLAIM_SIZE = 512
 """The size ``owner.lock`` is always written at (see :func:`_padded`)."""
 
 _LOCK = threading.Lock()
-_PROCESS: dict[Path, tuple[int, int, str]] = {}  # owners folder -> (pid, fd, file name)
-_HELD: dict[Path, str] = {}  # run folder -> the claim token this process wrote there
-_REAL: dict[Path, Path] = {}  # a runs folder as given -> its real path (realpath stats each part)
+# Folders as text: these are looked up for every run, and a Path is slow to make.
+_PROCESS: dict[str, tuple[int, int, str]] = {}  # owners folder -> (pid, fd, file name)
+_HELD: dict[str, str] = {}  # run folder's real path -> the claim token this process wrote there
+_REAL: dict[str, str] = {}  # a runs folder as given -> its real path (realpath stats each part)
+_HOST: list[str] = []  # this host's name, once (it is written into every claim)
 
 
 class ClaimRefused(Exception):
@@ -40,12 +42,24 @@ class ClaimRefused(Exception):
         self.holder = holder
 
 
-def owners_dir(folder: Path) -> Path:
+def owners_dir(folder: Path | str) -> Path:
     """The folder of the process locks of the home holding the run ``folder``."""
-    return folder.parent.parent.joinpath(*OWNERS_DIR)
+    return Path(_owners(os.fspath(folder)))
 
 
-def _process_lock(owners: Path) -> str:
+def _owners(folder: str) -> str:
+    home = os.path.dirname(os.path.dirname(folder))
+    return os.path.join(home, *OWNERS_DIR)
+
+
+def host() -> str:
+    """This host's name (asked once: it goes into every run's record and claim)."""
+    if not _HOST:
+        _HOST.append(socket.gethostname())
+    return _HOST[0]
+
+
+def _process_lock(owners: str) -> str:
     """This process's lock file in ``owners`` (made and locked on first use): its name."""
     import fcntl
 
@@ -53,20 +67,20 @@ def _process_lock(owners: Path) -> str:
     found = _PROCESS.get(owners)
     if found is not None and found[0] == pid:
         return found[2]
-    owners.mkdir(parents=True, exist_ok=True)
+    os.makedirs(owners, exist_ok=True)
     _sweep(owners)
     name = f"{pid}-{secrets.token_hex(4)}.lock"
     # Locked under a temporary name, then renamed: a sweeper never sees it unlocked.
-    staging = owners / f".{name}.tmp"
+    staging = os.path.join(owners, f".{name}.tmp")
     fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)
-    os.write(fd, f"pid {pid} on {socket.gethostname()}\n".encode())
-    os.rename(staging, owners / name)
+    os.write(fd, f"pid {pid} on {host()}\n".encode())
+    os.rename(staging, os.path.join(owners, name))
     _PROCESS[owners] = (pid, fd, name)
     return name
 
 
-def _sweep(owners: Path) -> None:
+def _sweep(owners: str) -> None:
     """Delete the process locks of processes that ended (none is ever named again)."""
     try:
         names = [n for n in os.listdir(owners) if n.endswith(".lock")]
@@ -75,17 +89,17 @@ def _sweep(owners: Path) -> None:
     for name in names:
         if not _alive(owners, name):
             try:
-                os.unlink(owners / name)
+                os.unlink(os.path.join(owners, name))
             except OSError:
                 pass
 
 
-def _alive(owners: Path, name: str) -> bool:
+def _alive(owners: str, name: str) -> bool:
     """Whether the process lock ``name`` is held (its process still runs)."""
     import fcntl
 
     try:
-        fd = os.open(owners / name, os.O_RDONLY)
+        fd = os.open(os.path.join(owners, name), os.O_RDONLY)
     except OSError:
         return False  # gone: its process ended and a sweeper deleted it
     try:
@@ -97,31 +111,32 @@ def _alive(owners: Path, name: str) -> bool:
     return False
 
 
-def _real(folder: Path) -> Path:
+def _real(folder: Path | str) -> str:
     """One key for a run folder however its home is spelled (the parent's realpath, cached)."""
-    parent = folder.parent
+    parent, name = os.path.split(os.fspath(folder))
     real = _REAL.get(parent)
     if real is None:
         if len(_REAL) > 64:  # a process with many homes: keep the cache small
             _REAL.clear()
-        real = _REAL[parent] = Path(os.path.realpath(parent))
-    return real / folder.name
+        real = _REAL[parent] = os.path.realpath(parent)
+    return os.path.join(real, name)
 
 
-def fresh_claim(staging: Path, lock_file: str) -> str:
+def fresh_claim(staging: Path | str, lock_file: str) -> str:
     """Write this process's claim into a new run's folder while it is still hidden.
 
     No other process can know the run yet, so no lock is taken: the claim is
     written whole before the folder is renamed into place. Returns the token to
     give :func:`hold` once it is. Raises :class:`OSError` like :func:`claim`.
     """
-    owners = owners_dir(staging)
+    staging = os.fspath(staging)
+    owners = _owners(staging)
     with _LOCK:
         mine = _process_lock(owners)
     token = secrets.token_hex(8)
-    text = f"pid {os.getpid()} on {socket.gethostname()}\n{mine}\n{token}\n"
+    text = f"pid {os.getpid()} on {host()}\n{mine}\n{token}\n"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(staging / lock_file, flags, 0o644)
+    fd = os.open(os.path.join(staging, lock_file), flags, 0o644)
     try:
         os.write(fd, _padded(text))
     finally:
@@ -129,26 +144,27 @@ def fresh_claim(staging: Path, lock_file: str) -> str:
     return token
 
 
-def hold(folder: Path, token: str) -> None:
+def hold(folder: Path | str, token: str) -> None:
     """Record that this process holds the claim ``token`` written by :func:`fresh_claim`."""
     with _LOCK:
         _HELD[_real(folder)] = token
 
 
-def claim(folder: Path, lock_file: str) -> None:
+def claim(folder: Path | str, lock_file: str) -> None:
     """Make this process the one running the run in ``folder``, or raise :class:`ClaimRefused`.
 
     Raises :class:`OSError` when the files cannot be opened (the caller names them).
     """
     import fcntl
 
-    owners = owners_dir(folder)
-    folder = _real(folder)
+    owners = _owners(os.fspath(folder))
+    real = _real(folder)
     with _LOCK:
         mine = _process_lock(owners)
-        if folder in _HELD:
-            raise ClaimRefused(f"pid {os.getpid()} on {socket.gethostname()}")
-        fd = os.open(folder / lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        if real in _HELD:
+            raise ClaimRefused(f"pid {os.getpid()} on {host()}")
+        path = os.path.join(real, lock_file)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # brief: only while this claim is decided
             text = os.read(fd, 4096).decode("utf-8", "replace")
@@ -157,24 +173,24 @@ def claim(folder: Path, lock_file: str) -> None:
             if named and named != mine and _alive(owners, named):
                 raise ClaimRefused(lines[0][:200] or "another process")
             token = secrets.token_hex(8)
-            text = f"pid {os.getpid()} on {socket.gethostname()}\n{mine}\n{token}\n"
+            text = f"pid {os.getpid()} on {host()}\n{mine}\n{token}\n"
             os.pwrite(fd, _padded(text), 0)
-            _HELD[folder] = token
+            _HELD[real] = token
         finally:
             os.close(fd)
 
 
-def release(folder: Path, lock_file: str) -> None:
+def release(folder: Path | str, lock_file: str) -> None:
     """Give up this process's claim on the run in ``folder`` (nothing if it holds none)."""
     import fcntl
 
-    folder = _real(folder)
+    real = _real(folder)
     with _LOCK:
-        token = _HELD.pop(folder, None)
+        token = _HELD.pop(real, None)
         if token is None:
             return
         try:
-            fd = os.open(folder / lock_file, os.O_RDWR | os.O_NOFOLLOW)
+            fd = os.open(os.path.join(real, lock_file), os.O_RDWR | os.O_NOFOLLOW)
         except OSError:
             return  # the folder was deleted: nothing left to release
         try:
@@ -196,6 +212,6 @@ def _padded(text: str) -> bytes:
     return data + b"\n" * (CLAIM_SIZE - len(data))
 
 
-def holds(folder: Path) -> bool:
+def holds(folder: Path | str) -> bool:
     """Whether this process holds the claim on the run in ``folder``."""
     return _real(folder) in _HELD

@@ -106,7 +106,8 @@ def new_journal(path: Path | str, data: bytes) -> int:
         HANDLES.close_all()  # the kept descriptors make room, as for an append
         fd = os.open(path, _FLAGS, 0o644)
     try:
-        _write_all(fd, data)
+        if data:  # (an empty file is made by the open alone)
+            _write_all(fd, data)
     except BaseException:
         os.close(fd)
         raise

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import RunError
 from ..llm import canonical_json
+from .journal import line
 
 if TYPE_CHECKING:
     from .store import RunStore
@@ -24,6 +25,11 @@ PARAGRAPH = "\n\n"
 
 _DIGESTS: dict[str, str] = {}  # paragraph -> its digest, for every run of the process
 _DIGESTS_MAX = 4096
+# paragraph -> the end of its part record's line (after the id), for every run of the process
+_TAILS: dict[str, bytes] = {}
+_TAILS_MAX = 1024
+_TAILS_BYTES = 8 * 1024 * 1024  # the most bytes of text the kept lines may hold
+_tails_size = [0]
 
 
 def _digest(part: Any) -> str:
@@ -42,6 +48,30 @@ def _digest(part: Any) -> str:
             ).hexdigest()
         return found
     return hashlib.sha256(canonical_json(part).encode("utf-8")).hexdigest()
+
+
+def part_line(part_id: int, digest: str, part: Any) -> bytes:
+    """The journal line of ``{"k": "part", "id", "hash", "part"}``: exactly :func:`.journal.line`'s.
+
+    A paragraph's line after its id is encoded once per process (bounded; the same
+    system prompt is in every run's journal) and joined to the run's id for it; any
+    other part is encoded as it comes. What cannot be encoded raises as
+    :func:`.journal.line` does, and is not kept.
+    """
+    if type(part) is not str:
+        return line({"k": "part", "id": part_id, "hash": digest, "part": part})
+    tail = _TAILS.get(part)
+    if tail is None or not tail.startswith(_HASH_KEY + digest.encode("ascii")):
+        tail = b"," + line({"hash": digest, "part": part})[1:]
+        if len(_TAILS) >= _TAILS_MAX or _tails_size[0] + len(tail) > _TAILS_BYTES:
+            _TAILS.clear()
+            _tails_size[0] = 0
+        _TAILS[part] = tail
+        _tails_size[0] += len(tail)
+    return b'{"k":"part","id":%d' % part_id + tail
+
+
+_HASH_KEY = b',"hash":"'
 
 
 class ExchangeState:
@@ -95,8 +125,9 @@ class JournalExchangeLog:
                 "usage": usage,
                 "duration_s": duration_s,
             }
+            data = b"".join(part_line(r["id"], r["hash"], r["part"]) for r in new) + line(call)
             # Not a checkpoint: written with the next one, or at the end of the loop's turn.
-            self._store._append_lines([*new, call], durable=False)
+            self._store._append_lines([*new, call], durable=False, data=data)
 
     def _message_id(self, message: dict[str, Any], seen: dict[str, int], new: list) -> int:
         content = message.get("content")

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 from ..errors import RunError
 from ..events import Event
-from . import claims
+from . import assetlog, claims
 from .ids import new_run_id, utc_iso
 from .journal import HANDLES, line, lines, new_journal, os_problem
 from .journal_exchanges import ExchangeState, JournalExchangeLog
@@ -41,12 +40,29 @@ from .status import run_info, status_fields
 from .trace import read_events, read_trace
 from .writer import RunWriter
 
-_MADE: set[Path] = set()  # runs folders this process has made (or found) already
+_MADE: set[str] = set()  # runs folders this process has made (or found) already
+_WORKSPACES: dict[str, str] = {}  # an absolute workspace as given -> its real path
+
+
+def _resolved(workspace: Path | str) -> str:
+    """The real path of ``workspace``, as the run records it; an absolute one's is
+    looked up once per process (``realpath`` stats every part of the path)."""
+    given = os.fspath(workspace)
+    found = _WORKSPACES.get(given)
+    if found is None:
+        found = str(Path(given).resolve())
+        if os.path.isabs(given):  # a relative one depends on the working directory
+            if len(_WORKSPACES) >= 256:
+                _WORKSPACES.clear()
+            _WORKSPACES[given] = found
+    return found
+
 
 JOURNAL_FILE = "state.jsonl"
 TRACE_FILE = "trace.jsonl"
-SCHEMA_VERSION = 2
-"""The journal's format (1 was ``state.sqlite``, still read and resumed)."""
+SCHEMA_VERSION = 3
+"""The journal's format: 1 was ``state.sqlite``, 2 kept the assets in ``assets/manifest.jsonl``
+(both still read and resumed), 3 keeps them in the journal (:mod:`.assetlog`)."""
 
 #: The run record's fields and their types (checked when read back).
 RUN_RECORD: dict[str, tuple[type, ...]] = {
@@ -117,15 +133,15 @@ class RunStore:
     by :meth:`close`; the claim (:meth:`claim`) holds no file open.
     """
 
-    def __init__(self, folder: Path, *, read_only: bool = False) -> None:
-        self.folder = folder
-        self.run_id = folder.name
-        self.assets_dir = folder / "assets"
-        self.state_path = folder / JOURNAL_FILE
-        self.trace_path = folder / TRACE_FILE
-        # As text, once: the handle cache is keyed by it, and every write needs it.
-        self._state = str(self.state_path)
-        self._trace = str(self.trace_path)
+    def __init__(self, folder: Path | str, *, read_only: bool = False) -> None:
+        # As text: the handle cache is keyed by it, every write needs it, and the
+        # Path objects (folder, assets_dir, state_path, trace_path) are made when asked for.
+        where = os.fspath(folder)
+        self._dir = where
+        self.run_id = os.path.basename(where)
+        self._assets = os.path.join(where, "assets")
+        self._state = os.path.join(where, JOURNAL_FILE)
+        self._trace = os.path.join(where, TRACE_FILE)
         self._where = f"run {self.run_id!r}: {self._state}"  # names a record written here
         self.read_only = read_only
         self._lock = threading.RLock()
@@ -143,6 +159,28 @@ class RunStore:
         # Told the run id, not the store: no reference cycle keeps an ended run's store alive.
         self._writer = RunWriter(self._lock, partial(_write_failed, self.run_id))
         self._exchange_state = ExchangeState()
+        self._schema = SCHEMA_VERSION  # the journal's, once read
+        self._asset_log: assetlog.AssetLog | None = None
+
+    @cached_property
+    def folder(self) -> Path:
+        """The run's folder."""
+        return Path(self._dir)
+
+    @cached_property
+    def assets_dir(self) -> Path:
+        """Where the run's big assets' files go (see :mod:`.assetlog`)."""
+        return Path(self._assets)
+
+    @cached_property
+    def state_path(self) -> Path:
+        """The run's journal, ``state.jsonl``."""
+        return Path(self._state)
+
+    @cached_property
+    def trace_path(self) -> Path:
+        """The run's trace, ``trace.jsonl``."""
+        return Path(self._trace)
 
     # Made on each use, not kept: a store holding objects that point back at it is a
     # reference cycle, and an ended run's store would wait for the garbage collector.
@@ -166,8 +204,10 @@ class RunStore:
         so a crash during creation never leaves a half-made run in the listing.
         """
         parent = runs_dir(home)
+        where = str(parent)
         run_id = new_run_id()
-        staging = parent / f".{run_id}.tmp"
+        staging = os.path.join(where, f".{run_id}.tmp")
+        final = os.path.join(where, run_id)
         pid = os.getpid()
         row = {
             "k": "run",
@@ -176,7 +216,7 @@ class RunStore:
             "task": task,
             "model": model,
             "auto": auto,
-            "workspace": str(Path(workspace).resolve()),
+            "workspace": _resolved(workspace),
             "status": "running",
             "started": utc_iso(),
             "finished": None,
@@ -184,40 +224,41 @@ class RunStore:
             "answer": None,
             "usage": None,
             "owner_pid": pid,
-            "owner_host": socket.gethostname(),
+            "owner_host": claims.host(),
             "owner_start": process_start_time(pid),
             "updated": time.time(),
         }
         kept: list[int] = []  # the new journals' descriptors, kept for their first writes
         try:
-            if parent not in _MADE:
-                parent.mkdir(parents=True, exist_ok=True)
-                _MADE.add(parent)
+            if where not in _MADE:
+                os.makedirs(where, exist_ok=True)
+                _MADE.add(where)
             try:
-                staging.mkdir()
+                os.mkdir(staging)
             except FileNotFoundError:  # the runs folder was removed since: make it again
-                parent.mkdir(parents=True, exist_ok=True)
-                staging.mkdir()
+                os.makedirs(where, exist_ok=True)
+                os.mkdir(staging)
             # No assets/ folder: the asset store makes it for the first asset with a file.
-            kept.append(new_journal(staging / TRACE_FILE, b""))
-            kept.append(new_journal(staging / JOURNAL_FILE, line(row)))
+            kept.append(new_journal(os.path.join(staging, TRACE_FILE), b""))
+            kept.append(new_journal(os.path.join(staging, JOURNAL_FILE), line(row)))
             # Claimed before anyone can see it: nobody else knows the id yet.
             token = claims.fresh_claim(staging, LOCK_FILE)
-            os.rename(staging, parent / run_id)
+            os.rename(staging, final)
         except OSError as exc:
             for fd in kept:
                 os.close(fd)
-            _MADE.discard(parent)  # deleted since? then it is made again next time
+            _MADE.discard(where)  # deleted since? then it is made again next time
             problem = os_problem(exc)
             # Out of descriptors is said as that: the folder itself is fine.
             hint = "" if "open files" in problem else " (it must be a folder autoplug can write)"
             raise RunError(f"cannot create a run folder in {parent}: {problem}{hint}") from None
-        store = cls(parent / run_id)
+        store = cls(final)
         store._writer.mark_clean(store._state, store._trace)  # just written whole
         HANDLES.adopt(store._trace, kept[0])
         HANDLES.adopt(store._state, kept[1])
         store._apply(row)
-        claims.hold(store.folder, token)
+        store._keep_assets()
+        claims.hold(final, token)
         store._claimed = True
         return store
 
@@ -242,7 +283,15 @@ class RunStore:
             raise RunError(f"run {run_id!r} is corrupt: {state} is missing")
         store = cls(folder, read_only=read_only)
         store._load()
+        if not read_only and store._schema >= assetlog.ASSET_SCHEMA:
+            store._keep_assets()
         return store
+
+    def _keep_assets(self) -> None:
+        """Register the run's asset log: the run's asset store writes into this store's journal."""
+        writer = self._writer
+        self._asset_log = assetlog.AssetLog(self._state, writer.write, writer.flush)
+        assetlog.register(self._assets, self._asset_log)
 
     def _load(self) -> None:
         try:
@@ -266,6 +315,7 @@ class RunStore:
                 if record["k"] != "run":
                     raise RunError(f"{where} is corrupt: the first record is not the run's")
                 version = record.get("schema")
+                self._schema = version if isinstance(version, int) else 1
                 if isinstance(version, int) and version > SCHEMA_VERSION:
                     raise RunError(
                         f"run {self.run_id!r}: {self.state_path} was written by a newer "
@@ -351,12 +401,16 @@ class RunStore:
         """Append ``record`` to the journal (durable against kill -9 on return), then apply it."""
         self._append_lines([record])
 
-    def _append_lines(self, records: list[dict[str, Any]], *, durable: bool = True) -> None:
+    def _append_lines(
+        self, records: list[dict[str, Any]], *, durable: bool = True, data: bytes | None = None
+    ) -> None:
         """Append ``records`` and apply them; ``durable=False`` (a model call's record, not
-        a checkpoint) lets them wait for the end of the loop's turn (see :mod:`.writer`)."""
+        a checkpoint) lets them wait for the end of the loop's turn (see :mod:`.writer`).
+        ``data``: the records' lines, when the caller has them already."""
         if self.read_only:
             raise RunError(f"run {self.run_id!r}: cannot write {self.state_path}: opened read-only")
-        data = b"".join(line(r) for r in records)
+        if data is None:
+            data = b"".join(line(r) for r in records)
         with self._lock:
             self._writer.write(self._state, data, durable=durable)
             where = self._where
@@ -380,9 +434,14 @@ class RunStore:
             finally:
                 # Even when the last lines fail (told by the raise): a claim kept would
                 # refuse every resumer of the run while this process lives.
-                HANDLES.forget((self._state, self._trace, str(self.assets_dir / "manifest.jsonl")))
+                # (An older folder's asset manifest is a journal too.)
+                manifest = os.path.join(self._assets, "manifest.jsonl")
+                HANDLES.forget((self._state, self._trace, manifest))
+                if self._asset_log is not None:
+                    assetlog.unregister(self._assets, self._asset_log)
+                    self._asset_log = None
                 if self._claimed:
-                    claims.release(self.folder, LOCK_FILE)
+                    claims.release(self._dir, LOCK_FILE)
                     self._claimed = False
 
     # -- ownership --------------------------------------------------------------

@@ -23,8 +23,10 @@ Thread-safe through the lock it is given (its store's).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from threading import get_ident
 from typing import Any
 
 from ..errors import RunError
@@ -32,6 +34,14 @@ from .journal import HANDLES, cut_partial_line
 
 PENDING_MAX = 4 * 1024
 """The most bytes of a run's lines kept waiting for the end of the loop's turn."""
+
+
+# The event loop a line was last sent from: while its ``_thread_id`` (asyncio's own,
+# set for as long as it runs) is the calling thread's, it is this thread's running loop.
+_LAST_LOOP: list[Any] = [None]
+if hasattr(os, "register_at_fork"):
+    # A child forked inside a running loop has no running loop (asyncio says so by pid).
+    os.register_at_fork(after_in_child=lambda: _LAST_LOOP.__setitem__(0, None))
 
 
 def _running_loop() -> Any:
@@ -85,10 +95,16 @@ class RunWriter:
             if self._size > PENDING_MAX:
                 self._flush(None)
                 return
-            loop = _running_loop()
-            if loop is None:
-                self._flush(None)
-            elif self._scheduled is not loop:
+            loop = _LAST_LOOP[0]
+            if loop is None or getattr(loop, "_thread_id", None) != get_ident():
+                # Not the loop running in this thread: ask asyncio (its C lookup makes a
+                # getpid system call, so the answer is remembered for the next lines).
+                loop = _running_loop()
+                if loop is None:
+                    self._flush(None)
+                    return
+                _LAST_LOOP[0] = loop
+            if self._scheduled is not loop:
                 # Per loop: one closed before its turn ended leaves no line waiting here.
                 self._scheduled = loop
                 loop.call_soon(self._end_of_turn)
