@@ -540,3 +540,24 @@ def test_a_live_run_without_persist_holds_few_objects_for_the_garbage_collector(
 #: Objects the garbage collector tracks for one live ``persist=False`` run parked in a
 #: tool step (~134 in the sixth session; ~150 before it).
 LIVE_RUN_OBJECTS = 145
+
+
+def test_a_run_without_a_workspace_works_in_the_current_directory_even_after_a_chdir(
+    tmp_path, monkeypatch
+):
+    kernel = files_kernel(tmp_path)
+    seen = []
+    for name in ("first", "second", "second"):
+        where = tmp_path / name
+        where.mkdir(exist_ok=True)
+        monkeypatch.chdir(where)
+        events: list = []
+        run = kernel.run(
+            "x",
+            model=ScriptedModel([call("final", answer="ok")]),
+            persist=False,
+            on_event=events.append,
+        )
+        assert run.status == "succeeded"
+        seen.append(events[0].data["workspace"])
+    assert seen == [str(tmp_path / "first"), str(tmp_path / "second"), str(tmp_path / "second")]
