@@ -5,9 +5,16 @@ Run: python benchmarks/bench_scale.py [--quick] [--peers]
 - per tool step through the public ``kernel.run``, with a run folder and with
   ``persist=False``, for plans of 20 / 1,000 / 10,000 steps (a chain, each step
   reading the one before, and a fan-in, every step feeding a last one);
+- beside them, in the same run, what makes the chain's figure readable on any
+  machine: the floor of a bare asyncio thread hop (a worker thread fed by a
+  ``SimpleQueue``, answering by ``call_soon_threadsafe``: the least a sync tool's
+  step pays for its worker thread) and the same chain with an async tool (no hop);
 - the fixed cost of a run that makes no step (median), with and without a folder;
 - 1,000 concurrent 3-step runs in one process under ``ulimit -n 256``: how many
-  succeeded, runs/s, the peak of open files and the peak RSS;
+  succeeded, runs/s, the peak of open files and the peak RSS; ``persist=False``
+  also with ``gc.freeze()`` after the warm-up run (what an application that runs
+  many runs may choose; autoplug does not), and the time the garbage collector
+  took, by generation;
 - ``--peers``: peer frameworks, run by the Python of their own environment
   (``--peers-python``, default ``/work/venvs/peers-fast/bin/python``; a line says
   which are missing): per tool step with persistence — agno with its ``SqliteDb``
@@ -52,6 +59,15 @@ def kernel(home: Path):
         return f"v{n}"
 
     @tool
+    async def aecho(n: int, prev: str = "") -> str:
+        """Return a short text for step ``n`` (the async twin of ``echo``).
+
+        n: the step's number
+        prev: what an earlier step returned
+        """
+        return f"v{n}"
+
+    @tool
     def gather(items: list) -> int:
         """Count the items.
 
@@ -63,6 +79,7 @@ def kernel(home: Path):
         @hookimpl
         def register_tools(self, register):
             register(echo)
+            register(aecho)
             register(gather)
 
     home.mkdir(parents=True, exist_ok=True)
@@ -70,14 +87,18 @@ def kernel(home: Path):
     return Kernel(plugins=[Bench()], builtins=["autoplug_autos"], home=home)
 
 
-def plan(steps: int, shape: str) -> list[dict]:
-    """A plan of ``steps`` steps: a chain, or independent steps feeding one last step."""
+def plan(steps: int, shape: str, tool: str = "echo") -> list[dict]:
+    """A plan of ``steps`` steps: a chain, or independent steps feeding one last step.
+
+    ``tool`` is the chain's tool: ``echo`` (sync: a worker thread's hop a step)
+    or ``aecho`` (async, the same work without the hop).
+    """
     if shape == "chain":
-        out = [{"id": "s1", "tool": "echo", "args": {"n": 1}, "output": "a1"}]
+        out = [{"id": "s1", "tool": tool, "args": {"n": 1}, "output": "a1"}]
         out += [
             {
                 "id": f"s{n}",
-                "tool": "echo",
+                "tool": tool,
                 "args": {"n": n, "prev": {"$asset": f"a{n - 1}"}},
                 "output": f"a{n}",
             }
@@ -107,9 +128,9 @@ def script(steps: list[dict] | None):
     )
 
 
-def per_step(k, steps: int, shape: str, persist: bool) -> float:
+def per_step(k, steps: int, shape: str, persist: bool, tool: str = "echo") -> float:
     """µs of CPU per step of a run of ``steps`` steps, less a no-step run's cost (medians)."""
-    the_plan = plan(steps, shape)
+    the_plan = plan(steps, shape, tool)
     base = statistics.median(_timed(k, None, persist) for _ in range(7))
     total = statistics.median(_timed(k, the_plan, persist) for _ in range(3))
     return (total - base) / steps * 1e6
@@ -174,22 +195,73 @@ def persistence(steps: int) -> float:
     return elapsed / steps * 1e6
 
 
+def hop_floor(hops: int = 3000, rounds: int = 5) -> float:
+    """µs of CPU of a bare asyncio thread hop (median of ``rounds``), on this machine now.
+
+    The loop hands a job to a waiting worker thread through a ``SimpleQueue``;
+    the worker runs it and settles the loop's future by ``call_soon_threadsafe``.
+    """
+    import queue
+
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def worker() -> None:
+        while True:
+            item = jobs.get()
+            if item is None:
+                return
+            loop, future = item
+            loop.call_soon_threadsafe(future.set_result, "x")
+
+    async def chain() -> None:
+        loop = asyncio.get_running_loop()
+        for _ in range(hops):
+            future = loop.create_future()
+            jobs.put((loop, future))
+            await future
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    spent = []
+    for _ in range(rounds):
+        start = time.process_time()
+        asyncio.run(chain())
+        spent.append(time.process_time() - start)
+    jobs.put(None)
+    thread.join()
+    return statistics.median(spent) / hops * 1e6
+
+
 def open_files() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def concurrent(home: Path, count: int, persist: bool) -> dict:
+def concurrent(home: Path, count: int, persist: bool, freeze: bool = False) -> dict:
     """``count`` concurrent 3-step runs in this process (run under a lowered ulimit).
 
     One run goes first, untimed: the modules a run imports on first use are a
-    process's cost once, not each run's.
+    process's cost once, not each run's. ``freeze``: ``gc.freeze()`` after it.
     """
+    import gc
     import resource
 
     k = kernel(home)
     options = {} if persist else {"persist": False}
     warm = k.run("warm up", model=script(plan(3, "chain")), **options)
     assert warm.status == "succeeded", warm.reason
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    collected = [0.0, 0.0, 0.0]
+    began = [0.0]
+
+    def timed_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            began[0] = time.process_time()
+        else:
+            collected[info["generation"]] += time.process_time() - began[0]
+
+    gc.callbacks.append(timed_gc)
     peak = [open_files()]
     done = threading.Event()
 
@@ -211,6 +283,7 @@ def concurrent(home: Path, count: int, persist: bool) -> dict:
     start, cpu = time.perf_counter(), time.process_time()
     results = asyncio.run(all_runs())
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    gc.callbacks.remove(timed_gc)
     done.set()
     sampler.join()
     ok = sum(1 for r in results if not isinstance(r, BaseException) and r.status == "succeeded")
@@ -219,20 +292,22 @@ def concurrent(home: Path, count: int, persist: bool) -> dict:
         "succeeded": ok,
         "runs_per_s": count / wall,
         "cpu_ms_per_run": cpu / count * 1000,
+        "gc_ms_per_run": [spent / count * 1000 for spent in collected],
         "peak_open_files": peak[0],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "errors": errors[:3],
     }
 
 
-def under_ulimit(limit: int, count: int, persist: bool) -> dict:
+def under_ulimit(limit: int, count: int, persist: bool, freeze: bool = False) -> dict:
     """:func:`concurrent` in a fresh process whose open-files limit is ``limit``."""
     home = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     code = (
         "import json, resource, sys; sys.path.insert(0, sys.argv[1]);"
         f"resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit}));"
         "import bench_scale as b; from pathlib import Path;"
-        "print(json.dumps(b.concurrent(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == '1')))"
+        "print(json.dumps(b.concurrent(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == '1',"
+        " sys.argv[5] == '1')))"
     )
     out = subprocess.run(
         [
@@ -243,6 +318,7 @@ def under_ulimit(limit: int, count: int, persist: bool) -> dict:
             str(home),
             str(count),
             "1" if persist else "0",
+            "1" if freeze else "0",
         ],
         capture_output=True,
         text=True,
@@ -490,16 +566,27 @@ def main() -> None:
         for steps in (20, 1000) if args.quick else (20, 1000, 5000):
             print(f"{steps:>6} steps   {persistence(steps):7.0f}")
         print("\n== per tool step, public kernel.run (µs of CPU per step, medians) ==")
+        print(
+            f"a bare asyncio thread hop on this machine now: {hop_floor():.0f} µs of CPU "
+            "(a sync tool's step makes one; 'achain' is the chain with an async tool: none)"
+        )
         print(f"{'steps':>6} {'shape':>6} {'folder':>9} {'persist=False':>14}")
         for steps in sizes:
-            for shape in ("chain", "fanin"):
-                with_folder = per_step(k, steps, shape, True)
-                without = f"{per_step(k, steps, shape, False):14.0f}" if skip else f"{'n/a':>14}"
+            for shape, tool in (("chain", "echo"), ("achain", "aecho"), ("fanin", "echo")):
+                form = "chain" if shape == "achain" else shape
+                with_folder = per_step(k, steps, form, True, tool)
+                without = (
+                    f"{per_step(k, steps, form, False, tool):14.0f}" if skip else f"{'n/a':>14}"
+                )
                 print(f"{steps:>6} {shape:>6} {with_folder:9.0f} {without}")
     print(f"\n== {args.concurrent} concurrent 3-step runs, one process, ulimit -n 256 ==")
-    for persist in (True, False) if can_skip_folder() else (True,):
-        found = under_ulimit(256, args.concurrent, persist)
+    cases = [(True, False)]
+    if can_skip_folder():
+        cases += [(False, False), (False, True)]
+    for persist, freeze in cases:
+        found = under_ulimit(256, args.concurrent, persist, freeze)
         label = "with folders " if persist else "persist=False"
+        label += "  gc.freeze()" if freeze else ""
         if "runs_per_s" not in found:
             print(f"{label}  failed: {found.get('error')}")
             continue
@@ -509,6 +596,12 @@ def main() -> None:
             f"{found.get('cpu_ms_per_run', float('nan')):.2f} ms CPU a run  "
             f"peak open files {found['peak_open_files']}  "
             f"peak RSS {found['peak_rss_mb']:.0f} MB"
+            + (
+                "  GC ms a run by generation "
+                + "/".join(f"{ms:.2f}" for ms in found["gc_ms_per_run"])
+                if "gc_ms_per_run" in found
+                else ""
+            )
             + (f"  errors: {found['errors']}" if found["errors"] else "")
         )
     if args.peers:

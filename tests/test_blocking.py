@@ -147,3 +147,78 @@ def test_no_current_loop_between_calls_and_a_closed_kept_loop_is_replaced():
     kept = blocking._STATE["runner"].get_loop()
     kept.close()  # closed behind its back (kept referenced: its id cannot be reused)
     assert run_coroutine(loop_id()) != id(kept)
+
+
+def test_ctrl_c_cancels_the_calls_task_raises_keyboard_interrupt_and_restores_the_handler():
+    import os
+    import signal
+
+    seen: list[str] = []
+
+    async def long_call() -> None:
+        asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGINT)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            seen.append("cancelled")  # the call's task is cancelled, not killed mid-step
+            raise
+
+    with pytest.raises(KeyboardInterrupt):
+        run_coroutine(long_call())
+    assert seen == ["cancelled"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert run_coroutine(loop_id())  # the next call gets a working loop
+
+
+def test_a_second_ctrl_c_raises_at_once_while_the_task_still_runs():
+    import os
+    import signal
+
+    async def stubborn() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.02, os.kill, os.getpid(), signal.SIGINT)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            os.kill(os.getpid(), signal.SIGINT)  # the second one, while it cleans up
+            await asyncio.sleep(30)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_coroutine(stubborn())
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_applications_own_sigint_handler_is_left_in_place_during_a_call():
+    import signal
+
+    def mine(signum, frame):  # pragma: no cover - never called here
+        pass
+
+    async def handler_now() -> object:
+        return signal.getsignal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, mine)
+    try:
+        assert run_coroutine(handler_now()) is mine
+        assert signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    # With the default handler, a call has its own in place while it runs.
+    assert run_coroutine(handler_now()) is not signal.default_int_handler
+
+
+def test_a_context_variable_set_in_one_call_is_not_seen_by_the_next():
+    import contextvars
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("lean6_probe", default="unset")
+
+    async def set_it() -> str:
+        var.set("set by the first call")
+        return var.get()
+
+    async def read_it() -> str:
+        return var.get()
+
+    assert run_coroutine(set_it()) == "set by the first call"
+    assert run_coroutine(read_it()) == "unset"  # each call in a copy, as asyncio.run
+    assert var.get() == "unset"

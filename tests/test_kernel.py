@@ -257,6 +257,30 @@ def test_kernel_run_arun_and_stream_name_every_option_of_a_run():
     assert inspect.signature(Kernel.arun).return_annotation == "RunResult"
 
 
+def test_kernel_arun_hands_every_option_to_the_run_unchanged(tmp_path, monkeypatch):
+    import asyncio
+    import inspect
+
+    import autoplug.autos as autos
+
+    seen: dict = {}
+
+    async def capture(kernel, task, **options):
+        seen.update(options, task=task)
+        return "result"
+
+    monkeypatch.setattr(autos, "arun_task", capture)
+    names = [
+        n
+        for n, p in inspect.signature(Kernel.arun).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    given = {name: object() for name in names}  # a value of its own for each option
+    kernel = Kernel(plugins=[], home=tmp_path)
+    assert asyncio.run(kernel.arun("t", **given)) == "result"
+    assert seen == {**given, "task": "t"}
+
+
 def test_a_misspelt_run_option_is_a_type_error_naming_it(tmp_path):
     from autoplug.scripted import ScriptedModel
 

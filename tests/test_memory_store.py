@@ -276,3 +276,25 @@ def test_min_similarity_nan_is_refused(tmp_path):
     (home / "config.toml").write_text("[memory]\nbackend = 'inprocess'\nmin_similarity = nan\n")
     with pytest.raises(ConfigError, match="min_similarity must be a number from 0 to 1"):
         open_memory(Kernel(builtins=["autoplug_memory"], home=home))
+
+
+def test_memory_settings_are_read_again_when_the_config_changes_in_place(tmp_path):
+    from autoplug import ConfigError
+    from autoplug.config import Config
+    from autoplug.memory import MemorySettings
+
+    config = Config(home=tmp_path, data={"memory": {"backend": "inprocess", "top_k": 3}})
+    first = MemorySettings.from_config(config)
+    assert first.top_k == 3 and MemorySettings.from_config(config) is first  # kept
+    config.data["memory"]["top_k"] = 7
+    assert MemorySettings.from_config(config).top_k == 7
+    config.data["memory"]["top_k"] = 0  # changed in place to a bad value: still refused
+    with pytest.raises(ConfigError, match=r"\[memory\] top_k must be an integer >= 1, got 0"):
+        MemorySettings.from_config(config)
+    config.data["memory"]["top_k"] = 1
+    assert MemorySettings.from_config(config).top_k == 1
+    config.data["memory"]["top_k"] = True  # equal to 1, but a bool is not a count
+    with pytest.raises(ConfigError, match=r"top_k must be an integer >= 1, got True"):
+        MemorySettings.from_config(config)
+    other = Config(home=tmp_path / "b", data={"memory": {"backend": "none"}})
+    assert MemorySettings.from_config(other).enabled is False

@@ -111,3 +111,84 @@ os.waitpid(pid, 0)
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.stdout.splitlines() == ["parent now", "child now"], done.stderr
+
+
+def test_each_sync_call_times_out_at_its_own_limit_under_one_timer():
+    release = threading.Event()
+
+    @tool
+    def stuck(name: str) -> str:
+        """Waits until released.
+
+        name: which call this is
+        """
+        release.wait(10)
+        return name
+
+    @tool
+    def quick() -> str:
+        """Answers at once."""
+        return "now"
+
+    async def calls() -> dict:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        took: dict[str, float] = {}
+
+        async def one(name: str, limit: float) -> object:
+            result = await run_sync(stuck, {"name": name}, limit, None)
+            took[name] = loop.time() - started
+            return result
+
+        # A long limit first, then a shorter one: the timer is armed again, earlier.
+        results = await asyncio.gather(one("long", 0.6), one("short", 0.15), one("mid", 0.3))
+        answered = await run_sync(quick, {}, 0.05, None)  # in time: not failed later
+        await asyncio.sleep(0.1)
+        release.set()
+        return {"results": results, "took": took, "answered": answered}
+
+    found = asyncio.run(calls())
+    long, short, mid = found["results"]
+    assert [r.kind for r in (long, short, mid)] == ["timeout"] * 3
+    assert "after 0.6 s" in long.error and "after 0.15 s" in short.error
+    took = found["took"]
+    assert 0.15 <= took["short"] < took["mid"] < took["long"]
+    assert took["mid"] >= 0.3 and took["long"] >= 0.6
+    assert found["answered"].ok and found["answered"].value == "now"
+
+
+def test_a_call_within_its_limit_is_never_failed_by_the_timer_of_an_earlier_call():
+    from autoplug.toolpool import Deadlines, TimeLimit
+
+    async def calls() -> tuple:
+        loop = asyncio.get_running_loop()
+        deadlines = Deadlines(loop)
+        early, settled, late = loop.create_future(), loop.create_future(), loop.create_future()
+        deadlines.add(early, 0.05)
+        deadlines.add(settled, 0.05)
+        deadlines.add(late, 0.5)
+        settled.set_result("done in time")
+        deadlines.discard(settled)
+        await asyncio.sleep(0.15)  # the first timer has fired: only ``early`` was due
+        assert early.done() and not late.done()
+        with_limit = early.exception()
+        await asyncio.sleep(0.5)
+        return with_limit, settled.result(), late.exception(), deadlines.due
+
+    early, settled, late, left = asyncio.run(calls())
+    assert isinstance(early, TimeLimit) and isinstance(late, TimeLimit)
+    assert settled == "done in time" and left == {}
+
+
+def test_the_pool_forgets_the_loops_that_have_closed():
+    pool = ToolThreads()
+
+    async def one() -> object:
+        loop = asyncio.get_running_loop()
+        pool.deadlines(loop)
+        return await pool.submit(lambda: "x")
+
+    for _ in range(5):
+        assert asyncio.run(one()) == "x"  # a new loop each time, closed after
+    # Only the last loop's entries can be left (each new loop drops the closed ones).
+    assert len(pool._results) <= 1 and len(pool._deadlines) <= 1

@@ -57,11 +57,35 @@ class RunResult:
 def resolve_workspace(workspace: Path | str | None) -> Path:
     """The run's workspace folder (default: the current directory); UsageError if not a folder."""
     if workspace is None:
-        return Path.cwd()
+        import os
+
+        # The current directory's Path is made again only when it has changed.
+        cwd = os.getcwd()
+        if _CWD and _CWD[0] == cwd:
+            return _CWD[1]
+        path = Path(cwd)
+        _CWD[:] = (cwd, path)
+        return path
     path = Path(workspace).expanduser().resolve()
     if not path.is_dir():
         raise UsageError(f"workspace {str(workspace)!r} is not a folder")
     return path
+
+
+#: The last current directory's text and Path (:func:`resolve_workspace`).
+_CWD: list[Any] = []
+
+
+class _Sink:
+    """A run's event sink: :meth:`Auto.deliver` to its store (one object, not a closure)."""
+
+    __slots__ = ("auto", "store")
+
+    def __init__(self, auto: Auto, store: Any) -> None:
+        self.auto, self.store = auto, store
+
+    def __call__(self, event: Event) -> None:
+        self.auto.deliver(self.store, event)
 
 
 class Auto(MemoryUse):
@@ -197,11 +221,7 @@ class Auto(MemoryUse):
         if not isinstance(task, str) or not task.strip():
             raise UsageError("the task must be a non-empty string")
         ctx = self.open_run(task)
-
-        async def work() -> tuple[str, str | None, str | None]:
-            return await self.solve(ctx, await self.recall(ctx, task))
-
-        return await self._drive(ctx, work(), task, set())
+        return await self._drive(ctx, None, task, set())
 
     async def aresume(self, store: Any) -> RunResult:
         """Continue the interrupted run kept in ``store`` (an open RunStore)."""
@@ -235,11 +255,22 @@ class Auto(MemoryUse):
             ctx, self.resume(ctx, records), info["task"], set(ctx.assets.names())
         )
 
-    async def _drive(self, ctx: RunContext, work: Any, task: str, before: set[str]) -> RunResult:
+    async def _drive(
+        self, ctx: RunContext, work: Any | None, task: str, before: set[str]
+    ) -> RunResult:
+        """Await ``work`` (None: recall, then :meth:`solve` the task) and finish the run.
+
+        A new run's work is done here rather than in a coroutine of its own: each
+        coroutine and closure a live run holds is traversed by every collection of
+        the garbage collector while it lives (a thousand runs at once).
+        """
         import asyncio  # here, not at import: plugin loading must stay fast
 
         try:
-            status, answer, reason = await work
+            if work is None:
+                status, answer, reason = await self.solve(ctx, await self.recall(ctx, task))
+            else:
+                status, answer, reason = await work
         except (asyncio.CancelledError, KeyboardInterrupt):
             self.finish(ctx, "interrupted", None, "interrupted by the user")
             raise
@@ -305,7 +336,7 @@ class Auto(MemoryUse):
             stream=self.stream,
             output_schema=self.output_schema,
         )
-        ctx.sink = lambda event: self.deliver(store, event)
+        ctx.sink = _Sink(self, store)
         return ctx
 
     def deliver(self, store: Any, event: Event) -> None:

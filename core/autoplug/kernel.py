@@ -454,10 +454,26 @@ class Kernel:
             a service — it still has a run id, events and memory as configured, but
             nothing to list or resume; ``RunResult.assets`` entries then carry ``value``.
         """
-        options = _options(locals())  # before the import below adds a local
         from .autos import arun_task
 
-        return await arun_task(self, task, **options)
+        # Named one by one, not from locals(): this frame lives as long as the run, and
+        # locals() would keep a dict of them on it (and the options another) for the
+        # garbage collector to traverse while it lives.
+        return await arun_task(
+            self,
+            task,
+            model=model,
+            auto=auto,
+            approve=approve,
+            record=record,
+            workspace=workspace,
+            on_text=on_text,
+            stream=stream,
+            on_event=on_event,
+            memory=memory,
+            output_schema=output_schema,
+            persist=persist,
+        )
 
     def stream(
         self,

@@ -13,6 +13,7 @@ import os
 import queue
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +41,9 @@ class ToolThreads:
     threads of their own, a few milliseconds later.
 
     Results go back to their loop in batches: a thread whose loop has results
-    waiting to be settled adds its own to them, so the loop is woken once for all.
+    waiting to be settled adds its own to them, so the loop is woken once for all
+    (a thread-safe deque a loop and a flag saying a wake-up is due: no lock).
+    A call's time limit is one of its loop's :class:`Deadlines`, not a timer of its own.
     """
 
     def __init__(self, idle_s: float = IDLE_THREAD_S) -> None:
@@ -52,7 +55,8 @@ class ToolThreads:
         self._alive = 0
         self._started = 0
         self._armed: Any = None  # the loop a look at calls waiting for a thread is due in
-        self._done: dict[Any, list[tuple[Any, bool, Any]]] = {}  # loop -> results to settle
+        self._results: dict[Any, _Results] = {}  # loop -> its results to settle
+        self._deadlines: dict[Any, Deadlines] = {}  # loop -> its calls' time limits
         if hasattr(os, "register_at_fork"):
             # A forked child has none of these threads: counted as idle, they would
             # take no call of the child's (it would wait forever, or time out).
@@ -74,6 +78,9 @@ class ToolThreads:
 
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        results = self._results.get(loop)
+        if results is None:
+            results = self._results_of(loop)
         with self._lock:
             self._idle -= 1
             short = self._idle < 0
@@ -84,12 +91,28 @@ class ToolThreads:
             arm = short and not spawn and self._armed is not loop
             if arm:
                 self._armed = loop
-        self._jobs.put((loop, future, job))
+        self._jobs.put((results, future, job))
         if spawn:
             self._start()
         elif arm:
             loop.call_later(GROW_AFTER_S, self._grow, loop)
         return future
+
+    def deadlines(self, loop: Any) -> Deadlines:
+        """The time limits of ``loop``'s calls (made on first use)."""
+        found = self._deadlines.get(loop)
+        if found is None:
+            _forget_closed(self._deadlines)
+            found = self._deadlines[loop] = Deadlines(loop)
+        return found
+
+    def _results_of(self, loop: Any) -> _Results:
+        with self._lock:
+            found = self._results.get(loop)
+            if found is None:
+                _forget_closed(self._results)
+                found = self._results[loop] = _Results(loop)
+        return found
 
     def _spawned(self) -> None:
         """Count a thread about to start (under the lock): it will wait for a job."""
@@ -120,7 +143,7 @@ class ToolThreads:
     def _work(self) -> None:
         while True:
             try:
-                loop, future, job = self._jobs.get(timeout=self.idle_s)
+                results, future, job = self._jobs.get(timeout=self.idle_s)
             except queue.Empty:
                 with self._lock:
                     if self._idle > 0:  # more threads wait than jobs: end this one
@@ -129,34 +152,112 @@ class ToolThreads:
                         return
                 continue  # a job was queued just now: take it
             try:
-                outcome = (True, job())
+                outcome = (future, True, job())
             except Exception as exc:
-                outcome = (False, exc)
+                outcome = (future, False, exc)
             with self._lock:
                 self._idle += 1
-                waiting = self._done.get(loop)
-                if waiting is None:
-                    self._done[loop] = [(future, *outcome)]
-                else:
-                    waiting.append((future, *outcome))  # the loop is woken for them already
-            if waiting is None:
-                try:
-                    loop.call_soon_threadsafe(self._settle, loop)
-                except RuntimeError:  # the loop has closed: the tool was abandoned
-                    with self._lock:
-                        self._done.pop(loop, None)
-            del loop, future, job, outcome  # hold nothing of a finished call while idle
+            results.add(outcome)
+            del results, future, job, outcome  # hold nothing of a finished call while idle
 
-    def _settle(self, loop: Any) -> None:
-        with self._lock:
-            done = self._done.pop(loop, ())
-        for future, ok, value in done:
+
+class _Results:
+    """One loop's results from pool threads, settled in the loop's thread in batches.
+
+    A thread appends its result, then wakes the loop only when no wake-up is due
+    yet; the loop clears the flag before it takes the results, so a result added
+    while it settles is either taken now or wakes it again (at worst a wake-up
+    with nothing left to settle).
+    """
+
+    __slots__ = ("loop", "waiting", "due")
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self.waiting: deque[tuple[Any, bool, Any]] = deque()
+        self.due = False
+
+    def add(self, outcome: tuple[Any, bool, Any]) -> None:
+        """Hand ``(future, ok, value)`` to the loop (from a pool thread)."""
+        self.waiting.append(outcome)
+        if self.due:
+            return  # the loop is woken for them already
+        self.due = True
+        try:
+            self.loop.call_soon_threadsafe(self.settle)
+        except RuntimeError:  # the loop has closed: the tool was abandoned
+            self.waiting.clear()
+
+    def settle(self) -> None:
+        """Settle the waiting futures (in the loop's thread)."""
+        self.due = False
+        waiting = self.waiting
+        while waiting:
+            future, ok, value = waiting.popleft()
             if future.done():
                 continue  # timed out or cancelled: the result is dropped
             if ok:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+
+class Deadlines:
+    """The time limits of one loop's sync calls, kept by one timer (the earliest due).
+
+    A timer per call (``call_later`` and its cancel) was about a seventh of a sync
+    call's hop. Here a call adds its future and when it is due; the timer is armed
+    again only for a deadline earlier than the armed one, so calls of one limit
+    in a row arm it once. When it fires, every call past due fails with
+    :class:`TimeLimit` and it is armed for the earliest left.
+    """
+
+    __slots__ = ("loop", "due", "timer", "at")
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self.due: dict[Any, float] = {}
+        self.timer: Any = None
+        self.at = float("inf")
+
+    def add(self, future: Any, limit: float) -> None:
+        """Fail ``future`` with :class:`TimeLimit` if it is not done in ``limit`` seconds."""
+        when = self.loop.time() + limit
+        self.due[future] = when
+        if when < self.at:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.at = when
+            self.timer = self.loop.call_at(when, self._fire)
+
+    def discard(self, future: Any) -> None:
+        """``future`` is done: no limit applies to it any more."""
+        self.due.pop(future, None)
+
+    def _fire(self) -> None:
+        self.timer, self.at = None, float("inf")
+        now = self.loop.time()
+        later = float("inf")
+        for future, when in list(self.due.items()):
+            if when <= now:
+                del self.due[future]
+                if not future.done():
+                    future.set_exception(TimeLimit())
+            elif when < later:
+                later = when
+        if later < self.at:
+            self.at = later
+            self.timer = self.loop.call_at(later, self._fire)
+
+
+class TimeLimit(Exception):
+    """A sync call ran past its limit (set on its future by its loop's :class:`Deadlines`)."""
+
+
+def _forget_closed(by_loop: dict[Any, Any]) -> None:
+    """Drop the entries of loops that have closed (a thread's ``asyncio.run`` each call)."""
+    for loop in [loop for loop in by_loop if loop.is_closed()]:
+        del by_loop[loop]
 
 
 def _forked(ref: weakref.ref[ToolThreads]) -> None:
@@ -167,4 +268,5 @@ def _forked(ref: weakref.ref[ToolThreads]) -> None:
         pool._lock = threading.Lock()  # another thread may have held it at the fork
         pool._idle = pool._alive = 0
         pool._armed = None
-        pool._done = {}
+        pool._results = {}
+        pool._deadlines = {}

@@ -25,7 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .toolfaults import async_failure, blocked, cancelled_error, no_exit_sync, tool_failure
-from .toolpool import ToolThreads
+from .toolpool import TimeLimit, ToolThreads
 from .tools import _failure, _success
 
 if TYPE_CHECKING:
@@ -240,30 +240,25 @@ class Rest:
                     self.took = max(self.took, WATCHDOG.end(slot, previous))
 
 
-class _Expired(Exception):
-    """A sync tool's call ran past its limit (set on its future by the call's timer)."""
-
-
-def _expire(future: Any) -> None:
-    if not future.done():
-        future.set_exception(_Expired())
-
-
 async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> ToolResult:
     """Run a sync tool in the shared pool, waiting at most ``limit`` seconds.
 
-    The limit is a timer on the call's future, not ``asyncio.timeout``: one
-    handle, no context manager or task bookkeeping, on the path of every call.
+    The limit is one of the loop's :class:`~autoplug.toolpool.Deadlines` (one
+    timer for all its calls), not ``asyncio.timeout`` nor a timer per call: on
+    the path of every call.
     """
     import asyncio
     from functools import partial
 
     future = POOL.submit(partial(no_exit_sync, found.func, kwargs, True))
-    timer = None if limit is None else future.get_loop().call_later(limit, _expire, future)
+    deadlines = None
+    if limit is not None:
+        deadlines = POOL.deadlines(future.get_loop())
+        deadlines.add(future, limit)
     try:
         value = await future
         return _success(value)
-    except _Expired:
+    except TimeLimit:
         return _failure(
             "timeout",
             f"tool {found.name!r} timed out after {limit:g} s; its thread was abandoned "
@@ -277,8 +272,8 @@ async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> T
     except Exception as exc:
         return tool_failure(found, exc, ctx)
     finally:
-        if timer is not None:
-            timer.cancel()
+        if deadlines is not None:
+            deadlines.discard(future)
 
 
 class Later:

@@ -35,8 +35,23 @@ class MemorySettings:
 
     @classmethod
     def from_config(cls, config: Any) -> MemorySettings:
-        """Read ``config.memory``; raise :class:`ConfigError` naming a bad key and the file."""
+        """Read ``config.memory``; raise :class:`ConfigError` naming a bad key and the file.
+
+        Every run reads them (twice): the last valid values' settings are kept and
+        given again while ``[memory]`` holds the same values of the same types (a
+        config's tables can be changed in place, so they are compared each time).
+        """
         values = config.memory
+        key = [(name, type(value), value) for name, value in values.items()]
+        last = _LAST
+        if last and last[0] == key:
+            return last[1]
+        settings = cls._checked(config, values)
+        _LAST[:] = (key, settings)
+        return settings
+
+    @classmethod
+    def _checked(cls, config: Any, values: dict[str, Any]) -> MemorySettings:
         where = f"in config file {config.path}"
 
         def number(key: str, default: float, *, integer: bool, minimum: float) -> Any:
@@ -75,3 +90,7 @@ class MemorySettings:
             half_life_days=number("half_life_days", 30.0, integer=False, minimum=0.001),
             min_similarity=float(floor) if floor is not None else None,
         )
+
+
+#: The last valid ``[memory]`` values (name, type, value) and their settings.
+_LAST: list[Any] = []

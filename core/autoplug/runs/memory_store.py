@@ -8,7 +8,6 @@ list or resume. For embedding autoplug in a service that keeps its own records.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ..events import Event
@@ -55,8 +54,16 @@ class _NoExchanges:
         return {}
 
 
+_NO_EXCHANGES = _NoExchanges()  # it keeps nothing: one for every run
+
+
 class MemoryRunStore:
-    """A run's state kept in memory only: ``folder`` and ``assets_dir`` are None."""
+    """A run's state kept in memory only: ``folder`` and ``assets_dir`` are None.
+
+    What most runs never fill (a conversation, a manager's children) is made on
+    first use: every container a live run holds is traversed by each collection
+    of the garbage collector while it lives.
+    """
 
     folder = None
     assets_dir = None
@@ -66,7 +73,6 @@ class MemoryRunStore:
 
     def __init__(self, *, task: str, model: str, auto: str, workspace: str) -> None:
         self.run_id = new_run_id()
-        self._lock = threading.RLock()
         self._row: dict[str, Any] = {
             "run_id": self.run_id,
             "status": "running",
@@ -76,11 +82,11 @@ class MemoryRunStore:
             "workspace": workspace,
         }
         self._decisions: list[dict[str, Any]] = []
-        self._conversation: list[dict[str, Any]] = []
+        self._conversation: list[dict[str, Any]] | tuple[()] = ()
         self._team: dict[str, Any] | None = None
-        self._children: dict[str, dict[str, Any]] = {}
+        self._children: dict[str, dict[str, Any]] | None = None
         self.checkpoint = MemoryCheckpointer()
-        self.exchanges = _NoExchanges()
+        self.exchanges = _NO_EXCHANGES
 
     def claim(self) -> None:
         """Nothing to claim: no other process can see this run."""
@@ -141,11 +147,13 @@ class MemoryRunStore:
 
     def save_child(self, record: dict[str, Any]) -> None:
         """Keep a child run of this manager."""
+        if self._children is None:
+            self._children = {}
         self._children[record["assignment"]] = dict(record)
 
     def children(self) -> list[dict[str, Any]]:
         """This manager's child records."""
-        return list(self._children.values())
+        return list(self._children.values()) if self._children is not None else []
 
     def owner_alive(self) -> bool:
         """This process runs it."""
