@@ -11,13 +11,17 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import stderr_until
 
 from autoplug.runs import list_runs
 
 NAP_PLUGIN = '''
-import os, time, uuid
+import atexit, os, time, uuid
 from pathlib import Path
 from autoplug import hookimpl, tool
+
+if os.environ.get("NAP_LINGER"):  # a process that takes its time to end after the command
+    atexit.register(time.sleep, float(os.environ["NAP_LINGER"]))
 
 @tool
 def nap(seconds: float) -> str:
@@ -275,12 +279,50 @@ def test_a_second_ctrl_c_exits_at_once_and_the_runs_still_read_interrupted(home,
         assert time.monotonic() < deadline, "the tools never started"
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
+    # The second once the first was handled: two sent before the process runs again
+    # arrive as one (a POSIX signal is pending or not). The batch may have ended by the
+    # time the second comes: until the process is gone it still exits 130.
+    said = stderr_until(proc, "(Ctrl-C again to exit now)")
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    _, rest = proc.communicate(timeout=30)
+    err = said + rest
     assert proc.returncode == 130, err
     assert "continue the batch with: autoplug batch tasks.jsonl" in err
     runs = list_runs(home)
     assert len(runs) == 2 and {r["status"] for r in runs} == {"interrupted"}
+
+
+def test_a_ctrl_c_while_an_interrupted_batch_is_ending_still_exits_130_at_once(
+    home, tmp_path, marks, monkeypatch
+):
+    monkeypatch.setenv("NAP_LINGER", "30")
+    model = step_script(tmp_path, "nap", {"seconds": 30})
+    write_tasks(tmp_path, [{"task": "nap"}])
+    command = ["batch", "tasks.jsonl", "--model", model, "--output", "out.jsonl"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoplug.cli", *command],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not list(marks.iterdir()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the tool never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    said = stderr_until(proc, "started run(s) left interrupted; continue the batch with")
+    # The command has returned; the process lingers at its exit. Another Ctrl-C there.
+    pressed = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=20)
+    err = said + rest.decode()
+    assert proc.returncode == 130, err
+    assert time.monotonic() - pressed < 10, "the second Ctrl-C waited for the process's end"
+    assert (
+        "interrupted at once" in err and "Traceback" not in err and "KeyboardInterrupt" not in err
+    )
 
 
 def test_engine_ray_without_ray_installed_says_how_to_install_it(home, tmp_path):

@@ -14,6 +14,7 @@ import pytest
 from hostile_cli import last_error_line
 from notes_run import NOTES, READ_NOTES
 from openai_server import OpenAIServer, Reply, providers_toml
+from processes import stderr_until
 
 from autoplug.kernel import NO_MODEL_HELP
 from autoplug.runs import list_runs
@@ -617,21 +618,6 @@ def test_ctrl_c_during_a_blocking_tool_names_the_running_step_and_exits_130(
     runs = list_runs(home)
     assert len(runs) == 1 and runs[0]["status"] == "interrupted"
     assert f"autoplug resume {runs[0]['run_id']}" in err
-
-
-def stderr_until(proc: subprocess.Popen, text: str, timeout: float = 60) -> str:
-    """What ``proc`` wrote on stderr up to and including ``text`` (read from the pipe itself,
-    so that ``communicate`` later reads the rest and nothing is lost in a buffer)."""
-    import select
-
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while text.encode() not in seen:
-        left = deadline - time.monotonic()
-        assert left > 0 and proc.poll() is None, seen.decode(errors="replace")
-        if select.select([proc.stderr], [], [], min(left, 0.5))[0]:
-            seen += os.read(proc.stderr.fileno(), 65536)
-    return seen.decode()
 
 
 def test_a_second_ctrl_c_exits_at_once_even_when_the_loop_is_blocked(home, workspace, sleepy):

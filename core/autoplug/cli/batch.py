@@ -266,7 +266,10 @@ def drive_batch(
             # Still under the handler: a Ctrl-C while the end is printed exits 130 at once.
             code = _finish(progress, interrupted, as_json, bad_lines, how)
         finally:
-            if in_main:
+            # Once interrupted the process is on its way out with 130, and a further
+            # Ctrl-C until it is gone must still exit 130 at once: Python's own handler,
+            # put back, would end it with a KeyboardInterrupt instead (status -2).
+            if in_main and state["presses"] == 0:
                 signal.signal(signal.SIGINT, previous)
     return code
 

@@ -260,7 +260,10 @@ def drive(kernel: Any, work: Any, progress: Progress, how: str) -> Any:
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted(kernel, progress.run_id, how)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # Interrupted, the process is on its way out with 130: a further Ctrl-C until it
+        # is gone still exits at once (Python's handler, put back, would end it -2).
+        if state["presses"] == 0:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _exit_now(kernel: Any, run_id: str | None, how: str) -> None:
