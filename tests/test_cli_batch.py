@@ -34,9 +34,20 @@ def nap(seconds: float) -> str:
     time.sleep(float(os.environ.get("NAP_SECONDS", seconds)))
     return "rested"
 
+@tool(timeout=1)
+async def nap_on_loop(seconds: float) -> str:
+    """Sleep without awaiting: it blocks the event loop (what async tools must not do).
+
+    seconds: how long
+    """
+    Path(os.environ["NAP_MARKS"], uuid.uuid4().hex).write_text("started")
+    time.sleep(seconds)
+    return "rested"
+
 @hookimpl
 def register_tools(register):
     register(nap)
+    register(nap_on_loop)
 '''
 
 
@@ -261,9 +272,10 @@ def test_ctrl_c_leaves_every_started_run_interrupted_and_the_same_command_finish
     assert len(runs) == 6 and {r["status"] for r in runs} == {"succeeded"}
 
 
-def test_a_second_ctrl_c_exits_at_once_and_the_runs_still_read_interrupted(home, tmp_path, marks):
-    model = step_script(tmp_path, "nap", {"seconds": 30})
-    write_tasks(tmp_path, [{"task": f"nap {i}"} for i in range(2)])
+def test_a_second_ctrl_c_exits_at_once_and_the_run_still_reads_interrupted(home, tmp_path, marks):
+    # The tool blocks the event loop: the first Ctrl-C cannot end the batch, the second must.
+    model = step_script(tmp_path, "nap_on_loop", {"seconds": 30})
+    write_tasks(tmp_path, [{"task": "nap"}])
     command = ["batch", "tasks.jsonl", "--model", model, "--output", "out.jsonl"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "autoplug.cli", *command],
@@ -274,22 +286,24 @@ def test_a_second_ctrl_c_exits_at_once_and_the_runs_still_read_interrupted(home,
         text=True,
     )
     deadline = time.monotonic() + 60
-    while len(list(marks.iterdir())) < 2:
+    while not list(marks.iterdir()):
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the tools never started"
+        assert time.monotonic() < deadline, "the tool never started"
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     # The second once the first was handled: two sent before the process runs again
-    # arrive as one (a POSIX signal is pending or not). The batch may have ended by the
-    # time the second comes: until the process is gone it still exits 130.
+    # arrive as one (a POSIX signal is pending or not).
     said = stderr_until(proc, "(Ctrl-C again to exit now)")
+    assert proc.poll() is None, "the blocked loop cannot end the batch on the first Ctrl-C"
+    pressed = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, rest = proc.communicate(timeout=30)
     err = said + rest
     assert proc.returncode == 130, err
-    assert "continue the batch with: autoplug batch tasks.jsonl" in err
+    assert time.monotonic() - pressed < 10, "the second Ctrl-C waited for the tool"
+    assert "interrupted at once; continue the batch with: autoplug batch tasks.jsonl" in err
     runs = list_runs(home)
-    assert len(runs) == 2 and {r["status"] for r in runs} == {"interrupted"}
+    assert len(runs) == 1 and runs[0]["status"] == "interrupted"
 
 
 def test_a_ctrl_c_while_an_interrupted_batch_is_ending_still_exits_130_at_once(
