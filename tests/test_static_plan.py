@@ -932,3 +932,127 @@ def test_an_act_of_one_plain_step_runs_and_reports_as_before(tmp_path: Path) -> 
         {"id": "s1", "tool": "fetch", "args": {"url": "u"}, "output": "page", "inputs": []}
     ]
     assert ctx.checkpoint.saved_plan(1) == {"steps": planned.data["steps"]}
+
+
+class Picky(Tool):
+    """A tool with its own dialect's check (as an MCP tool has): never the direct path's."""
+
+    def violations(self, args: Any) -> list[tuple[str, str]]:
+        return [] if args == {"q": "ok"} else [("$", "picky")]
+
+
+class WideTools:
+    """Tools of every kind a one-step plan may name: a clash, side effects, odd schemas."""
+
+    name = "wide"
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        def plain(**kw: Any) -> Any:
+            return kw
+
+        register(Tool(name="fetch", func=plain, parameters={"type": "object"}))  # a clash
+        register(
+            Tool(
+                name="write",
+                func=plain,
+                side_effects=True,
+                parameters={
+                    "type": "object",
+                    "properties": {"path": {"type": "string", "minLength": 2}},
+                    "required": ["path"],
+                    "additionalProperties": False,
+                },
+            )
+        )
+        odd = {
+            "oneof": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "dated": {"type": "string", "format": "date"},
+            "pattern": {"type": "string", "pattern": "^a+$"},
+        }
+        for name, prop in odd.items():
+            register(
+                Tool(
+                    name=name,
+                    func=plain,
+                    parameters={
+                        "type": "object",
+                        "properties": {"x": prop},
+                        "required": ["x"],
+                        "additionalProperties": False,
+                    },
+                )
+            )
+        register(
+            Tool(
+                name="tags",
+                func=plain,
+                parameters={
+                    "type": "object",
+                    "properties": {
+                        "n": {"type": "integer"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "required": ["tags"],
+                    "additionalProperties": False,
+                },
+            )
+        )
+        register(Picky(name="picky", func=plain, parameters={"type": "object"}))
+
+
+WIDE_KERNEL = Kernel(plugins=[WithBroken(), WideTools()])
+# Each tool's name in every spelling, with arguments its schema accepts.
+wide_good = {
+    "fetch": {},
+    "withbroken__fetch": {"url": "u"},
+    "withbroken.fetch": {"url": "u"},
+    "wide__fetch": {"url": "u"},
+    "write": {"path": "aa"},
+    "wide.write": {"path": "ok"},
+    "oneof": {"x": "a"},
+    "dated": {"x": "2024-01-01"},
+    "pattern": {"x": "aa"},
+    "tags": {"tags": []},
+    "picky": {"q": "ok"},
+    "count_words": {"text": "a", "limit": 2},
+    "broken": {"a": "a"},
+    "nope": {},
+}
+wide_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from(["", "a", "aa", "ok", "2024-01-01", "not a date", "u", 2**63, -0.0, 1.0])
+)
+odd_args = st.dictionaries(
+    st.sampled_from(["url", "x", "path", "n", "tags", "q", "text", "limit"]),
+    wide_values,
+    max_size=3,
+)
+wide_step = st.sampled_from(sorted(wide_good)).flatmap(
+    lambda name: st.fixed_dictionaries(
+        {
+            "id": st.sampled_from(["s1", "é"]),
+            "tool": st.just(name),
+            "args": st.just(wide_good[name]) | odd_args,
+            "output": st.sampled_from(["out", "doc"]),
+        }
+    )
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(wide_step, st.lists(st.sampled_from(["doc", "out", "x"]), max_size=2))
+def test_a_one_step_plan_of_any_tool_kind_gets_the_general_checks_verdict(the_step, available):
+    # Clashing names (bare, qualified, dotted), side effects, formats and oneOf, an
+    # array parameter, a tool with its own check, assets passed with act.
+    arguments = {"steps": [the_step]}
+    tools = WIDE_KERNEL.tools
+    found = one_step_plan(arguments, tools)
+    analysis, errors = check_plan(arguments["steps"], tools, available)
+    if found is not None:
+        assert structure_errors(arguments) == [] and errors == []
+        assert found == analysis and found.normalized() == analysis.normalized()
+        assert found.steps[0].tool is analysis.steps[0].tool
+        assert found.steps[0].model_name == analysis.steps[0].model_name
