@@ -1056,3 +1056,39 @@ def test_a_one_step_plan_of_any_tool_kind_gets_the_general_checks_verdict(the_st
         assert found == analysis and found.normalized() == analysis.normalized()
         assert found.steps[0].tool is analysis.steps[0].tool
         assert found.steps[0].model_name == analysis.steps[0].model_name
+
+
+@pytest.mark.slow  # seconds of threads switching as often as they can
+def test_the_planner_s_prompt_is_written_for_many_kernels_planning_in_threads_at_once() -> None:
+    # A process holding more kernels than the planner keeps catalogs of (a service with
+    # a kernel per tenant), planning from several threads: each miss evicts the oldest
+    # catalog while other threads do the same, and no plan may fail for it.
+    import sys
+    import threading
+
+    from autoplug.agents.planner import CATALOGS_KEPT, planner_system, tool_catalog
+
+    kernels = [Kernel(plugins=[PlanTools()]) for _ in range(CATALOGS_KEPT + 6)]
+    expected = tool_catalog(kernels[0].tools)
+    failures: list[str] = []
+
+    def planning(n: int) -> None:
+        try:
+            for i in range(8000):
+                kernel = kernels[(i + n * 13) % len(kernels)]
+                if not planner_system(kernel.tools, f"\nRole {i % 80}").endswith(expected):
+                    failures.append("another catalog")
+        except Exception as exc:  # what make_plan, and so the act, would have failed with
+            failures.append(repr(exc))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=planning, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []

@@ -94,8 +94,13 @@ def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= CATALOGS_KEPT:
-        cache.pop(next(iter(cache)), None)  # the oldest; another thread may have taken it
+    # Kernels plan from several threads at once: another thread may take the oldest
+    # entry first, or change the table between finding its first key and popping it.
+    while len(cache) >= CATALOGS_KEPT:
+        try:
+            cache.pop(next(iter(cache)), None)  # the oldest
+        except (RuntimeError, StopIteration):
+            pass  # another thread changed the table first; look again
     cache[key] = value
 
 
