@@ -1092,3 +1092,28 @@ def test_the_planner_s_prompt_is_written_for_many_kernels_planning_in_threads_at
     finally:
         sys.setswitchinterval(interval)
     assert failures == []
+
+
+class Tagging(ScriptedModel):
+    """A model plugin that writes into the messages it is sent (a provider's own note)."""
+
+    async def complete(self, request: Any, *, on_text: Any = None) -> Any:
+        request.messages[0].extra.setdefault(self.model_id, {})["seen"] = len(self.requests)
+        return await super().complete(request, on_text=on_text)
+
+
+def test_a_model_that_writes_into_its_planning_request_does_not_change_later_plans_prompts(
+    tmp_path: Path,
+) -> None:
+    # The planner's system message is one object for every plan of a catalog: what a
+    # model (or any reader of the request) writes into it must not reach the next
+    # plan, another run, or another model's prompt.
+    the_plan = plan(step("s1", "fetch", {"url": "u"}, "page"))
+    ctx, _, _ = make_ctx(tmp_path, [])
+    tagging = ctx.model = Tagging([the_plan, the_plan])
+    assert run(ctx)["status"] == "succeeded"
+    other, model, _ = make_ctx(tmp_path / "other", [the_plan])
+    assert run(other)["status"] == "succeeded"
+    (sent,) = model.requests
+    assert sent.messages[0].to_dict() == {"role": "system", "content": sent.messages[0].content}
+    assert len(tagging.requests) == 1
