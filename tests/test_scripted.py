@@ -216,3 +216,43 @@ def test_requests_that_replace_their_last_message_or_offer_the_same_functions_ar
         request = ChatRequest(messages=history, functions=functions)
         response = asyncio.run(model.complete(request))
         assert response.usage.input_tokens == whole_serialization_estimate(request)
+
+
+def test_one_scripted_model_answers_requests_from_many_threads_at_once():
+    # One model shared by runs in several threads (a kernel used from a thread pool):
+    # the tables of what it measured are evicted by all of them at once, and no
+    # request may fail for it, nor get another figure than a whole serialization.
+    import sys
+    import threading
+
+    model = ScriptedModel(lambda request: FunctionCall("final", {"answer": "done"}))
+    failures: list[str] = []
+    wrong: list[int] = []
+
+    async def one_runner(n: int) -> None:
+        for i in range(1500):
+            history = (Message("user", f"task {n}-{i}"), Message("assistant", "x" * 600))
+            for turn in range(2):  # a history that grows, then a new one
+                request = ChatRequest(messages=history, functions=DECIDE_FUNCTIONS)
+                response = await model.complete(request)
+                if response.usage.input_tokens != whole_serialization_estimate(request):
+                    wrong.append(i)
+                history = (*history, response.message(), Message("tool", "ok", call_id=f"c{turn}"))
+
+    def runner(n: int) -> None:
+        try:
+            asyncio.run(one_runner(n))
+        except Exception as exc:  # what a run would have failed with
+            failures.append(repr(exc))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a busy process does sometimes
+    try:
+        threads = [threading.Thread(target=runner, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == [] and wrong == []

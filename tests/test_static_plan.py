@@ -932,3 +932,188 @@ def test_an_act_of_one_plain_step_runs_and_reports_as_before(tmp_path: Path) -> 
         {"id": "s1", "tool": "fetch", "args": {"url": "u"}, "output": "page", "inputs": []}
     ]
     assert ctx.checkpoint.saved_plan(1) == {"steps": planned.data["steps"]}
+
+
+class Picky(Tool):
+    """A tool with its own dialect's check (as an MCP tool has): never the direct path's."""
+
+    def violations(self, args: Any) -> list[tuple[str, str]]:
+        return [] if args == {"q": "ok"} else [("$", "picky")]
+
+
+class WideTools:
+    """Tools of every kind a one-step plan may name: a clash, side effects, odd schemas."""
+
+    name = "wide"
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        def plain(**kw: Any) -> Any:
+            return kw
+
+        register(Tool(name="fetch", func=plain, parameters={"type": "object"}))  # a clash
+        register(
+            Tool(
+                name="write",
+                func=plain,
+                side_effects=True,
+                parameters={
+                    "type": "object",
+                    "properties": {"path": {"type": "string", "minLength": 2}},
+                    "required": ["path"],
+                    "additionalProperties": False,
+                },
+            )
+        )
+        odd = {
+            "oneof": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "dated": {"type": "string", "format": "date"},
+            "pattern": {"type": "string", "pattern": "^a+$"},
+        }
+        for name, prop in odd.items():
+            register(
+                Tool(
+                    name=name,
+                    func=plain,
+                    parameters={
+                        "type": "object",
+                        "properties": {"x": prop},
+                        "required": ["x"],
+                        "additionalProperties": False,
+                    },
+                )
+            )
+        register(
+            Tool(
+                name="tags",
+                func=plain,
+                parameters={
+                    "type": "object",
+                    "properties": {
+                        "n": {"type": "integer"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "required": ["tags"],
+                    "additionalProperties": False,
+                },
+            )
+        )
+        register(Picky(name="picky", func=plain, parameters={"type": "object"}))
+
+
+WIDE_KERNEL = Kernel(plugins=[WithBroken(), WideTools()])
+# Each tool's name in every spelling, with arguments its schema accepts.
+wide_good = {
+    "fetch": {},
+    "withbroken__fetch": {"url": "u"},
+    "withbroken.fetch": {"url": "u"},
+    "wide__fetch": {"url": "u"},
+    "write": {"path": "aa"},
+    "wide.write": {"path": "ok"},
+    "oneof": {"x": "a"},
+    "dated": {"x": "2024-01-01"},
+    "pattern": {"x": "aa"},
+    "tags": {"tags": []},
+    "picky": {"q": "ok"},
+    "count_words": {"text": "a", "limit": 2},
+    "broken": {"a": "a"},
+    "nope": {},
+}
+wide_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from(["", "a", "aa", "ok", "2024-01-01", "not a date", "u", 2**63, -0.0, 1.0])
+)
+odd_args = st.dictionaries(
+    st.sampled_from(["url", "x", "path", "n", "tags", "q", "text", "limit"]),
+    wide_values,
+    max_size=3,
+)
+wide_step = st.sampled_from(sorted(wide_good)).flatmap(
+    lambda name: st.fixed_dictionaries(
+        {
+            "id": st.sampled_from(["s1", "é"]),
+            "tool": st.just(name),
+            "args": st.just(wide_good[name]) | odd_args,
+            "output": st.sampled_from(["out", "doc"]),
+        }
+    )
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(wide_step, st.lists(st.sampled_from(["doc", "out", "x"]), max_size=2))
+def test_a_one_step_plan_of_any_tool_kind_gets_the_general_checks_verdict(the_step, available):
+    # Clashing names (bare, qualified, dotted), side effects, formats and oneOf, an
+    # array parameter, a tool with its own check, assets passed with act.
+    arguments = {"steps": [the_step]}
+    tools = WIDE_KERNEL.tools
+    found = one_step_plan(arguments, tools)
+    analysis, errors = check_plan(arguments["steps"], tools, available)
+    if found is not None:
+        assert structure_errors(arguments) == [] and errors == []
+        assert found == analysis and found.normalized() == analysis.normalized()
+        assert found.steps[0].tool is analysis.steps[0].tool
+        assert found.steps[0].model_name == analysis.steps[0].model_name
+
+
+@pytest.mark.slow  # seconds of threads switching as often as they can
+def test_the_planner_s_prompt_is_written_for_many_kernels_planning_in_threads_at_once() -> None:
+    # A process holding more kernels than the planner keeps catalogs of (a service with
+    # a kernel per tenant), planning from several threads: each miss evicts the oldest
+    # catalog while other threads do the same, and no plan may fail for it.
+    import sys
+    import threading
+
+    from autoplug.agents.planner import CATALOGS_KEPT, planner_system, tool_catalog
+
+    kernels = [Kernel(plugins=[PlanTools()]) for _ in range(CATALOGS_KEPT + 6)]
+    expected = tool_catalog(kernels[0].tools)
+    failures: list[str] = []
+
+    def planning(n: int) -> None:
+        try:
+            for i in range(8000):
+                kernel = kernels[(i + n * 13) % len(kernels)]
+                if not planner_system(kernel.tools, f"\nRole {i % 80}").endswith(expected):
+                    failures.append("another catalog")
+        except Exception as exc:  # what make_plan, and so the act, would have failed with
+            failures.append(repr(exc))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=planning, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+
+
+class Tagging(ScriptedModel):
+    """A model plugin that writes into the messages it is sent (a provider's own note)."""
+
+    async def complete(self, request: Any, *, on_text: Any = None) -> Any:
+        request.messages[0].extra.setdefault(self.model_id, {})["seen"] = len(self.requests)
+        return await super().complete(request, on_text=on_text)
+
+
+def test_a_model_that_writes_into_its_planning_request_does_not_change_later_plans_prompts(
+    tmp_path: Path,
+) -> None:
+    # The planner's system message is one object for every plan of a catalog: what a
+    # model (or any reader of the request) writes into it must not reach the next
+    # plan, another run, or another model's prompt.
+    the_plan = plan(step("s1", "fetch", {"url": "u"}, "page"))
+    ctx, _, _ = make_ctx(tmp_path, [])
+    tagging = ctx.model = Tagging([the_plan, the_plan])
+    assert run(ctx)["status"] == "succeeded"
+    other, model, _ = make_ctx(tmp_path / "other", [the_plan])
+    assert run(other)["status"] == "succeeded"
+    (sent,) = model.requests
+    assert sent.messages[0].to_dict() == {"role": "system", "content": sent.messages[0].content}
+    assert len(tagging.requests) == 1

@@ -243,7 +243,7 @@ class Sizes:
         table.pop(key, None)
         table[key] = value
         if len(table) > KEPT_SIZES:
-            del table[next(iter(table))]
+            _drop_oldest(table)
 
     def offered_chars(self, functions: Sequence[Any]) -> int:
         """:meth:`list_chars` of a request's offered functions, found again by identity.
@@ -293,7 +293,7 @@ class Sizes:
                 total += tail
         lists[key] = (items, total, tail)  # the most recently used, last
         if len(lists) > KEPT_SIZES:
-            del lists[next(iter(lists))]
+            _drop_oldest(lists)
         return total + 2 * count  # "[" + the items joined by ", " + "]"
 
     def item_chars(self, item: Any) -> int:
@@ -364,6 +364,20 @@ class Sizes:
             table.clear()
         table[id(calls)] = (calls, size)
         return size
+
+
+def _drop_oldest(table: dict[int, Any]) -> None:
+    """Forget the least recently used entries of ``table`` down to :data:`KEPT_SIZES`.
+
+    One model may answer runs in several threads at once: another thread may evict
+    the same entry, or change the table between finding its first key and deleting
+    it. Neither is an error here (the estimate never depends on what is kept).
+    """
+    while len(table) > KEPT_SIZES:
+        try:
+            del table[next(iter(table))]
+        except (KeyError, RuntimeError, StopIteration):
+            pass  # another thread changed the table first; look again
 
 
 def _one_call_chars(call: FunctionCall) -> int:

@@ -94,8 +94,13 @@ def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= CATALOGS_KEPT:
-        cache.pop(next(iter(cache)), None)  # the oldest; another thread may have taken it
+    # Kernels plan from several threads at once: another thread may take the oldest
+    # entry first, or change the table between finding its first key and popping it.
+    while len(cache) >= CATALOGS_KEPT:
+        try:
+            cache.pop(next(iter(cache)), None)  # the oldest
+        except (RuntimeError, StopIteration):
+            pass  # another thread changed the table first; look again
     cache[key] = value
 
 
@@ -168,10 +173,12 @@ def planner_system(tools: Any, role: str = "") -> str:
 def _system_message(tools: Any, role: str) -> Message:
     """The planner's system message, one object for the same catalog and role: a model
     that measures or hashes its prompt (the scripted model's estimate) keeps what it
-    found (Message is immutable)."""
+    found. A kept message whose ``extra`` was written into is made again."""
     catalog = tool_catalog(tools)
     found = _systems.get((catalog, role))
-    if found is None:
+    # ``extra`` is the one mutable field: a model or reader that wrote into the message
+    # it was sent must not reach the prompts of later plans, runs or other models.
+    if found is None or found.extra:
         found = Message("system", f"{PLANNER_SYSTEM}{role}\n\n{CATALOG_HEADING}\n{catalog}")
         _remember(_systems, (catalog, role), found)
     return found
