@@ -272,14 +272,12 @@ def test_ctrl_c_leaves_every_started_run_interrupted_and_the_same_command_finish
     assert len(runs) == 6 and {r["status"] for r in runs} == {"succeeded"}
 
 
-def test_a_second_ctrl_c_exits_at_once_and_the_run_still_reads_interrupted(home, tmp_path, marks):
-    # The tool blocks the event loop: the first Ctrl-C cannot end the batch, the second must.
-    model = step_script(tmp_path, "nap_on_loop", {"seconds": 30})
-    write_tasks(tmp_path, [{"task": "nap"}])
+def start_napping_batch(folder: Path, marks: Path, model: str) -> subprocess.Popen:
+    """``autoplug batch`` of ``folder``'s tasks.jsonl in a subprocess, once its tool has started."""
     command = ["batch", "tasks.jsonl", "--model", model, "--output", "out.jsonl"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "autoplug.cli", *command],
-        cwd=tmp_path,
+        cwd=folder,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -290,6 +288,14 @@ def test_a_second_ctrl_c_exits_at_once_and_the_run_still_reads_interrupted(home,
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the tool never started"
         time.sleep(0.05)
+    return proc
+
+
+def test_a_second_ctrl_c_exits_at_once_and_the_run_still_reads_interrupted(home, tmp_path, marks):
+    # The tool blocks the event loop: the first Ctrl-C cannot end the batch, the second must.
+    model = step_script(tmp_path, "nap_on_loop", {"seconds": 30})
+    write_tasks(tmp_path, [{"task": "nap"}])
+    proc = start_napping_batch(tmp_path, marks, model)
     proc.send_signal(signal.SIGINT)
     # The second once the first was handled: two sent before the process runs again
     # arrive as one (a POSIX signal is pending or not).
@@ -312,26 +318,14 @@ def test_a_ctrl_c_while_an_interrupted_batch_is_ending_still_exits_130_at_once(
     monkeypatch.setenv("NAP_LINGER", "30")
     model = step_script(tmp_path, "nap", {"seconds": 30})
     write_tasks(tmp_path, [{"task": "nap"}])
-    command = ["batch", "tasks.jsonl", "--model", model, "--output", "out.jsonl"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "autoplug.cli", *command],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while not list(marks.iterdir()):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the tool never started"
-        time.sleep(0.05)
+    proc = start_napping_batch(tmp_path, marks, model)
     proc.send_signal(signal.SIGINT)
     said = stderr_until(proc, "started run(s) left interrupted; continue the batch with")
     # The command has returned; the process lingers at its exit. Another Ctrl-C there.
     pressed = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, rest = proc.communicate(timeout=20)
-    err = said + rest.decode()
+    err = said + rest
     assert proc.returncode == 130, err
     assert time.monotonic() - pressed < 10, "the second Ctrl-C waited for the process's end"
     assert (
