@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,6 +32,7 @@ class Lab:
         self.calls: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.counting = threading.Lock()  # sync tools count from their worker threads
 
     @hookimpl
     def register_tools(self, register: Any) -> None:
@@ -79,7 +82,23 @@ class Lab:
             lab.calls["write_note"] += 1
             return f"wrote {text}"
 
-        for made in (wait, explode, nested, echo, add, write_note):
+        @tool
+        def snooze(label: str, seconds: float = 0.05) -> str:
+            """Sleep in its worker thread a while, then return the label (a sync tool)."""
+            lab.calls["snooze"] += 1
+            with lab.counting:
+                lab.in_flight += 1
+                lab.max_in_flight = max(lab.max_in_flight, lab.in_flight)
+            start = time.perf_counter()
+            try:
+                time.sleep(seconds)
+            finally:
+                with lab.counting:
+                    lab.in_flight -= 1
+            lab.intervals[label] = (start, time.perf_counter())
+            return label
+
+        for made in (wait, explode, nested, echo, add, write_note, snooze):
             register(made)
 
 
@@ -826,3 +845,118 @@ def test_a_guard_in_the_pass_where_an_inline_step_ends_stops_the_run_with_the_gu
     ctx, _, _ = make_ctx(tmp_path, [plan(*steps)], llm_calls=1)  # the plan is the one call
     with pytest.raises(GuardStop, match="llm_calls limit reached"):
         run(ctx)
+
+
+# -- sync steps run in the run's task ------------------------------------------------
+
+
+def test_a_chain_of_sync_steps_runs_in_the_run_s_task_with_no_task_each(tmp_path: Path) -> None:
+    steps = [step("s0", "echo", {"text": "x"}, "o0")]
+    steps += [
+        step(f"s{i}", "echo", {"text": {"$asset": f"o{i - 1}"}}, f"o{i}") for i in range(1, 8)
+    ]
+    ctx, lab, events = make_ctx(tmp_path, [plan(*steps)])
+    report, tasks = counting_tasks(StaticAgent(ctx).run("the subtask", [], 1))
+    assert report["status"] == "succeeded"
+    assert tasks == 0  # each step waited for its worker thread in the run's own task
+    assert lab.calls["echo"] == 8 and ctx.assets.get("o7").value == "x"
+    order = [(e.type, e.data["step"]) for e in events if e.type.startswith("step_")]
+    assert order == [(t, s["id"]) for s in steps for t in ("step_started", "step_finished")]
+
+
+def test_a_sync_step_s_independent_later_step_runs_while_it_is_in_flight(tmp_path: Path) -> None:
+    steps = [
+        step("first", "snooze", {"label": "first", "seconds": 0.2}, "a"),
+        step("after", "echo", {"text": {"$asset": "a"}}, "b"),
+        step("alone", "wait", {"label": "alone", "seconds": 0.05}, "c"),
+    ]
+    ctx, lab, events = make_ctx(tmp_path, [plan(*steps)], concurrency=4)
+    report = run(ctx)
+    assert report["status"] == "succeeded"
+    assert overlaps(lab.intervals["first"], lab.intervals["alone"])
+    assert ctx.assets.get("b").value == "first"
+    started = [e.data["step"] for e in events if e.type == "step_started"]
+    assert started == ["first", "alone", "after"]
+
+
+def test_sync_steps_run_inline_keep_the_concurrency_limit(tmp_path: Path) -> None:
+    steps = [step("s0", "snooze", {"label": "w0", "seconds": 0.05}, "o0")]
+    steps += [step(f"s{i}", "snooze", {"label": f"w{i}", "seconds": 0.05}, f"o{i}") for i in (1, 2)]
+    ctx, lab, _ = make_ctx(tmp_path, [plan(*steps)], concurrency=1)
+    assert run(ctx)["status"] == "succeeded"
+    assert lab.max_in_flight == 1
+    assert not overlaps(lab.intervals["w0"], lab.intervals["w1"])
+    assert not overlaps(lab.intervals["w1"], lab.intervals["w2"])
+
+
+def test_a_sync_step_run_inline_past_its_timeout_fails_and_the_chain_skips_on(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        step("slow", "snooze", {"label": "slow", "seconds": 3}, "a"),
+        step("next", "echo", {"text": {"$asset": "a"}}, "b"),
+    ]
+    ctx, _, events = make_ctx(tmp_path, [plan(*steps)], tool_timeout_s=0.1)
+    started = time.monotonic()
+    report = run(ctx)
+    assert time.monotonic() - started < 2  # its thread was abandoned, not waited for
+    failed = [e.data for e in events if e.type == "step_failed"]
+    assert failed and failed[0]["kind"] == "timeout" and failed[0]["abandoned"] is True
+    assert [e.data["step"] for e in events if e.type == "step_skipped"] == ["next"]
+    assert report["status"] == "failed"
+
+
+def test_cancelling_a_run_whose_inline_sync_step_is_in_flight_does_not_wait_for_it(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        step("slow", "snooze", {"label": "slow", "seconds": 3}, "a"),
+        step("next", "echo", {"text": {"$asset": "a"}}, "b"),
+    ]
+    ctx, lab, events = make_ctx(tmp_path, [plan(*steps)])
+
+    async def main() -> None:
+        await asyncio.wait_for(StaticAgent(ctx).run("the subtask", [], 1), 0.2)
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        asyncio.run(main())
+    assert time.monotonic() - started < 2
+    assert [e.data["step"] for e in events if e.type == "step_started"] == ["slow"]
+    assert lab.calls["echo"] == 0
+
+
+def test_a_sync_step_s_end_and_the_next_step_s_start_reach_the_trace_in_one_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autoplug.runs.journal import AppendHandles
+
+    trace_writes: list[list[dict]] = []
+    original = AppendHandles.append
+
+    def counting(self: Any, path: str, data: bytes) -> Any:
+        if path.endswith("trace.jsonl"):
+            trace_writes.append([json.loads(line) for line in data.splitlines()])
+        return original(self, path, data)
+
+    monkeypatch.setattr(AppendHandles, "append", counting)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[memory]\nbackend = "none"\n')
+    kernel = Kernel(plugins=[Lab()], builtins=["autoplug_autos"], home=home)
+    steps = [step("s0", "echo", {"text": "x"}, "o0")]
+    steps += [step(f"s{i}", "echo", {"text": {"$asset": f"o{i - 1}"}}, f"o{i}") for i in (1, 2)]
+    model = ScriptedModel(
+        [call("act", subtask="do", assets=[]), plan(*steps), call("final", answer="done")]
+    )
+    result = kernel.run("the task", model=model)
+    assert result.status == "succeeded"
+    where = {}
+    for n, lines in enumerate(trace_writes):
+        for line in lines:
+            if line["type"] in ("step_started", "step_finished"):
+                where[(line["type"], line["data"]["step"])] = n
+    for before, after in (("s0", "s1"), ("s1", "s2")):
+        assert where[("step_finished", before)] == where[("step_started", after)]
+    seqs = [line["seq"] for lines in trace_writes for line in lines]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))  # the trace keeps its order

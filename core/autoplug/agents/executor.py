@@ -54,17 +54,31 @@ class Executor:
         """Run every step; the outcomes in plan order. Lets GuardStop and cancellation through.
 
         The steps start in plan order, each as a task of its own, except that while
-        every step before it has finished, a step that can finish without waiting
-        runs inline (:meth:`_inline`): no task, no turn of the event loop. The
-        first one whose tool suspends goes on where it started, in this task (a
-        timer or cancel scope its tool entered belongs to this task), in its own
-        context; every later step is a task, so independent steps still run
-        concurrently up to ``concurrency``, started in the same order as before.
+        every step before it has finished, a step with no ``$fill`` and no approval
+        to ask runs inline (:meth:`_inline`): no task, and no turn of the event loop
+        if its tool answers at once. One whose tool suspends (an async tool that
+        awaits, a sync tool's worker thread) goes on where it started, in this task
+        (a timer or cancel scope its tool entered belongs to this task), in its own
+        context. When every step left must wait for it (a chain), it is awaited
+        here and the next step starts inline in the turn it finished in: its
+        ``step_started`` goes to the trace in the same write as the previous
+        step's end. Otherwise every later step is a task, so independent steps
+        still run concurrently up to ``concurrency``, started in the same order.
         """
         tasks: list[asyncio.Task[None]] = []
         here: _InContext | None = None
+        blocked: list[int] | None = None
         try:
-            for step in self.steps:
+            for index, step in enumerate(self.steps):
+                if not tasks and here is not None:
+                    if blocked is None:
+                        blocked = self._blocked_from()
+                    if blocked[index] >= index - 1:
+                        # Every step left reads an asset the suspended step (just before
+                        # this one) or a later one makes: as tasks they would only wait
+                        # for it. Finish it here, then go on inline in the same turn.
+                        await here
+                        here = None
                 if not tasks and here is None:
                     # In a copy of the context, as a task of its own would run it.
                     context = contextvars.copy_context()
@@ -88,6 +102,23 @@ class Executor:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         return [self.outcomes[s.id] for s in self.steps]
+
+    def _blocked_from(self) -> list[int]:
+        """For each position ``i``: the least, over the steps from ``i`` on, of the latest
+        plan position among a step's producers (-1 for a step that reads no asset).
+
+        While the steps before ``i - 1`` have finished and step ``i - 1`` is suspended,
+        a value of at least ``i - 1`` says that no step from ``i`` on can start before
+        step ``i - 1`` finishes (each waits for it or for a step not yet started).
+        """
+        steps = self.steps
+        position = {step.id: n for n, step in enumerate(steps)}
+        least = [len(steps)] * (len(steps) + 1)
+        for n in range(len(steps) - 1, -1, -1):
+            deps = steps[n].deps
+            latest = max((position.get(p, -1) for p in deps.values()), default=-1)
+            least[n] = min(least[n + 1], latest)
+        return least
 
     async def _finish_here(self, here: _InContext, tasks: list[asyncio.Task[None]]) -> None:
         """Await the suspended inline step in this task while the later steps run.
@@ -155,13 +186,13 @@ class Executor:
 
         Called only when every earlier step has finished, so no slot is taken.
         None: it finished. False: it may wait before its tool runs (for a later
-        step's asset, a ``$fill``, an approval, a sync tool's thread), so it runs
-        as a task from the start. Else the coroutine that finishes it (its async
-        tool suspended), to await in the same task: it takes a slot before
-        waiting, as the step's own task would have held one.
+        step's asset, a ``$fill``, an approval), so it runs as a task from the
+        start. Else the coroutine that finishes it (its async tool suspended, or
+        its sync tool is to run in a worker thread), to await in the same task: it
+        takes a slot before waiting, as the step's own task would have held one.
         """
         tool = info.tool
-        if info.fills or not tool.is_async or (tool.side_effects and not tool.auto_approve):
+        if info.fills or (tool.side_effects and not tool.auto_approve):
             return False
         outcomes = self.outcomes
         deps = info.deps
