@@ -99,6 +99,9 @@ class State:
         self.error: AutoplugError | None = None
         # The warning of each plugin that failed in register_commands, by plugin name.
         self.command_failures: dict[str, str] = {}
+        # True under main(), which ends the process with the command's status: only then
+        # may an interrupted command leave its "exit now" Ctrl-C handler installed.
+        self.ends_process = False
 
     def get_kernel(self) -> Kernel:
         """The kernel, with the config file written if it did not exist yet."""
@@ -284,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     :func:`~autoplug.cli.stdout.reserved_stdout`: only the JSON reaches stdout.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    STATE.ends_process = True
     if "mcp" in args:  # only `mcp serve` claims stdio: other commands skip the import
         from .mcp_serve import claim_stdio, wants_serve
 
