@@ -285,9 +285,21 @@ def main(argv: list[str] | None = None) -> None:
 
     With ``--json`` the whole command, plugin import included, runs inside
     :func:`~autoplug.cli.stdout.reserved_stdout`: only the JSON reaches stdout.
+    It ends with ``sys.exit``: after an interrupted ``run`` or ``batch`` (status 130)
+    a further Ctrl-C exits 130 at once until the process is gone.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    STATE.ends_process = True
+    # For this command only: a caller that goes on after main() (catching SystemExit)
+    # runs its later commands as its own (CliRunner's) again.
+    ends, STATE.ends_process = STATE.ends_process, True
+    try:
+        _main_then_exit(args)
+    finally:
+        STATE.ends_process = ends
+
+
+def _main_then_exit(args: list[str]) -> None:
+    """:func:`main`'s command line run, then ``sys.exit`` with its status."""
     if "mcp" in args:  # only `mcp serve` claims stdio: other commands skip the import
         from .mcp_serve import claim_stdio, wants_serve
 
