@@ -383,7 +383,7 @@ def test_an_interrupted_batch_called_in_process_gives_the_callers_ctrl_c_handler
 
     monkeypatch.syspath_prepend(os.environ["PYTHONPATH"].split(os.pathsep)[0])
     monkeypatch.chdir(tmp_path)
-    model = step_script(tmp_path, "nap", {"seconds": 30})
+    model = step_script(tmp_path, "nap", {"seconds": 5})  # (its thread is abandoned)
     write_tasks(tmp_path, [{"task": "nap"}])
 
     def press_once_the_tool_started() -> None:
