@@ -272,6 +272,8 @@ def drive_batch(
             # A caller running the command in its own process goes on: its handler back.
             if in_main and (state["presses"] == 0 or not STATE.ends_process):
                 signal.signal(signal.SIGINT, previous)
+            elif in_main:
+                STATE.exiting = True
     return code
 
 

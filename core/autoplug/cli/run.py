@@ -266,6 +266,8 @@ def drive(kernel: Any, work: Any, progress: Progress, how: str) -> Any:
         # application) goes on: its own handler is put back.
         if state["presses"] == 0 or not STATE.ends_process:
             signal.signal(signal.SIGINT, previous)
+        else:
+            STATE.exiting = True
 
 
 def _exit_now(kernel: Any, run_id: str | None, how: str) -> None:
