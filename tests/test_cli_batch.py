@@ -376,3 +376,36 @@ def test_a_thousand_tasks_under_an_open_files_limit_of_256_all_succeed(home, tmp
     last = last_lines(tmp_path / "out.jsonl")
     assert len(last) == 1000 and {x["status"] for x in last.values()} == {"succeeded"}
     assert json.loads(done.stdout)["statuses"] == {"succeeded": 1000}
+
+
+def test_an_interrupted_batch_called_in_process_gives_the_callers_ctrl_c_handler_back(
+    home, tmp_path, marks, monkeypatch
+):
+    # click's CliRunner runs the command in this process, which goes on after the 130: its
+    # Ctrl-C handler must be its own again, not the batch's "exit now" (os._exit(130)).
+    import threading
+
+    from click.testing import CliRunner
+
+    from autoplug.cli import build_cli
+
+    monkeypatch.syspath_prepend(os.environ["PYTHONPATH"].split(os.pathsep)[0])
+    monkeypatch.chdir(tmp_path)
+    model = step_script(tmp_path, "nap", {"seconds": 5})  # (its thread is abandoned)
+    write_tasks(tmp_path, [{"task": "nap"}])
+
+    def press_once_the_tool_started() -> None:
+        deadline = time.monotonic() + 60
+        while not list(marks.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_once_the_tool_started, daemon=True)
+    mine = signal.getsignal(signal.SIGINT)
+    presser.start()
+    result = CliRunner().invoke(
+        build_cli(), ["batch", "tasks.jsonl", "--model", model, "--output", "out.jsonl"]
+    )
+    presser.join(60)
+    assert result.exit_code == 130, result.output
+    assert signal.getsignal(signal.SIGINT) is mine

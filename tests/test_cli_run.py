@@ -637,3 +637,29 @@ def test_a_second_ctrl_c_exits_at_once_even_when_the_loop_is_blocked(home, works
     assert "interrupted at once" in err
     runs = list_runs(home)
     assert len(runs) == 1 and runs[0]["status"] == "interrupted"
+
+
+def test_an_interrupted_run_called_in_process_gives_the_callers_ctrl_c_handler_back(
+    isolated_home,
+):
+    # A caller that runs the command in its own process (click's CliRunner, a notebook,
+    # an application) goes on after the 130: its next Ctrl-C must be its own again,
+    # not the run's "exit now" handler that ends the whole process with os._exit(130).
+    # (Also after an earlier main() call that it caught the SystemExit of.)
+    import asyncio
+
+    from autoplug.cli import main
+    from autoplug.cli.run import Progress, drive
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+
+    async def work() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the user's Ctrl-C, during the run
+        await asyncio.sleep(30)
+
+    mine = signal.getsignal(signal.SIGINT)
+    with pytest.raises(SystemExit) as ended:
+        drive(None, work(), Progress(), "autoplug resume")
+    assert ended.value.code == 130
+    assert signal.getsignal(signal.SIGINT) is mine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 
@@ -308,3 +309,40 @@ def test_dir_of_autoplug_shows_only_public_names():
     assert names == sorted([*autoplug.__all__, "__version__"])
     assert all(getattr(autoplug, name) is not None for name in names)
     assert "annotations" not in names and "Any" not in names
+
+
+def test_a_relative_home_is_still_the_same_folder_after_the_working_directory_changes(
+    tmp_path, monkeypatch
+):
+    # AUTOPLUG_HOME=./home (or Kernel(home="home")) and code that changes the current
+    # directory mid-run: the run's asset files, its claim and the memory stay in that home.
+    from autoplug.runs import list_runs
+    from autoplug.scripted import ScriptedModel
+    from autoplug.testing import isolated_kernel, one_step_script
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+
+    @tool
+    def wander(text: str) -> str:
+        """Change the current directory and return a value too big to keep inline.
+
+        text: what to repeat
+        """
+        os.chdir(tmp_path / "elsewhere")
+        return text * 5000
+
+    class Wandering:
+        @hookimpl
+        def register_tools(self, register):
+            register(wander)
+
+    kernel = isolated_kernel(Wandering(), builtins=True, home="home")
+    model = ScriptedModel(one_step_script("wander", {"text": "ab"}, answer="ok"))
+    result = kernel.run("wander", model=model, approve=True)
+    assert [a["name"] for a in result.assets] == ["result"], result
+    folder = tmp_path / "home" / "runs" / result.run_id
+    assert [p.name for p in (folder / "assets").iterdir()]  # the big asset's own file
+    assert (folder / "owner.lock").read_text().strip() == ""  # the claim was given up
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert list_runs(tmp_path / "home")[0]["status"] == "succeeded"

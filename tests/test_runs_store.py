@@ -848,3 +848,21 @@ def test_an_ended_runs_store_is_freed_at_once_without_the_garbage_collector(tmp_
         assert gone() is None  # no reference cycle holds it until a collection
     finally:
         gc.enable()
+
+
+def test_a_workspace_path_that_is_not_utf8_is_refused_naming_it_and_leaves_nothing(tmp_path):
+    home = tmp_path / "home"
+    odd = Path(os.fsdecode(b"/tmp/w\xffx"))  # a Linux file name may be any bytes
+    with pytest.raises(RunError, match=r"its workspace '/tmp/w\\udcffx' is not valid UTF-8"):
+        RunStore.create(home, task="t", model="scripted:test", auto="runner", workspace=odd)
+    runs = home / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []  # no half-made hidden folder
+
+
+def test_a_workspace_path_with_odd_but_valid_characters_is_recorded_as_it_is(tmp_path):
+    odd = tmp_path / "a b\n\u00e9\U0001f600 'q\""
+    odd.mkdir()
+    store = RunStore.create(tmp_path, task="t", model="scripted:test", auto="runner", workspace=odd)
+    store.close()
+    with RunStore.open(tmp_path, store.run_id, read_only=True) as again:
+        assert again.info()["workspace"] == str(odd)

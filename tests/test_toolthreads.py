@@ -192,3 +192,43 @@ def test_the_pool_forgets_the_loops_that_have_closed():
         assert asyncio.run(one()) == "x"  # a new loop each time, closed after
     # Only the last loop's entries can be left (each new loop drops the closed ones).
     assert len(pool._results) <= 1 and len(pool._deadlines) <= 1
+
+
+def test_loops_of_two_threads_get_their_deadlines_while_a_closed_loops_are_dropped():
+    # Two threads' loops (each asyncio.run) ask for their Deadlines at the same time, while
+    # a closed loop's entry is being dropped: both must get theirs, neither an error.
+    pool = ToolThreads()
+    both_looking = threading.Barrier(2, timeout=1)  # (under a lock only one looks)
+
+    class ClosedLoop(asyncio.SelectorEventLoop):
+        def is_closed(self) -> bool:
+            try:
+                both_looking.wait()  # both threads are dropping closed loops' entries
+            except threading.BrokenBarrierError:
+                pass
+            return True
+
+    closed = ClosedLoop()
+    pool._deadlines[closed] = object()
+    errors: list[BaseException] = []
+    got: list[object] = []
+
+    def ask() -> None:
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            got.append(pool.deadlines(loop).loop is loop)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 (the failure is the finding)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    both_looking.abort()
+    asyncio.SelectorEventLoop.close(closed)
+    assert errors == [] and got == [True, True]
+    assert closed not in pool._deadlines

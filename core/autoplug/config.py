@@ -326,7 +326,9 @@ class Config:
         valid TOML or breaks a rule of ``SPEC`` (an unknown table or key, a value
         of the wrong type or out of range).
         """
-        home = Path(home) if home is not None else default_home()
+        # Made absolute once: a run's files, claims and memory are found by this path for
+        # as long as the kernel lives, and a relative one would follow a later chdir.
+        home = (Path(home) if home is not None else default_home()).absolute()
         path = home / "config.toml"
         if not path.exists():
             if not create:

@@ -102,8 +102,13 @@ class ToolThreads:
         """The time limits of ``loop``'s calls (made on first use)."""
         found = self._deadlines.get(loop)
         if found is None:
-            _forget_closed(self._deadlines)
-            found = self._deadlines[loop] = Deadlines(loop)
+            # Under the lock: each thread's loops ask here, and dropping the closed loops'
+            # entries while another thread adds or drops one fails mid-iteration.
+            with self._lock:
+                found = self._deadlines.get(loop)
+                if found is None:
+                    _forget_closed(self._deadlines)
+                    found = self._deadlines[loop] = Deadlines(loop)
         return found
 
     def _results_of(self, loop: Any) -> _Results:

@@ -99,6 +99,11 @@ class State:
         self.error: AutoplugError | None = None
         # The warning of each plugin that failed in register_commands, by plugin name.
         self.command_failures: dict[str, str] = {}
+        # True under main(), which ends the process with the command's status: only then
+        # may an interrupted command leave its "exit now" Ctrl-C handler installed.
+        self.ends_process = False
+        # Set by an interrupted run or batch that left its "exit now" handler installed.
+        self.exiting = False
 
     def get_kernel(self) -> Kernel:
         """The kernel, with the config file written if it did not exist yet."""
@@ -282,8 +287,43 @@ def main(argv: list[str] | None = None) -> None:
 
     With ``--json`` the whole command, plugin import included, runs inside
     :func:`~autoplug.cli.stdout.reserved_stdout`: only the JSON reaches stdout.
+    It ends with ``sys.exit``: after an interrupted ``run`` or ``batch`` (status 130)
+    a further Ctrl-C exits 130 at once until the process is gone.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    if not _AT_EXIT:
+        import atexit
+
+        # Registered before any plugin is imported: the last exit function to run.
+        atexit.register(_ignore_late_ctrl_c)
+        _AT_EXIT.append(True)
+    # For this command only: a caller that goes on after main() (catching SystemExit)
+    # runs its later commands as its own (CliRunner's) again.
+    ends, STATE.ends_process = STATE.ends_process, True
+    try:
+        _main_then_exit(args)
+    finally:
+        STATE.ends_process = ends
+
+
+_AT_EXIT: list[bool] = []
+
+
+def _ignore_late_ctrl_c() -> None:
+    """After an interrupted command, the last exit function: a Ctrl-C from here on is ignored.
+
+    Past the exit functions Python puts its default SIGINT action back while it tears
+    down, and a Ctrl-C then would end the process by the signal (status -2) instead of
+    the 130 it is already exiting with.
+    """
+    if STATE.exiting:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _main_then_exit(args: list[str]) -> None:
+    """:func:`main`'s command line run, then ``sys.exit`` with its status."""
     if "mcp" in args:  # only `mcp serve` claims stdio: other commands skip the import
         from .mcp_serve import claim_stdio, wants_serve
 

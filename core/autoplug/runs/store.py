@@ -58,6 +58,22 @@ def _resolved(workspace: Path | str) -> str:
     return found
 
 
+def _first_record(row: dict[str, Any]) -> bytes:
+    """The run record's line; :class:`RunError` naming the field that is not valid UTF-8."""
+    try:
+        return line(row)
+    except UnicodeEncodeError:
+        for name in ("workspace", "task", "model", "auto"):
+            try:
+                row[name].encode("utf-8")
+            except UnicodeEncodeError:
+                raise RunError(
+                    f"cannot create a run: its {name} {row[name]!r} is not valid UTF-8 "
+                    "(a run's journal is UTF-8 JSON)"
+                ) from None
+        raise
+
+
 JOURNAL_FILE = "state.jsonl"
 TRACE_FILE = "trace.jsonl"
 SCHEMA_VERSION = 3
@@ -228,6 +244,9 @@ class RunStore:
             "owner_start": process_start_time(pid),
             "updated": time.time(),
         }
+        # Encoded before anything is made: a record that cannot be written (a path or a
+        # task that is not valid UTF-8) must leave no half-made folder nor open descriptor.
+        first = _first_record(row)
         kept: list[int] = []  # the new journals' descriptors, kept for their first writes
         try:
             if where not in _MADE:
@@ -240,7 +259,7 @@ class RunStore:
                 os.mkdir(staging)
             # No assets/ folder: the asset store makes it for the first asset with a file.
             kept.append(new_journal(os.path.join(staging, TRACE_FILE), b""))
-            kept.append(new_journal(os.path.join(staging, JOURNAL_FILE), line(row)))
+            kept.append(new_journal(os.path.join(staging, JOURNAL_FILE), first))
             # Claimed before anyone can see it: nobody else knows the id yet.
             token = claims.fresh_claim(staging, LOCK_FILE)
             os.rename(staging, final)
