@@ -342,7 +342,7 @@ class Sizes:
         if calls:
             if type(calls) is not tuple:
                 return len(_dumps_for_estimate(item.to_dict()))
-            size += 20 + calls_chars(calls)  # , "function_calls": [...]
+            size += 20 + _calls_chars(calls)  # , "function_calls": [...]
         if call_id is not None:
             if type(call_id) is not str:
                 return len(_dumps_for_estimate(item.to_dict()))
@@ -368,28 +368,28 @@ class Sizes:
 
     def calls_chars(self, calls: tuple[FunctionCall, ...]) -> int:
         """``len(json.dumps([c.to_dict() for c in calls], default=str))``."""
-        return calls_chars(calls)
+        return _calls_chars(calls)
 
 
-def calls_chars(calls: Sequence[FunctionCall]) -> int:
+def _calls_chars(calls: Sequence[FunctionCall]) -> int:
     """``len(json.dumps([c.to_dict() for c in calls], default=str))``, each call measured once.
 
     ``"[" + a + ", " + b + "]"`` is the sum of ``"[" + a + "]"`` and ``"[" + b + "]"``, so
-    the list's size is the sum of each call's :func:`call_chars`; a call that cannot be
+    the list's size is the sum of each call's :func:`_call_chars`; a call that cannot be
     written (0) makes the whole list count as empty, as ``json.dumps`` of it fails.
     """
     if len(calls) == 1:
-        return call_chars(calls[0])
+        return _call_chars(calls[0])
     total = 0
     for one in calls:
-        size = call_chars(one)
+        size = _call_chars(one)
         if not size:
             return 0
         total += size
     return total if calls else 2
 
 
-def call_chars(call: FunctionCall) -> int:
+def _call_chars(call: FunctionCall) -> int:
     """``len(json.dumps([call.to_dict()], default=str))``, kept on the call (0: cannot be written)."""
     if type(call) is not FunctionCall:
         return len(_dumps_for_estimate([call.to_dict()]))
@@ -459,7 +459,7 @@ def as_response(
         )
         out = reply.__dict__.get(_CHARS, -1)
         if out < 0:
-            out = call_chars(reply)
+            out = _call_chars(reply)
         if not reply.id:
             given = reply
             reply = FunctionCall(
@@ -469,7 +469,7 @@ def as_response(
                 out += 4  # "id": "call_0" where the scripted call had "id": null
                 reply.__dict__[_CHARS] = out
             else:
-                out = call_chars(reply)
+                out = _call_chars(reply)
         return ChatResponse(
             None, (reply,), "tool_calls", Usage(max(1, chars // 4), max(1, out // 4)), model_id
         )
@@ -513,7 +513,7 @@ def as_response(
             for i, c in enumerate(calls)
         )
     # The output: the text and the calls' JSON (measured once: the reply joins the history).
-    out_chars = len(text or "") + (calls_chars(calls) if calls else 2)
+    out_chars = len(text or "") + (_calls_chars(calls) if calls else 2)
     return ChatResponse(
         text=text,
         function_calls=calls,
