@@ -256,3 +256,40 @@ def test_one_scripted_model_answers_requests_from_many_threads_at_once():
     finally:
         sys.setswitchinterval(interval)
     assert failures == [] and wrong == []
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(single_calls, min_size=1, max_size=3),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["append", "replace", "insert", "delete"]), messages, st.integers()
+        ),
+        max_size=6,
+    ),
+)
+def test_the_estimate_kept_on_messages_and_calls_equals_a_whole_serialization(replies, edits):
+    # The same scripted call objects serve two models (a script reused run after run:
+    # the size kept on a call must fit the copy that gets an id), and one history list
+    # is changed in place between requests: appended, replaced, inserted into, cut.
+    history: list[Message] = [Message("system", "é" * 80), Message("user", "t")]
+    for _ in range(2):
+        model = ScriptedModel(list(replies))
+        for index, reply in enumerate(replies):
+            change, added, where = edits[index % len(edits)] if edits else ("append", [], 0)
+            at = where % (len(history) + 1)
+            if change == "append":
+                history.extend(added)
+            elif change == "replace" and history:
+                history[at % len(history)] = added[0] if added else Message("user", "r")
+            elif change == "insert":
+                history[at:at] = added
+            elif change == "delete" and len(history) > 1:
+                del history[at % len(history)]
+            request = ChatRequest(messages=history, functions=DECIDE_FUNCTIONS)
+            response = asyncio.run(model.complete(request))
+            assert response.usage.input_tokens == whole_serialization_estimate(request)
+            assert response.usage.output_tokens == whole_output_estimate(response)
+            assert reply.id or response.function_calls[0].id == "call_0"
+            history.append(response.message())
+            history.append(Message("tool", "ü done", call_id=response.function_calls[0].id))

@@ -204,35 +204,44 @@ def _short_chars(value: Any) -> int:
     return size
 
 
-#: How many lists, reply calls and long texts one model keeps the sizes of (the least
-#: recently used go first): the next request continues one of the last few lists.
+#: How many lists and long texts one model keeps the sizes of (the least recently
+#: used go first): the next request continues one of the last few lists.
 KEPT_SIZES = 8
 
 
 #: From how many characters a message's text is worth remembering (see Sizes.text_chars).
 LONG_TEXT = 512
 
+#: The key under which a message's or call's JSON size is kept in its own ``__dict__``
+#: (they are frozen dataclasses: the size holds while the object lives, and it goes
+#: with the object, so no table is keyed by the id of an object that may be freed and
+#: its id reused). Not a field: equality, ``repr`` and ``dataclasses.replace`` ignore
+#: it; a copy or a pickle carries it with the same values it measures.
+_CHARS = "_scripted_chars"
+
 
 class Sizes:
     """The JSON sizes a scripted model has measured, so each thing is measured once.
 
     A prompt's estimate is ``len(json.dumps([m.to_dict() for m in messages]))`` plus
-    the same of the offered functions. A run's history only grows: the request
-    after a turn holds the messages of the one before plus the turn's, so the last
-    list that began with the same message is found again as a prefix (compared
-    item by item, by identity) and only the new messages are measured; so is a list
-    whose last item was replaced (a planning request: the same system message, a new
-    prompt). The offered functions are found again by identity. The
-    calls of a reply are measured once, for its output estimate and again when the
-    reply comes back as a message of the history, and a long text (the planner's
-    catalog) once for all the messages that hold it. Only the last few of each are
-    kept (:data:`KEPT_SIZES`), each held while kept, so no id is reused for another.
+    the same of the offered functions. Each :class:`Message` and :class:`FunctionCall`
+    is measured once and its size kept on it (see :data:`_CHARS`): a reply's calls, measured for its output estimate,
+    are not measured again when the reply joins the history. A run's history only
+    grows: the request after a turn holds the messages of the one before plus the
+    turn's, so the last list that began with the same message is found again as a
+    prefix (compared item by item, by identity) and its sum continued with the new
+    messages; so is a list whose last item was replaced (a planning request: the
+    same system message, a new prompt). The offered functions are found again by
+    identity, and a long text (the planner's catalog) is measured once for all the
+    messages that hold it. Only the last few lists and texts are kept
+    (:data:`KEPT_SIZES`), each held while kept, so no id is reused for another.
     """
+
+    __slots__ = ("lists", "texts", "offered")  # no instance dict: one object fewer a model
 
     def __init__(self) -> None:
         # id of a list's first item -> (the list, its items' sizes, its last item's size)
         self.lists: dict[int, tuple[tuple[Any, ...], int, int]] = {}
-        self.calls: dict[int, tuple[tuple[FunctionCall, ...], int]] = {}
         self.texts: dict[int, tuple[str, int]] = {}
         # The offered functions by identity: an agent offers the same tuple every turn.
         self.offered: dict[int, tuple[tuple[Any, ...], int]] = {}
@@ -287,9 +296,14 @@ class Sizes:
                 # comes again with a new prompt (tail: the size of the item replaced).
                 start, total = known - 1, size - tail
         if start < count:
-            measure = self.item_chars
             for item in items[start:] if start else items:
-                tail = measure(item)
+                if type(item) is Message:
+                    fields = item.__dict__
+                    tail = fields.get(_CHARS, -1)  # measured before: kept on the message
+                    if tail < 0:
+                        tail = fields[_CHARS] = self.item_chars(item)
+                else:
+                    tail = len(_dumps_for_estimate(item.to_dict()))
                 total += tail
         lists[key] = (items, total, tail)  # the most recently used, last
         if len(lists) > KEPT_SIZES:
@@ -324,8 +338,11 @@ class Sizes:
             size = 23 + role_chars + self.text_chars(content)
         else:
             size = 23 + role_chars + len(_encode_string(content))
-        if item.function_calls:
-            size += 20 + self.calls_chars(item.function_calls)  # , "function_calls": [...]
+        calls = item.function_calls
+        if calls:
+            if type(calls) is not tuple:
+                return len(_dumps_for_estimate(item.to_dict()))
+            size += 20 + _calls_chars(calls)  # , "function_calls": [...]
         if call_id is not None:
             if type(call_id) is not str:
                 return len(_dumps_for_estimate(item.to_dict()))
@@ -351,19 +368,40 @@ class Sizes:
 
     def calls_chars(self, calls: tuple[FunctionCall, ...]) -> int:
         """``len(json.dumps([c.to_dict() for c in calls], default=str))``."""
-        known = self.calls.get(id(calls))
-        if known is not None and known[0] is calls:
-            return known[1]
-        size = _one_call_chars(calls[0]) if len(calls) == 1 else -1
-        if size < 0:
-            size = len(_dumps_for_estimate([c.to_dict() for c in calls]))
-        # A reply's calls are asked for again by the next request (the reply joins the
-        # history): the newest is always kept; a full table starts again.
-        table = self.calls
-        if len(table) >= KEPT_SIZES:
-            table.clear()
-        table[id(calls)] = (calls, size)
-        return size
+        return _calls_chars(calls)
+
+
+def _calls_chars(calls: Sequence[FunctionCall]) -> int:
+    """``len(json.dumps([c.to_dict() for c in calls], default=str))``, each call measured once.
+
+    ``"[" + a + ", " + b + "]"`` is the sum of ``"[" + a + "]"`` and ``"[" + b + "]"``, so
+    the list's size is the sum of each call's :func:`_call_chars`; a call that cannot be
+    written (0) makes the whole list count as empty, as ``json.dumps`` of it fails.
+    """
+    if len(calls) == 1:
+        return _call_chars(calls[0])
+    total = 0
+    for one in calls:
+        size = _call_chars(one)
+        if not size:
+            return 0
+        total += size
+    return total if calls else 2
+
+
+def _call_chars(call: FunctionCall) -> int:
+    """``len(json.dumps([call.to_dict()], default=str))``, kept on the call (0: cannot be written)."""
+    if type(call) is not FunctionCall:
+        return len(_dumps_for_estimate([call.to_dict()]))
+    fields = call.__dict__
+    size = fields.get(_CHARS, -1)
+    if size >= 0:
+        return size  # measured before: kept on the call
+    size = _one_call_chars(call)
+    if size < 0:
+        size = len(_dumps_for_estimate([call.to_dict()]))
+    fields[_CHARS] = size
+    return size
 
 
 def _drop_oldest(table: dict[int, Any]) -> None:
@@ -426,18 +464,28 @@ def as_response(
     kind = type(reply)
     if kind is FunctionCall and sizes is not None:
         # The common reply, one call: what the general path below makes of it.
-        chars = sizes.list_chars(request.messages) + sizes.offered_chars(request.functions)
+        functions = request.functions
+        offered = sizes.offered.get(id(functions))
+        chars = sizes.list_chars(request.messages) + (
+            offered[1]
+            if offered is not None and offered[0] is functions
+            else sizes.offered_chars(functions)
+        )
+        out = reply.__dict__.get(_CHARS, -1)
+        if out < 0:
+            out = _call_chars(reply)
         if not reply.id:
+            given = reply
             reply = FunctionCall(
-                reply.name, reply.arguments, "call_0", reply.raw_arguments, reply.error
+                given.name, given.arguments, "call_0", given.raw_arguments, given.error
             )
-        calls = (reply,)
+            if given.id is None and not given.extra and out:
+                out += 4  # "id": "call_0" where the scripted call had "id": null
+                reply.__dict__[_CHARS] = out
+            else:
+                out = _call_chars(reply)
         return ChatResponse(
-            None,
-            calls,
-            "tool_calls",
-            Usage(max(1, chars // 4), max(1, sizes.calls_chars(calls) // 4)),
-            model_id,
+            None, (reply,), "tool_calls", Usage(max(1, chars // 4), max(1, out // 4)), model_id
         )
     if kind is not FunctionCall and kind is not str:
         if isinstance(reply, dict):
@@ -479,7 +527,7 @@ def as_response(
             for i, c in enumerate(calls)
         )
     # The output: the text and the calls' JSON (measured once: the reply joins the history).
-    out_chars = len(text or "") + measured.calls_chars(calls)
+    out_chars = len(text or "") + (_calls_chars(calls) if calls else 2)
     return ChatResponse(
         text=text,
         function_calls=calls,

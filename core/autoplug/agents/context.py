@@ -176,8 +176,16 @@ def approver_from(approve: Any) -> Approver:
     """
     if callable(approve):
         return approve
-    flag = bool(approve)
-    return lambda tool, args: flag
+    # Shared functions, not a closure per run (one object fewer each run holds).
+    return _approve_all if approve else _refuse_all
+
+
+def _approve_all(tool: str, args: dict[str, Any]) -> bool:
+    return True
+
+
+def _refuse_all(tool: str, args: dict[str, Any]) -> bool:
+    return False
 
 
 @dataclass
