@@ -7,6 +7,7 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from threads import in_busy_threads
 
 from autoplug.agents.dynamic import DECIDE_FUNCTIONS
 from autoplug.llm import ChatRequest, FunctionCall, Message
@@ -222,9 +223,6 @@ def test_one_scripted_model_answers_requests_from_many_threads_at_once():
     # One model shared by runs in several threads (a kernel used from a thread pool):
     # the tables of what it measured are evicted by all of them at once, and no
     # request may fail for it, nor get another figure than a whole serialization.
-    import sys
-    import threading
-
     model = ScriptedModel(lambda request: FunctionCall("final", {"answer": "done"}))
     failures: list[str] = []
     wrong: list[int] = []
@@ -245,16 +243,7 @@ def test_one_scripted_model_answers_requests_from_many_threads_at_once():
         except Exception as exc:  # what a run would have failed with
             failures.append(repr(exc))
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, as a busy process does sometimes
-    try:
-        threads = [threading.Thread(target=runner, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_busy_threads(runner, 4)
     assert failures == [] and wrong == []
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from agent_tools import act, agent_ctx
+from threads import in_busy_threads
 
 from autoplug import Kernel, Tool, hookimpl, tool
 from autoplug.agents.context import MemoryCheckpointer, RunContext
@@ -1063,9 +1064,6 @@ def test_the_planner_s_prompt_is_written_for_many_kernels_planning_in_threads_at
     # A process holding more kernels than the planner keeps catalogs of (a service with
     # a kernel per tenant), planning from several threads: each miss evicts the oldest
     # catalog while other threads do the same, and no plan may fail for it.
-    import sys
-    import threading
-
     from autoplug.agents.planner import CATALOGS_KEPT, planner_system, tool_catalog
 
     kernels = [Kernel(plugins=[PlanTools()]) for _ in range(CATALOGS_KEPT + 6)]
@@ -1081,16 +1079,7 @@ def test_the_planner_s_prompt_is_written_for_many_kernels_planning_in_threads_at
         except Exception as exc:  # what make_plan, and so the act, would have failed with
             failures.append(repr(exc))
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=planning, args=(n,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_busy_threads(planning, 8)
     assert failures == []
 
 
