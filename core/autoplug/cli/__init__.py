@@ -309,6 +309,23 @@ def main(argv: list[str] | None = None) -> None:
 _AT_EXIT: list[bool] = []
 
 
+def sigint_handler_after(previous: Any, interrupted: bool) -> None:
+    """At the end of a command that installed its own Ctrl-C handler: put ``previous`` back.
+
+    Except after an interrupted command under :func:`main`: the process is on its way
+    out with 130, and a further Ctrl-C until it is gone must still exit 130 at once
+    (Python's own handler, put back, would end it with a KeyboardInterrupt, -2), so the
+    command's handler stays. A caller running the command in its own process
+    (CliRunner, an application) goes on: its handler is put back.
+    """
+    import signal
+
+    if interrupted and STATE.ends_process:
+        STATE.exiting = True
+    else:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _ignore_late_ctrl_c() -> None:
     """After an interrupted command, the last exit function: a Ctrl-C from here on is ignored.
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from . import STATE, fail, get_kernel
+from . import fail, get_kernel, sigint_handler_after
 
 
 def add_commands(cli: click.Group) -> None:
@@ -266,14 +266,8 @@ def drive_batch(
             # Still under the handler: a Ctrl-C while the end is printed exits 130 at once.
             code = _finish(progress, interrupted, as_json, bad_lines, how)
         finally:
-            # Once interrupted under main() the process is on its way out with 130, and a
-            # further Ctrl-C until it is gone must still exit 130 at once: Python's own
-            # handler, put back, would end it with a KeyboardInterrupt instead (status -2).
-            # A caller running the command in its own process goes on: its handler back.
-            if in_main and (state["presses"] == 0 or not STATE.ends_process):
-                signal.signal(signal.SIGINT, previous)
-            elif in_main:
-                STATE.exiting = True
+            if in_main:
+                sigint_handler_after(previous, interrupted=state["presses"] > 0)
     return code
 
 

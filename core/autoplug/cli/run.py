@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import STATE, echo_json, fail, get_kernel
+from . import echo_json, fail, get_kernel, sigint_handler_after
 
 if TYPE_CHECKING:
     import asyncio
@@ -260,14 +260,7 @@ def drive(kernel: Any, work: Any, progress: Progress, how: str) -> Any:
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted(kernel, progress.run_id, how)
     finally:
-        # Interrupted under main(), the process is on its way out with 130: a further
-        # Ctrl-C until it is gone still exits at once (Python's handler, put back, would
-        # end it -2). A caller running the command in its own process (CliRunner, an
-        # application) goes on: its own handler is put back.
-        if state["presses"] == 0 or not STATE.ends_process:
-            signal.signal(signal.SIGINT, previous)
-        else:
-            STATE.exiting = True
+        sigint_handler_after(previous, interrupted=state["presses"] > 0)
 
 
 def _exit_now(kernel: Any, run_id: str | None, how: str) -> None:
