@@ -1039,25 +1039,41 @@ def test_a_tool_changed_after_its_calls_is_called_as_it_is_now():
     assert reg.call("add", {"a": True, "b": 5}).kind == "invalid_args"  # still checked
 
 
-def test_an_async_call_in_a_run_context_is_checked_approved_and_hooked_as_any_other(tmp_path):
-    # acall with a complete context takes a shorter path (issue 14); what it decides must not change.
-    @tool
-    async def double(x: int) -> int:
-        """Twice x."""
-        return 2 * x
+@pytest.mark.parametrize("is_async", [True, False], ids=["async", "sync"])
+def test_a_call_in_a_run_context_is_checked_approved_and_hooked_as_any_other(tmp_path, is_async):
+    # acall with a complete context takes a shorter path (issue 14; a sync tool's too, issue
+    # 15): what it decides must not change.
+    if is_async:
 
-    @tool(side_effects=True)
-    async def launch(x: int) -> int:
-        """A side effect."""
-        return x
+        async def double(x: int) -> int:
+            """Twice x."""
+            return 2 * x
 
-    @tool
-    async def where(*, context: CallContext) -> str:
-        """The step it runs in."""
-        return f"{context.run_id}/{context.step_id}/{context.home == tmp_path}"
+        async def launch(x: int) -> int:
+            """A side effect."""
+            return x
+
+        async def where(*, context: CallContext) -> str:
+            """The step it runs in."""
+            return f"{context.run_id}/{context.step_id}/{context.home == tmp_path}"
+
+    else:
+
+        def double(x: int) -> int:
+            """Twice x."""
+            return 2 * x
+
+        def launch(x: int) -> int:
+            """A side effect."""
+            return x
+
+        def where(*, context: CallContext) -> str:
+            """The step it runs in."""
+            return f"{context.run_id}/{context.step_id}/{context.home == tmp_path}"
 
     kernel = Kernel(plugins=[], home=tmp_path)
-    for made in (double, launch, where):
+    for made in (tool(double), tool(side_effects=True)(launch), tool(where)):
+        assert made.is_async is is_async
         kernel.tools.add(made, "tests")
     plain = CallContext(run_id="r", step_id="s", home=tmp_path)
     approved = CallContext(run_id="r", step_id="s", approved=True, home=tmp_path)
@@ -1070,6 +1086,7 @@ def test_an_async_call_in_a_run_context_is_checked_approved_and_hooked_as_any_ot
             ("double", {"x": 2}, plain),
             ("double", {"x": 2}, plain),
             ("double", {"x": "2"}, plain),
+            ("double", {"x": float("nan")}, plain),
             ("launch", {"x": 1}, plain),
             ("launch", {"x": 1}, approved),
             ("where", {}, CallContext(run_id="r", step_id="s")),  # home filled by the door
@@ -1077,8 +1094,9 @@ def test_an_async_call_in_a_run_context_is_checked_approved_and_hooked_as_any_ot
     )
     assert [r.value for r in first[:2]] == [4, 4]
     assert first[2].kind == "invalid_args" and "$.x" in first[2].error
-    assert first[3].kind == "refused" and first[4].value == 1
-    assert first[5].value == "r/s/True"
+    assert first[3].kind == "invalid_args" and "NaN" in first[3].error
+    assert first[4].kind == "refused" and first[5].value == 1
+    assert first[6].value == "r/s/True"
     rec = Recorder()
     kernel.pm.register(rec, name="late")
     later = asyncio.run(calls(("double", {"x": 3}, plain)))

@@ -314,15 +314,15 @@ class ToolRegistry(ToolIndex):
         lists = self._lists
         if (
             found is not None
-            and found.is_async
             and lists is not None
             and not lists[0]
             and not lists[1]
             and found.unusable is None
         ):
-            # The common async call, as _prepare would pass it: no hooks to tell, the
-            # context complete (or none needed), the arguments accepted by the compiled
-            # check, and nothing to approve.
+            # The common call, as _prepare would pass it: no hooks to tell, the context
+            # complete (or none needed), the arguments accepted by the compiled check,
+            # and nothing to approve. An async tool takes its first step here; a sync
+            # one is handed to a worker thread by ``later.result()``.
             if context is None:
                 plain = not found.side_effects
                 if plain and found.wants_context:
@@ -337,6 +337,8 @@ class ToolRegistry(ToolIndex):
                     limit = self.default_timeout
                 threads = _threads or _load_threads()
                 kwargs = {**args, "context": context} if found.wants_context else args
+                if not found.is_async:
+                    return threads.Later(self, None, context, found, kwargs, limit, None)
                 result = threads.first_step(found, kwargs, limit, context)
                 if type(result) is threads.Rest:
                     return threads.Later(self, None, context, found, kwargs, limit, result)

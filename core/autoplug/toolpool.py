@@ -9,6 +9,8 @@ with an empty pool (its parent's threads are not in it).
 
 from __future__ import annotations
 
+# Imported with autoplug.toolthreads, on the first acall (never at kernel start).
+import asyncio
 import os
 import queue
 import threading
@@ -74,8 +76,6 @@ class ToolThreads:
         The future is settled in the loop's thread; a result that comes after the
         future was cancelled (a timeout) is dropped.
         """
-        import asyncio
-
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         results = self._results.get(loop)

@@ -19,9 +19,13 @@ step still running past the tool's timeout is reported on stderr at once.
 
 from __future__ import annotations
 
+# Imported on the first acall (asyncio is loaded by then), never at kernel start. A
+# function's own ``import`` costs a failed attribute look-up (a formatted error) a call.
+import asyncio
 import sys
 import threading
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .toolfaults import async_failure, blocked, cancelled_error, no_exit_sync, tool_failure
@@ -56,6 +60,9 @@ class Watchdog:
         self._slots: list[_Slot] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        # Whether the watchdog may be waiting on _wake: a plain flag read by begin(), which
+        # calls Event.is_set() (a Python method) no more. Set before the watchdog clears _wake.
+        self._idle = True
         self._thread: threading.Thread | None = None
 
     def slot(self) -> _Slot:
@@ -76,8 +83,10 @@ class Watchdog:
         """Mark a step of tool ``name`` as running on ``slot``'s thread; the mark it replaces."""
         previous = slot.mark
         slot.mark = (name, limit, time.monotonic())
-        # Looked at after the mark is set: the watchdog clears the flag before it looks at marks.
-        if not self._wake.is_set():
+        # Looked at after the mark is set: the watchdog sets the flag, then clears _wake,
+        # then looks at the marks again.
+        if self._idle:
+            self._idle = False
             self._wake.set()
         return previous
 
@@ -115,6 +124,7 @@ class Watchdog:
                     slot.reported = mark
                     _report(mark[0], mark[1], now - mark[2])
             if not busy:
+                self._idle = True
                 self._wake.clear()
                 if any(slot.mark is not None for slot in slots):
                     self._wake.set()  # a step began while we looked
@@ -194,8 +204,6 @@ class Rest:
 
     async def finish(self) -> ToolResult:
         """The call's result: the tool's value, a timeout, or its failure."""
-        import asyncio
-
         found, limit = self.found, self.limit
         try:
             async with asyncio.timeout(limit):
@@ -247,9 +255,6 @@ async def run_sync(found: Tool, kwargs: Any, limit: float | None, ctx: Any) -> T
     timer for all its calls), not ``asyncio.timeout`` nor a timer per call: on
     the path of every call.
     """
-    import asyncio
-    from functools import partial
-
     future = POOL.submit(partial(no_exit_sync, found.func, kwargs, True))
     deadlines = None
     if limit is not None:
@@ -295,8 +300,19 @@ class Later:
         self.door, self.call, self.ctx, self.found = door, call, ctx, found
         self.kwargs, self.limit, self.rest = kwargs, limit, rest
 
-    async def result(self) -> ToolResult:
-        """The call's result, once its tool has finished (or timed out)."""
+    def result(self) -> Any:
+        """A coroutine of the call's result, once its tool has finished (or timed out).
+
+        With no hook to tell (``call`` None) it is the tool's own coroutine, not one
+        around it: a coroutine less a call.
+        """
+        if self.call is None:
+            if self.rest is not None:
+                return self.rest.finish()
+            return run_sync(self.found, self.kwargs, self.limit, self.ctx)
+        return self._told()
+
+    async def _told(self) -> ToolResult:
         if self.rest is not None:
             result = await self.rest.finish()
         else:
