@@ -2,8 +2,13 @@
 
 :func:`compile_fast` turns a flat schema of simple typed properties (strings,
 integers, numbers, booleans, arrays of them, ``minLength``) into a function that
-answers True only for arguments jsonschema would accept; False means "not sure"
-and the door then runs the full check, which also writes the messages. For a
+answers True only for arguments the door's full path would accept (its bounds,
+:func:`autoplug.toolfaults.argument_problem`, then jsonschema); False means "not
+sure" and the door then runs the full check, which also writes the messages.
+Every simple value, a property's or an array item's, is tested by one rule
+(:func:`_value_lines`): a huge integer, NaN or an infinity and a string holding
+a lone surrogate are handed over, and the size cap counts the most the keys
+can. For a
 schema of simple properties (and arrays of them) the check is written out as
 straight-line code (:func:`written_check`), and for a plain tool (sync, no
 context, no side effects, no array parameter) :func:`compile_door` writes one
@@ -76,7 +81,7 @@ def _shape(schema: dict[str, Any]) -> Any:
 def compile_fast(schema: dict[str, Any]) -> Callable[..., bool] | None:
     """A quick acceptor for flat schemas of simple typed properties (or arrays of them), or None.
 
-    It answers True only for arguments jsonschema would accept (with the names in
+    It answers True only for arguments the full path would accept (with the names in
     ``present`` counted as given); anything it is unsure of (False) goes to
     jsonschema, which also produces the messages.
     """
