@@ -403,3 +403,31 @@ def test_kernel_run_twice_each_call_as_fresh_as_asyncio_run(tmp_path: Path):
     started = time.monotonic()
     result = run({"tool": "slow", "args": {"seconds": 1.5}})
     assert result.assets == [] and time.monotonic() - started < 1.2  # the step failed at 0.2 s
+
+
+def test_a_loop_without_the_fields_read_is_closed_after_each_call_as_asyncio_run_would(
+    monkeypatch,
+):
+    import autoplug.blocking as blocking
+
+    class Bare:  # another policy's loop (uvloop's) has none of BaseEventLoop's fields
+        def get_debug(self) -> bool:
+            return False
+
+    assert blocking._settings(Bare()) is None
+    fresh = asyncio.new_event_loop()
+    try:
+        assert blocking._settings(fresh) is not None
+    finally:
+        fresh.close()
+    blocking._discard()
+    monkeypatch.setattr(blocking, "_settings", lambda loop: None)
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def keep_loop() -> None:
+        loops.append(asyncio.get_running_loop())
+
+    run_coroutine(keep_loop())
+    run_coroutine(keep_loop())
+    assert loops[0] is not loops[1] and all(loop.is_closed() for loop in loops)
+    assert blocking._STATE["runner"] is None

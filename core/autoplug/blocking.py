@@ -58,8 +58,7 @@ class KeptLoop:
         self._loop = loop = asyncio.new_event_loop()
         self._task: Any = None
         self._interrupts = 0
-        # What a fresh loop has: debug mode and slow-callback limit, watched descriptors.
-        self._made = (loop.get_debug(), loop.slow_callback_duration, len(loop._selector.get_map()))
+        self._made = _settings(loop)
 
     def get_loop(self) -> Any:
         """The kept loop."""
@@ -103,9 +102,13 @@ class KeptLoop:
         """Whether the loop is as fresh as when it was made, its timers cancelled first.
 
         Reads the loop's own fields (``BaseEventLoop``'s): the timers and ready
-        callbacks a call left have no public accessor.
+        callbacks a call left have no public accessor. A loop without them (another
+        policy's, such as uvloop's) is never kept: each call then closes it, as
+        ``asyncio.run`` would.
         """
         loop = self._loop
+        if self._made is None:
+            return False
         for timer in loop._scheduled:
             timer.cancel()  # what closing the loop does to them: they never run
         return (
@@ -115,8 +118,7 @@ class KeptLoop:
             and loop._task_factory is None
             and loop._default_executor is None
             and not getattr(loop, "_signal_handlers", None)
-            and (loop.get_debug(), loop.slow_callback_duration, len(loop._selector.get_map()))
-            == self._made
+            and _settings(loop) == self._made
         )
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
@@ -129,6 +131,15 @@ class KeptLoop:
             self._loop.call_soon_threadsafe(_nothing)
             return
         raise KeyboardInterrupt()
+
+
+def _settings(loop: Any) -> tuple[Any, ...] | None:
+    """A loop's debug mode, slow-callback limit and watched descriptors; None for a loop
+    without ``BaseEventLoop``'s fields (see :meth:`KeptLoop.left_as_made`)."""
+    fields = ("_scheduled", "_ready", "_asyncgens", "_exception_handler", "_task_factory")
+    if not all(hasattr(loop, name) for name in fields) or not hasattr(loop, "_selector"):
+        return None
+    return (loop.get_debug(), loop.slow_callback_duration, len(loop._selector.get_map()))
 
 
 def _nothing() -> None:
