@@ -236,11 +236,14 @@ def open_files() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def concurrent(home: Path, count: int, persist: bool, freeze: bool = False) -> dict:
+def concurrent(
+    home: Path, count: int, persist: bool, freeze: bool = False, sample: bool = True
+) -> dict:
     """``count`` concurrent 3-step runs in this process (run under a lowered ulimit).
 
     One run goes first, untimed: the modules a run imports on first use are a
     process's cost once, not each run's. ``freeze``: ``gc.freeze()`` after it.
+    ``sample``: a thread counts the open files meanwhile (off for instruction counts).
     """
     import gc
     import resource
@@ -265,13 +268,14 @@ def concurrent(home: Path, count: int, persist: bool, freeze: bool = False) -> d
     peak = [open_files()]
     done = threading.Event()
 
-    def sample() -> None:
+    def sampling() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], open_files())
             time.sleep(0.002)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = threading.Thread(target=sampling, daemon=True)
+    if sample:
+        sampler.start()
     steps = plan(3, "chain")
 
     async def all_runs() -> list:
@@ -285,7 +289,8 @@ def concurrent(home: Path, count: int, persist: bool, freeze: bool = False) -> d
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     gc.callbacks.remove(timed_gc)
     done.set()
-    sampler.join()
+    if sample:
+        sampler.join()
     ok = sum(1 for r in results if not isinstance(r, BaseException) and r.status == "succeeded")
     errors = sorted({str(r)[:160] for r in results if isinstance(r, BaseException)})
     return {
@@ -532,6 +537,20 @@ def peers(python: Path, count: int) -> None:
     )
 
 
+def one_measurement(count: int, fixed: int) -> None:
+    """``count`` concurrent ``persist=False`` runs, or ``fixed`` blocking runs that answer at once."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if fixed:
+            k = kernel(Path(tmp) / "home")
+            print(f"persist=False fixed cost {fixed_cost(k, False, fixed):.3f} ms")
+            return
+        found = concurrent(Path(tmp) / "home", count, False, sample=False)
+        print(
+            f"persist=False  succeeded {found['succeeded']}/{count}  "
+            f"{found['runs_per_s']:.0f} runs/s  {found['cpu_ms_per_run']:.3f} ms CPU a run"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller plans and fewer runs")
@@ -541,7 +560,18 @@ def main() -> None:
     parser.add_argument("--peers-python", type=Path, default=PEERS_PYTHON, help="the peers' Python")
     parser.add_argument("--peer", help=argparse.SUPPRESS)  # run inside the peers' Python
     parser.add_argument("--peer-arg", type=int, default=0, help=argparse.SUPPRESS)
+    # For instruction counts (callgrind: count N and 2N, take the difference): one
+    # measurement in this process, with no ulimit child, no peer and nothing else.
+    parser.add_argument(
+        "--one-concurrent", action="store_true", help="only --concurrent persist=False runs, here"
+    )
+    parser.add_argument(
+        "--one-fixed", type=int, default=0, help="only this many persist=False fixed-cost runs"
+    )
     args = parser.parse_args()
+    if args.one_concurrent or args.one_fixed:
+        one_measurement(args.concurrent, args.one_fixed)
+        return
     if args.peer:
         drivers = {
             "agno": peer_agno,

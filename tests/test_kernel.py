@@ -159,6 +159,24 @@ def test_hook_on_event_errors_are_reported_and_ignored(tmp_path, capsys):
     assert "plugin 'a_bad' on_event failed: ValueError: observer bug" in capsys.readouterr().err
 
 
+def test_a_failed_plugins_on_event_is_not_called_after_it_failed(tmp_path):
+    seen: list[str] = []
+
+    class Watcher:
+        name = "watch"
+
+        @hookimpl
+        def on_event(self, event):
+            seen.append(event)
+
+    kernel = Kernel(plugins=[Watcher()], home=tmp_path)
+    kernel.emit("before")  # the on_event implementations are looked up (and kept) here
+    kernel.fail_plugin("watch", "broke later")
+    kernel.emit("after")
+    assert seen == ["before"]
+    assert kernel.plugins["watch"].status == "failed"
+
+
 def test_hooks_are_called_in_ascending_plugin_name_order(tmp_path):
     order = []
 
@@ -346,3 +364,25 @@ def test_a_relative_home_is_still_the_same_folder_after_the_working_directory_ch
     assert (folder / "owner.lock").read_text().strip() == ""  # the claim was given up
     assert list((tmp_path / "elsewhere").iterdir()) == []
     assert list_runs(tmp_path / "home")[0]["status"] == "succeeded"
+
+
+def test_a_named_registry_sees_what_is_added_or_removed_after_a_lookup():
+    from autoplug.kernel import NamedRegistry
+
+    class Thing:
+        def __init__(self, name):
+            self.name = name
+
+    registry = NamedRegistry("embedder")
+    first = Thing("e")
+    registry.add(first, "builtin_one", True)
+    assert registry.get("e") is first and registry.names() == ["e"]
+    mine = Thing("e")
+    registry.add(mine, "mine", False)  # a non-builtin plugin's entry wins over a builtin's
+    assert registry.get("e") is mine
+    registry.add(Thing("other"), "mine", False)
+    assert registry.names() == ["e", "other"] and "other" in registry
+    registry.remove_plugin("mine")
+    assert registry.get("e") is first and "other" not in registry
+    with pytest.raises(UsageError, match="unknown embedder 'other'"):
+        registry.get("other")

@@ -746,6 +746,24 @@ def test_a_step_that_suspends_goes_on_where_it_started_and_later_steps_keep_thei
     assert not overlaps(lab.intervals["first"], lab.intervals["third"])
 
 
+def test_a_suspended_inline_step_holds_one_slot_of_a_semaphore_made_while_it_waits(
+    tmp_path: Path,
+) -> None:
+    steps = [step("first", "wait", {"label": "first", "seconds": 0.15}, "a")]
+    steps += [step(n, "wait", {"label": n, "seconds": 0.05}, n) for n in ("b", "c", "d")]
+    ctx, lab, _ = make_ctx(tmp_path, [plan(*steps)], concurrency=2)
+    report, tasks = counting_tasks(StaticAgent(ctx).run("the subtask", [], 1))
+    assert report["status"] == "succeeded" and tasks == 3
+    assert lab.max_in_flight == 2  # the first step's slot and one task's, never three
+    # A first step that ends early gives its slot back: two of the others then overlap.
+    steps[0] = step("first", "wait", {"label": "first", "seconds": 0.01}, "a")
+    steps[1:] = [step(n, "wait", {"label": n, "seconds": 0.15}, n) for n in ("b", "c", "d")]
+    ctx, lab, _ = make_ctx(tmp_path / "again", [plan(*steps)], concurrency=2)
+    assert run(ctx)["status"] == "succeeded"
+    later = [lab.intervals[n] for n in ("b", "c", "d")]
+    assert any(overlaps(x, y) for x in later for y in later if x is not y)
+
+
 def test_a_step_run_inline_keeps_its_context_variables_to_itself(tmp_path: Path) -> None:
     steps = [step("one", "mark", {"label": "one"}, "a"), step("two", "mark", {"label": "two"}, "b")]
     ctx, _, _ = make_ctx(tmp_path, [plan(*steps)])

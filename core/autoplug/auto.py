@@ -6,7 +6,7 @@ See :mod:`autoplug.autos` for how to write an Auto and the functions that run on
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +71,9 @@ def resolve_workspace(workspace: Path | str | None) -> Path:
         raise UsageError(f"workspace {str(workspace)!r} is not a folder")
     return path
 
+
+#: The assets a new run had before it began: none (one shared empty set, not one a run).
+_NO_ASSETS: frozenset[str] = frozenset()
 
 #: The last current directory's text and Path (:func:`resolve_workspace`).
 _CWD: list[Any] = []
@@ -221,7 +224,7 @@ class Auto(MemoryUse):
         if not isinstance(task, str) or not task.strip():
             raise UsageError("the task must be a non-empty string")
         ctx = self.open_run(task)
-        return await self._drive(ctx, None, task, set())
+        return await self._drive(ctx, None, task, _NO_ASSETS)
 
     async def aresume(self, store: Any) -> RunResult:
         """Continue the interrupted run kept in ``store`` (an open RunStore)."""
@@ -256,7 +259,7 @@ class Auto(MemoryUse):
         )
 
     async def _drive(
-        self, ctx: RunContext, work: Any | None, task: str, before: set[str]
+        self, ctx: RunContext, work: Any | None, task: str, before: Set[str]
     ) -> RunResult:
         """Await ``work`` (None: recall, then :meth:`solve` the task) and finish the run.
 
@@ -349,14 +352,23 @@ class Auto(MemoryUse):
         store.append_event(event)
         if event.type == "llm_call":
             self.model_answered()
-        if self.on_event is not None or self.kernel._observes_events():
-            flush = getattr(store, "flush", None)  # a store with no waiting lines has none
-            if flush is not None:
-                flush()
-        self.kernel.emit(event)
-        if self.on_event is not None:
+        kernel, on_event = self.kernel, self.on_event
+        # The plugins' on_event implementations, read here: with nobody told (the
+        # common run) an event costs no call beyond the store's.
+        told = kernel._event_impls
+        if told is None:
+            kernel._observes_events()
+            told = kernel._event_impls
+        if on_event is None and not told:
+            return
+        flush = getattr(store, "flush", None)  # a store with no waiting lines has none
+        if flush is not None:
+            flush()
+        if told:
+            kernel.emit(event)
+        if on_event is not None:
             try:
-                self.on_event(event)
+                on_event(event)
             except Exception as exc:  # an observer's bug must not break the run
                 print(f"autoplug: event observer failed: {exc!r}", file=sys.stderr)
 
@@ -414,10 +426,3 @@ class Auto(MemoryUse):
             if close is not None:
                 with suppress(Exception):  # closing is hygiene, never a failure of the run
                     await close()
-
-
-async def _to_thread(func: Callable[..., Any], *args: Any) -> Any:
-    """``asyncio.to_thread``, importing asyncio only when a run needs it."""
-    import asyncio
-
-    return await asyncio.to_thread(func, *args)

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from typing import Any
 
 from .errors import ModelError
@@ -127,7 +127,7 @@ class MemoryUse:
         status: str,
         answer: str | None,
         reason: str | None,
-        before: set[str],
+        before: Set[str],
     ) -> None:
         """Store the task with its answer, and what its steps observed (no LLM call).
 

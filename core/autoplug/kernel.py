@@ -56,6 +56,9 @@ class NamedRegistry:
     def __init__(self, what: str) -> None:
         self.what = what
         self._entries: list[tuple[str, Any, str, bool]] = []
+        # The winner of each name, worked out once after each change (a run looks its
+        # Auto up, and memory its embedder and backend).
+        self._best: dict[str, tuple[str, Any, str, bool]] | None = None
 
     def add(self, obj: Any, plugin: str, builtin: bool) -> None:
         """Register ``obj`` (it must have a ``name`` attribute)."""
@@ -66,15 +69,20 @@ class NamedRegistry:
                 f"plugin {plugin!r} registered {article} {self.what} without a 'name' attribute"
             )
         self._entries.append((name, obj, plugin, builtin))
+        self._best = None
 
     def remove_plugin(self, plugin: str) -> None:
         """Forget what ``plugin`` registered."""
         self._entries = [e for e in self._entries if e[2] != plugin]
+        self._best = None
 
     def _winners(self) -> dict[str, tuple[str, Any, str, bool]]:
-        best: dict[str, tuple[str, Any, str, bool]] = {}
-        for entry in sorted(self._entries, key=lambda e: (e[3], e[2])):
-            best.setdefault(entry[0], entry)
+        best = self._best
+        if best is None:
+            best = {}
+            for entry in sorted(self._entries, key=lambda e: (e[3], e[2])):
+                best.setdefault(entry[0], entry)
+            self._best = best
         return best
 
     def get(self, name: str) -> Any:
@@ -333,6 +341,7 @@ class Kernel:
         self._forget(name)
 
     def _forget(self, name: str) -> None:
+        self._event_impls = None  # looked up again: the plugin's on_event is gone too
         for registry in (
             self.tools,
             self.models,

@@ -36,9 +36,12 @@ class Executor:
         self.outcomes: dict[str, StepOutcome] = {}
         # Made only for a step some other step waits for (most steps finish inline first).
         self._done: dict[str, asyncio.Event] = {}
-        # The ``concurrency`` semaphore, made when a step first needs a slot (a step run
-        # inline to its end needs none): see _slots.
+        # The ``concurrency`` semaphore, made when a step's task first needs a slot (a
+        # step run inline to its end needs none): see _slots.
         self._semaphore: asyncio.Semaphore | None = None
+        # Slots held with no semaphore made yet: an inline step whose tool suspended
+        # (see _finish_later); a semaphore made meanwhile starts with that many fewer.
+        self._held = 0
         self._tools = ctx.kernel.tools
 
     @property
@@ -47,7 +50,7 @@ class Executor:
         semaphore = self._semaphore
         if semaphore is None:
             limit = max(1, int(self.ctx.limits.get("concurrency", 4)))
-            semaphore = self._semaphore = asyncio.Semaphore(limit)
+            semaphore = self._semaphore = asyncio.Semaphore(limit - self._held)
         return semaphore
 
     async def run(self) -> list[StepOutcome]:
@@ -215,9 +218,25 @@ class Executor:
         return None
 
     async def _finish_later(self, info: StepInfo, later: Any, started: float) -> None:
-        """The rest of a step :meth:`_inline` began whose async tool suspended."""
-        async with self._slots:
-            outcome = self._finish(info, await later.result(), started)
+        """The rest of a step :meth:`_inline` began whose tool suspended.
+
+        It holds a ``concurrency`` slot while it waits, as its own task would. While
+        no step's task has made the semaphore (a chain: the common plan), the slot is
+        only counted (``_held``), not taken through a semaphore: a semaphore made
+        while this step waits starts with one slot fewer and gets it back at its end.
+        """
+        semaphore = self._semaphore
+        if semaphore is not None:
+            async with semaphore:
+                outcome = self._finish(info, await later.result(), started)
+        else:
+            self._held += 1
+            try:
+                outcome = self._finish(info, await later.result(), started)
+            finally:
+                self._held -= 1
+                if self._semaphore is not None:
+                    self._semaphore.release()  # the slot the semaphore was made without
         self.ctx.checkpoint.save_step(self.act_no, info.id, outcome.record())
         self._record(info, outcome)
 
