@@ -210,6 +210,23 @@ def test_a_plugin_listing_its_tools_again_shows_the_new_listing(tmp_path: Path) 
     assert "- lookup: Second listing. [side effects: needs approval]" in system_of_plan(ctx, model)
 
 
+def test_each_shown_field_set_on_a_registered_tool_writes_the_catalog_again(
+    tmp_path: Path,
+) -> None:
+    # The catalog's key reads every field the catalog shows: each change is seen.
+    ctx, model, _ = make_ctx(tmp_path, [plan(step("s1", "fetch", {"url": "u"}, "page"))] * 5)
+    listed = Tool(name="lookup", func=lambda q: q, description="First.")
+    ctx.kernel.tools.add(listed, "server")
+    assert "- lookup: First.\n  (no arguments)" in system_of_plan(ctx, model)
+    registered = ctx.kernel.tools.get("lookup")
+    registered.description = "Second."
+    assert "- lookup: Second.\n  (no arguments)" in system_of_plan(ctx, model)
+    registered.parameters = {"type": "object", "properties": {"q": {"type": "string"}}}
+    assert "- lookup: Second.\n  q?: string" in system_of_plan(ctx, model)
+    registered.unusable = "its schema cannot validate"
+    assert "- lookup:" not in system_of_plan(ctx, model)
+
+
 def test_a_tool_that_loses_its_bare_name_is_offered_by_its_qualified_name(tmp_path: Path) -> None:
     ctx, model, _ = make_ctx(tmp_path, [plan(step("s1", "fetch", {"url": "u"}, "page"))] * 2)
     assert "- summarize: Summarize a text." in system_of_plan(ctx, model)
