@@ -116,7 +116,8 @@ def test_a_forked_childs_call_leaves_the_parents_loop_awake():
     async def from_a_thread() -> None:
         await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.05)
 
-    run_coroutine(from_a_thread())
+    run_coroutine(from_a_thread())  # its default executor closes that loop, as asyncio.run
+    run_coroutine(loop_id())  # the loop kept at the fork
     pid = os.fork()
     if pid == 0:  # the child: one call on its own loop, then finalise the inherited one
         try:
@@ -222,3 +223,183 @@ def test_a_context_variable_set_in_one_call_is_not_seen_by_the_next():
     assert run_coroutine(set_it()) == "set by the first call"
     assert run_coroutine(read_it()) == "unset"  # each call in a copy, as asyncio.run
     assert var.get() == "unset"
+
+
+def test_an_async_generator_left_unfinished_is_finalized_when_the_call_returns():
+    seen: list[str] = []
+
+    async def numbers():
+        try:
+            yield 1
+            yield 2
+        finally:
+            seen.append("finalized")
+
+    kept: list[object] = []
+
+    async def take_one() -> int:
+        gen = numbers()
+        kept.append(gen)  # still referenced: only the loop's shutdown finalizes it
+        return await gen.__anext__()
+
+    assert run_coroutine(take_one()) == 1
+    assert seen == ["finalized"]  # at the end of the call, as asyncio.run does
+    assert run_coroutine(loop_id())  # and the next call runs
+
+
+def test_a_callback_left_scheduled_by_one_call_never_runs_inside_the_next():
+    seen: list[str] = []
+
+    async def leave_callbacks() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(seen.append, "soon")
+        loop.call_later(0.02, seen.append, "later")
+
+    async def wait_a_little() -> list[str]:
+        await asyncio.sleep(0.1)
+        return list(seen)
+
+    run_coroutine(leave_callbacks())
+    after_first = list(seen)
+    assert run_coroutine(wait_a_little()) == after_first  # nothing of the first ran here
+    # As asyncio.run: a ready callback runs while the call shuts down, a timer never.
+    assert after_first == ["soon"]
+
+
+def _set_exception_handler(loop) -> None:
+    loop.set_exception_handler(lambda loop, context: None)
+
+
+def _set_task_factory(loop) -> None:
+    loop.set_task_factory(lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw))
+
+
+def _set_default_executor(loop) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop.set_default_executor(ThreadPoolExecutor(1))
+
+
+def _use_default_executor(loop) -> None:
+    loop.run_in_executor(None, int)
+
+
+def _set_debug(loop) -> None:
+    loop.set_debug(not loop.get_debug())
+
+
+def _add_reader(loop) -> None:
+    import socket
+
+    left, right = socket.socketpair()
+    _KEEP.extend((left, right))
+    loop.add_reader(left.fileno(), print, "read")
+
+
+_KEEP: list[object] = []
+
+
+def _state(loop) -> tuple:
+    return (
+        loop.get_exception_handler(),
+        loop.get_task_factory(),
+        loop._default_executor,
+        loop.get_debug(),
+        len(loop._selector.get_map()),
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _set_exception_handler,
+        _set_task_factory,
+        _set_default_executor,
+        _use_default_executor,
+        _set_debug,
+        _add_reader,
+    ],
+)
+def test_loop_state_set_by_one_call_is_not_seen_by_the_next(change):
+    async def state() -> tuple:
+        return _state(asyncio.get_running_loop())
+
+    fresh = run_coroutine(state())
+
+    async def change_it() -> tuple:
+        loop = asyncio.get_running_loop()
+        change(loop)
+        await asyncio.sleep(0)
+        return _state(loop)
+
+    assert run_coroutine(change_it()) != fresh
+    assert run_coroutine(state()) == fresh  # each call starts as asyncio.run's would
+    for sock in _KEEP:
+        sock.close()
+    _KEEP.clear()
+
+
+def test_kernel_run_twice_each_call_as_fresh_as_asyncio_run(tmp_path: Path):
+    finalized: list[str] = []
+    handlers: list[object] = []
+
+    async def rows():
+        try:
+            yield "row"
+            yield "another"
+        finally:
+            finalized.append("rows")
+
+    left: list[object] = []
+
+    @tool
+    async def leaves_state() -> str:
+        """Read one row, leave the reader open and set a handler of its own."""
+        loop = asyncio.get_running_loop()
+        handlers.append(loop.get_exception_handler())
+        loop.set_exception_handler(lambda loop, context: None)
+        gen = rows()
+        left.append(gen)
+        return await gen.__anext__()
+
+    @tool(timeout=0.2)
+    def slow(seconds: float) -> str:
+        """Sleep a while.
+
+        seconds: how long
+        """
+        import time
+
+        time.sleep(seconds)
+        return "slept"
+
+    class Tools:
+        @hookimpl
+        def register_tools(self, register):
+            register(leaves_state)
+            register(slow)
+
+    kernel = Kernel(plugins=[Tools()], builtins=["autoplug_autos"], home=tmp_path)
+
+    def run(step: dict):
+        model = ScriptedModel(
+            [
+                call("act", subtask="ask", assets=[]),
+                call("submit_plan", steps=[{"id": "s", "output": "x", **step}]),
+                call("final", answer="done"),
+            ]
+        )
+        return kernel.run("go", model=model, persist=False)
+
+    for _ in range(2):
+        result = run({"tool": "leaves_state", "args": {}})
+        assert result.status == "succeeded" and result.assets[0]["value"] == "row"
+    assert finalized == ["rows", "rows"]  # each call finalized its own generator
+    assert handlers == [None, None]  # the handler set in the first call was gone in the second
+    # The sync pool's time limit still holds in a later call on the kept loop.
+    assert run({"tool": "slow", "args": {"seconds": 0.01}}).assets[0]["value"] == "slept"
+    import time
+
+    started = time.monotonic()
+    result = run({"tool": "slow", "args": {"seconds": 1.5}})
+    assert result.assets == [] and time.monotonic() - started < 1.2  # the step failed at 0.2 s

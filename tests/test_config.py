@@ -423,3 +423,22 @@ def test_any_toml_config_loads_or_raises_config_error(data):
             assert key not in WHOLE_LIMITS or isinstance(value, int), key
         assert isinstance(config.default_model() or "", str)
         assert all(isinstance(name, str) for name in config.disabled_plugins)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda home: Config(home=home),
+        lambda home: Config.load(home),
+        lambda home: Config.load(Path(home)),
+    ],
+    ids=["constructor", "load-str", "load-path"],
+)
+def test_a_relative_home_is_made_absolute_however_the_config_is_made(tmp_path, monkeypatch, make):
+    monkeypatch.chdir(tmp_path)
+    config = make("rel-home")
+    monkeypatch.chdir(tmp_path.parent)  # a later chdir does not move the home
+    assert config.home == tmp_path / "rel-home"
+    assert config.path == tmp_path / "rel-home" / "config.toml"
+    kernel = Kernel(config=config, builtins=[])
+    assert kernel.config.home == tmp_path / "rel-home"

@@ -166,7 +166,7 @@ def _reference_problem(value, *, max_depth=100, max_chars=None, strict=True):
                     return "container"
                 stack.extend((child, depth + 1) for child in item)
         elif kind is int or (isinstance(item, int) and kind is not bool):
-            if item.bit_length() > safejson._MAX_INT_BITS:
+            if abs(item) >= 10**safejson.MAX_INT_DIGITS:  # more than 4,300 digits
                 return "int"
         elif kind is float:
             if not math.isfinite(item):
@@ -175,6 +175,10 @@ def _reference_problem(value, *, max_depth=100, max_chars=None, strict=True):
             pass
         elif strict:
             return "object"
+        elif isinstance(item, str) and re.search("[\ud800-\udfff]", item):
+            return "surrogate"  # a subclass of str or float, as a Python caller may pass
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "float"
         if max_chars is not None and size > max_chars:
             return "size"
     return None
@@ -187,6 +191,14 @@ class Huge(int):
         return f"Huge(<{self.bit_length()} bits>)"
 
 
+class Text(str):
+    pass
+
+
+class Ratio(float):
+    pass
+
+
 hostile_leaves = (
     st.none()
     | st.booleans()
@@ -195,6 +207,9 @@ hostile_leaves = (
     | st.text(alphabet=st.characters(codec=None), max_size=6)  # lone surrogates too
     | st.builds(object)
     | st.sampled_from([Huge(10**4301), Huge(-(10**4300)), Huge(10**4299), ("a", 1), b"x", 10**30])
+    | st.sampled_from(
+        [Huge(10**4300), Huge(-(10**4300 - 1)), Text("\ud800"), Text("é"), Ratio("nan"), Ratio(2)]
+    )
 )
 hostile_values = st.recursive(
     hostile_leaves,
@@ -241,3 +256,14 @@ def test_the_faster_walk_refuses_exactly_what_the_item_walk_refused(
 )
 def test_each_fault_is_named_alone(value, reason):
     assert value_problem(value, max_depth=3, max_chars=30) == reason
+
+
+def test_an_integer_of_4301_digits_is_refused_even_with_the_bits_of_one_of_4300():
+    # 10**4300 has as many bits as some 4,300-digit ints: the bit count alone let it through.
+    smallest_huge, largest_fine = 10**4300, 10**4300 - 1
+    assert smallest_huge.bit_length() == largest_fine.bit_length()
+    assert "4300 digits" in value_problem({"n": smallest_huge})
+    assert "4300 digits" in value_problem([-smallest_huge])
+    assert "4300 digits" in value_problem(smallest_huge)
+    assert value_problem({"n": largest_fine}) is None
+    assert value_problem(-largest_fine) is None

@@ -22,6 +22,16 @@ cancels the call's task and ends it with ``KeyboardInterrupt``, a second one
 raises ``KeyboardInterrupt`` at once, a handler the application installed is
 left alone, and each call's task runs in a fresh copy of the caller's context
 (as ``asyncio.run``'s did).
+
+Each call ends as ``asyncio.run`` ends, observably: the tasks it left are
+cancelled, the timers it left are cancelled (a closed loop never runs them), and
+when it left the loop other than a fresh one is — a callback ready to run, an
+unfinished async generator, an exception handler, a task factory, a default
+executor, debug mode changed, a file descriptor watched, a signal handler — the
+loop is shut down and closed as ``asyncio.run`` closes its own (the callbacks run,
+the generators are finalized, the default executor's threads are waited for) and
+the next call gets a fresh one. A run of autoplug's own leaves none of these, so
+the loop is kept.
 """
 
 from __future__ import annotations
@@ -40,14 +50,16 @@ class KeptLoop:
     ``get_loop`` and ``run`` as ``asyncio.Runner`` has them; the loop is made at once.
     """
 
-    __slots__ = ("_loop", "_task", "_interrupts")
+    __slots__ = ("_loop", "_task", "_interrupts", "_made")
 
     def __init__(self) -> None:
         import asyncio
 
-        self._loop = asyncio.new_event_loop()
+        self._loop = loop = asyncio.new_event_loop()
         self._task: Any = None
         self._interrupts = 0
+        # What a fresh loop has: debug mode and slow-callback limit, watched descriptors.
+        self._made = (loop.get_debug(), loop.slow_callback_duration, len(loop._selector.get_map()))
 
     def get_loop(self) -> Any:
         """The kept loop."""
@@ -87,6 +99,26 @@ class KeptLoop:
             if handler is not None and _signal.getsignal(_signal.SIGINT) == handler:
                 _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
+    def left_as_made(self) -> bool:
+        """Whether the loop is as fresh as when it was made, its timers cancelled first.
+
+        Reads the loop's own fields (``BaseEventLoop``'s): the timers and ready
+        callbacks a call left have no public accessor.
+        """
+        loop = self._loop
+        for timer in loop._scheduled:
+            timer.cancel()  # what closing the loop does to them: they never run
+        return (
+            not loop._ready
+            and not loop._asyncgens
+            and loop._exception_handler is None
+            and loop._task_factory is None
+            and loop._default_executor is None
+            and not getattr(loop, "_signal_handlers", None)
+            and (loop.get_debug(), loop.slow_callback_duration, len(loop._selector.get_map()))
+            == self._made
+        )
+
     def _on_sigint(self, signum: int, frame: Any) -> None:
         """Ctrl-C: cancel the call's task the first time, raise KeyboardInterrupt after."""
         self._interrupts += 1
@@ -123,6 +155,8 @@ def run_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:
     finally:
         if _STATE["runner"] is runner:
             _cancel_leftovers(runner.get_loop())
+            if not runner.left_as_made():
+                _discard(wait=True)  # closed as asyncio.run closes its loop
             # As asyncio.run leaves it: no current loop between the calls, so code
             # that asks for one (and may close it) never gets the kept loop.
             asyncio.set_event_loop(None)
@@ -170,8 +204,13 @@ def _cancel_leftovers(loop: Any) -> None:
     loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
 
 
-def _discard() -> None:
-    """Close the kept loop (at exit, after an interrupt); a forked child's is only dropped."""
+def _discard(wait: bool = False) -> None:
+    """Close the kept loop (at exit, after an interrupt); a forked child's is only dropped.
+
+    ``wait``: shut the default executor down first, waiting for its threads, as
+    ``asyncio.run`` does (for a call that left the loop changed; an interrupted
+    call or the process's exit does not wait).
+    """
     if _STATE["pid"] != os.getpid():
         _forget_inherited()  # at exit in a forked child: never close the parent's loop
         return
@@ -183,11 +222,13 @@ def _discard() -> None:
     try:
         _cancel_leftovers(loop)
         loop.run_until_complete(loop.shutdown_asyncgens())
+        if wait:
+            loop.run_until_complete(loop.shutdown_default_executor())
     except Exception:  # closing is hygiene: a task that refuses to end must not block exit
         pass
     finally:
-        # Not Runner.close(): it would wait for every thread of the default executor,
-        # and a sync tool abandoned after its timeout may never end.
+        # Without ``wait``, not Runner.close(): it would wait for every thread of the
+        # default executor, and a job abandoned by an interrupted call may never end.
         loop.close()
         if threading.current_thread() is threading.main_thread():
             import asyncio

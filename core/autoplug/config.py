@@ -313,6 +313,12 @@ class Config:
     home: Path
     data: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Made absolute once, however the config is made: a run's files, claims and
+        # memory are found by this path for as long as the kernel lives, and a
+        # relative one would follow a later chdir.
+        self.home = Path(self.home).absolute()
+
     @property
     def path(self) -> Path:
         """The config file's path."""
@@ -326,14 +332,12 @@ class Config:
         valid TOML or breaks a rule of ``SPEC`` (an unknown table or key, a value
         of the wrong type or out of range).
         """
-        # Made absolute once: a run's files, claims and memory are found by this path for
-        # as long as the kernel lives, and a relative one would follow a later chdir.
-        home = (Path(home) if home is not None else default_home()).absolute()
-        path = home / "config.toml"
+        config = cls(home=home if home is not None else default_home())
+        path = config.path
         if not path.exists():
             if not create:
-                return cls(home=home)
-            write_template(home)
+                return config
+            write_template(config.home)
         try:
             text = path.read_text(encoding="utf-8")
             data = tomllib.loads(text)
@@ -352,7 +356,7 @@ class Config:
             raise ConfigError(f"invalid config file {path}: {_long_number(text, exc)}") from None
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-        config = cls(home=home, data=data)
+        config.data = data
         config._check()
         return config
 

@@ -13,8 +13,11 @@ function that checks and calls it: the door's inline path
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
+
+from .safejson import _LONE_SURROGATE
 
 #: The most characters of strings and keys (each value counting one more) that one
 #: call's arguments may hold; larger arguments are refused before validation.
@@ -46,8 +49,8 @@ def _shape(schema: dict[str, Any]) -> Any:
     arrays: dict[str, tuple[tuple[type, ...], bool]] = {}  # name -> (item types, bool refused)
     min_chars: dict[str, int] = {}  # a string's minLength
     for name, prop in schema.get("properties", {}).items():
-        if not isinstance(prop, dict):
-            return None
+        if not isinstance(prop, dict) or type(name) is not str or _LONE_SURROGATE.search(name):
+            return None  # a key the full path refuses (a lone surrogate) is never accepted here
         kind = prop.get("type")
         if type(kind) is not str:  # a list of types ("string" or "null") is jsonschema's
             return None
@@ -93,6 +96,7 @@ def general_check(
 ) -> Callable[..., bool]:
     """The acceptor of any shape :func:`compile_fast` takes: one loop over the arguments."""
     no_bool = {n for n, k in checks.items() if k != (bool,)}
+    keys = _key_chars([*checks, *arrays])
 
     def accept(args: Any, max_chars: int = MAX_ARGUMENT_CHARS, present: Any = ()) -> bool:
         if type(args) is not dict:
@@ -100,7 +104,7 @@ def general_check(
         for name in required:
             if name not in args and name not in present:
                 return False
-        size = 0
+        size = keys
         for name, value in args.items():
             kind = checks.get(name)
             if kind is None:
@@ -114,7 +118,7 @@ def general_check(
                         return False
                     if type(item) is str:
                         size += len(item)
-                    elif type(item) is int and item.bit_length() > _MAX_FAST_INT_BITS:
+                    if _hostile(item):
                         return False
                 continue
             if not isinstance(value, kind):
@@ -125,11 +129,37 @@ def general_check(
                 return False
             if type(value) is str:
                 size += len(value)
-            elif type(value) is int and value.bit_length() > _MAX_FAST_INT_BITS:
-                return False  # unsure: the full check names a huge integer
+            if _hostile(value):
+                return False  # unsure: the full check names a huge integer, NaN, a lone surrogate
         return size <= max_chars
 
     return accept
+
+
+def _hostile(value: Any) -> bool:
+    """Whether a simple value is one the door's bounds refuse (see :mod:`autoplug.safejson`).
+
+    A huge integer, NaN or an infinity, a string holding a lone surrogate; subclasses too.
+    """
+    if isinstance(value, str):
+        return not value.isascii() and _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value.bit_length() > _MAX_FAST_INT_BITS
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _key_chars(names: list[str]) -> int:
+    """What the keys of arguments holding at most ``names`` can count toward the size cap.
+
+    The door counts one call's size two ways (``toolfaults.argument_problem`` for
+    flat arguments: a character a value and each key's; ``safejson.value_problem``
+    for nested ones: also one a key and one for the object). The checks here count
+    the strings' characters and each array's items, and add the most either way
+    can count for the keys, so what they accept is within the cap both ways.
+    """
+    return 1 + sum(len(name) + 2 for name in names)
 
 
 def _written_lines(
@@ -169,47 +199,55 @@ def _written_lines(
             body += [f"{indent}if type({value}) is not list:", f"{indent}    {unsure}"]
             body.append(f"{indent}size += len({value})")
             body.append(f"{indent}for item in {value}:")
-            body += [f"{indent}    {line}" for line in _item_lines(arrays[name][0], unsure)]
+            item_lines = _value_lines(arrays[name][0], "item", unsure)
+            if arrays[name][0] == (str,):
+                item_lines.append("size += len(item)")
+            body += [f"{indent}    {line}" for line in item_lines]
             continue
         if kinds == (str,):
             strings = True
-            test = f"type({value}) is not str"
-            if name in min_chars:
-                test += f" or len({value}) < {min_chars[name]}"
-            body += [f"{indent}if {test}:", f"{indent}    {unsure}"]
+            extra = f" or len({value}) < {min_chars[name]}" if name in min_chars else ""
+            body += [f"{indent}{line}" for line in _value_lines(kinds, value, unsure, extra)]
             body.append(f"{indent}size += len({value})")
-        elif kinds == (bool,):
-            body += [f"{indent}if type({value}) is not bool:", f"{indent}    {unsure}"]
-        else:  # integer, or number (an int or a float; never a bool)
-            body.append(f"{indent}kind = type({value})")
-            if kinds == (int,):
-                body.append(f"{indent}if kind is not int:")
-            else:
-                body.append(f"{indent}if kind is not int and kind is not float:")
-            body.append(f"{indent}    {unsure}")
-            # Two comparisons with a constant, cheaper than a bit_length() call.
-            body.append(f"{indent}if kind is int and not -INT_BOUND < {value} < INT_BOUND:")
-            body.append(f"{indent}    {unsure}")
+        else:
+            body += [f"{indent}{line}" for line in _value_lines(kinds, value, unsure)]
+    keys = _key_chars(names)
     if strings:
-        body.insert(0, "size = 0")
+        body.insert(0, f"size = {keys}")
     # Every key was one of the properties (no other keys: additionalProperties is false).
-    body.append(f"if len(args) != {' + '.join(seen)} or {'size' if strings else '0'} > max_chars:")
+    body.append(f"if len(args) != {' + '.join(seen)} or {'size' if strings else keys} > max_chars:")
     body.append(f"    {unsure}")
     return body
 
 
-def _item_lines(kinds: tuple[type, ...], unsure: str) -> list[str]:
-    """The test of one item of an array of a simple type, by its exact type."""
+def _value_lines(kinds: tuple[type, ...], value: str, unsure: str, extra: str = "") -> list[str]:
+    """The test of one simple value (a property's, or an array's item) by its exact type.
+
+    It hands over (``unsure``) what the door's bounds refuse, as :func:`_hostile`: a
+    string holding a lone surrogate, NaN or an infinity, an integer past the bound.
+    ``extra`` is more of the string's test (its ``minLength``).
+    """
     if kinds == (str,):
-        return ["if type(item) is not str:", f"    {unsure}", "size += len(item)"]
+        test = f"type({value}) is not str{extra}"
+        return [
+            f"if {test} or (not {value}.isascii() and LONE({value})):",
+            f"    {unsure}",
+        ]
     if kinds == (bool,):
-        return ["if type(item) is not bool:", f"    {unsure}"]
-    test = "kind is not int" if kinds == (int,) else "kind is not int and kind is not float"
-    return [
-        "kind = type(item)",
-        f"if {test}:",
-        f"    {unsure}",
-        "if kind is int and not -INT_BOUND < item < INT_BOUND:",
+        return [f"if type({value}) is not bool:", f"    {unsure}"]
+    # Comparisons with constants, cheaper than bit_length() or math.isfinite() calls;
+    # a NaN fails every comparison.
+    if kinds == (int,):
+        return [
+            f"if type({value}) is not int or not NEG_INT_BOUND < {value} < INT_BOUND:",
+            f"    {unsure}",
+        ]
+    return [  # number: an int or a float, never a bool
+        f"kind = type({value})",
+        "if kind is int:",
+        f"    if not NEG_INT_BOUND < {value} < INT_BOUND:",
+        f"        {unsure}",
+        f"elif kind is not float or not NEG_INF < {value} < INF:",
         f"    {unsure}",
     ]
 
@@ -229,8 +267,18 @@ def _build(signature: str, body: list[str], **bound: Any) -> Callable[..., Any]:
 
 
 def _bounds() -> dict[str, Any]:
-    # |v| < 2**bits exactly when v.bit_length() <= bits, the general check's bound.
-    return {"MISSING": object(), "INT_BOUND": 1 << _MAX_FAST_INT_BITS}
+    # |v| < 2**bits exactly when v.bit_length() <= bits, the general check's bound. The
+    # negative bound is a constant too: ``-INT_BOUND`` in the check made a 14,000-bit int
+    # at every call (a tenth of the door's instructions).
+    bound = 1 << _MAX_FAST_INT_BITS
+    return {
+        "MISSING": object(),
+        "INT_BOUND": bound,
+        "NEG_INT_BOUND": -bound,
+        "INF": math.inf,
+        "NEG_INF": -math.inf,
+        "LONE": _LONE_SURROGATE.search,
+    }
 
 
 def written_check(

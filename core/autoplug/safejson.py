@@ -28,8 +28,11 @@ MAX_DEPTH = 100
 #: The most digits of an integer accepted (the interpreter's own default limit
 #: for converting between ``int`` and ``str``).
 MAX_INT_DIGITS = 4300
-# An int of more bits than this has more than MAX_INT_DIGITS decimal digits.
+# An int of more bits than this has more than MAX_INT_DIGITS decimal digits; one of
+# exactly this many bits may have either (see _huge).
 _MAX_INT_BITS = int(MAX_INT_DIGITS * math.log2(10)) + 1
+# The least positive int of more than MAX_INT_DIGITS digits.
+_FIRST_HUGE = 10**MAX_INT_DIGITS
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -224,7 +227,7 @@ def value_problem(
                 if kind is str:
                     texts.append(child)
                 elif kind is int:
-                    if child.bit_length() > _MAX_INT_BITS:
+                    if child.bit_length() >= _MAX_INT_BITS and _huge(child):
                         return _HUGE_INT
                 elif kind is dict or kind is list:
                     pending((child, depth))
@@ -248,7 +251,7 @@ def value_problem(
                 if kind is str:
                     texts.append(child)
                 elif kind is int:
-                    if child.bit_length() > _MAX_INT_BITS:
+                    if child.bit_length() >= _MAX_INT_BITS and _huge(child):
                         return _HUGE_INT
                 elif kind is dict or kind is list:
                     pending((child, depth))
@@ -280,6 +283,13 @@ _HUGE_INT = f"an integer of more than {MAX_INT_DIGITS} digits"
 _NOT_FINITE = "a number is NaN or infinite, which JSON cannot hold"
 
 
+def _huge(value: int) -> bool:
+    """Whether an int has more than :data:`MAX_INT_DIGITS` digits (exactly: the ints of
+    ``_MAX_INT_BITS`` bits have 4,300 digits or 4,301)."""
+    bits = value.bit_length()
+    return bits > _MAX_INT_BITS or (bits == _MAX_INT_BITS and abs(value) >= _FIRST_HUGE)
+
+
 def _scalar_problem(item: Any, strict: bool) -> str | None:
     """What is wrong with one value that is not an array or object, or None."""
     kind = type(item)
@@ -287,7 +297,7 @@ def _scalar_problem(item: Any, strict: bool) -> str | None:
         if not item.isascii() and _LONE_SURROGATE.search(item):
             return _SURROGATE
     elif kind is int or (isinstance(item, int) and kind is not bool):
-        if item.bit_length() > _MAX_INT_BITS:
+        if item.bit_length() >= _MAX_INT_BITS and _huge(item):
             return _HUGE_INT
     elif kind is float:
         if not math.isfinite(item):
@@ -296,6 +306,12 @@ def _scalar_problem(item: Any, strict: bool) -> str | None:
         pass
     elif strict:
         return f"a Python {kind.__name__} is not a JSON value"
+    elif isinstance(item, str):  # a subclass of str or float: the same faults
+        if not item.isascii() and _LONE_SURROGATE.search(item):
+            return _SURROGATE
+    elif isinstance(item, float):
+        if not math.isfinite(item):
+            return _NOT_FINITE
     return None
 
 

@@ -12,6 +12,7 @@ the machine's paths made relative. Used by :mod:`autoplug.registry` (the door) a
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ToolRefused, describe_error
-from .safejson import MAX_DEPTH, value_problem
+from .safejson import _LONE_SURROGATE, MAX_DEPTH, value_problem
 from .tools import MAX_ARGUMENT_CHARS, CallContext, Tool, ToolResult, _failure
 
 #: The deepest nesting of arrays and objects accepted in one call's arguments.
@@ -27,11 +28,14 @@ MAX_ARGUMENT_DEPTH = MAX_DEPTH
 
 
 def argument_problem(args: Any, max_chars: int = MAX_ARGUMENT_CHARS) -> str | None:
-    """Why ``args`` are refused before validation (too large, too deep, a huge int), or None.
+    """Why ``args`` are refused before validation, or None.
 
-    The common case, a flat object of short scalars, is checked in one loop;
-    anything nested goes to :func:`autoplug.safejson.value_problem` (iterative).
-    Other Python objects a caller passes are left to the schema.
+    Refused as :func:`autoplug.safejson.value_problem` refuses a value, at any
+    depth: too large, too deep, a huge integer, NaN or an infinity, a string (or
+    key) holding a lone surrogate. The common case, a flat object of short
+    scalars, is checked in one loop; anything else goes to ``value_problem``
+    (iterative), which names the fault. Other Python objects a caller passes are
+    left to the schema.
     """
     if type(args) is dict:
         size = len(args)
@@ -39,13 +43,19 @@ def argument_problem(args: Any, max_chars: int = MAX_ARGUMENT_CHARS) -> str | No
             kind = type(value)
             if kind is str:
                 size += len(value)
+                if not value.isascii() and _LONE_SURROGATE.search(value):
+                    break
             elif kind is int:
                 if value.bit_length() > 14_000:
                     break
-            elif kind is not bool and kind is not float and value is not None:
+            elif kind is float:
+                if not -math.inf < value < math.inf:
+                    break
+            elif kind is not bool and value is not None:
                 break
-            if type(key) is str:
-                size += len(key)
+            if type(key) is not str or not key.isascii() and _LONE_SURROGATE.search(key):
+                break
+            size += len(key)
         else:
             return f"larger than {max_chars:,} characters" if size > max_chars else None
     return value_problem(args, max_depth=MAX_ARGUMENT_DEPTH, max_chars=max_chars, strict=False)

@@ -229,7 +229,8 @@ class Deadlines:
         """Fail ``future`` with :class:`TimeLimit` if it is not done in ``limit`` seconds."""
         when = self.loop.time() + limit
         self.due[future] = when
-        if when < self.at:
+        # Armed again too when its timer was cancelled (the kept loop's call ended).
+        if when < self.at or self.timer.cancelled():
             if self.timer is not None:
                 self.timer.cancel()
             self.at = when
