@@ -232,3 +232,18 @@ def test_loops_of_two_threads_get_their_deadlines_while_a_closed_loops_are_dropp
     asyncio.SelectorEventLoop.close(closed)
     assert errors == [] and got == [True, True]
     assert closed not in pool._deadlines
+
+
+def test_a_sync_call_without_a_finite_limit_is_answered():
+    @tool
+    def quick() -> str:
+        """Answers at once."""
+        return "now"
+
+    async def calls() -> list:
+        # No timer can be due at infinity: none is armed, and the next limit arms one.
+        unlimited = await run_sync(quick, {}, float("inf"), None)
+        limited = await run_sync(quick, {}, 5.0, None)
+        return [unlimited, limited]
+
+    assert [(r.ok, r.value) for r in asyncio.run(calls())] == [(True, "now"), (True, "now")]

@@ -229,10 +229,12 @@ class Deadlines:
         """Fail ``future`` with :class:`TimeLimit` if it is not done in ``limit`` seconds."""
         when = self.loop.time() + limit
         self.due[future] = when
-        # Armed again too when its timer was cancelled (the kept loop's call ended).
-        if when < self.at or self.timer.cancelled():
-            if self.timer is not None:
-                self.timer.cancel()
+        # Armed again too when its timer was cancelled (the kept loop's call ended);
+        # none is armed for a limit at infinity (when < self.at is then never true).
+        timer = self.timer
+        if when < self.at or (timer is not None and timer.cancelled()):
+            if timer is not None:
+                timer.cancel()
             self.at = when
             self.timer = self.loop.call_at(when, self._fire)
 
