@@ -201,7 +201,7 @@ def value_problem(
         if not isinstance(value, dict | list | tuple):
             problem = _scalar_problem(value, strict)
             if problem is None and max_chars is not None:
-                if (1 + len(value) if type(value) is str else 1) > max_chars:
+                if (1 + len(value) if isinstance(value, str) else 1) > max_chars:
                     return f"larger than {max_chars:,} characters"
             return problem
     # Scalars are checked where they are met and only containers go on the stack;
@@ -218,8 +218,8 @@ def value_problem(
         depth += 1
         if isinstance(item, dict):
             for key, child in item.items():
-                if type(key) is str:
-                    texts.append(key)
+                if type(key) is str or (not strict and isinstance(key, str)):
+                    texts.append(key)  # a Python caller's str subclass too, without strict
                     count += 1
                 elif strict:
                     return f"an object key is {type(key).__name__}, not a string"
@@ -239,9 +239,12 @@ def value_problem(
                     if isinstance(child, dict | list | tuple):
                         pending((child, depth))
                         continue
-                    problem = _scalar_problem(child, strict)
-                    if problem is not None:
-                        return problem
+                    if not strict and isinstance(child, str):
+                        texts.append(child)  # a str subclass: checked and counted as a str
+                    else:
+                        problem = _scalar_problem(child, strict)
+                        if problem is not None:
+                            return problem
                 count += 1
         elif strict and not isinstance(item, list):
             return f"a {type(item).__name__} is not a JSON value"
@@ -263,9 +266,12 @@ def value_problem(
                     if isinstance(child, dict | list | tuple):
                         pending((child, depth))
                         continue
-                    problem = _scalar_problem(child, strict)
-                    if problem is not None:
-                        return problem
+                    if not strict and isinstance(child, str):
+                        texts.append(child)  # a str subclass: checked and counted as a str
+                    else:
+                        problem = _scalar_problem(child, strict)
+                        if problem is not None:
+                            return problem
                 count += 1
         if max_chars is not None and count > max_chars:
             return f"larger than {max_chars:,} characters"
