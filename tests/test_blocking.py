@@ -403,3 +403,47 @@ def test_kernel_run_twice_each_call_as_fresh_as_asyncio_run(tmp_path: Path):
     started = time.monotonic()
     result = run({"tool": "slow", "args": {"seconds": 1.5}})
     assert result.assets == [] and time.monotonic() - started < 1.2  # the step failed at 0.2 s
+
+
+class _OtherLoop(asyncio.AbstractEventLoop):
+    """An event loop of another implementation, as uvloop's: asyncio's public API only,
+    none of ``BaseEventLoop``'s own fields (its calls run on a selector loop inside)."""
+
+    def __init__(self) -> None:
+        self.inner = asyncio.SelectorEventLoop()
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+for _name in [n for n in vars(asyncio.AbstractEventLoop) if not n.startswith("_")]:
+    setattr(
+        _OtherLoop,
+        _name,
+        lambda self, *args, _name=_name, **kwargs: getattr(self.inner, _name)(*args, **kwargs),
+    )
+
+
+def test_a_loop_of_another_implementation_runs_each_call_on_a_fresh_one():
+    from autoplug import blocking
+
+    class OtherPolicy(asyncio.DefaultEventLoopPolicy):
+        def new_event_loop(self) -> asyncio.AbstractEventLoop:
+            return _OtherLoop()
+
+    before = asyncio.get_event_loop_policy()
+    blocking._discard()  # the next call makes its loop through the policy
+    asyncio.set_event_loop_policy(OtherPolicy())
+    try:
+        first = blocking._fresh_runner().get_loop()
+        assert isinstance(first, _OtherLoop)
+        # Its leftovers cannot be read: closed after each call, as asyncio.run closes its own.
+        assert run_coroutine(loop_id()) == id(first.inner)
+        assert first.is_closed()
+        assert run_coroutine(loop_id()) not in (id(first.inner), None)
+    finally:
+        blocking._discard()
+        asyncio.set_event_loop_policy(before)
+    assert run_coroutine(loop_id()) == run_coroutine(loop_id())  # asyncio's own: kept

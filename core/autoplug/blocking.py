@@ -58,8 +58,9 @@ class KeptLoop:
         self._loop = loop = asyncio.new_event_loop()
         self._task: Any = None
         self._interrupts = 0
-        # What a fresh loop has: debug mode and slow-callback limit, watched descriptors.
-        self._made = (loop.get_debug(), loop.slow_callback_duration, len(loop._selector.get_map()))
+        # What a fresh loop has: debug mode and slow-callback limit, watched descriptors;
+        # None for a loop of another implementation (uvloop's), whose fields are unknown.
+        self._made = _fresh_state(loop) if isinstance(loop, asyncio.BaseEventLoop) else None
 
     def get_loop(self) -> Any:
         """The kept loop."""
@@ -103,8 +104,12 @@ class KeptLoop:
         """Whether the loop is as fresh as when it was made, its timers cancelled first.
 
         Reads the loop's own fields (``BaseEventLoop``'s): the timers and ready
-        callbacks a call left have no public accessor.
+        callbacks a call left have no public accessor. A loop of another
+        implementation (an event loop policy's, such as uvloop's) is never as made:
+        each call's is closed, as ``asyncio.run`` closes its own.
         """
+        if self._made is None:
+            return False
         loop = self._loop
         for timer in loop._scheduled:
             timer.cancel()  # what closing the loop does to them: they never run
@@ -115,8 +120,7 @@ class KeptLoop:
             and loop._task_factory is None
             and loop._default_executor is None
             and not getattr(loop, "_signal_handlers", None)
-            and (loop.get_debug(), loop.slow_callback_duration, len(loop._selector.get_map()))
-            == self._made
+            and _fresh_state(loop) == self._made
         )
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
@@ -129,6 +133,15 @@ class KeptLoop:
             self._loop.call_soon_threadsafe(_nothing)
             return
         raise KeyboardInterrupt()
+
+
+def _fresh_state(loop: Any) -> Any:
+    """What of a ``BaseEventLoop``'s state a call may change and a fresh one has, or None
+    (a loop without a selector)."""
+    selector = getattr(loop, "_selector", None)
+    if selector is None:
+        return None
+    return (loop.get_debug(), loop.slow_callback_duration, len(selector.get_map()))
 
 
 def _nothing() -> None:
