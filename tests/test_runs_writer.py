@@ -399,3 +399,44 @@ def test_a_step_is_never_on_disk_without_the_asset_record_whose_write_failed(
         assert told == "saved"
         assert [s for _, s, _ in again.steps()] == ["s"]
         assert assets.get("big").value == "x" * 3000
+
+
+TWO_WRITERS = r"""
+import asyncio, os, resource, signal, sys
+from pathlib import Path
+from autoplug.assets import AssetStore
+from autoplug.errors import RunError
+from autoplug.runs import RunStore
+home = Path(sys.argv[1])
+store = RunStore.create(home, task="t", model="m", auto="runner", workspace=home)
+other = RunStore.open(home, store.run_id)  # a second writable store of the run
+print(store.run_id, flush=True)
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+ok = {"status": "succeeded", "asset": None, "error": None}
+other.checkpoint.save_step(1, "first", ok)
+async def run():
+    assets = AssetStore(store.assets_dir, log=store.asset_log)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(store.state_path) + 1000, hard))
+    assets.put("big", "x" * 3000, step="s", tool="t")
+    try:  # 1,000 bytes of the asset's record reach the file, then the disk is full
+        store.checkpoint.save_step(1, "failed", {**ok, "asset": "big"})
+    except RunError:
+        print("refused", flush=True)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # room again
+    other.checkpoint.save_step(1, "second", ok)  # told durable
+    print("saved", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+asyncio.run(run())
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+def test_a_step_saved_by_another_store_after_a_failed_partial_write_is_whole_on_disk(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", TWO_WRITERS, str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    run_id, *told = done.stdout.splitlines()
+    assert told == ["refused", "saved"]
+    again = RunStore.open(tmp_path, run_id)  # every line whole: the part written was cut
+    assert [s for _, s, _ in again.steps()] == ["first", "second"]

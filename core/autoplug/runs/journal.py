@@ -145,8 +145,9 @@ class AppendHandles:
         Durable against ``kill -9`` when this returns (the ``write`` has returned).
         Raises :class:`OSError` (see :func:`os_problem`) when it cannot be opened
         or written, with ``written``: how many bytes of ``data`` are in the file
-        (0 when it could not be opened); running out of descriptors first closes
-        every kept one and tries once more.
+        (0 when it could not be opened; a part of a line a failed write left is cut
+        at once when it can be, so only whole lines count); running out of
+        descriptors first closes every kept one and tries once more.
         """
         with self._lock:
             fd = self._fds.get(path)
@@ -160,8 +161,17 @@ class AppendHandles:
                 self._fds.move_to_end(path)
             try:
                 _write_all(fd, data)
-            except OSError:
+            except OSError as exc:
                 self._close(path)  # the next write opens the file afresh
+                whole = data.rfind(b"\n", 0, exc.written) + 1  # type: ignore[attr-defined]
+                if whole < exc.written:  # type: ignore[attr-defined]
+                    # Part of a line is in the file: cut it now, under the lock, before
+                    # any other writer of the file (another store of the run) appends to it.
+                    try:
+                        cut_partial_line(path)
+                        exc.written = whole  # type: ignore[attr-defined]
+                    except OSError:
+                        pass  # still there: its writer cuts it before it writes again
                 raise
 
     def _open(self, path: str) -> int:
