@@ -239,12 +239,9 @@ def value_problem(
                     if isinstance(child, dict | list | tuple):
                         pending((child, depth))
                         continue
-                    if not strict and isinstance(child, str):
-                        texts.append(child)  # a str subclass: checked and counted as a str
-                    else:
-                        problem = _scalar_problem(child, strict)
-                        if problem is not None:
-                            return problem
+                    problem = _scalar_problem(child, strict, texts)
+                    if problem is not None:
+                        return problem
                 count += 1
         elif strict and not isinstance(item, list):
             return f"a {type(item).__name__} is not a JSON value"
@@ -266,12 +263,9 @@ def value_problem(
                     if isinstance(child, dict | list | tuple):
                         pending((child, depth))
                         continue
-                    if not strict and isinstance(child, str):
-                        texts.append(child)  # a str subclass: checked and counted as a str
-                    else:
-                        problem = _scalar_problem(child, strict)
-                        if problem is not None:
-                            return problem
+                    problem = _scalar_problem(child, strict, texts)
+                    if problem is not None:
+                        return problem
                 count += 1
         if max_chars is not None and count > max_chars:
             return f"larger than {max_chars:,} characters"
@@ -296,8 +290,11 @@ def _huge(value: int) -> bool:
     return bits > _MAX_INT_BITS or (bits == _MAX_INT_BITS and abs(value) >= _FIRST_HUGE)
 
 
-def _scalar_problem(item: Any, strict: bool) -> str | None:
-    """What is wrong with one value that is not an array or object, or None."""
+def _scalar_problem(item: Any, strict: bool, texts: list[str] | None = None) -> str | None:
+    """What is wrong with one value that is not an array or object, or None.
+
+    ``texts``: where the walk gathers its strings; a str subclass (without ``strict``)
+    is put there, to be checked and counted with them, as a str is."""
     kind = type(item)
     if kind is str:
         if not item.isascii() and _LONE_SURROGATE.search(item):
@@ -313,7 +310,9 @@ def _scalar_problem(item: Any, strict: bool) -> str | None:
     elif strict:
         return f"a Python {kind.__name__} is not a JSON value"
     elif isinstance(item, str):  # a subclass of str or float: the same faults
-        if not item.isascii() and _LONE_SURROGATE.search(item):
+        if texts is not None:
+            texts.append(item)
+        elif not item.isascii() and _LONE_SURROGATE.search(item):
             return _SURROGATE
     elif isinstance(item, float):
         if not math.isfinite(item):
