@@ -189,7 +189,7 @@ def persistence(steps: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         store = RunStore.create(home, task="t", model="m", auto="runner", workspace=home)
-        assets = AssetStore(store.assets_dir)
+        assets = AssetStore(store.assets_dir, log=store.asset_log)
         elapsed = asyncio.run(run(store, assets))
         store.close()
     return elapsed / steps * 1e6

@@ -405,29 +405,45 @@ def test_kernel_run_twice_each_call_as_fresh_as_asyncio_run(tmp_path: Path):
     assert result.assets == [] and time.monotonic() - started < 1.2  # the step failed at 0.2 s
 
 
-def test_a_loop_without_the_fields_read_is_closed_after_each_call_as_asyncio_run_would(
-    monkeypatch,
-):
-    import autoplug.blocking as blocking
+class _OtherLoop(asyncio.AbstractEventLoop):
+    """An event loop of another implementation, as uvloop's: asyncio's public API only,
+    none of ``BaseEventLoop``'s own fields (its calls run on a selector loop inside)."""
 
-    class Bare:  # another policy's loop (uvloop's) has none of BaseEventLoop's fields
-        def get_debug(self) -> bool:
-            return False
+    def __init__(self) -> None:
+        self.inner = asyncio.SelectorEventLoop()
 
-    assert blocking._settings(Bare()) is None
-    fresh = asyncio.new_event_loop()
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+for _name in [n for n in vars(asyncio.AbstractEventLoop) if not n.startswith("_")]:
+    setattr(
+        _OtherLoop,
+        _name,
+        lambda self, *args, _name=_name, **kwargs: getattr(self.inner, _name)(*args, **kwargs),
+    )
+
+
+def test_a_loop_of_another_implementation_runs_each_call_on_a_fresh_one():
+    from autoplug import blocking
+
+    class OtherPolicy(asyncio.DefaultEventLoopPolicy):
+        def new_event_loop(self) -> asyncio.AbstractEventLoop:
+            return _OtherLoop()
+
+    before = asyncio.get_event_loop_policy()
+    blocking._discard()  # the next call makes its loop through the policy
+    asyncio.set_event_loop_policy(OtherPolicy())
     try:
-        assert blocking._settings(fresh) is not None
+        first = blocking._fresh_runner().get_loop()
+        assert isinstance(first, _OtherLoop)
+        # Its leftovers cannot be read: closed after each call, as asyncio.run closes its own.
+        assert run_coroutine(loop_id()) == id(first.inner)
+        assert first.is_closed()
+        assert run_coroutine(loop_id()) not in (id(first.inner), None)
     finally:
-        fresh.close()
-    blocking._discard()
-    monkeypatch.setattr(blocking, "_settings", lambda loop: None)
-    loops: list[asyncio.AbstractEventLoop] = []
-
-    async def keep_loop() -> None:
-        loops.append(asyncio.get_running_loop())
-
-    run_coroutine(keep_loop())
-    run_coroutine(keep_loop())
-    assert loops[0] is not loops[1] and all(loop.is_closed() for loop in loops)
-    assert blocking._STATE["runner"] is None
+        blocking._discard()
+        asyncio.set_event_loop_policy(before)
+    assert run_coroutine(loop_id()) == run_coroutine(loop_id())  # asyncio's own: kept

@@ -75,6 +75,7 @@ hostile = st.sampled_from(
 )
 ordinary = st.sampled_from(
     ["", "x", "é", "😀", "\ud83d\ude00", 0, -3, 2**63, 1.5, -0.0, 1e308, Count(2), Ratio(0.5)]
+    + [Text("long enough to pass a cap")]  # its characters count, as a str's
 )
 values = hostile | ordinary | st.text(max_size=3) | st.floats() | st.integers()
 arguments = st.dictionaries(
@@ -153,6 +154,24 @@ def test_the_compiled_checks_count_keys_toward_the_size_cap_as_the_full_path_doe
         for max_chars in range(12):
             if fast(args, max_chars):
                 assert full_accepts(schema, args, max_chars), (args, max_chars)
+
+
+def test_the_compiled_checks_count_a_str_subclass_toward_the_size_cap():
+    schema = {
+        "type": "object",
+        "properties": {
+            "s": {"type": "string"},
+            "l": {"type": "array", "items": {"type": "string"}},
+        },
+        "additionalProperties": False,
+    }
+    fast = fastcheck.compile_fast(schema)
+    for args in [{"s": Text("x" * 30)}, {"l": [Text("x" * 30)]}]:
+        for max_chars in (20, 30, 40, 60):
+            accepts = full_accepts(schema, args, max_chars)
+            assert accepts == (max_chars >= 40), (args, max_chars)  # 30 characters, and more
+            if fast(args, max_chars):
+                assert accepts, (args, max_chars)
 
 
 def test_a_schema_whose_property_name_holds_a_lone_surrogate_is_not_compiled():

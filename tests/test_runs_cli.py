@@ -50,7 +50,7 @@ def finished_run(home: Path, task: str = "Which planet is largest?") -> RunStore
         }
     )
     store.checkpoint.save_plan(1, plan)
-    assets = AssetStore(store.assets_dir)
+    assets = AssetStore(store.assets_dir, log=store.asset_log)
     assets.put("notes", "Jupiter is the largest planet.", step="read", tool="read_file")
     store.checkpoint.save_step(1, "read", {"status": "succeeded", "asset": "notes", "error": None})
     assets.put("words", {"count": 5}, step="count", tool="word_count")

@@ -866,3 +866,26 @@ def test_a_workspace_path_with_odd_but_valid_characters_is_recorded_as_it_is(tmp
     store.close()
     with RunStore.open(tmp_path, store.run_id, read_only=True) as again:
         assert again.info()["workspace"] == str(odd)
+
+
+def test_reading_a_run_whose_folder_is_deleted_midway_says_so_and_remakes_nothing(tmp_path):
+    from autoplug.assets import AssetStore
+    from autoplug.cli.runs import show_run
+
+    store = make(tmp_path)
+    AssetStore(store.assets_dir, log=store.asset_log).put("big", b"\x00" * 9000, step="s")
+    store.checkpoint.save_step(1, "s", {"status": "succeeded", "asset": "big", "error": None})
+    store.append_event(Event("step_finished", store.run_id, 1, data={}))
+    store.close()
+    reader = RunStore.open(tmp_path, store.run_id, read_only=True)  # read, then deleted
+    shutil.rmtree(store.folder)
+    gone = rf"unknown run '{store.run_id}': its folder {store.folder} is gone"
+    for read in (reader.events, reader.unreadable_trace_lines, lambda: show_run(reader)):
+        with pytest.raises(UnknownRunError, match=gone):
+            read()
+    with pytest.raises(RunError, match=rf"cannot read the assets in .*: {store.folder} is gone"):
+        AssetStore.load(reader.assets_dir)
+    with pytest.raises(UnknownRunError, match=f"unknown run '{store.run_id}'"):
+        RunStore.open(tmp_path, store.run_id)
+    assert not store.folder.exists()  # no reader made any of it again
+    assert list_runs(tmp_path) == []

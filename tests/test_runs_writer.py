@@ -340,3 +340,103 @@ def test_a_child_forked_inside_a_running_loop_writes_its_events_at_once(tmp_path
     status = asyncio.run(fork_here())
     assert os.waitstatus_to_exitcode(status) == 0
     store.close()
+
+
+FAILING_WRITE = r"""
+import asyncio, os, resource, signal, sys
+from pathlib import Path
+from autoplug.assets import AssetStore
+from autoplug.errors import RunError
+from autoplug.runs import RunStore
+home, room, lasting = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "lasting"
+store = RunStore.create(home, task="t", model="m", auto="runner", workspace=home)
+assets = AssetStore(store.assets_dir, log=store.asset_log)
+print(store.run_id, flush=True)
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+async def run():
+    # No file of this process may grow past `room` more bytes of the journal (a full disk).
+    limit = os.path.getsize(store.state_path) + room
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    assets.put("big", "x" * 3000, step="s", tool="t")  # its record waits for the turn's end
+    await asyncio.sleep(0)  # written here: it does not fit (`room` bytes of it are written)
+    if not lasting:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # room again
+    try:
+        store.checkpoint.save_step(1, "s", {"status": "succeeded", "asset": "big", "error": None})
+    except RunError as exc:
+        print("refused:", exc, flush=True)
+    else:
+        print("saved", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+asyncio.run(run())
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+@pytest.mark.parametrize("room", [0, 1000])
+@pytest.mark.parametrize("lasting", [False, True])
+def test_a_step_is_never_on_disk_without_the_asset_record_whose_write_failed(
+    tmp_path, room, lasting
+):
+    from autoplug.assets import AssetStore
+
+    done = subprocess.run(
+        [sys.executable, "-c", FAILING_WRITE, str(tmp_path), str(room), str(lasting and "lasting")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    run_id, told = done.stdout.splitlines()
+    again = RunStore.open(tmp_path, run_id)  # every line whole: a part written was cut
+    assets = AssetStore.load(again.assets_dir)
+    if lasting:
+        # Refused, naming the file and why; neither record is on disk.
+        assert told.startswith(f"refused: run {run_id!r}: cannot write {again.state_path}: ")
+        assert "too large" in told
+        assert again.steps() == [] and "big" not in assets
+    else:
+        # The kept record went out with the step's, in one write: nothing lost.
+        assert told == "saved"
+        assert [s for _, s, _ in again.steps()] == ["s"]
+        assert assets.get("big").value == "x" * 3000
+
+
+TWO_WRITERS = r"""
+import asyncio, os, resource, signal, sys
+from pathlib import Path
+from autoplug.assets import AssetStore
+from autoplug.errors import RunError
+from autoplug.runs import RunStore
+home = Path(sys.argv[1])
+store = RunStore.create(home, task="t", model="m", auto="runner", workspace=home)
+other = RunStore.open(home, store.run_id)  # a second writable store of the run
+print(store.run_id, flush=True)
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+ok = {"status": "succeeded", "asset": None, "error": None}
+other.checkpoint.save_step(1, "first", ok)
+async def run():
+    assets = AssetStore(store.assets_dir, log=store.asset_log)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(store.state_path) + 1000, hard))
+    assets.put("big", "x" * 3000, step="s", tool="t")
+    try:  # 1,000 bytes of the asset's record reach the file, then the disk is full
+        store.checkpoint.save_step(1, "failed", {**ok, "asset": "big"})
+    except RunError:
+        print("refused", flush=True)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # room again
+    other.checkpoint.save_step(1, "second", ok)  # told durable
+    print("saved", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+asyncio.run(run())
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+def test_a_step_saved_by_another_store_after_a_failed_partial_write_is_whole_on_disk(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", TWO_WRITERS, str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    run_id, *told = done.stdout.splitlines()
+    assert told == ["refused", "saved"]
+    again = RunStore.open(tmp_path, run_id)  # every line whole: the part written was cut
+    assert [s for _, s, _ in again.steps()] == ["first", "second"]

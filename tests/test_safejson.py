@@ -156,7 +156,7 @@ def _reference_problem(value, *, max_depth=100, max_chars=None, strict=True):
                 return "nested"
             if isinstance(item, dict):
                 for key, child in item.items():
-                    if type(key) is str:
+                    if type(key) is str or (not strict and isinstance(key, str)):
                         stack.append((key, depth + 1))
                     elif strict:
                         return "key"
@@ -175,8 +175,10 @@ def _reference_problem(value, *, max_depth=100, max_chars=None, strict=True):
             pass
         elif strict:
             return "object"
-        elif isinstance(item, str) and re.search("[\ud800-\udfff]", item):
-            return "surrogate"  # a subclass of str or float, as a Python caller may pass
+        elif isinstance(item, str):  # a subclass of str or float, as a Python caller may pass
+            size += len(item)
+            if re.search("[\ud800-\udfff]", item):
+                return "surrogate"
         elif isinstance(item, float) and not math.isfinite(item):
             return "float"
         if max_chars is not None and size > max_chars:
@@ -215,7 +217,11 @@ hostile_values = st.recursive(
     hostile_leaves,
     lambda children: (
         st.lists(children, max_size=4)
-        | st.dictionaries(st.text(max_size=3) | st.integers(0, 3), children, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=3) | st.integers(0, 3) | st.text(max_size=3).map(Text),
+            children,
+            max_size=4,
+        )
         | st.tuples(children)
     ),
     max_leaves=30,
@@ -267,3 +273,15 @@ def test_an_integer_of_4301_digits_is_refused_even_with_the_bits_of_one_of_4300(
     assert "4300 digits" in value_problem(smallest_huge)
     assert value_problem({"n": largest_fine}) is None
     assert value_problem(-largest_fine) is None
+
+
+def test_a_str_subclass_is_checked_and_counted_as_a_string_without_strict():
+    # A Python caller's str subclass, as a key or a value, at the top or deeper: a lone
+    # surrogate is refused and its characters count toward the size cap, as a str's do.
+    surrogate = "a string holds a lone surrogate (such as \\ud800), which is not text"
+    for value in ({Text("\ud800"): 1}, {"a": {Text("é\udfff"): None}}, {"a": [Text("\ud800")]}):
+        assert value_problem(value, strict=False) == surrogate, value
+    for value in ({Text("x" * 40): 1}, {"a": Text("x" * 40)}, {"a": [Text("x" * 40)]}):
+        assert value_problem(value, strict=False, max_chars=30) == "larger than 30 characters"
+        assert value_problem(value, strict=False, max_chars=60) is None
+    assert value_problem({Text("k"): 1}) == "an object key is Text, not a string"  # strict

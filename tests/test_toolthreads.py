@@ -232,3 +232,47 @@ def test_loops_of_two_threads_get_their_deadlines_while_a_closed_loops_are_dropp
     asyncio.SelectorEventLoop.close(closed)
     assert errors == [] and got == [True, True]
     assert closed not in pool._deadlines
+
+
+def test_a_sync_call_without_a_finite_limit_is_answered():
+    @tool
+    def quick() -> str:
+        """Answers at once."""
+        return "now"
+
+    async def calls() -> list:
+        # No timer can be due at infinity: none is armed, and the next limit arms one.
+        unlimited = await run_sync(quick, {}, float("inf"), None)
+        limited = await run_sync(quick, {}, 5.0, None)
+        return [unlimited, limited]
+
+    assert [(r.ok, r.value) for r in asyncio.run(calls())] == [(True, "now"), (True, "now")]
+
+
+def test_calls_waiting_for_a_thread_after_a_kept_loop_call_ended_still_get_one():
+    from autoplug.blocking import run_coroutine
+
+    pool = ToolThreads()
+    release = threading.Event()
+
+    async def leave_calls_waiting() -> object:
+        # The eager threads are busy and one call waits: the pool's look for a thread
+        # is due in a moment, and the call ends first (its timers are cancelled).
+        for _ in range(EAGER_THREADS + 1):
+            pool.submit(lambda: release.wait(20))
+        return asyncio.get_running_loop()
+
+    async def quick_call() -> tuple[object, object]:
+        try:
+            answer = await asyncio.wait_for(pool.submit(lambda: "quick"), 5.0)
+        except TimeoutError:
+            answer = "no thread came"
+        return asyncio.get_running_loop(), answer
+
+    try:
+        first = run_coroutine(leave_calls_waiting())
+        second, answer = run_coroutine(quick_call())
+    finally:
+        release.set()
+    assert second is first  # the kept loop, kept
+    assert answer == "quick"

@@ -100,7 +100,9 @@ class Assistant(Auto):
             options.setdefault("model", info["model"])
             options.setdefault("workspace", info["workspace"])
             assistant = cls(kernel, **options)
-            ctx = assistant.context(store, info["task"], AssetStore.load(store.assets_dir))
+            ctx = assistant.context(
+                store, info["task"], AssetStore.load(store.assets_dir, log=store.asset_log)
+            )
             ctx._seq = max((e.get("seq") or 0 for e in store.events()), default=0)
             records = store.decisions()
         except BaseException:

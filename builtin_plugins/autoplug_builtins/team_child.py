@@ -153,7 +153,7 @@ class ChildRunner(Auto):
             from autoplug.output import save_schema
 
             save_schema(store.folder, self.output_schema.schema)
-        ctx = self.context(store, task, AssetStore(store.assets_dir))
+        ctx = self.context(store, task, AssetStore(store.assets_dir, log=store.asset_log))
         ctx.emit(
             "run_started",
             task=task,

@@ -208,9 +208,14 @@ class AssetStore:
 
     Names are unique: putting an existing name replaces that asset. ``names()``
     lists them in the order they were first stored.
+
+    ``log``: where a live run's asset records go, its store's
+    :attr:`~autoplug.runs.RunStore.asset_log` (the records then go out with the
+    run's next checkpoint, its step's record, in the same ``write``). Without
+    one, a run folder's records are written at once (:func:`.runs.assetlog.folder_log`).
     """
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, log: Any = None) -> None:
         self.folder = Path(folder) if folder is not None else None
         self._assets: dict[str, Asset] = {}
         self._files: dict[str, str] = {}
@@ -226,7 +231,7 @@ class AssetStore:
             # Bound once: an import inside the per-step write path costs microseconds.
             self._line = line
             # A run folder of schema 3 keeps its asset records in the run's journal.
-            self._log = assetlog.for_folder(str(self.folder))
+            self._log = log if log is not None else assetlog.folder_log(str(self.folder))
             # A run's assets folder is made by its first file (into the run's folder,
             # which must still be there), not here: most runs need none.
             self._made = False
@@ -328,18 +333,23 @@ class AssetStore:
         return len(self._assets)
 
     @classmethod
-    def load(cls, folder: Path) -> AssetStore:
-        """Reopen the assets stored under ``folder`` (resume).
+    def load(cls, folder: Path, *, log: Any = None) -> AssetStore:
+        """Reopen the assets stored under ``folder`` (resume); ``log`` as for the constructor.
 
         A folder with no manifest and no asset record in its run's journal holds no
         assets yet. An asset whose file is gone is left out and its name put in
         :attr:`lost` (resume decides what to do about its step). Raises
         :class:`RunError` naming the file when the manifest, an asset record or an
-        asset file is corrupt.
+        asset file is corrupt, and naming the folder when the one holding ``folder``
+        (the run's) is gone.
         """
         from .runs import assetlog
 
-        store = cls(folder)
+        where = Path(folder)
+        if not where.parent.is_dir():
+            # A run's folder deleted while it is read: said, and not made again here.
+            raise RunError(f"cannot read the assets in {where}: {where.parent} is gone")
+        store = cls(where, log=log)
         assert store.folder is not None
         found = _manifest_entries(store.folder)
         if store._log is not None:

@@ -236,7 +236,9 @@ class Auto(MemoryUse):
         saved = saved_schema(store.folder)
         if saved is not None and (self.output_schema is None or self.output_schema.schema != saved):
             self.output_schema = OutputSchema(saved)  # the run's own schema: resume keeps it
-        ctx = self.context(store, info["task"], AssetStore.load(store.assets_dir))
+        ctx = self.context(
+            store, info["task"], AssetStore.load(store.assets_dir, log=store.asset_log)
+        )
         events = store.events()
         # After the journal's model calls too: a kill may have cut the trace's last turn.
         calls = store.exchanges.calls()
@@ -313,7 +315,7 @@ class Auto(MemoryUse):
             from .output import save_schema
 
             save_schema(store.folder, self.output_schema.schema)
-        ctx = self.context(store, task, AssetStore(store.assets_dir))
+        ctx = self.context(store, task, AssetStore(store.assets_dir, log=store.asset_log))
         ctx.emit(
             "run_started",
             task=task,

@@ -58,7 +58,9 @@ class KeptLoop:
         self._loop = loop = asyncio.new_event_loop()
         self._task: Any = None
         self._interrupts = 0
-        self._made = _settings(loop)
+        # What a fresh loop has: debug mode and slow-callback limit, watched descriptors;
+        # None for a loop of another implementation (uvloop's), whose fields are unknown.
+        self._made = _fresh_state(loop) if isinstance(loop, asyncio.BaseEventLoop) else None
 
     def get_loop(self) -> Any:
         """The kept loop."""
@@ -102,13 +104,13 @@ class KeptLoop:
         """Whether the loop is as fresh as when it was made, its timers cancelled first.
 
         Reads the loop's own fields (``BaseEventLoop``'s): the timers and ready
-        callbacks a call left have no public accessor. A loop without them (another
-        policy's, such as uvloop's) is never kept: each call then closes it, as
-        ``asyncio.run`` would.
+        callbacks a call left have no public accessor. A loop of another
+        implementation (an event loop policy's, such as uvloop's) is never as made:
+        each call's is closed, as ``asyncio.run`` closes its own.
         """
-        loop = self._loop
         if self._made is None:
             return False
+        loop = self._loop
         for timer in loop._scheduled:
             timer.cancel()  # what closing the loop does to them: they never run
         return (
@@ -118,7 +120,7 @@ class KeptLoop:
             and loop._task_factory is None
             and loop._default_executor is None
             and not getattr(loop, "_signal_handlers", None)
-            and _settings(loop) == self._made
+            and _fresh_state(loop) == self._made
         )
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
@@ -133,13 +135,13 @@ class KeptLoop:
         raise KeyboardInterrupt()
 
 
-def _settings(loop: Any) -> tuple[Any, ...] | None:
-    """A loop's debug mode, slow-callback limit and watched descriptors; None for a loop
-    without ``BaseEventLoop``'s fields (see :meth:`KeptLoop.left_as_made`)."""
-    fields = ("_scheduled", "_ready", "_asyncgens", "_exception_handler", "_task_factory")
-    if not all(hasattr(loop, name) for name in fields) or not hasattr(loop, "_selector"):
+def _fresh_state(loop: Any) -> Any:
+    """What of a ``BaseEventLoop``'s state a call may change and a fresh one has, or None
+    (a loop without a selector)."""
+    selector = getattr(loop, "_selector", None)
+    if selector is None:
         return None
-    return (loop.get_debug(), loop.slow_callback_duration, len(loop._selector.get_map()))
+    return (loop.get_debug(), loop.slow_callback_duration, len(selector.get_map()))
 
 
 def _nothing() -> None:

@@ -121,7 +121,7 @@ def general_check(
                 for item in value:
                     if not isinstance(item, item_kind) or (refuse_bool and isinstance(item, bool)):
                         return False
-                    if type(item) is str:
+                    if isinstance(item, str):  # a subclass too: the full path counts it
                         size += len(item)
                     if _hostile(item):
                         return False
@@ -132,7 +132,7 @@ def general_check(
                 return False
             if name in no_bool and isinstance(value, bool):
                 return False
-            if type(value) is str:
+            if isinstance(value, str):
                 size += len(value)
             if _hostile(value):
                 return False  # unsure: the full check names a huge integer, NaN, a lone surrogate

@@ -201,7 +201,7 @@ def value_problem(
         if not isinstance(value, dict | list | tuple):
             problem = _scalar_problem(value, strict)
             if problem is None and max_chars is not None:
-                if (1 + len(value) if type(value) is str else 1) > max_chars:
+                if (1 + len(value) if isinstance(value, str) else 1) > max_chars:
                     return f"larger than {max_chars:,} characters"
             return problem
     # Scalars are checked where they are met and only containers go on the stack;
@@ -218,8 +218,8 @@ def value_problem(
         depth += 1
         if isinstance(item, dict):
             for key, child in item.items():
-                if type(key) is str:
-                    texts.append(key)
+                if type(key) is str or (not strict and isinstance(key, str)):
+                    texts.append(key)  # a Python caller's str subclass too, without strict
                     count += 1
                 elif strict:
                     return f"an object key is {type(key).__name__}, not a string"
@@ -239,7 +239,7 @@ def value_problem(
                     if isinstance(child, dict | list | tuple):
                         pending((child, depth))
                         continue
-                    problem = _scalar_problem(child, strict)
+                    problem = _scalar_problem(child, strict, texts)
                     if problem is not None:
                         return problem
                 count += 1
@@ -263,7 +263,7 @@ def value_problem(
                     if isinstance(child, dict | list | tuple):
                         pending((child, depth))
                         continue
-                    problem = _scalar_problem(child, strict)
+                    problem = _scalar_problem(child, strict, texts)
                     if problem is not None:
                         return problem
                 count += 1
@@ -290,8 +290,11 @@ def _huge(value: int) -> bool:
     return bits > _MAX_INT_BITS or (bits == _MAX_INT_BITS and abs(value) >= _FIRST_HUGE)
 
 
-def _scalar_problem(item: Any, strict: bool) -> str | None:
-    """What is wrong with one value that is not an array or object, or None."""
+def _scalar_problem(item: Any, strict: bool, texts: list[str] | None = None) -> str | None:
+    """What is wrong with one value that is not an array or object, or None.
+
+    ``texts``: where the walk gathers its strings; a str subclass (without ``strict``)
+    is put there, to be checked and counted with them, as a str is."""
     kind = type(item)
     if kind is str:
         if not item.isascii() and _LONE_SURROGATE.search(item):
@@ -307,7 +310,9 @@ def _scalar_problem(item: Any, strict: bool) -> str | None:
     elif strict:
         return f"a Python {kind.__name__} is not a JSON value"
     elif isinstance(item, str):  # a subclass of str or float: the same faults
-        if not item.isascii() and _LONE_SURROGATE.search(item):
+        if texts is not None:
+            texts.append(item)
+        elif not item.isascii() and _LONE_SURROGATE.search(item):
             return _SURROGATE
     elif isinstance(item, float):
         if not math.isfinite(item):

@@ -56,7 +56,8 @@ class ToolThreads:
         self._idle = 0
         self._alive = 0
         self._started = 0
-        self._armed: Any = None  # the loop a look at calls waiting for a thread is due in
+        # (loop, timer) of the look at calls waiting for a thread that is due, or None.
+        self._armed: Any = None
         self._results: dict[Any, _Results] = {}  # loop -> its results to settle
         self._deadlines: dict[Any, Deadlines] = {}  # loop -> its calls' time limits
         if hasattr(os, "register_at_fork"):
@@ -87,15 +88,19 @@ class ToolThreads:
             spawn = short and self._alive < EAGER_THREADS
             if spawn:
                 self._spawned()
-            # Armed per loop: a loop closed before its look came leaves no one waiting.
-            arm = short and not spawn and self._armed is not loop
+            # Armed per loop: a loop closed before its look came leaves no one waiting,
+            # nor does a timer cancelled (a kept loop's call ended before it came).
+            armed = self._armed
+            arm = (
+                short
+                and not spawn
+                and (armed is None or armed[0] is not loop or armed[1].cancelled())
+            )
             if arm:
-                self._armed = loop
+                self._armed = (loop, loop.call_later(GROW_AFTER_S, self._grow, loop))
         self._jobs.put((results, future, job))
         if spawn:
             self._start()
-        elif arm:
-            loop.call_later(GROW_AFTER_S, self._grow, loop)
         return future
 
     def deadlines(self, loop: Any) -> Deadlines:
@@ -138,12 +143,9 @@ class ToolThreads:
             if self._idle >= 0:
                 return  # threads came free and took them
             self._spawned()
-            again = self._idle < 0
-            if again:
-                self._armed = loop
+            if self._idle < 0:
+                self._armed = (loop, loop.call_later(GROW_AFTER_S, self._grow, loop))
         self._start()
-        if again:
-            loop.call_later(GROW_AFTER_S, self._grow, loop)
 
     def _work(self) -> None:
         while True:
@@ -229,10 +231,12 @@ class Deadlines:
         """Fail ``future`` with :class:`TimeLimit` if it is not done in ``limit`` seconds."""
         when = self.loop.time() + limit
         self.due[future] = when
-        # Armed again too when its timer was cancelled (the kept loop's call ended).
-        if when < self.at or self.timer.cancelled():
-            if self.timer is not None:
-                self.timer.cancel()
+        # Armed again too when its timer was cancelled (the kept loop's call ended);
+        # none is armed for a limit at infinity (when < self.at is then never true).
+        timer = self.timer
+        if when < self.at or (timer is not None and timer.cancelled()):
+            if timer is not None:
+                timer.cancel()
             self.at = when
             self.timer = self.loop.call_at(when, self._fire)
 

@@ -11,18 +11,21 @@ assets are all small makes no ``assets/`` folder and opens no file for them;
 a big asset still gets a file of its own under ``assets/`` (made for the first
 one), written before its record.
 
-:class:`autoplug.assets.AssetStore` finds the :class:`AssetLog` of a folder
-with :func:`for_folder`: the log of the live :class:`~.store.RunStore` of that
-run when this process has it open for writing (registered by the store), else
-one of its own for a schema-3 folder, else None (an older folder or a folder
-of one's own: the asset manifest, as before).
+A run's :class:`~.store.RunStore` hands its :class:`AssetLog` (``store.asset_log``)
+to the run's asset store explicitly: ``AssetStore(store.assets_dir, log=store.asset_log)``.
+Its records then wait in the store's own writer, ahead of the step's record. An
+asset store given no log, for a schema-3 folder (a run not open in this process),
+gets one of its own from :func:`folder_log` whose records are written at once —
+with nothing to keep them in order with a step's record, they must not wait;
+for an older folder or a folder of one's own, None (the asset manifest, as before).
+There is no registry of live runs: a second store of a run in the same process
+(opened again, or resumed) writes through its own log, never another's.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,10 +40,6 @@ ASSET_SCHEMA = 3
 #: How every asset record's line starts (the journal's lines are written by :func:`.journal.line`).
 ASSET_PREFIX = '{"k":"asset"'
 
-# The assets folder (as text) of each run this process has open for writing -> its log.
-_LIVE: weakref.WeakValueDictionary[str, AssetLog] = weakref.WeakValueDictionary()
-_LIVE_LOCK = threading.Lock()
-
 
 class AssetLog:
     """Where the asset records of one run go: its journal, through its :class:`.writer.RunWriter`.
@@ -49,7 +48,7 @@ class AssetLog:
     asset store still pointing at its log.
     """
 
-    __slots__ = ("__weakref__", "_flush", "_write", "path")
+    __slots__ = ("_flush", "_write", "path")
 
     def __init__(self, path: str, write: Callable[..., None], flush: Callable[[], None]) -> None:
         self.path = path  # the journal (state.jsonl), as text
@@ -70,19 +69,6 @@ class AssetLog:
         self._flush()
 
 
-def register(assets_dir: str, log: AssetLog) -> None:
-    """Make ``log`` the one :func:`for_folder` gives for ``assets_dir`` (a store opened for writing)."""
-    with _LIVE_LOCK:
-        _LIVE[assets_dir] = log
-
-
-def unregister(assets_dir: str, log: AssetLog) -> None:
-    """Forget ``log`` for ``assets_dir`` (its store is closed), unless another took its place."""
-    with _LIVE_LOCK:
-        if _LIVE.get(assets_dir) is log:
-            del _LIVE[assets_dir]
-
-
 def journal_schema(path: Path) -> int | None:
     """The ``schema`` of the journal ``path`` (its first record's), or None when it has none."""
     try:
@@ -98,11 +84,13 @@ def journal_schema(path: Path) -> int | None:
     return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
-def for_folder(assets_dir: str) -> AssetLog | None:
-    """The log the asset store of ``assets_dir`` writes to (see the module's docstring)."""
-    found = _LIVE.get(assets_dir)
-    if found is not None:
-        return found
+def folder_log(assets_dir: str) -> AssetLog | None:
+    """A log of its own for the asset store of ``assets_dir`` given none by a live store.
+
+    For a schema-3 run folder: an :class:`AssetLog` writing every record at once
+    (durable), since no step record of this writer follows it; None for an older
+    folder or a folder of one's own (the asset manifest).
+    """
     journal = Path(assets_dir).parent / JOURNAL_FILE
     version = journal_schema(journal)
     if version is None or version < ASSET_SCHEMA:
@@ -113,7 +101,11 @@ def for_folder(assets_dir: str) -> AssetLog | None:
         return RunError(f"cannot write {where}: {os_problem(exc)}")
 
     writer = RunWriter(threading.Lock(), failed)
-    return AssetLog(path, writer.write, writer.flush)
+
+    def at_once(where: str, data: bytes, *, durable: bool) -> None:
+        writer.write(where, data, durable=True)
+
+    return AssetLog(path, at_once, writer.flush)
 
 
 def entries(journal: Path) -> list[tuple[int, Any, Path]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import RunError
 from .ids import parse_iso
-from .store import RunStore, runs_dir
+from .store import RunStore, UnknownRunError, runs_dir
 
 
 def corrupt_entry(run_id: str, error: str) -> dict[str, Any]:
@@ -45,6 +45,8 @@ def list_runs(home: Path) -> list[dict[str, Any]]:
             # Read-only: listing changes nothing in a run's folder, and opens faster.
             with RunStore.open(home, folder.name, read_only=True) as store:
                 info = store.info()
+        except UnknownRunError:
+            continue  # deleted since it was listed (`runs prune` of another process)
         except RunError as exc:
             entries.append(corrupt_entry(folder.name, str(exc)))
             continue

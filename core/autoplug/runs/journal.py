@@ -83,11 +83,18 @@ def dumps(value: Any) -> str:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    written = os.write(fd, data)
-    if written < len(data):  # a short write (a signal, a full pipe): write the rest
-        view = memoryview(data)[written:]
-        while view:
-            view = view[os.write(fd, view) :]
+    """Write all of ``data``; an :class:`OSError` raised carries ``written``, how many of
+    its bytes reached the file first (a short write, then a full disk or a size limit)."""
+    written = 0
+    try:
+        written = os.write(fd, data)
+        if written < len(data):  # a short write (a signal, a full pipe): write the rest
+            view = memoryview(data)
+            while written < len(data):
+                written += os.write(fd, view[written:])
+    except OSError as exc:
+        exc.written = written  # type: ignore[attr-defined]
+        raise
 
 
 def append(path: Path | str, data: bytes) -> None:
@@ -137,19 +144,34 @@ class AppendHandles:
 
         Durable against ``kill -9`` when this returns (the ``write`` has returned).
         Raises :class:`OSError` (see :func:`os_problem`) when it cannot be opened
-        or written; running out of descriptors first closes every kept one and
-        tries once more.
+        or written, with ``written``: how many bytes of ``data`` are in the file
+        (0 when it could not be opened; a part of a line a failed write left is cut
+        at once when it can be, so only whole lines count); running out of
+        descriptors first closes every kept one and tries once more.
         """
         with self._lock:
             fd = self._fds.get(path)
             if fd is None:
-                fd = self._open(path)
+                try:
+                    fd = self._open(path)
+                except OSError as exc:
+                    exc.written = 0  # type: ignore[attr-defined]
+                    raise
             else:
                 self._fds.move_to_end(path)
             try:
                 _write_all(fd, data)
-            except OSError:
+            except OSError as exc:
                 self._close(path)  # the next write opens the file afresh
+                whole = data.rfind(b"\n", 0, exc.written) + 1  # type: ignore[attr-defined]
+                if whole < exc.written:  # type: ignore[attr-defined]
+                    # Part of a line is in the file: cut it now, under the lock, before
+                    # any other writer of the file (another store of the run) appends to it.
+                    try:
+                        cut_partial_line(path)
+                        exc.written = whole  # type: ignore[attr-defined]
+                    except OSError:
+                        pass  # still there: its writer cuts it before it writes again
                 raise
 
     def _open(self, path: str) -> int:

@@ -67,6 +67,7 @@ class MemoryRunStore:
 
     folder = None
     assets_dir = None
+    asset_log = None  # its assets are kept in memory
     state_path = None
     trace_path = None
     read_only = False

@@ -26,7 +26,7 @@ from .owners import owner_alive, process_start_time
 from .shapes import DECISION, MESSAGE, RUN_ROW, STEP, USAGE, checked, checked_plan
 from .sqlite_exchanges import ExchangeLog
 from .status import STATUSES, run_info, status_fields
-from .trace import open_for_append, read_events, read_trace
+from .trace import missing_file, open_for_append, read_events, read_trace
 
 STATE_FILE = "state.sqlite"
 TRACE_FILE = "trace.jsonl"
@@ -158,6 +158,7 @@ class SqliteRunStore:
         self.folder = folder
         self.run_id = folder.name
         self.assets_dir = folder / "assets"
+        self.asset_log = None  # its assets are in the folder's manifest (assets/manifest.jsonl)
         self.state_path = folder / STATE_FILE
         self.trace_path = folder / TRACE_FILE
         self._conn = conn
@@ -240,7 +241,7 @@ class SqliteRunStore:
             raise UnknownRunError(f"unknown run {run_id!r}: no folder {folder}")
         state = folder / STATE_FILE
         if not state.is_file():
-            raise RunError(f"run {run_id!r} is corrupt: {state} is missing")
+            raise missing_file(run_id, state)
         try:
             # mode=rw: never create an empty database in place of a missing one. Quoted:
             # a '?', '#' or '%' in the home's path would otherwise end the file name.

@@ -37,7 +37,7 @@ from .sqlite_store import (
     STATE_FILE as SQLITE_FILE,
 )
 from .status import run_info, status_fields
-from .trace import read_events, read_trace
+from .trace import missing_file, read_events, read_trace
 from .writer import RunWriter
 
 _MADE: set[str] = set()  # runs folders this process has made (or found) already
@@ -176,7 +176,11 @@ class RunStore:
         self._writer = RunWriter(self._lock, partial(_write_failed, self.run_id))
         self._exchange_state = ExchangeState()
         self._schema = SCHEMA_VERSION  # the journal's, once read
-        self._asset_log: assetlog.AssetLog | None = None
+        #: Where the run's asset store writes its records (``AssetStore(store.assets_dir,
+        #: log=store.asset_log)``): this store's journal, through its writer, so an asset's
+        #: record goes out with the step's record after it. None when read-only or for a
+        #: folder older than schema 3.
+        self.asset_log: assetlog.AssetLog | None = None
 
     @cached_property
     def folder(self) -> Path:
@@ -299,7 +303,7 @@ class RunStore:
         if not state.is_file() and (folder / SQLITE_FILE).is_file():
             return SqliteRunStore.open(home, run_id, read_only=read_only)
         if not state.is_file():
-            raise RunError(f"run {run_id!r} is corrupt: {state} is missing")
+            raise missing_file(run_id, state)
         store = cls(folder, read_only=read_only)
         store._load()
         if not read_only and store._schema >= assetlog.ASSET_SCHEMA:
@@ -307,14 +311,15 @@ class RunStore:
         return store
 
     def _keep_assets(self) -> None:
-        """Register the run's asset log: the run's asset store writes into this store's journal."""
+        """Make :attr:`asset_log`: the run's asset store writes into this store's journal."""
         writer = self._writer
-        self._asset_log = assetlog.AssetLog(self._state, writer.write, writer.flush)
-        assetlog.register(self._assets, self._asset_log)
+        self.asset_log = assetlog.AssetLog(self._state, writer.write, writer.flush)
 
     def _load(self) -> None:
         try:
             found = lines(self.state_path)
+        except FileNotFoundError:
+            raise missing_file(self.run_id, self.state_path) from None
         except OSError as exc:
             raise _os_error(self.run_id, "read", self.state_path, exc) from None
         for number, text in enumerate(found, 1):
@@ -456,9 +461,6 @@ class RunStore:
                 # (An older folder's asset manifest is a journal too.)
                 manifest = os.path.join(self._assets, "manifest.jsonl")
                 HANDLES.forget((self._state, self._trace, manifest))
-                if self._asset_log is not None:
-                    assetlog.unregister(self._assets, self._asset_log)
-                    self._asset_log = None
                 if self._claimed:
                     claims.release(self._dir, LOCK_FILE)
                     self._claimed = False

@@ -10,6 +10,20 @@ from ..errors import RunError
 from .shapes import EVENT, checked
 
 
+def missing_file(run_id: str, path: Path) -> RunError:
+    """The error for a file of a run that is not there: when the run's folder is gone too
+    (deleted while it was being read) an :class:`~.sqlite_store.UnknownRunError` saying
+    so, else a :class:`RunError` calling the run corrupt."""
+    folder = path.parent
+    if not folder.is_dir():
+        from .sqlite_store import UnknownRunError
+
+        return UnknownRunError(
+            f"unknown run {run_id!r}: its folder {folder} is gone (deleted while it was read)"
+        )
+    return RunError(f"run {run_id!r} is corrupt: {path} is missing")
+
+
 def open_for_append(path: Path) -> TextIO:
     """Open the trace for appending, first cutting off a partial last line.
 
@@ -44,7 +58,7 @@ def read_trace(path: Path, run_id: str) -> tuple[list[dict[str, Any]], int]:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        raise RunError(f"run {run_id!r} is corrupt: {path} is missing") from None
+        raise missing_file(run_id, path) from None
     except OSError as exc:
         raise RunError(f"run {run_id!r}: cannot read {path}: {exc}") from None
     lines = text.split("\n")

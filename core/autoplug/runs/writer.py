@@ -56,14 +56,19 @@ class RunWriter:
     """The waiting lines of one run's journals, by path; see the module's docstring.
 
     ``failed(path, exc)`` turns an :class:`OSError` of writing ``path`` into the
-    :class:`RunError` to raise. A failure of a write made at the end of a turn
-    (nobody is there to be told) is raised by the next ``soon`` :meth:`write`, by
-    :meth:`flush`, or by :meth:`check` — which the store calls after a checkpoint
-    is written and applied: an earlier trace line's failure must not keep a
-    checkpoint (a finished step, the run's end) off disk.
+    :class:`RunError` to raise. Lines that could not be written are kept, in
+    order, ahead of the file's next lines (a partial line the failed write left is
+    cut first): a checkpoint goes out in one ``write`` with them or not at all, so
+    a step's record is never on disk without the asset records before it, and a
+    file that can be written again loses nothing. A failure of a write made at the
+    end of a turn (nobody is there to be told) is raised by the next ``soon``
+    :meth:`write`, by :meth:`flush`, or by :meth:`check` — which the store calls
+    after a checkpoint is written and applied: an earlier trace line's failure
+    must not keep a checkpoint (a finished step, the run's end) off disk. A
+    failure whose lines a later write of the file got out is not raised.
     """
 
-    __slots__ = ("_clean", "_failed", "_failure", "_lock", "_pending", "_scheduled", "_size")
+    __slots__ = ("_clean", "_failed", "_failures", "_lock", "_pending", "_scheduled", "_size")
 
     def __init__(self, lock: Any, failed: Callable[[str, OSError], RunError]) -> None:
         self._lock = lock
@@ -71,7 +76,7 @@ class RunWriter:
         self._pending: dict[str, list[bytes]] = {}  # path -> its waiting lines, in order
         self._size = 0
         self._scheduled: Any = None  # the loop whose turn's end will write what waits
-        self._failure: RunError | None = None
+        self._failures: dict[str, RunError] = {}  # path -> its failed write, not told yet
         self._clean: set[str] = set()  # files whose partial last line is already cut
 
     def mark_clean(self, *paths: str) -> None:
@@ -91,9 +96,13 @@ class RunWriter:
             self._size += len(data)
             if durable:
                 self._flush(path)
+                failure = self._failures.pop(path, None)
+                if failure is not None:
+                    raise failure  # not on disk: kept, with the lines before it
                 return
             if self._size > PENDING_MAX:
                 self._flush(None)
+                self._raise_failure()
                 return
             loop = _LAST_LOOP[0]
             if loop is None or getattr(loop, "_thread_id", None) != get_ident():
@@ -102,6 +111,7 @@ class RunWriter:
                 loop = _running_loop()
                 if loop is None:
                     self._flush(None)
+                    self._raise_failure()
                     return
                 _LAST_LOOP[0] = loop
             if self._scheduled is not loop:
@@ -123,18 +133,18 @@ class RunWriter:
     def _end_of_turn(self) -> None:
         with self._lock:
             self._scheduled = None
-            try:
-                self._flush(None)
-            except RunError as exc:
-                self._failure = exc
+            self._flush(None)  # a failure is told by the next write, flush or check
 
     def _raise_failure(self) -> None:
-        failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
+        failures = self._failures
+        if failures:
+            path = next(iter(failures))
+            raise failures.pop(path)
 
     def _flush(self, only: str | None) -> None:
-        """Write what waits, each file in one ``write``: only ``only``'s, or (None) all."""
+        """Write what waits, each file in one ``write``: only ``only``'s, or (None) all.
+
+        A file's failure is kept in ``_failures`` (its lines in ``_pending``), not raised."""
         pending = self._pending
         if not pending:
             return
@@ -148,18 +158,24 @@ class RunWriter:
                 return
             self._size -= sum(len(chunk) for chunk in chunks)
             order = [(only, chunks)]
-        first: RunError | None = None
         for path, chunks in order:
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             try:
                 if path not in self._clean:
-                    # Appending after a killed writer's partial line would glue two records.
+                    # Appending after a partial line (a writer killed mid-line, a failed
+                    # write of ours) would glue two records.
                     cut_partial_line(path)
                     self._clean.add(path)
                 HANDLES.append(path, data)
             except OSError as exc:
-                # The other files are still written: one file's failure (raised, once
-                # they are) must not drop their lines without a word.
-                first = first or self._failed(path, exc)
-        if first is not None:
-            raise first
+                # Kept, whole lines only (a part written is cut before the next try), ahead
+                # of the file's later lines; the other files are still written.
+                written = getattr(exc, "written", 0)
+                kept = data[data.rfind(b"\n", 0, written) + 1 :]
+                if written:
+                    self._clean.discard(path)
+                self._pending[path] = [kept]  # nothing was added since: the lock is held
+                self._size += len(kept)
+                self._failures[path] = self._failed(path, exc)
+            else:
+                self._failures.pop(path, None)  # its kept lines are out now
