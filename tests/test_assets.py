@@ -389,3 +389,16 @@ def test_a_json_preview_shows_the_value_as_stored(value) -> None:
     assert asset.to_dict()["preview"] == asset.preview(500)
     with pytest.raises(dataclasses.FrozenInstanceError):
         asset.value = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("store", ["memory", "folder"])
+def test_an_integer_of_4301_digits_is_refused_with_a_clear_error_not_the_interpreters(
+    tmp_path: Path, store: str
+) -> None:
+    # 10**4300 has 4,301 digits and as many bits as the largest 4,300-digit int.
+    assets = AssetStore() if store == "memory" else AssetStore(tmp_path / "assets")
+    assets.put("fine", 10**4300 - 1)
+    assert assets.get("fine").value == 10**4300 - 1
+    with pytest.raises(ValueError, match="it is an integer of more than 4300 digits"):
+        assets.put("huge", -(10**4300))
+    assert assets.names() == ["fine"]

@@ -815,7 +815,7 @@ odd_scalars = (
     st.none()
     | st.booleans()
     | st.integers()
-    | st.sampled_from([2**20_000, -(2**14_100), 2**63])
+    | st.sampled_from([2**20_000, -(2**14_100), 2**63, 10**4300, -(10**4300), 10**4300 - 1])
     | st.floats()
     | st.text(max_size=6)
     | st.sampled_from(["\ud800", "é", "", "x" * 40])
@@ -1123,3 +1123,16 @@ def test_a_model_that_writes_into_its_planning_request_does_not_change_later_pla
     (sent,) = model.requests
     assert sent.messages[0].to_dict() == {"role": "system", "content": sent.messages[0].content}
     assert len(tagging.requests) == 1
+
+
+@pytest.mark.parametrize("digits", [4300, 4301])
+def test_an_integer_literal_of_4301_digits_is_refused_with_the_bits_of_one_of_4300(digits):
+    # 10**4300 (4,301 digits) has as many bits as the largest 4,300-digit int.
+    value = 10**4300 - 1 if digits == 4300 else 10**4300
+    errors = errors_of([step("s1", "count_words", {"text": "a", "limit": value}, "x")])
+    if digits == 4300:
+        assert errors == []
+    else:
+        assert errors == [
+            "step 's1': argument 'limit': the value is an integer of more than 4300 digits"
+        ]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunError, describe_error
-from .safejson import _MAX_INT_BITS, clean_text, value_problem
+from .safejson import _huge, clean_text, value_problem
 
 #: The manifest's file name inside an asset folder (one appended JSON entry a line).
 MANIFEST = "manifest.jsonl"
@@ -140,7 +140,7 @@ def _encode_text(value: Any) -> tuple[str, Any, bytes, str | None]:
     kind = type(value)
     if kind is int or kind is bool or value is None:
         # The JSON of these is their repr (true/false/null), json.dumps's own answer.
-        if kind is int and value.bit_length() > _MAX_INT_BITS:
+        if kind is int and _huge(value):
             raise ValueError(f"the value cannot be stored: it is {value_problem(value)}")
         text = _SCALAR_TEXT[value] if kind is not int else int.__repr__(value)
         return "json", value, text.encode("ascii"), text

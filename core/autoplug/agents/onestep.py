@@ -57,8 +57,8 @@ def one_step_plan(arguments: Any, tools: Any, *, walked: bool = False) -> PlanAn
             if not value.isascii():
                 return None
         elif kind is int:
-            if value.bit_length() > _MAX_INT_BITS:
-                return None
+            if value.bit_length() >= _MAX_INT_BITS:
+                return None  # perhaps of 4,301 digits: check_plan tells exactly
         elif kind is not bool and value is not None:
             return None
     if not walked and value_problem(arguments) is not None:

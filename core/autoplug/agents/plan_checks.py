@@ -337,7 +337,8 @@ def check_plan(
             kind = type(value)
             # A scalar literal, the common argument, is checked here; the rest as before.
             if kind is int or kind is bool or value is None or (kind is str and value.isascii()):
-                if kind is not int or value.bit_length() <= _MAX_INT_BITS:
+                # An int of _MAX_INT_BITS bits may have 4,301 digits: classify_arg tells.
+                if kind is not int or value.bit_length() < _MAX_INT_BITS:
                     literal[key] = value
                     continue
             kind, detail = classify_arg(value)
