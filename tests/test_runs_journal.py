@@ -147,6 +147,26 @@ def test_a_prompt_parts_kept_line_is_the_bytes_of_a_fresh_encode(part, part_id, 
     assert part_line(part_id + 1, digest, part) == fresh_part_line(part_id + 1, digest, part)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    role=st.text(),
+    chunks=st.lists(st.integers(min_value=1, max_value=10**6), max_size=8),
+)
+def test_a_message_headers_kept_digest_is_the_digest_of_its_header(role, chunks):
+    from autoplug.runs.journal_exchanges import _digest, _header_digest
+
+    header = {"role": role, "content": None, "chunks": chunks}
+    try:
+        expected = _digest(header)
+    except Exception as exc:  # a lone surrogate cannot be UTF-8: the same error, nothing kept
+        with pytest.raises(type(exc)):
+            _header_digest(role, chunks)
+        return
+    assert _header_digest(role, chunks) == expected
+    assert _header_digest(role, chunks) == expected  # remembered: the same answer
+    assert _header_digest(role, [*chunks, 7]) == _digest({**header, "chunks": [*chunks, 7]})
+
+
 def test_a_prompt_parts_kept_line_refuses_what_the_encoder_refuses_and_keeps_nothing():
     from autoplug.runs import journal_exchanges as exchanges
 

@@ -50,6 +50,24 @@ def _digest(part: Any) -> str:
     return hashlib.sha256(canonical_json(part).encode("utf-8")).hexdigest()
 
 
+# (role, its paragraphs' ids) -> the digest of a {"role", "content"} message's header
+_HEADERS: dict[tuple[str, tuple[int, ...]], str] = {}
+
+
+def _header_digest(role: str, chunks: list[int]) -> str:
+    """:func:`_digest` of ``{"role": role, "content": None, "chunks": chunks}``, remembered
+    process-wide: every run of a process starts with the same messages, whose
+    paragraphs get the same ids in each run's journal."""
+    key = (role, tuple(chunks))
+    found = _HEADERS.get(key)
+    if found is None:
+        if len(_HEADERS) >= _DIGESTS_MAX:
+            _HEADERS.clear()
+        header = {"role": role, "content": None, "chunks": chunks}
+        found = _HEADERS[key] = hashlib.sha256(canonical_json(header).encode("utf-8")).hexdigest()
+    return found
+
+
 def part_line(part_id: int, digest: str, part: Any) -> bytes:
     """The journal line of ``{"k": "part", "id", "hash", "part"}``: exactly :func:`.journal.line`'s.
 
@@ -85,6 +103,23 @@ class ExchangeState:
         self.ids: dict[str, int] = {}
         self.parts: dict[int, Any] = {}
         self.calls: dict[int, dict[str, Any]] = {}
+
+    def apply(self, record: dict[str, Any], where: str) -> None:
+        """Replay a ``part`` or ``call`` record read from (or just written to) the journal."""
+        if record["k"] == "part":
+            part_id, digest = record.get("id"), record.get("hash")
+            if not isinstance(part_id, int) or not isinstance(digest, str):
+                raise RunError(f"{where} is corrupt: a prompt part without its id or hash")
+            self.ids[digest] = part_id
+            self.parts[part_id] = record.get("part")
+            return
+        seq = record.get("seq")
+        if not isinstance(seq, int) or not isinstance(record.get("parts"), list):
+            raise RunError(f"{where} is corrupt: a model call without its seq or parts")
+        self.calls[seq] = {
+            key: record.get(key)
+            for key in ("agent", "team_role", "model", "parts", "reply", "usage", "duration_s")
+        }
 
 
 class JournalExchangeLog:
@@ -134,33 +169,20 @@ class JournalExchangeLog:
         if not isinstance(content, str):
             return self._part_id(message, seen, new)
         chunks = [self._part_id(chunk, seen, new) for chunk in content.split(PARAGRAPH)]
-        return self._part_id({**message, "content": None, "chunks": chunks}, seen, new)
+        header = {**message, "content": None, "chunks": chunks}
+        role = message.get("role")
+        if len(message) == 2 and type(role) is str:  # {"role", "content"}: most messages
+            return self._part_id(header, seen, new, _header_digest(role, chunks))
+        return self._part_id(header, seen, new)
 
-    def _part_id(self, part: Any, seen: dict[str, int], new: list) -> int:
-        digest = _digest(part)
+    def _part_id(self, part: Any, seen: dict[str, int], new: list, digest: str = "") -> int:
+        digest = digest or _digest(part)
         found = seen.get(digest)
         if found is None:
             found = len(seen) + 1
             seen[digest] = found
             new.append({"k": "part", "id": found, "hash": digest, "part": part})
         return found
-
-    def _apply(self, record: dict[str, Any], where: str) -> None:
-        """Replay a ``part`` or ``call`` record read from (or just written to) the journal."""
-        if record["k"] == "part":
-            part_id, digest = record.get("id"), record.get("hash")
-            if not isinstance(part_id, int) or not isinstance(digest, str):
-                raise RunError(f"{where} is corrupt: a prompt part without its id or hash")
-            self._ids[digest] = part_id
-            self._parts[part_id] = record.get("part")
-            return
-        seq = record.get("seq")
-        if not isinstance(seq, int) or not isinstance(record.get("parts"), list):
-            raise RunError(f"{where} is corrupt: a model call without its seq or parts")
-        self._calls[seq] = {
-            key: record.get(key)
-            for key in ("agent", "team_role", "model", "parts", "reply", "usage", "duration_s")
-        }
 
     def calls(self) -> dict[int, dict[str, Any]]:
         """Every recorded call by ``seq``: agent, team_role, model, parts (ids), reply, usage,

@@ -279,7 +279,7 @@ class RunStore:
         store._writer.mark_clean(store._state, store._trace)  # just written whole
         HANDLES.adopt(store._trace, kept[0])
         HANDLES.adopt(store._state, kept[1])
-        store._apply(row)
+        store._apply(row, store._where)
         store._keep_assets()
         claims.hold(final, token)
         store._claimed = True
@@ -399,7 +399,7 @@ class RunStore:
                 return
             self._children[assignment] = (where, {k: v for k, v in record.items() if k != "k"})
         elif kind in ("part", "call"):
-            self.exchanges._apply(record, where)
+            self._exchange_state.apply(record, where)
         # Other kinds are from a newer autoplug of the same schema: skipped.
 
     def _intact(self, kind: str) -> None:
