@@ -177,6 +177,39 @@ def test_a_failed_plugins_on_event_is_not_called_after_it_failed(tmp_path):
     assert kernel.plugins["watch"].status == "failed"
 
 
+def test_an_observer_registered_after_a_run_is_told_of_the_next_and_one_removed_is_not(tmp_path):
+    # kernel_loaded is not the only time a plugin may register an observer into kernel.pm;
+    # one registered (or removed) after events were told must be told from then on (or not).
+    from autoplug.runs import RunStore
+    from autoplug.scripted import ScriptedModel, call
+
+    class Watcher:
+        def __init__(self) -> None:
+            self.seen: list = []
+
+        @hookimpl
+        def on_event(self, event):
+            self.seen.append(event)
+
+    kernel = Kernel(plugins=[], builtins=["autoplug_autos"], home=tmp_path)
+
+    def run() -> str:
+        model = ScriptedModel([call("final", answer="y")])
+        return kernel.run("x", model=model, memory=False).run_id
+
+    run()  # nobody observes this one's events
+    watcher = Watcher()
+    kernel.pm.register(watcher, name="late.watcher")
+    second = run()
+    with RunStore.open(tmp_path, second) as store:
+        trace = store.events()
+    assert trace and [e.to_dict() for e in watcher.seen] == trace
+    kernel.pm.unregister(name="late.watcher")
+    run()
+    kernel.emit("after")
+    assert len(watcher.seen) == len(trace)  # gone: told nothing more
+
+
 def test_hooks_are_called_in_ascending_plugin_name_order(tmp_path):
     order = []
 

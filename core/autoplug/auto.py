@@ -355,12 +355,11 @@ class Auto(MemoryUse):
         if event.type == "llm_call":
             self.model_answered()
         kernel, on_event = self.kernel, self.on_event
-        # The plugins' on_event implementations, read here: with nobody told (the
-        # common run) an event costs no call beyond the store's.
-        told = kernel._event_impls
+        # pluggy's live list of on_event implementations, read here: with nobody told
+        # (the common run) an event costs no call beyond the store's.
+        told = kernel._event_live
         if told is None:
-            kernel._observes_events()
-            told = kernel._event_impls
+            told = kernel._observes_events()
         if on_event is None and not told:
             return
         flush = getattr(store, "flush", None)  # a store with no waiting lines has none

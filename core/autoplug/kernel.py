@@ -149,7 +149,15 @@ class Kernel:
         self.embedders = NamedRegistry("embedder")
         self.memory_backends = NamedRegistry("memory backend")
         self.unknown_plugins: list[str] = []
-        self._event_impls: list[Any] | None = None
+        # The on_event implementations in ascending plugin-name order, and the list of
+        # pluggy's they were sorted from as it was then (see _event_observers).
+        self._event_impls: list[Any] = []
+        self._event_seen: list[Any] | None = None
+        # pluggy's own list of on_event implementations, changed in place whenever a
+        # plugin registers or leaves (kernel_loaded's observers, later ones too): empty
+        # when nobody observes events, the test of Auto.deliver's common path.
+        live = getattr(self.pm.hook.on_event, "_hookimpls", None)
+        self._event_live: list[Any] | None = live if type(live) is list else None
         # The MCP client (set by the builtin plugin autoplug_mcp when [mcp.NAME] servers exist).
         self.mcp: Any = None
         self._closers: list[Callable[[], None]] = []
@@ -341,7 +349,6 @@ class Kernel:
         self._forget(name)
 
     def _forget(self, name: str) -> None:
-        self._event_impls = None  # looked up again: the plugin's on_event is gone too
         for registry in (
             self.tools,
             self.models,
@@ -362,19 +369,23 @@ class Kernel:
 
     # -- events -------------------------------------------------------------
 
+    def _event_observers(self) -> list[Any]:
+        """The ``on_event`` implementations in ascending plugin-name order, sorted again
+        whenever a plugin registered or left since (pluggy's list is compared, item by item)."""
+        live = self._event_live
+        current = live if live is not None else self.pm.hook.on_event.get_hookimpls()
+        if current != self._event_seen:
+            self._event_seen = list(current)
+            self._event_impls = sorted(current, key=lambda i: i.plugin_name)
+        return self._event_impls
+
     def _observes_events(self) -> bool:
         """Whether a plugin implements ``on_event`` (so :meth:`emit` tells someone)."""
-        if self._event_impls is None:
-            self._event_impls = sorted(
-                self.pm.hook.on_event.get_hookimpls(), key=lambda i: i.plugin_name
-            )
-        return bool(self._event_impls)
+        return bool(self._event_observers())
 
     def emit(self, event: Any) -> None:
         """Give ``event`` to every ``on_event`` implementation; report and ignore their errors."""
-        if self._event_impls is None:
-            self._observes_events()
-        for impl in self._event_impls:
+        for impl in self._event_observers():
             try:
                 impl.function(*([event] if impl.argnames else []))
             except Exception as exc:
