@@ -210,6 +210,30 @@ def test_an_observer_registered_after_a_run_is_told_of_the_next_and_one_removed_
     assert len(watcher.seen) == len(trace)  # gone: told nothing more
 
 
+def test_a_plugin_that_fails_in_kernel_loaded_leaves_no_observer_it_registered(tmp_path):
+    seen: list = []
+
+    class Observer:
+        @hookimpl
+        def on_event(self, event):
+            seen.append(event)
+
+    class Fails:
+        name = "fails"
+
+        @hookimpl
+        def kernel_loaded(self, kernel):
+            kernel.pm.register(Observer(), name="fails.observer")
+            raise RuntimeError("set-up broke")
+
+    kernel = Kernel(plugins=[Fails()], home=tmp_path)
+    assert kernel.plugins["fails"].status == "failed"
+    assert "set-up broke" in kernel.plugins["fails"].error
+    kernel.emit("event")
+    assert seen == []  # what it registered is forgotten (docs/hooks.md), its observer too
+    assert kernel.pm.get_plugin("fails.observer") is None
+
+
 def test_hooks_are_called_in_ascending_plugin_name_order(tmp_path):
     order = []
 

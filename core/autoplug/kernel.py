@@ -320,12 +320,17 @@ class Kernel:
                 self._forget(name)
         for impl in sorted(self.pm.hook.kernel_loaded.get_hookimpls(), key=lambda i: i.plugin_name):
             name = impl.plugin_name
+            present = {n for n, _ in self.pm.list_name_plugin()}
             try:
                 impl.function(*([self] if impl.argnames else []))
             except Exception as exc:
                 if name in self.plugins:
                     self.plugins[name].status = "failed"
                     self.plugins[name].error = describe_error(exc)
+                # What it registered into kernel.pm before it failed (an observer) goes too.
+                for added, obj in self.pm.list_name_plugin():
+                    if added not in present and obj is not None:
+                        self.pm.unregister(name=added)
                 self._forget(name)
 
     def _collect(self, name: str, builtin: bool) -> None:
