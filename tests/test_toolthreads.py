@@ -276,3 +276,63 @@ def test_calls_waiting_for_a_thread_after_a_kept_loop_call_ended_still_get_one()
         release.set()
     assert second is first  # the kept loop, kept
     assert answer == "quick"
+
+
+def test_a_step_begun_on_a_new_thread_while_the_watchdog_looked_is_still_reported(monkeypatch):
+    # The watchdog looks at the slots it listed at the start of its pass: a thread whose
+    # first step begins after that list was made (and while the watchdog was not idle,
+    # so the step does not wake it) must still be watched once the pass ends idle.
+    from autoplug import toolthreads
+    from autoplug.toolthreads import Watchdog
+
+    reports: list[tuple[str, float]] = []
+    monkeypatch.setattr(
+        toolthreads, "_report", lambda name, limit, took: reports.append((name, limit))
+    )
+
+    class PausingLock:
+        """A lock whose release by the watchdog's thread waits once, when asked to."""
+
+        def __init__(self) -> None:
+            self._lock = threading.Lock()
+            self.pause: tuple[threading.Event, threading.Event] | None = None
+
+        def __enter__(self) -> None:
+            self._lock.acquire()
+
+        def __exit__(self, *exc_info: object) -> None:
+            self._lock.release()
+            pause = self.pause
+            if pause is not None and threading.current_thread().name == "autoplug-watchdog":
+                self.pause = None
+                pause[0].set()
+                pause[1].wait(5)
+
+    dog = Watchdog(tick=0.01)
+    lock = PausingLock()
+    dog._lock = lock  # type: ignore[assignment]
+    first = dog.slot()  # this thread's; starts the watchdog, which waits to be woken
+    listed, go = threading.Event(), threading.Event()
+    lock.pause = (listed, go)
+    dog.end(first, dog.begin(first, "quick", 5.0))  # wakes the watchdog; over at once
+    assert listed.wait(5)  # the watchdog has listed the slots (this thread's only)
+    begun, release = threading.Event(), threading.Event()
+
+    def blocks_its_loop() -> None:
+        slot = dog.slot()
+        previous = dog.begin(slot, "late", 0.05)
+        begun.set()
+        release.wait(5)  # a step that runs far past its 0.05 s limit
+        dog.end(slot, previous)
+
+    thread = threading.Thread(target=blocks_its_loop)
+    thread.start()
+    assert begun.wait(5)
+    go.set()
+    deadline = time.monotonic() + 3
+    while not reports and time.monotonic() < deadline:
+        time.sleep(0.01)
+    seen = list(reports)  # before the step ends (its end reports it itself)
+    release.set()
+    thread.join(5)
+    assert seen == [("late", 0.05)]

@@ -126,7 +126,9 @@ class Watchdog:
             if not busy:
                 self._idle = True
                 self._wake.clear()
-                if any(slot.mark is not None for slot in slots):
+                # All the slots now, not the list above: a thread whose first step began
+                # while we looked (and did not wake us: we were not idle) is among them.
+                if any(slot.mark is not None for slot in self._slots):
                     self._wake.set()  # a step began while we looked
 
 
