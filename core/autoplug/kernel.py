@@ -379,10 +379,12 @@ class Kernel:
         whenever a plugin registered or left since (pluggy's list is compared, item by item)."""
         live = self._event_live
         current = live if live is not None else self.pm.hook.on_event.get_hookimpls()
+        impls = self._event_impls
         if current != self._event_seen:
-            self._event_seen = list(current)
-            self._event_impls = sorted(current, key=lambda i: i.plugin_name)
-        return self._event_impls
+            seen = list(current)  # one copy: both made of the same list even as a plugin registers
+            impls = sorted(seen, key=lambda i: i.plugin_name)
+            self._event_impls, self._event_seen = impls, seen
+        return impls
 
     def _observes_events(self) -> bool:
         """Whether a plugin implements ``on_event`` (so :meth:`emit` tells someone)."""
