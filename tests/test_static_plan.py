@@ -251,6 +251,52 @@ def test_the_catalog_is_written_once_per_tool_set_and_equals_a_fresh_one(tmp_pat
     assert planner.planner_system(kernel.tools) is planner.planner_system(kernel.tools)
 
 
+def test_the_catalog_after_any_change_to_the_tools_equals_one_written_fresh(
+    tmp_path: Path,
+) -> None:
+    # tool_catalog answers from the catalog it wrote last when nothing shown changed:
+    # after every change (a field set to an equal new value or another, a tool added,
+    # replaced or removed, another registry between), what it answers is what writing
+    # the catalog from scratch gives.
+    import random
+
+    from autoplug.agents import planner
+
+    def fresh(tools: Any) -> str:
+        offered = [t for t in tools.all() if t.unusable is None]
+        return planner._write_catalog(sorted((tools.model_name(t), t) for t in offered))
+
+    one, two = Kernel(plugins=[], home=tmp_path / "one"), Kernel(plugins=[], home=tmp_path / "two")
+    draw = random.Random(7)
+    for number in range(4):
+        one.tools.add(Tool(name=f"t{number}", func=lambda: 1, description="Same."), "p")
+    two.tools.add(Tool(name="other", func=lambda: 1, description="Elsewhere."), "q")
+    for _ in range(300):
+        tools = one.tools if draw.random() < 0.8 else two.tools
+        registered = tools.all()
+        chosen = draw.choice(registered) if registered else None
+        change = draw.randrange(8) if registered else 5
+        if change == 0:
+            chosen.description = "".join(["Sa", "me."])  # equal, a new object
+        elif change == 1:
+            chosen.description = draw.choice(["Same.", "Another.", ""])
+        elif change == 2:
+            chosen.parameters = {"type": "object", "properties": {"q": {"type": "string"}}}
+        elif change == 3:
+            chosen.side_effects = not chosen.side_effects
+        elif change == 4:
+            chosen.unusable = draw.choice([None, "its schema cannot validate"])
+        elif change == 5:
+            made = Tool(name=f"n{draw.randrange(6)}", func=lambda: 1)
+            plugin = f"p{draw.randrange(3)}"
+            if tools.get(f"{plugin}__{made.name}") is None:  # a new tool, or another plugin's
+                tools.add(made, plugin)
+        elif change == 6:
+            tools.remove_plugin(chosen.plugin)  # all of its tools
+        assert planner.tool_catalog(tools) == fresh(tools)
+        assert planner.tool_catalog(tools) == fresh(tools)  # asked again, unchanged
+
+
 def test_the_catalog_of_tools_registered_in_another_order_is_the_same(tmp_path: Path) -> None:
     # The key is taken from the registry's tools as stored (not sorted); the text is sorted.
     from autoplug.agents import planner

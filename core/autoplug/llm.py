@@ -212,12 +212,11 @@ class Usage:
 
     def __add__(self, other: Usage) -> Usage:
         made = _new(Usage)  # the fields written straight in, as __init__ writes them
-        made.__dict__.update(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
-            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
-        )
+        fields = made.__dict__  # stores cost less than update() with keywords
+        fields["input_tokens"] = self.input_tokens + other.input_tokens
+        fields["output_tokens"] = self.output_tokens + other.output_tokens
+        fields["cached_input_tokens"] = self.cached_input_tokens + other.cached_input_tokens
+        fields["reasoning_tokens"] = self.reasoning_tokens + other.reasoning_tokens
         return made
 
     def to_dict(self) -> dict[str, int]:

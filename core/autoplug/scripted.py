@@ -342,7 +342,14 @@ class Sizes:
         if calls:
             if type(calls) is not tuple:
                 return len(_dumps_for_estimate(item.to_dict()))
-            size += 20 + _calls_chars(calls)  # , "function_calls": [...]
+            # , "function_calls": [...]; one call measured before (a reply joining the
+            # history) is read from the call, as _call_chars would read it.
+            kept = (
+                calls[0].__dict__.get(_CHARS, -1)
+                if len(calls) == 1 and type(calls[0]) is FunctionCall
+                else -1
+            )
+            size += 20 + (kept if kept >= 0 else _calls_chars(calls))
         if call_id is not None:
             if type(call_id) is not str:
                 return len(_dumps_for_estimate(item.to_dict()))
@@ -438,11 +445,13 @@ def _one_call_chars(call: FunctionCall) -> int:
     if not arguments:
         return 0  # the whole list could not be written: it counts as empty
     # [{"name": ... , "arguments": ... , "id": ... , "raw_arguments": ... , "error": ...}]
+    # A name met before is looked up here, and a missing id counts as null, without a
+    # call of _short_chars each (a scripted call has no id; the reply's gets one).
     return (
         48
-        + _short_chars(name)
+        + (_SHORT_CHARS.get(name) or _short_chars(name))
         + len(arguments)
-        + _short_chars(ident)
+        + (4 if ident is None else _SHORT_CHARS.get(ident) or _short_chars(ident))
         + (4 if raw is None else len(_encode_string(raw)))
         + (4 if error is None else len(_encode_string(error)))
     )
@@ -471,9 +480,13 @@ def as_response(
             if offered is not None and offered[0] is functions
             else sizes.offered_chars(functions)
         )
-        out = reply.__dict__.get(_CHARS, -1)
-        if out < 0:
-            out = _call_chars(reply)
+        fields = reply.__dict__
+        out = fields.get(_CHARS, -1)
+        if out < 0:  # what _call_chars does, without the call
+            out = _one_call_chars(reply)
+            if out < 0:
+                out = len(_dumps_for_estimate([reply.to_dict()]))
+            fields[_CHARS] = out
         if not reply.id:
             given = reply
             reply = FunctionCall(

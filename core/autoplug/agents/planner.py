@@ -81,12 +81,9 @@ def _catalog_key(tools: Any) -> tuple[tuple[Any, ...], list[Any]]:
     identities fix. (A schema dict edited in place is not seen; the door's
     compiled check would not see it either.) Returns the key and the tools.
     """
-    if getattr(type(tools), "all", None) is ToolIndex.all:
-        # all()'s tools without its sort: the same set, so the same catalog (written
-        # sorted); another order of registration is only another key.
-        registered = list(tools._by_qualified.values())
-    else:
-        registered = tools.all()
+    # all()'s tools without its sort: the same set, so the same catalog (written
+    # sorted); another order of registration is only another key.
+    registered = _registered(tools)
     key = tuple(
         [(id(t), id(t.parameters), t.description, t.side_effects, t.unusable) for t in registered]
     )
@@ -114,17 +111,62 @@ def tool_catalog(tools: Any) -> str:
 
     Written once per set of offered tools and kept (see :func:`_catalog_key`):
     every plan of a kernel offers the same catalog, and writing the signatures
-    was a third of an ``act``'s own cost.
+    was a third of an ``act``'s own cost. The catalog answered last is answered
+    again without its key when nothing it was written from has changed.
     """
+    last = _last  # read once: another thread may set it meanwhile
+    if last is not None and last[0] is tools:
+        # The catalog written last, when each tool is the same object, in the same
+        # order, with the same shown fields (by identity): the key would be the same.
+        # One pass with no key built, hashed and compared; anything else is looked up.
+        shown = last[1]
+        registered = _registered(tools)
+        if len(registered) == len(shown):
+            for t, (tool, parameters, description, side_effects, unusable) in zip(
+                registered,
+                shown,
+                strict=False,  # the same length: compared above
+            ):
+                if (
+                    t is not tool
+                    or t.parameters is not parameters
+                    or t.description is not description
+                    or t.side_effects is not side_effects
+                    or t.unusable is not unusable
+                ):
+                    break
+            else:
+                return last[2]  # type: ignore[no-any-return]
     key, registered = _catalog_key(tools)
     found = _catalogs.get(key)
     if found is not None:
-        return found[1]
-    # An unusable tool (a schema that cannot validate) is never offered.
-    offered = [t for t in registered if t.unusable is None]
-    text = _write_catalog(sorted((tools.model_name(t), t) for t in offered))
-    _remember(_catalogs, key, ([(t, t.parameters) for t in registered], text))
+        text = found[1]
+    else:
+        # An unusable tool (a schema that cannot validate) is never offered.
+        offered = [t for t in registered if t.unusable is None]
+        text = _write_catalog(sorted((tools.model_name(t), t) for t in offered))
+        _remember(_catalogs, key, ([(t, t.parameters) for t in registered], text))
+    _remember_last(tools, registered, text)
     return text
+
+
+#: The registry, its tools' shown fields and the catalog of the last
+#: :func:`tool_catalog` that looked its key up (one tuple: read and set at once).
+_last: tuple[Any, list[tuple[Any, ...]], str] | None = None
+
+
+def _remember_last(tools: Any, registered: list[Any], text: str) -> None:
+    """Keep ``text`` as the catalog of ``tools`` with these tools' shown fields now."""
+    global _last
+    shown = [(t, t.parameters, t.description, t.side_effects, t.unusable) for t in registered]
+    _last = (tools, shown, text)
+
+
+def _registered(tools: Any) -> list[Any]:
+    """The registry's tools, as :func:`_catalog_key` reads them."""
+    if getattr(type(tools), "all", None) is ToolIndex.all:
+        return list(tools._by_qualified.values())
+    return list(tools.all())
 
 
 def _write_catalog(entries: list[tuple[str, Any]]) -> str:

@@ -53,30 +53,37 @@ def build_report(
     error is bounded too (cut in the middle past :data:`REPORT_ERROR_CHARS`), and
     each list holds at most :data:`REPORT_LIST_MAX` entries, then ``"…and K more"``.
     """
-    # One pass over the outcomes; each list in plan order.
-    succeeded: list[StepOutcome] = []
+    # One pass over the outcomes; each list in plan order. Loops, not comprehensions:
+    # on this interpreter each comprehension is one more function call, for a report
+    # that most often lists one asset.
+    succeeded = 0
+    made: list[Any] = []  # the assets of the succeeded steps
     failed: list[Any] = []
     skipped: list[Any] = []
     for o in outcomes:
         state = o.status
         if state == "succeeded":
-            succeeded.append(o)
+            succeeded += 1
+            if o.asset in assets:
+                made.append(assets.get(o.asset))
         elif state == "failed":
             failed.append({"step": o.step, "tool": o.tool, "error": _bounded(o.error)})
         elif state == "skipped":
             skipped.append({"step": o.step, "tool": o.tool, "reason": _bounded(o.error)})
     if plan_errors or not succeeded:
         status = "failed"
-    elif len(succeeded) == len(outcomes):
+    elif succeeded == len(outcomes):
         status = "succeeded"
     else:
         status = "partial"
-    made = [assets.get(o.asset) for o in succeeded if o.asset in assets]
     size = preview_chars(min(len(made), REPORT_LIST_MAX))
+    shown = []
+    for asset in made:
+        shown.append(asset.to_dict(size))
     return {
         "subtask": subtask,
         "status": status,
-        "assets": _capped([asset.to_dict(size) for asset in made]),
+        "assets": _capped(shown) if len(shown) > REPORT_LIST_MAX else shown,
         "failed": _capped(failed) if failed else failed,
         "skipped": _capped(skipped) if skipped else skipped,
         "plan_errors": _capped([clip(e, REPORT_ERROR_CHARS) for e in plan_errors])
