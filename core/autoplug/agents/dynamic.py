@@ -19,7 +19,6 @@ resume and a replayed model still matches its recorded requests.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ from ..tools import _compile_fast as compile_fast
 from .context import GuardStop, RunContext
 from .prompting import QUOTE_CHARS, clip, offered_schema, role_block, violation_lines
 from .report import render_report
+from .turns import LoopTurns
 
 BRAINSTORM_ACK = "Noted. Decide the next turn: brainstorm, act or final."
 
@@ -288,6 +288,7 @@ class DynamicAgent:
         """
         cap = self.ctx.limits.get("iterations")
         self.ctx.output = None  # an Assistant's earlier message may have left one
+        turns = LoopTurns()
         try:
             while True:
                 if cap is not None and self.turns >= cap:
@@ -303,9 +304,11 @@ class DynamicAgent:
                 outcome = await self._turn(self.iteration_base + self.turns, response)
                 if outcome is not None:
                     return outcome
-                # Let stream consumers and on_event observers see this turn now, even
-                # when the model answered without suspending (scripted, replay).
-                await asyncio.sleep(0)
+                # Let stream consumers, the trace's waiting lines and other runs have
+                # the loop now, even when the model answered without suspending
+                # (scripted, replay) — when any of them needs it (see .turns).
+                if turns.due():
+                    await turns.let_run()
         except GuardStop as exc:
             return "stopped", None, str(exc)
         except ModelError as exc:
