@@ -1134,3 +1134,37 @@ def test_a_property_with_a_list_of_types_is_checked_not_raised():
     assert reg.call("pick", {"a": "x"}).ok
     bad = reg.call("pick", {"a": 3, "b": ["no"]})
     assert bad.kind == "invalid_args" and {p for p, _ in bad.violations} == {"$.a", "$.b[0]"}
+
+
+def test_a_public_field_set_on_a_tool_makes_a_new_edition():
+    # What is written from the tools (the planner's catalog) is kept by the tools' edition.
+    from autoplug import tools as tools_module
+
+    made = registry(add).get("add")
+    for field_name, value in [
+        ("description", "Add them."),
+        ("parameters", {"type": "object", "properties": {}}),
+        ("side_effects", True),
+        ("unusable", "broken"),
+        ("timeout", 3.0),
+    ]:
+        before = tools_module.EDITION[0]
+        setattr(made, field_name, value)
+        assert tools_module.EDITION[0] != before, field_name
+    before = tools_module.EDITION[0]
+    made._validator = None  # a private cache: nothing shown changed
+    assert tools_module.EDITION[0] == before
+
+
+def test_each_change_to_the_tools_a_registry_holds_makes_a_new_edition():
+    from autoplug import tools as tools_module
+
+    reg = ToolRegistry()
+    editions = [tools_module.EDITION[0]]
+    reg.add(add, "p")
+    editions.append(tools_module.EDITION[0])
+    subset = reg.restricted(["p.add"])
+    editions.append(tools_module.EDITION[0])
+    reg.remove_plugin("p")
+    editions.append(tools_module.EDITION[0])
+    assert len(set(editions)) == 4 and subset.get("add") is not None

@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any
 
 from .errors import ToolDefinitionError
-from .tools import Tool, as_tool
+from .tools import Tool, as_tool, new_edition
 
 
 class ToolIndex:
@@ -46,12 +46,15 @@ class ToolIndex:
             self._resolve_winner(name)
 
     def _resolve_winner(self, name: str) -> None:
+        # Every change to the tools held passes here (add, remove_plugin, restricted):
+        # a new edition, after the change, for what was written from the tools.
         candidates = [t for t in self._by_qualified.values() if t.name == name]
         if not candidates:
             self._winners.pop(name, None)
-            return
-        candidates.sort(key=lambda t: (t.guest, t.builtin, t.plugin or ""))
-        self._winners[name] = candidates[0]
+        else:
+            candidates.sort(key=lambda t: (t.guest, t.builtin, t.plugin or ""))
+            self._winners[name] = candidates[0]
+        new_edition()
 
     # -- lookup -------------------------------------------------------------
 
