@@ -86,7 +86,9 @@ class ToolIndex:
 
     def model_name(self, tool_: Tool) -> str:
         """The name offered to models: bare if it wins, else ``plugin__tool``."""
-        return tool_.name if self.wins(tool_) else f"{tool_.plugin}__{tool_.name}"
+        name = tool_.name
+        # wins(), read in place: a plan's every step asks this.
+        return name if self._winners.get(name) is tool_ else f"{tool_.plugin}__{name}"
 
     def close_names(self, name: str, n: int = 3) -> list[str]:
         """Registered names that look like ``name`` (for "did you mean")."""
