@@ -1168,3 +1168,38 @@ def test_each_change_to_the_tools_a_registry_holds_makes_a_new_edition():
     reg.remove_plugin("p")
     editions.append(tools_module.EDITION[0])
     assert len(set(editions)) == 4 and subset.get("add") is not None
+
+
+@pytest.mark.parametrize("is_async", [True, False], ids=["async", "sync"])
+def test_a_schema_set_on_a_registered_tool_is_the_one_its_calls_are_checked_against(is_async):
+    # The compiled check, the validator and the partial validators are made from the
+    # schema: a new schema set on the tool must not leave its calls checked by the old.
+    async def async_pair(a, b):
+        return [a, b]
+
+    made = Tool(
+        name="pair",
+        func=async_pair if is_async else (lambda a, b: [a, b]),
+        parameters={
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "required": ["a", "b"],
+            "additionalProperties": False,
+        },
+    )
+    reg = registry(made)
+    found = reg.get("pair")
+    assert asyncio.run(reg.acall("pair", {"a": 1, "b": 2})).value == [1, 2]
+    assert reg.call("pair", {"a": 1, "b": 2}).value == [1, 2]
+    assert found.open_violations({"a": 1}, ["b"]) == []
+    found.parameters = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+        "additionalProperties": False,
+    }
+    assert asyncio.run(reg.acall("pair", {"a": 1, "b": 2})).kind == "invalid_args"
+    assert reg.call("pair", {"a": 1, "b": 2}).kind == "invalid_args"
+    assert found.violations({"a": 1, "b": 2}) == [("$.a", "1 is not of type 'string'")]
+    assert found.open_violations({"a": 1}, ["b"]) == [("$.a", "1 is not of type 'string'")]
+    assert asyncio.run(reg.acall("pair", {"a": "x", "b": 2})).value == ["x", 2]

@@ -239,6 +239,10 @@ class Tool:
         if name in _DOOR_INPUTS:
             # What the door's inline path was written from has changed: write it again.
             self.__dict__["_door"] = None
+            if name == "parameters":
+                # The compiled checks and validators of the old schema: made again when used.
+                fields = self.__dict__
+                fields["_fast"] = fields["_validator"] = fields["_partial"] = None
         if name[0] != "_":
             EDITION[0] = next(_editions)  # new_edition(), a call less: a public field set
 
