@@ -293,6 +293,58 @@ def test_a_report_of_many_assets_previews_each_one_shorter(tmp_path: Path) -> No
     assert len(previews) == 12 and all(len(p) == 251 and p.endswith("…") for p in previews)
 
 
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from autoplug.agents.executor import StepOutcome  # noqa: E402
+
+#: Outcomes of a plan's steps: a status, an asset name (stored or not), an error.
+step_outcomes = st.lists(
+    st.builds(
+        StepOutcome,
+        step=st.sampled_from(["s1", "s2", "\ud800"]),
+        tool=st.sampled_from(["echo", "plugin__echo"]),
+        status=st.sampled_from(["succeeded", "succeeded", "failed", "skipped"]),
+        asset=st.sampled_from(["a", "b", "missing", None]),
+        error=st.one_of(st.none(), st.text(max_size=30), st.just("e" * 5000)),
+        kind=st.sampled_from([None, "tool_error"]),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    outcomes=step_outcomes,
+    values=st.lists(
+        st.one_of(
+            st.integers(),
+            st.text(max_size=20),
+            st.sampled_from(["x" * 450, "y" * 5000, "\u00e9" * 499]),  # around the cuts
+            st.lists(st.integers(), min_size=100, max_size=300),
+        ),
+        min_size=2,
+        max_size=2,
+    ),
+    plan_errors=st.one_of(st.none(), st.just([]), st.lists(st.text(max_size=10), max_size=2)),
+)
+def test_a_report_of_one_succeeded_step_is_the_general_report(
+    outcomes: list[Any], values: list[Any], plan_errors: list[str] | None
+) -> None:
+    # build_report makes the common report (one step that succeeded) without the general
+    # pass over the outcomes: it must be what the general pass makes, for any outcomes.
+    from autoplug.agents.report import _report, build_report
+
+    assets = AssetStore()
+    for name, value in zip(["a", "b"], values, strict=True):
+        assets.put(name, value, step="s1", tool="echo")
+    report = build_report("the subtask", outcomes, assets, plan_errors)
+    assert report == _report("the subtask", outcomes, assets, plan_errors)
+    assert render_report(report) == render_report(
+        _report("the subtask", outcomes, assets, plan_errors)
+    )
+
+
 def test_report_preview_of_a_large_asset_is_bounded(tmp_path: Path) -> None:
     ctx, _, _ = make_ctx(tmp_path, [plan(step("s1", "echo", {"text": "x" * 5000}, "big"))])
     report = run(ctx)

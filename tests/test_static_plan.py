@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from agent_tools import act, agent_ctx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from threads import in_busy_threads
 
 from autoplug import Kernel, Tool, hookimpl, tool
@@ -297,6 +299,83 @@ def test_the_catalog_after_any_change_to_the_tools_equals_one_written_fresh(
         assert planner.tool_catalog(tools) == fresh(tools)  # asked again, unchanged
 
 
+#: What the catalog property test does to the tools between two catalogs.
+CATALOG_CHANGES = st.sampled_from(
+    [
+        "equal description",
+        "other description",
+        "new schema",
+        "flip side effects",
+        "unusable",
+        "usable",
+        "add",
+        "remove plugin",
+        "replace",
+        "a tool made elsewhere",
+        "other registry",
+        "restricted",
+        "timeout",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(changes=st.lists(st.tuples(CATALOG_CHANGES, st.integers(0, 7)), max_size=25))
+def test_the_catalog_answered_again_always_equals_one_written_fresh(
+    changes: list[tuple[str, int]],
+) -> None:
+    # tool_catalog answers the catalog it answered last while the tools' edition is the
+    # same; every change a Tool's fields or a registry can take makes a new one.
+    import dataclasses
+
+    from autoplug.agents import planner
+    from autoplug.registry import ToolRegistry
+
+    def fresh(tools: Any) -> str:
+        offered = [t for t in tools.all() if t.unusable is None]
+        return planner._write_catalog(sorted((tools.model_name(t), t) for t in offered))
+
+    one, two = ToolRegistry(), ToolRegistry()
+    for number in range(3):
+        one.add(Tool(name=f"t{number}", func=lambda: 1, description="Same."), "p")
+    two.add(Tool(name="t0", func=lambda: 1, description="Elsewhere."), "q")
+    tools = one
+    for change, pick in changes:
+        registered = tools.all()
+        chosen = registered[pick % len(registered)] if registered else None
+        if chosen is None or change == "add":
+            plugin = f"p{pick % 3}"
+            if tools.get(f"{plugin}__n{pick}") is None:
+                tools.add(Tool(name=f"n{pick}", func=lambda: 1), plugin)
+        elif change == "equal description":
+            chosen.description = "".join(["Sa", "me."])  # equal, a new object
+        elif change == "other description":
+            chosen.description = f"Another {pick}."
+        elif change == "new schema":
+            chosen.parameters = {"type": "object", "properties": {f"q{pick}": {"type": "string"}}}
+        elif change == "flip side effects":
+            chosen.side_effects = not chosen.side_effects
+        elif change == "unusable":
+            chosen.unusable = "its schema cannot validate"
+        elif change == "usable":
+            chosen.unusable = None
+        elif change == "remove plugin":
+            tools.remove_plugin(str(chosen.plugin))  # all of its tools
+        elif change == "replace":  # the plugin's tool registered again, a new object
+            tools.remove_plugin(str(chosen.plugin))
+            tools.add(dataclasses.replace(chosen, description=f"Again {pick}."), str(chosen.plugin))
+        elif change == "a tool made elsewhere":
+            Tool(name="elsewhere", func=lambda: 1)
+        elif change == "other registry":
+            tools = two if tools is one else one
+        elif change == "restricted":
+            tools = tools.restricted([t.qualified_name for t in registered[: pick % 4]])
+        else:
+            chosen.timeout = float(pick + 1)  # not shown: the same catalog
+        assert planner.tool_catalog(tools) == fresh(tools)
+        assert planner.tool_catalog(tools) == fresh(tools)  # asked again, unchanged
+
+
 def test_the_catalog_of_tools_registered_in_another_order_is_the_same(tmp_path: Path) -> None:
     # The key is taken from the registry's tools as stored (not sorted); the text is sorted.
     from autoplug.agents import planner
@@ -576,9 +655,6 @@ def test_qualified_tool_names_are_accepted(name: str) -> None:
 
 
 # -- hostile plans (issue 10) ---------------------------------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 from autoplug.agents.plan_checks import structure_errors  # noqa: E402
 

@@ -1134,3 +1134,72 @@ def test_a_property_with_a_list_of_types_is_checked_not_raised():
     assert reg.call("pick", {"a": "x"}).ok
     bad = reg.call("pick", {"a": 3, "b": ["no"]})
     assert bad.kind == "invalid_args" and {p for p, _ in bad.violations} == {"$.a", "$.b[0]"}
+
+
+def test_a_public_field_set_on_a_tool_makes_a_new_edition():
+    # What is written from the tools (the planner's catalog) is kept by the tools' edition.
+    from autoplug import tools as tools_module
+
+    made = registry(add).get("add")
+    for field_name, value in [
+        ("description", "Add them."),
+        ("parameters", {"type": "object", "properties": {}}),
+        ("side_effects", True),
+        ("unusable", "broken"),
+        ("timeout", 3.0),
+    ]:
+        before = tools_module.EDITION[0]
+        setattr(made, field_name, value)
+        assert tools_module.EDITION[0] != before, field_name
+    before = tools_module.EDITION[0]
+    made._validator = None  # a private cache: nothing shown changed
+    assert tools_module.EDITION[0] == before
+
+
+def test_each_change_to_the_tools_a_registry_holds_makes_a_new_edition():
+    from autoplug import tools as tools_module
+
+    reg = ToolRegistry()
+    editions = [tools_module.EDITION[0]]
+    reg.add(add, "p")
+    editions.append(tools_module.EDITION[0])
+    subset = reg.restricted(["p.add"])
+    editions.append(tools_module.EDITION[0])
+    reg.remove_plugin("p")
+    editions.append(tools_module.EDITION[0])
+    assert len(set(editions)) == 4 and subset.get("add") is not None
+
+
+@pytest.mark.parametrize("is_async", [True, False], ids=["async", "sync"])
+def test_a_schema_set_on_a_registered_tool_is_the_one_its_calls_are_checked_against(is_async):
+    # The compiled check, the validator and the partial validators are made from the
+    # schema: a new schema set on the tool must not leave its calls checked by the old.
+    async def async_pair(a, b):
+        return [a, b]
+
+    made = Tool(
+        name="pair",
+        func=async_pair if is_async else (lambda a, b: [a, b]),
+        parameters={
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "required": ["a", "b"],
+            "additionalProperties": False,
+        },
+    )
+    reg = registry(made)
+    found = reg.get("pair")
+    assert asyncio.run(reg.acall("pair", {"a": 1, "b": 2})).value == [1, 2]
+    assert reg.call("pair", {"a": 1, "b": 2}).value == [1, 2]
+    assert found.open_violations({"a": 1}, ["b"]) == []
+    found.parameters = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+        "additionalProperties": False,
+    }
+    assert asyncio.run(reg.acall("pair", {"a": 1, "b": 2})).kind == "invalid_args"
+    assert reg.call("pair", {"a": 1, "b": 2}).kind == "invalid_args"
+    assert found.violations({"a": 1, "b": 2}) == [("$.a", "1 is not of type 'string'")]
+    assert found.open_violations({"a": 1}, ["b"]) == [("$.a", "1 is not of type 'string'")]
+    assert asyncio.run(reg.acall("pair", {"a": "x", "b": 2})).value == ["x", 2]

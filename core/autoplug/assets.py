@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunError, describe_error
-from .safejson import _huge, clean_text, value_problem
+from .safejson import _MAX_INT_BITS, _huge, clean_text, value_problem
 
 #: The manifest's file name inside an asset folder (one appended JSON entry a line).
 MANIFEST = "manifest.jsonl"
@@ -108,14 +108,6 @@ class Asset:
 _new = object.__new__
 
 
-def _asset(name: str, value: Any, kind: str, step: Any, tool: Any, size: int) -> Asset:
-    """``Asset(name, value, kind, step, tool, size)`` without the frozen ``__init__``'s six
-    ``object.__setattr__`` calls: one per step of every plan. The same frozen value."""
-    made = _new(Asset)
-    made.__dict__.update(name=name, value=value, type=kind, step=step, tool=tool, size=size)
-    return made
-
-
 #: ``json.dumps(value, ensure_ascii=False, allow_nan=False)``, its encoder made once
 #: (json.dumps makes a new one per call for any non-default option).
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
@@ -140,7 +132,7 @@ def _encode_text(value: Any) -> tuple[str, Any, bytes, str | None]:
     kind = type(value)
     if kind is int or kind is bool or value is None:
         # The JSON of these is their repr (true/false/null), json.dumps's own answer.
-        if kind is int and _huge(value):
+        if kind is int and value.bit_length() >= _MAX_INT_BITS and _huge(value):
             raise ValueError(f"the value cannot be stored: it is {value_problem(value)}")
         text = _SCALAR_TEXT[value] if kind is not int else int.__repr__(value)
         return "json", value, text.encode("ascii"), text
@@ -254,9 +246,13 @@ class AssetStore:
         if not isinstance(name, str) or not name:
             raise ValueError(f"asset name must be a non-empty string, got {name!r}")
         kind, stored, raw, text = _encode_text(value)
-        asset = _asset(name, stored, kind, step, tool, len(raw))
+        # Asset(name, stored, kind, step, tool, len(raw)) without the frozen __init__'s six
+        # object.__setattr__ calls (one per step of every plan): the same frozen value.
+        asset = _new(Asset)
+        fields = asset.__dict__
+        fields.update(name=name, value=stored, type=kind, step=step, tool=tool, size=len(raw))
         if text is not None:
-            asset.__dict__["_json"] = text  # its preview while short (see Asset.preview)
+            fields["_json"] = text  # its preview while short (see Asset.preview)
         with self._lock:
             if self.folder is not None:
                 self._store(asset, raw)

@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any
 
 from .errors import ToolDefinitionError
-from .tools import Tool, as_tool
+from .tools import Tool, as_tool, new_edition
 
 
 class ToolIndex:
@@ -46,12 +46,15 @@ class ToolIndex:
             self._resolve_winner(name)
 
     def _resolve_winner(self, name: str) -> None:
+        # Every change to the tools held passes here (add, remove_plugin, restricted):
+        # a new edition, after the change, for what was written from the tools.
         candidates = [t for t in self._by_qualified.values() if t.name == name]
         if not candidates:
             self._winners.pop(name, None)
-            return
-        candidates.sort(key=lambda t: (t.guest, t.builtin, t.plugin or ""))
-        self._winners[name] = candidates[0]
+        else:
+            candidates.sort(key=lambda t: (t.guest, t.builtin, t.plugin or ""))
+            self._winners[name] = candidates[0]
+        new_edition()
 
     # -- lookup -------------------------------------------------------------
 
@@ -83,7 +86,9 @@ class ToolIndex:
 
     def model_name(self, tool_: Tool) -> str:
         """The name offered to models: bare if it wins, else ``plugin__tool``."""
-        return tool_.name if self.wins(tool_) else f"{tool_.plugin}__{tool_.name}"
+        name = tool_.name
+        # wins(), read in place: a plan's every step asks this.
+        return name if self._winners.get(name) is tool_ else f"{tool_.plugin}__{name}"
 
     def close_names(self, name: str, n: int = 3) -> list[str]:
         """Registered names that look like ``name`` (for "did you mean")."""

@@ -8,6 +8,7 @@ messages). Calls go through :class:`autoplug.registry.ToolRegistry`, the one doo
 from __future__ import annotations
 
 import inspect
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,21 @@ from .fastcheck import compile_fast as _compile_fast  # noqa: F401  (dynamic.py 
 from .schema import function_schema
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+#: The tools' edition: ``EDITION[0]`` is a new number after any public field of any
+#: :class:`Tool` is set (through attribute assignment, as ``Tool.__setattr__`` sees it)
+#: and after any change to which tools a :class:`~autoplug.toolindex.ToolIndex` holds.
+#: What is written from tools (the planner's catalog) is kept with the edition it was
+#: written in: the same edition, the same tools with the same fields. Each number is
+#: drawn once, after its change is made, so a reader that took the edition before
+#: reading the tools never keeps a stale text under a later edition.
+EDITION = [0]
+_editions = itertools.count(1)
+
+
+def new_edition() -> None:
+    """Mark a change to some tool or registry (see :data:`EDITION`)."""
+    EDITION[0] = next(_editions)
 
 
 class _LazyWorkspace:
@@ -223,6 +239,12 @@ class Tool:
         if name in _DOOR_INPUTS:
             # What the door's inline path was written from has changed: write it again.
             self.__dict__["_door"] = None
+            if name == "parameters":
+                # The compiled checks and validators of the old schema: made again when used.
+                fields = self.__dict__
+                fields["_fast"] = fields["_validator"] = fields["_partial"] = None
+        if name[0] != "_":
+            EDITION[0] = next(_editions)  # new_edition(), a call less: a public field set
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)

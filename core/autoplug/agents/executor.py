@@ -104,7 +104,11 @@ class Executor:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        return [self.outcomes[s.id] for s in self.steps]
+        outcomes = self.outcomes
+        ordered = []
+        for step in self.steps:  # a loop: a comprehension is one more call on 3.11
+            ordered.append(outcomes[step.id])
+        return ordered
 
     def _blocked_from(self) -> list[int]:
         """For each position ``i``: the least, over the steps from ``i`` on, of the latest
@@ -376,11 +380,16 @@ class Executor:
 
         Only for a step with no ``$fill`` and no approval to ask (see :meth:`_inline`).
         """
-        started, args = self._open(info)
-        if type(args) is StepOutcome:
-            return args
         ctx, tools, tool = self.ctx, self._tools, info.tool
-        # _context and _timeout, written out: one step of every act comes here.
+        # _open, _context and _timeout, written out: one step of every act comes here.
+        started = time.perf_counter()
+        ctx.emit("step_started", step=info.id, tool=info.model_name, args=info.args)
+        if info.refs:
+            args = self._arguments(info)
+            if type(args) is StepOutcome:
+                return args
+        else:
+            args = dict(info.args)  # every argument a literal (no $fill comes here)
         context = _call_context(ctx.run_id, info.id, ctx.workspace, False, tools.home)
         limit = tool.timeout if tool.timeout is not None else ctx.limits.get("tool_timeout_s")
         begun = tools._start(info.model_name, args, context, limit)

@@ -113,16 +113,18 @@ class PlanAnalysis:
 
     def normalized(self) -> list[dict[str, Any]]:
         """The steps as saved and shown in events: ``{id, tool, args, output, inputs}``."""
-        return [
-            {
-                "id": s.id,
-                "tool": s.tool_name,
-                "args": s.args,
-                "output": s.output,
-                "inputs": s.inputs,
-            }
-            for s in self.steps
-        ]
+        steps = []
+        for s in self.steps:  # a loop: a comprehension is one more call on 3.11
+            steps.append(
+                {
+                    "id": s.id,
+                    "tool": s.tool_name,
+                    "args": s.args,
+                    "output": s.output,
+                    "inputs": s.inputs,
+                }
+            )
+        return steps
 
 
 def classify_arg(value: Any) -> tuple[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..llm import ChatRequest, FunctionSpec, Message
 from ..toolindex import ToolIndex
+from ..tools import EDITION
 from .context import RunContext
 from .onestep import one_step_plan
 from .plan_checks import PLAN_SCHEMA, PlanAnalysis, check_plan, structure_errors
@@ -112,31 +113,13 @@ def tool_catalog(tools: Any) -> str:
     Written once per set of offered tools and kept (see :func:`_catalog_key`):
     every plan of a kernel offers the same catalog, and writing the signatures
     was a third of an ``act``'s own cost. The catalog answered last is answered
-    again without its key when nothing it was written from has changed.
+    again at once while the tools' :data:`~autoplug.tools.EDITION` is the one it
+    was answered in (no tool's field set, no registry changed since).
     """
     last = _last  # read once: another thread may set it meanwhile
-    if last is not None and last[0] is tools:
-        # The catalog written last, when each tool is the same object, in the same
-        # order, with the same shown fields (by identity): the key would be the same.
-        # One pass with no key built, hashed and compared; anything else is looked up.
-        shown = last[1]
-        registered = _registered(tools)
-        if len(registered) == len(shown):
-            for t, (tool, parameters, description, side_effects, unusable) in zip(
-                registered,
-                shown,
-                strict=False,  # the same length: compared above
-            ):
-                if (
-                    t is not tool
-                    or t.parameters is not parameters
-                    or t.description is not description
-                    or t.side_effects is not side_effects
-                    or t.unusable is not unusable
-                ):
-                    break
-            else:
-                return last[2]  # type: ignore[no-any-return]
+    edition = EDITION[0]  # before the tools are read: a change meanwhile is a later one
+    if last is not None and last[1] == edition and last[0] is tools:
+        return last[2]
     key, registered = _catalog_key(tools)
     found = _catalogs.get(key)
     if found is not None:
@@ -146,20 +129,23 @@ def tool_catalog(tools: Any) -> str:
         offered = [t for t in registered if t.unusable is None]
         text = _write_catalog(sorted((tools.model_name(t), t) for t in offered))
         _remember(_catalogs, key, ([(t, t.parameters) for t in registered], text))
-    _remember_last(tools, registered, text)
+    _remember_last(tools, edition, text)
     return text
 
 
-#: The registry, its tools' shown fields and the catalog of the last
-#: :func:`tool_catalog` that looked its key up (one tuple: read and set at once).
-_last: tuple[Any, list[tuple[Any, ...]], str] | None = None
+#: The registry, the tools' edition and the catalog of the last :func:`tool_catalog`
+#: that looked its key up (one tuple: read and set at once).
+_last: tuple[Any, int, str] | None = None
 
 
-def _remember_last(tools: Any, registered: list[Any], text: str) -> None:
-    """Keep ``text`` as the catalog of ``tools`` with these tools' shown fields now."""
+def _remember_last(tools: Any, edition: int, text: str) -> None:
+    """Keep ``text`` as the catalog of ``tools`` in the tools' ``edition``.
+
+    Only for a registry listed as :class:`~autoplug.toolindex.ToolIndex` lists (each
+    of its changes makes a new edition); one with its own ``all()`` is asked each time.
+    """
     global _last
-    shown = [(t, t.parameters, t.description, t.side_effects, t.unusable) for t in registered]
-    _last = (tools, shown, text)
+    _last = (tools, edition, text) if getattr(type(tools), "all", None) is ToolIndex.all else None
 
 
 def _registered(tools: Any) -> list[Any]:

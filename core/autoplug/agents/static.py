@@ -59,6 +59,9 @@ class StaticAgent:
         steps = analysis.normalized()
         if not resumed:
             ctx.checkpoint.save_plan(act_no, {"steps": steps})
-        ctx.emit("plan", subtask=subtask, steps=steps, **({"resumed": True} if resumed else {}))
+        if resumed:
+            ctx.emit("plan", subtask=subtask, steps=steps, resumed=True)
+        else:
+            ctx.emit("plan", subtask=subtask, steps=steps)
         outcomes = await Executor(ctx, subtask, act_no, analysis).run()
         return build_report(subtask, outcomes, ctx.assets)
