@@ -285,3 +285,66 @@ def test_a_str_subclass_is_checked_and_counted_as_a_string_without_strict():
         assert value_problem(value, strict=False, max_chars=30) == "larger than 30 characters"
         assert value_problem(value, strict=False, max_chars=60) is None
     assert value_problem({Text("k"): 1}) == "an object key is Text, not a string"  # strict
+
+
+def _boundary_int(which: int) -> int:
+    """An exact int at the digit limit's edge: 4,300 digits or 4,301, either sign."""
+    return [10**4300 - 1, 10**4300, -(10**4300), 2**14284, 1 - 10**4300][which]
+
+
+# Plain JSON values (what the shorter walk accepts) and, apart, one odd value or key
+# of each kind it must hand to the full walk, so that a value's only fault is that one.
+plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6),  # text() makes no lone surrogates
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+odd_values = st.sampled_from(
+    [
+        float("nan"),
+        float("-inf"),
+        "\udc00",
+        "é\ud800",
+        Text("x"),
+        Huge(1),
+        Ratio(1),
+        (1,),
+        b"x",
+        {1},
+    ]
+) | st.integers(min_value=0, max_value=4).map(_boundary_int)
+odd_keys = st.sampled_from([1, None, True, 1.5, Text("k"), "\ud800", "é\udfff"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    plain_values | hostile_values,
+    st.none() | st.tuples(st.just("value"), odd_values) | st.tuples(st.just("key"), odd_keys),
+    st.integers(min_value=0, max_value=16),
+    st.booleans(),
+    st.integers(min_value=0, max_value=16) | st.just(safejson.MAX_DEPTH),
+)
+def test_the_shorter_walk_of_plain_values_answers_as_the_full_walk(
+    value, odd, levels, as_objects, max_depth
+):
+    # value_problem accepts plain JSON a few levels deep by a shorter walk and hands
+    # everything else to the full one: the answer, message included, is the full walk's.
+    if odd is not None:
+        kind, item = odd
+        value = (
+            {item: value}
+            if kind == "key"
+            else {"v": value, "odd": item}
+            if as_objects
+            else [item, value]
+        )
+    for _ in range(levels):
+        value = {"a": value} if as_objects else [value]
+    found = value_problem(value, max_depth=max_depth)
+    assert found == safejson._walk_problem(value, max_depth, None, True)

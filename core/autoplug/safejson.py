@@ -36,6 +36,7 @@ _FIRST_HUGE = 10**MAX_INT_DIGITS
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_isfinite = math.isfinite
 _LONG_DIGITS = re.compile(rf"\d{{{MAX_INT_DIGITS + 1},}}")
 _BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
@@ -197,6 +198,52 @@ def value_problem(
     without it other objects pass unexamined (a Python caller's own types).
     Iterative, so no value is too deep to be checked.
     """
+    if strict and max_chars is None and (type(value) is dict or type(value) is list):
+        # The common value, a few levels of plain JSON (a model's tool arguments):
+        # accepted by a shorter walk when it certainly passes, else walked in full.
+        if _plain(value, _SHALLOW if max_depth > _SHALLOW else max_depth):
+            return None
+    return _walk_problem(value, max_depth, max_chars, strict)
+
+
+#: How deep :func:`_plain` recurses before it hands a value to the full walk.
+_SHALLOW = 12
+
+
+def _plain(item: dict[Any, Any] | list[Any], limit: int) -> bool:
+    """Whether ``item`` (a dict or list) is certainly usable JSON, ``limit`` levels deep
+    at most: exact dicts with str keys and exact lists of strs without a lone
+    surrogate, ints of fewer bits than any huge one, finite floats, bools and None.
+
+    False when unsure: the full walk decides (and names the fault)."""
+    if limit <= 0:
+        return False
+    if type(item) is dict:
+        for key in item:
+            if type(key) is not str or not key.isascii() and _LONE_SURROGATE.search(key):
+                return False
+        item = item.values()  # type: ignore[assignment]
+    for child in item:
+        kind = type(child)
+        if kind is str:
+            if not child.isascii() and _LONE_SURROGATE.search(child):
+                return False
+        elif kind is dict or kind is list:
+            if not _plain(child, limit - 1):
+                return False
+        elif kind is int:
+            if child.bit_length() >= _MAX_INT_BITS:
+                return False
+        elif kind is float:
+            if not _isfinite(child):
+                return False
+        elif child is not None and kind is not bool:
+            return False
+    return True
+
+
+def _walk_problem(value: Any, max_depth: int, max_chars: int | None, strict: bool) -> str | None:
+    """:func:`value_problem`'s full walk, which names the fault it finds."""
     if type(value) is not dict and type(value) is not list:
         if not isinstance(value, dict | list | tuple):
             problem = _scalar_problem(value, strict)
